@@ -1,0 +1,50 @@
+"""Loading of the compiled operators, with an actionable error when they are missing."""
+from __future__ import annotations
+
+import functools
+from types import ModuleType
+from typing import Dict, Optional
+
+BUILD_HINT = (
+    'Build them from the repository root with\n'
+    '    pip install -e . --no-build-isolation\n'
+    'which compiles the C++ operators (and the CUDA kernels when torch sees a GPU; '
+    'set FORCE_CUDA=1 to build them on a host without one).')
+
+
+class ExtensionNotBuiltError(RuntimeError):
+    """Raised when an operator is used but geoconv_mm._ext was never compiled."""
+
+
+@functools.lru_cache(maxsize=None)
+def _import_ext() -> Optional[ModuleType]:
+    try:
+        from geoconv_mm import _ext  # noqa: F401  (import registers torch.ops.geoconv_mm)
+    except ImportError:
+        return None
+    return _ext
+
+
+def load_ext() -> ModuleType:
+    """Returns the compiled extension; raises :class:`ExtensionNotBuiltError` if absent."""
+    ext = _import_ext()
+    if ext is None:
+        raise ExtensionNotBuiltError(
+            'geoconv_mm\'s compiled operators (geoconv_mm._ext) are not built. ' + BUILD_HINT)
+    return ext
+
+
+def build_info() -> Dict[str, object]:
+    """What was compiled, for bug reports.
+
+    Returns:
+        dict: ``compiled`` (bool), ``cuda`` (CUDA version the kernels were built with,
+        or None for a CPU-only build), ``torch`` (torch version built against).
+    """
+    ext = _import_ext()
+    if ext is None:
+        return dict(compiled=False, cuda=None, torch=None)
+    return dict(
+        compiled=True,
+        cuda=ext.cuda_version() if ext.compiled_with_cuda() else None,
+        torch=ext.torch_version())

@@ -1,0 +1,203 @@
+"""GeoConv (Eq. 3): a convolution whose taps are weighted by geodesic weights.
+
+``out[n, o, y, x] = b[o] + sum_{c, k} g[n, k, y, x] * W[o, c, k] * in[n, c, tap_k(y, x)]``
+
+``g`` has one weight per sample, output location and tap, shared by all channels, in
+the layout of torchvision's DCNv2 mask. With ``g == 1`` this is ``F.conv2d`` exactly.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.registry import MODELS
+from torch.autograd.function import once_differentiable
+from torch.nn.modules.utils import _pair
+
+from ._ext import load_ext
+
+IntOrPair = Union[int, Tuple[int, int]]
+
+
+class GeoConv2dFunction(torch.autograd.Function):
+    """Autograd wrapper of the compiled ``geoconv_mm::geo_conv2d_*`` operators."""
+
+    @staticmethod
+    def forward(ctx, input, weight, geo_weight, bias, stride, padding, dilation, groups):
+        load_ext()
+        ctx.conv_args = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        ctx.save_for_backward(input, weight, geo_weight)
+        return torch.ops.geoconv_mm.geo_conv2d_forward(input, weight, geo_weight, bias,
+                                                       stride, padding, dilation, groups)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        input, weight, geo_weight = ctx.saved_tensors
+        need_input, need_weight, need_geo, need_bias = ctx.needs_input_grad[:4]
+        grad_input, grad_weight, grad_geo = torch.ops.geoconv_mm.geo_conv2d_backward(
+            grad_output, input, weight, geo_weight, *ctx.conv_args,
+            [need_input, need_weight, need_geo])
+        grad_bias = grad_output.sum((0, 2, 3)) if ctx.has_bias and need_bias else None
+        return grad_input, grad_weight, grad_geo, grad_bias, None, None, None, None
+
+
+def geo_weight_shape(input: torch.Tensor, weight: torch.Tensor, stride: IntOrPair,
+                     padding: IntOrPair, dilation: IntOrPair) -> Tuple[int, int, int, int]:
+    """The (N, Kh*Kw, H_out, W_out) shape a geo_weight must have for this convolution."""
+    kh, kw = weight.shape[-2:]
+    out = []
+    for size, k, s, p, d in zip(input.shape[-2:], (kh, kw), _pair(stride), _pair(padding),
+                                _pair(dilation)):
+        out.append((size + 2 * p - d * (k - 1) - 1) // s + 1)
+    return input.shape[0], kh * kw, out[0], out[1]
+
+
+def _check_args(input, weight, geo_weight, bias, stride, padding, dilation, groups):
+    if input.dim() != 4:
+        raise ValueError(f'geo_conv2d: input must be (N, C, H, W), got shape {tuple(input.shape)}')
+    if weight.dim() != 4:
+        raise ValueError('geo_conv2d: weight must be (O, C/groups, Kh, Kw), got shape '
+                         f'{tuple(weight.shape)}')
+    if weight.shape[1] * groups != input.shape[1]:
+        raise ValueError(f'geo_conv2d: weight {tuple(weight.shape)} with groups={groups} '
+                         f'expects {weight.shape[1] * groups} input channels, input has '
+                         f'{input.shape[1]}')
+    expected = geo_weight_shape(input, weight, stride, padding, dilation)
+    if tuple(geo_weight.shape) != tuple(expected):
+        raise ValueError(f'geo_conv2d: geo_weight must have shape (N, Kh*Kw, H_out, W_out) = '
+                         f'{tuple(expected)}, got {tuple(geo_weight.shape)}')
+    for name, t in (('weight', weight), ('geo_weight', geo_weight), ('bias', bias)):
+        if t is None:
+            continue
+        if t.dtype != input.dtype:
+            raise TypeError(f'geo_conv2d: {name} has dtype {t.dtype} but input has '
+                            f'{input.dtype}; cast it with .to(input.dtype)')
+        if t.device != input.device:
+            raise ValueError(f'geo_conv2d: {name} is on {t.device} but input is on '
+                             f'{input.device}')
+    if input.device.type == 'cpu' and input.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f'geo_conv2d: the CPU kernels support float32 and float64, got '
+                        f'{input.dtype}')
+
+
+def geo_conv2d(input: torch.Tensor,
+               weight: torch.Tensor,
+               geo_weight: Optional[torch.Tensor],
+               bias: Optional[torch.Tensor] = None,
+               stride: IntOrPair = 1,
+               padding: IntOrPair = 0,
+               dilation: IntOrPair = 1,
+               groups: int = 1) -> torch.Tensor:
+    """Geodesic guided convolution (Eq. 3 of the paper).
+
+    Args:
+        input (Tensor): (N, C, H, W).
+        weight (Tensor): (O, C / groups, Kh, Kw).
+        geo_weight (Tensor | None): (N, Kh*Kw, H_out, W_out) geodesic weights, taps in
+            row-major order. ``None`` gives plain ``F.conv2d``.
+        bias (Tensor | None): (O,).
+        stride, padding, dilation (int | tuple): As in ``F.conv2d`` (numeric padding).
+        groups (int): As in ``F.conv2d``.
+
+    Returns:
+        Tensor: (N, O, H_out, W_out). Differentiable in input, weight, geo_weight, bias.
+    """
+    if geo_weight is None:
+        return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    if input.is_cuda and torch.is_autocast_enabled('cuda'):
+        # Like F.conv2d under autocast, GeoConv runs in the autocast dtype.
+        dtype = torch.get_autocast_dtype('cuda')
+        input, weight, geo_weight = (t.to(dtype) for t in (input, weight, geo_weight))
+        bias = bias.to(dtype) if bias is not None else None
+        with torch.autocast('cuda', enabled=False):
+            return geo_conv2d(input, weight, geo_weight, bias, stride, padding, dilation,
+                              groups)
+    if input.device.type == 'cpu' and torch.is_autocast_enabled('cpu'):
+        # The CPU kernels have no reduced-precision path; run them in float32.
+        input, weight, geo_weight = (t.float() for t in (input, weight, geo_weight))
+        bias = bias.float() if bias is not None else None
+        with torch.autocast('cpu', enabled=False):
+            return geo_conv2d(input, weight, geo_weight, bias, stride, padding, dilation,
+                              groups)
+    _check_args(input, weight, geo_weight, bias, stride, padding, dilation, groups)
+    return GeoConv2dFunction.apply(input, weight, geo_weight, bias, list(stride),
+                                   list(padding), list(dilation), groups)
+
+
+@MODELS.register_module('GeoConv')
+class GeoConv2d(nn.Conv2d):
+    """Drop-in ``nn.Conv2d`` whose taps are weighted by geodesic weights.
+
+    The layer is called as ``layer(x)``. Its geodesic weights come from the
+    :class:`~geoconv_mm.ops.GeodesicContext` bound to the model for the current batch;
+    the layer derives from its input size which weights it needs (its
+    :class:`~geoconv_mm.ops.GeoSpec`), so one context serves any backbone depth.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias:
+            As in ``nn.Conv2d``. ``padding`` may be an int, a pair or ``'valid'``/``'same'``
+            (``'same'`` only where it is symmetric).
+        padding_mode (str): Only ``'zeros'``: Eq. 3 treats padding as off the surface.
+        fallback (str): What to do when no geodesic weights are bound: ``'error'``
+            (default) raises; ``'conv'`` runs as a plain convolution.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: IntOrPair,
+                 stride: IntOrPair = 1,
+                 padding: Union[IntOrPair, str] = 0,
+                 dilation: IntOrPair = 1,
+                 groups: int = 1,
+                 bias: bool = True,
+                 padding_mode: str = 'zeros',
+                 device=None,
+                 dtype=None,
+                 fallback: str = 'error') -> None:
+        if padding_mode != 'zeros':
+            raise ValueError(f"GeoConv supports padding_mode='zeros' only, got {padding_mode!r}")
+        if fallback not in ('error', 'conv'):
+            raise ValueError(f"fallback must be 'error' or 'conv', got {fallback!r}")
+        if isinstance(padding, str):
+            padding = self._numeric_padding(padding, _pair(kernel_size), _pair(stride),
+                                            _pair(dilation))
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.fallback = fallback
+        # Set only while a GeodesicContext is bound (see GeodesicContext.bind).
+        self._geodesic_context = None
+        self._geodesic_name = ''
+
+    @staticmethod
+    def _numeric_padding(mode, kernel, stride, dilation) -> Tuple[int, int]:
+        if mode == 'valid':
+            return 0, 0
+        if mode == 'same' and stride == (1, 1):
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            if all(t % 2 == 0 for t in total):
+                return total[0] // 2, total[1] // 2
+        raise ValueError(f'GeoConv cannot express padding={mode!r} with kernel {kernel}, '
+                         f'stride {stride}, dilation {dilation}; give numeric padding')
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f', fallback={self.fallback}'
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        context = self._geodesic_context
+        if context is None:
+            if self.fallback == 'conv':
+                return super().forward(x)
+            raise RuntimeError(
+                'GeoConv layer received no geodesic weights: bind a batch\'s weights with '
+                '`with GeodesicContext(geo_weights, image_size).bind(model): ...` (the '
+                'GeoConv classifiers do this for you), or build the layer with '
+                "fallback='conv' to run it as a plain convolution.")
+        geo_weight = context.geo_weight_for(self, x)
+        return geo_conv2d(x, self.weight, geo_weight, self.bias, self.stride, self.padding,
+                          self.dilation, self.groups)

@@ -1,0 +1,276 @@
+// CPU kernels of GeoConv: tiled im2col with the geodesic weight folded into the columns,
+// then BLAS GEMMs. Tiles are sized to stay in cache, so the column buffer never grows
+// with the image (peak memory stays near plain convolution's) and the columns are
+// consumed by the GEMM while still hot.
+#include <ATen/Parallel.h>
+#include <ATen/core/LegacyTypeDispatch.h>
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "../geo_conv.h"
+
+namespace geoconv {
+namespace {
+
+// One run of consecutive output pixels within one output row.
+struct RowSegment {
+  int64_t out_y, out_x0, out_x1, col0;  // col0: offset of out_x0 inside the tile
+};
+
+std::vector<RowSegment> tile_segments(const ConvGeometry& g, int64_t p0, int64_t p1) {
+  std::vector<RowSegment> segments;
+  for (int64_t p = p0; p < p1;) {
+    const int64_t y = p / g.out_w, x0 = p % g.out_w;
+    const int64_t x1 = std::min(g.out_w, x0 + (p1 - p));
+    segments.push_back({y, x0, x1, p - p0});
+    p += x1 - x0;
+  }
+  return segments;
+}
+
+// Output columns [lo, hi) whose tap kj lands inside the input row.
+inline void valid_out_range(const ConvGeometry& g, int64_t kj, int64_t x0, int64_t x1,
+                            int64_t* lo, int64_t* hi) {
+  const int64_t off = kj * g.dil_w - g.pad_w;  // wi = xo * stride + off
+  int64_t a = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
+  int64_t b = g.width - off <= 0 ? 0 : (g.width - off + g.stride_w - 1) / g.stride_w;
+  *lo = std::max(x0, a);
+  *hi = std::min(x1, b);
+  if (*hi < *lo) *hi = *lo;
+}
+
+// cols[(c*K + k), t] = in[c, tap(k, t)] (* geo[k, t] when geo != nullptr).
+template <typename scalar_t>
+void im2col_tile(const ConvGeometry& g, const scalar_t* in, const scalar_t* geo,
+                 const std::vector<RowSegment>& segs, int64_t tile, scalar_t* cols) {
+  const int64_t K = g.taps(), P = g.out_pixels(), HW = g.height * g.width;
+  for (int64_t c = 0; c < g.channels_per_group(); ++c) {
+    const scalar_t* in_c = in + c * HW;
+    for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
+      for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
+        const int64_t k = ki * g.kernel_w + kj;
+        scalar_t* row = cols + (c * K + k) * tile;
+        const scalar_t* geo_k = geo ? geo + k * P : nullptr;
+        for (const auto& s : segs) {
+          scalar_t* dst = row + s.col0 - s.out_x0;
+          const int64_t hi = s.out_y * g.stride_h - g.pad_h + ki * g.dil_h;
+          if (hi < 0 || hi >= g.height) {
+            std::fill(dst + s.out_x0, dst + s.out_x1, scalar_t(0));
+            continue;
+          }
+          int64_t lo, up;
+          valid_out_range(g, kj, s.out_x0, s.out_x1, &lo, &up);
+          std::fill(dst + s.out_x0, dst + lo, scalar_t(0));
+          std::fill(dst + up, dst + s.out_x1, scalar_t(0));
+          const scalar_t* src = in_c + hi * g.width + kj * g.dil_w - g.pad_w;
+          const int64_t sw = g.stride_w;
+          if (geo_k) {
+            const scalar_t* gw = geo_k + s.out_y * g.out_w;
+            for (int64_t x = lo; x < up; ++x) dst[x] = src[x * sw] * gw[x];
+          } else {
+            for (int64_t x = lo; x < up; ++x) dst[x] = src[x * sw];
+          }
+        }
+      }
+    }
+  }
+}
+
+// grad_in[c, tap(k, t)] += cols[(c*K + k), t]; taps of one tile overlap, so a tile is
+// only ever scattered by the thread that owns its sample.
+template <typename scalar_t>
+void col2im_tile_add(const ConvGeometry& g, const scalar_t* cols,
+                     const std::vector<RowSegment>& segs, int64_t tile, scalar_t* grad_in) {
+  const int64_t K = g.taps(), HW = g.height * g.width;
+  for (int64_t c = 0; c < g.channels_per_group(); ++c) {
+    scalar_t* gin_c = grad_in + c * HW;
+    for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
+      for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
+        const scalar_t* row = cols + (c * K + ki * g.kernel_w + kj) * tile;
+        for (const auto& s : segs) {
+          const int64_t hi = s.out_y * g.stride_h - g.pad_h + ki * g.dil_h;
+          if (hi < 0 || hi >= g.height) continue;
+          int64_t lo, up;
+          valid_out_range(g, kj, s.out_x0, s.out_x1, &lo, &up);
+          const scalar_t* src = row + s.col0 - s.out_x0;
+          scalar_t* dst = gin_c + hi * g.width + kj * g.dil_w - g.pad_w;
+          const int64_t sw = g.stride_w;
+          for (int64_t x = lo; x < up; ++x) dst[x * sw] += src[x];
+        }
+      }
+    }
+  }
+}
+
+// For each column-matrix entry (c, k, t) of a tile: accumulates grad_geo from the
+// unscaled input columns and the column gradients, then scales both by geo[k, p0 + t]
+// (input columns for the weight gradient, column gradients for the input gradient).
+template <typename scalar_t>
+void fuse_geo_tile(const ConvGeometry& g, const scalar_t* geo, int64_t p0, int64_t tile,
+                   bool need_geo, bool scale_x, bool scale_grad, scalar_t* xcol,
+                   scalar_t* gcol, scalar_t* grad_geo) {
+  const int64_t K = g.taps(), P = g.out_pixels();
+  for (int64_t c = 0; c < g.channels_per_group(); ++c)
+    for (int64_t k = 0; k < K; ++k) {
+      scalar_t* x = xcol + (c * K + k) * tile;
+      scalar_t* d = gcol + (c * K + k) * tile;
+      const scalar_t* gw = geo + k * P + p0;
+      if (need_geo) {
+        scalar_t* gg = grad_geo + k * P + p0;
+        for (int64_t t = 0; t < tile; ++t) gg[t] += x[t] * d[t];
+      }
+      if (scale_x)
+        for (int64_t t = 0; t < tile; ++t) x[t] *= gw[t];
+      if (scale_grad)
+        for (int64_t t = 0; t < tile; ++t) d[t] *= gw[t];
+    }
+}
+
+// Columns per tile. Every tile streams the group's weight matrix through the GEMMs (and,
+// in backward, its gradient), so a tile's columns should outweigh the weights; beyond
+// that, tiles stay small enough for the column buffer to live in cache.
+int64_t tile_width(const ConvGeometry& g, int64_t elem_size) {
+  const int64_t weight_bytes = g.out_channels_per_group() * g.col_rows() * elem_size;
+  const int64_t target = std::max<int64_t>(int64_t(1) << 20, 2 * weight_bytes);
+  int64_t t = target / std::max<int64_t>(1, g.col_rows() * elem_size);
+  t = std::max<int64_t>(64, (t / 16) * 16);
+  return std::min(t, g.out_pixels());
+}
+
+at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& weight_,
+                                  const at::Tensor& geo_, const std::optional<at::Tensor>& bias_,
+                                  at::IntArrayRef stride, at::IntArrayRef padding,
+                                  at::IntArrayRef dilation, int64_t groups) {
+  const ConvGeometry g = make_geometry(input_, weight_, geo_, stride, padding, dilation, groups);
+  // Autograd is handled one level up (GeoConv2dFunction); the GEMMs below write into
+  // views of our own outputs, which autograd would otherwise refuse.
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  auto input = input_.contiguous();
+  auto weight = weight_.contiguous().view({g.out_channels, -1});
+  auto geo = geo_.contiguous();
+  auto output = at::empty({g.batch, g.out_channels, g.out_h, g.out_w}, input.options());
+  if (g.batch == 0) return output;
+  at::Tensor bias;
+  if (bias_.has_value() && bias_->defined()) {
+    TORCH_CHECK(bias_->numel() == g.out_channels, "geo_conv2d: bias must have ",
+                g.out_channels, " elements");
+    bias = bias_->contiguous().to(input.scalar_type()).view({g.out_channels, 1});
+  }
+  const int64_t P = g.out_pixels(), Og = g.out_channels_per_group();
+  const int64_t tile = tile_width(g, input.element_size());
+  const int64_t tiles = (P + tile - 1) / tile;
+
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_forward_cpu", [&] {
+    at::parallel_for(0, g.batch * tiles, 1, [&](int64_t begin, int64_t end) {
+      auto cols = at::empty({g.col_rows(), tile}, input.options());
+      for (int64_t w = begin; w < end; ++w) {
+        const int64_t n = w / tiles, p0 = (w % tiles) * tile;
+        const int64_t t = std::min(tile, P - p0);
+        const auto segs = tile_segments(g, p0, p0 + t);
+        auto cols_v = cols.view({-1}).narrow(0, 0, g.col_rows() * t).view({g.col_rows(), t});
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const scalar_t* in = input.data_ptr<scalar_t>() +
+                               (n * g.channels + grp * g.channels_per_group()) * g.height * g.width;
+          im2col_tile<scalar_t>(g, in, geo.data_ptr<scalar_t>() + n * g.taps() * P, segs, t,
+                                cols_v.data_ptr<scalar_t>());
+          auto out = output[n].view({g.out_channels, P}).narrow(0, grp * Og, Og).narrow(1, p0, t);
+          auto w_g = weight.narrow(0, grp * Og, Og);
+          if (bias.defined())
+            at::addmm_out(out, bias.narrow(0, grp * Og, Og), w_g, cols_v);
+          else
+            at::mm_out(out, w_g, cols_v);
+        }
+      }
+    });
+  });
+  return output;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> geo_conv2d_backward_cpu(
+    const at::Tensor& grad_output_, const at::Tensor& input_, const at::Tensor& weight_,
+    const at::Tensor& geo_, at::IntArrayRef stride, at::IntArrayRef padding,
+    at::IntArrayRef dilation, int64_t groups, std::array<bool, 3> output_mask) {
+  const ConvGeometry g = make_geometry(input_, weight_, geo_, stride, padding, dilation, groups);
+  // Autograd is handled one level up (GeoConv2dFunction); the GEMMs below write into
+  // views of our own outputs, which autograd would otherwise refuse.
+  at::AutoDispatchBelowADInplaceOrView below_autograd;
+  const bool need_input = output_mask[0], need_weight = output_mask[1], need_geo = output_mask[2];
+  auto input = input_.contiguous();
+  auto weight = weight_.contiguous().view({g.out_channels, -1});
+  auto geo = geo_.contiguous();
+  auto grad_output = grad_output_.contiguous();
+  TORCH_CHECK(grad_output.sizes() == at::IntArrayRef({g.batch, g.out_channels, g.out_h, g.out_w}),
+              "geo_conv2d backward: grad_output has shape ", grad_output.sizes());
+  at::Tensor grad_input, grad_weight, grad_geo;
+  if (need_input) grad_input = at::zeros_like(input);
+  if (need_weight) grad_weight = at::zeros_like(weight);
+  if (need_geo) grad_geo = at::zeros_like(geo);
+  if (g.batch == 0 || !(need_input || need_weight || need_geo))
+    return {grad_input, need_weight ? grad_weight.view_as(weight_) : grad_weight, grad_geo};
+
+  const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
+  const int64_t rows = g.col_rows();
+  const int64_t tile = tile_width(g, input.element_size());
+  std::mutex weight_mutex;
+
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_backward_cpu", [&] {
+    // One sample per work item: a sample's tiles scatter into overlapping input pixels.
+    at::parallel_for(0, g.batch, 1, [&](int64_t begin, int64_t end) {
+      auto xcol = at::empty({rows, tile}, input.options());
+      auto gcol = at::empty({rows, tile}, input.options());
+      at::Tensor local_gw;
+      if (need_weight) local_gw = at::zeros_like(weight);
+      for (int64_t n = begin; n < end; ++n) {
+        const scalar_t* geo_n = geo.data_ptr<scalar_t>() + n * K * P;
+        for (int64_t p0 = 0; p0 < P; p0 += tile) {
+          const int64_t t = std::min(tile, P - p0);
+          const auto segs = tile_segments(g, p0, p0 + t);
+          auto xcol_v = xcol.view({-1}).narrow(0, 0, rows * t).view({rows, t});
+          auto gcol_v = gcol.view({-1}).narrow(0, 0, rows * t).view({rows, t});
+          for (int64_t grp = 0; grp < g.groups; ++grp) {
+            const int64_t in_off =
+                (n * g.channels + grp * g.channels_per_group()) * g.height * g.width;
+            auto gout = grad_output[n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
+                            .narrow(1, p0, t);
+            auto w_g = weight.narrow(0, grp * Og, Og);
+            if (need_weight || need_geo)
+              im2col_tile<scalar_t>(g, input.data_ptr<scalar_t>() + in_off, nullptr, segs, t,
+                                    xcol_v.data_ptr<scalar_t>());
+            if (need_input || need_geo) at::mm_out(gcol_v, w_g.t(), gout);
+            // One fused pass over the tile: dL/dg[k,p] = sum_c dL/dcol[c,k,p] * in[c,tap],
+            // summed over groups too, then both column matrices scaled by g in place.
+            fuse_geo_tile<scalar_t>(g, geo_n, p0, t, need_geo, need_weight, need_input,
+                                    xcol_v.data_ptr<scalar_t>(), gcol_v.data_ptr<scalar_t>(),
+                                    need_geo ? grad_geo.data_ptr<scalar_t>() + n * K * P : nullptr);
+            if (need_weight) {
+              auto gw = local_gw.narrow(0, grp * Og, Og);
+              gw.addmm_(gout, xcol_v.t());
+            }
+            if (need_input) {
+              col2im_tile_add<scalar_t>(g, gcol_v.data_ptr<scalar_t>(), segs, t,
+                                        grad_input.data_ptr<scalar_t>() + in_off);
+            }
+          }
+        }
+      }
+      if (need_weight) {
+        std::lock_guard<std::mutex> lock(weight_mutex);
+        grad_weight.add_(local_gw);
+      }
+    });
+  });
+  if (need_weight) grad_weight = grad_weight.view_as(weight_);
+  return {grad_input, grad_weight, grad_geo};
+}
+
+}  // namespace
+}  // namespace geoconv
+
+TORCH_LIBRARY_IMPL(geoconv_mm, CPU, m) {
+  m.impl("geo_conv2d_forward", &geoconv::geo_conv2d_forward_cpu);
+  m.impl("geo_conv2d_backward", &geoconv::geo_conv2d_backward_cpu);
+}

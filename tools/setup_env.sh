@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Creates .venv with the pinned stack (requirements/) and builds the compiled operators.
+# Idempotent: rerunning it only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade 'pip>=23.2'
+.venv/bin/python -m pip install -q -r requirements.txt
+if [ -f requirements/mediapipe.txt ]; then
+  # mediapipe's declared dependencies pull jax and a second OpenCV; see the README.
+  .venv/bin/python -m pip install -q --no-deps -r requirements/mediapipe.txt
+fi
+# torch must be importable while the extension compiles, hence no build isolation.
+.venv/bin/python -m pip install -q --no-build-isolation --no-deps -e .
+.venv/bin/python -c "import geoconv_mm; print('geoconv_mm', geoconv_mm.__version__, geoconv_mm.build_info())"
