@@ -106,39 +106,92 @@ void col2im_tile_add(const ConvGeometry& g, const scalar_t* cols,
   }
 }
 
-// For each column-matrix entry (c, k, t) of a tile: accumulates grad_geo from the
-// unscaled input columns and the column gradients, then scales both by geo[k, p0 + t]
-// (input columns for the weight gradient, column gradients for the input gradient).
+// For each column-matrix entry (c, k, t) of one piece of a tile: accumulates grad_geo
+// from the unscaled input columns and the column gradients, then scales both by
+// geo[k, p0 + t] (input columns for the weight gradient, column gradients for the input
+// gradient). Rows have stride `ld`; the piece starts at column `col0`.
 template <typename scalar_t>
-void fuse_geo_tile(const ConvGeometry& g, const scalar_t* geo, int64_t p0, int64_t tile,
-                   bool need_geo, bool scale_x, bool scale_grad, scalar_t* xcol,
-                   scalar_t* gcol, scalar_t* grad_geo) {
+void fuse_geo_piece(const ConvGeometry& g, const scalar_t* geo, int64_t p0, int64_t len,
+                    int64_t ld, int64_t col0, bool need_geo, bool scale_x, bool scale_grad,
+                    scalar_t* xcol, scalar_t* gcol, scalar_t* grad_geo) {
   const int64_t K = g.taps(), P = g.out_pixels();
   for (int64_t c = 0; c < g.channels_per_group(); ++c)
     for (int64_t k = 0; k < K; ++k) {
-      scalar_t* x = xcol + (c * K + k) * tile;
-      scalar_t* d = gcol + (c * K + k) * tile;
+      scalar_t* x = xcol + (c * K + k) * ld + col0;
+      scalar_t* d = gcol + (c * K + k) * ld + col0;
       const scalar_t* gw = geo + k * P + p0;
       if (need_geo) {
         scalar_t* gg = grad_geo + k * P + p0;
-        for (int64_t t = 0; t < tile; ++t) gg[t] += x[t] * d[t];
+        for (int64_t t = 0; t < len; ++t) gg[t] += x[t] * d[t];
       }
       if (scale_x)
-        for (int64_t t = 0; t < tile; ++t) x[t] *= gw[t];
+        for (int64_t t = 0; t < len; ++t) x[t] *= gw[t];
       if (scale_grad)
-        for (int64_t t = 0; t < tile; ++t) d[t] *= gw[t];
+        for (int64_t t = 0; t < len; ++t) d[t] *= gw[t];
     }
 }
 
-// Columns per tile. Every tile streams the group's weight matrix through the GEMMs (and,
-// in backward, its gradient), so a tile's columns should outweigh the weights; beyond
-// that, tiles stay small enough for the column buffer to live in cache.
-int64_t tile_width(const ConvGeometry& g, int64_t elem_size) {
+// A tile's columns come from one or several "pieces": a pixel range of one sample
+// (large maps are cut into several tiles), or whole samples side by side (small maps:
+// batching samples keeps the GEMMs wide instead of streaming the weights per sample).
+struct Piece {
+  int64_t n, p0, p1, col0;
+};
+
+struct TilePlan {
+  int64_t width;              // columns per tile
+  int64_t samples_per_tile;   // > 1 only for small maps
+  int64_t tiles_per_sample;   // > 1 only for large maps
+
+  // Work unit u: a range of tiles that touches its own samples only, so that units can
+  // run in parallel and scatter gradients without races.
+  int64_t units(int64_t batch) const {
+    return (batch + samples_per_tile - 1) / samples_per_tile;
+  }
+};
+
+// Every tile streams the group's weight matrix through the GEMMs (and, in backward, its
+// gradient), so a tile's columns should outweigh the weights; beyond that, tiles stay
+// small enough for the column buffer to live in cache.
+TilePlan make_plan(const ConvGeometry& g, int64_t elem_size) {
   const int64_t weight_bytes = g.out_channels_per_group() * g.col_rows() * elem_size;
   const int64_t target = std::max<int64_t>(int64_t(1) << 20, 2 * weight_bytes);
   int64_t t = target / std::max<int64_t>(1, g.col_rows() * elem_size);
   t = std::max<int64_t>(64, (t / 16) * 16);
-  return std::min(t, g.out_pixels());
+  const int64_t P = g.out_pixels();
+  if (P >= t) return {t, 1, (P + t - 1) / t};
+  const int64_t per = std::max<int64_t>(1, std::min(g.batch, t / P));
+  return {per * P, per, 1};
+}
+
+// The tiles of unit u, each as its list of pieces.
+std::vector<std::vector<Piece>> unit_tiles(const ConvGeometry& g, const TilePlan& plan,
+                                           int64_t u) {
+  const int64_t P = g.out_pixels();
+  std::vector<std::vector<Piece>> tiles;
+  if (plan.samples_per_tile == 1) {
+    for (int64_t p0 = 0; p0 < P; p0 += plan.width)
+      tiles.push_back({{u, p0, std::min(P, p0 + plan.width), 0}});
+  } else {
+    std::vector<Piece> pieces;
+    const int64_t n0 = u * plan.samples_per_tile;
+    for (int64_t n = n0; n < std::min(g.batch, n0 + plan.samples_per_tile); ++n)
+      pieces.push_back({n, 0, P, (n - n0) * P});
+    tiles.push_back(pieces);
+  }
+  return tiles;
+}
+
+int64_t tile_columns(const std::vector<Piece>& pieces) {
+  int64_t cols = 0;
+  for (const auto& pc : pieces) cols += pc.p1 - pc.p0;
+  return cols;
+}
+
+std::vector<RowSegment> piece_segments(const ConvGeometry& g, const Piece& pc) {
+  auto segs = tile_segments(g, pc.p0, pc.p1);
+  for (auto& s : segs) s.col0 += pc.col0;
+  return segs;
 }
 
 at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& weight_,
@@ -160,29 +213,50 @@ at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& we
                 g.out_channels, " elements");
     bias = bias_->contiguous().to(input.scalar_type()).view({g.out_channels, 1});
   }
-  const int64_t P = g.out_pixels(), Og = g.out_channels_per_group();
-  const int64_t tile = tile_width(g, input.element_size());
-  const int64_t tiles = (P + tile - 1) / tile;
+  const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
+  const int64_t rows = g.col_rows(), HW = g.height * g.width;
+  const TilePlan plan = make_plan(g, input.element_size());
+  // Large maps: parallel over (sample, tile); small maps: over groups of samples.
+  const int64_t work = plan.samples_per_tile == 1 ? g.batch * plan.tiles_per_sample
+                                                  : plan.units(g.batch);
 
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_forward_cpu", [&] {
-    at::parallel_for(0, g.batch * tiles, 1, [&](int64_t begin, int64_t end) {
-      auto cols = at::empty({g.col_rows(), tile}, input.options());
+    at::parallel_for(0, work, 1, [&](int64_t begin, int64_t end) {
+      auto cols = at::empty({rows * plan.width}, input.options());
       for (int64_t w = begin; w < end; ++w) {
-        const int64_t n = w / tiles, p0 = (w % tiles) * tile;
-        const int64_t t = std::min(tile, P - p0);
-        const auto segs = tile_segments(g, p0, p0 + t);
-        auto cols_v = cols.view({-1}).narrow(0, 0, g.col_rows() * t).view({g.col_rows(), t});
+        std::vector<Piece> pieces;
+        if (plan.samples_per_tile == 1) {
+          const int64_t n = w / plan.tiles_per_sample;
+          const int64_t p0 = (w % plan.tiles_per_sample) * plan.width;
+          pieces.push_back({n, p0, std::min(P, p0 + plan.width), 0});
+        } else {
+          pieces = unit_tiles(g, plan, w)[0];
+        }
+        const int64_t width = tile_columns(pieces);
+        auto cols_v = cols.narrow(0, 0, rows * width).view({rows, width});
         for (int64_t grp = 0; grp < g.groups; ++grp) {
-          const scalar_t* in = input.data_ptr<scalar_t>() +
-                               (n * g.channels + grp * g.channels_per_group()) * g.height * g.width;
-          im2col_tile<scalar_t>(g, in, geo.data_ptr<scalar_t>() + n * g.taps() * P, segs, t,
-                                cols_v.data_ptr<scalar_t>());
-          auto out = output[n].view({g.out_channels, P}).narrow(0, grp * Og, Og).narrow(1, p0, t);
+          for (const auto& pc : pieces) {
+            const scalar_t* in = input.data_ptr<scalar_t>() +
+                                 (pc.n * g.channels + grp * g.channels_per_group()) * HW;
+            im2col_tile<scalar_t>(g, in, geo.data_ptr<scalar_t>() + pc.n * K * P,
+                                  piece_segments(g, pc), width, cols_v.data_ptr<scalar_t>());
+          }
           auto w_g = weight.narrow(0, grp * Og, Og);
-          if (bias.defined())
-            at::addmm_out(out, bias.narrow(0, grp * Og, Og), w_g, cols_v);
-          else
-            at::mm_out(out, w_g, cols_v);
+          auto bias_g = bias.defined() ? bias.narrow(0, grp * Og, Og) : bias;
+          if (pieces.size() == 1) {
+            const auto& pc = pieces[0];
+            auto out = output[pc.n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
+                           .narrow(1, pc.p0, width);
+            if (bias.defined())
+              at::addmm_out(out, bias_g, w_g, cols_v);
+            else
+              at::mm_out(out, w_g, cols_v);
+          } else {
+            auto res = bias.defined() ? at::addmm(bias_g, w_g, cols_v) : at::mm(w_g, cols_v);
+            for (const auto& pc : pieces)
+              output[pc.n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
+                  .copy_(res.narrow(1, pc.col0, P));
+          }
         }
       }
     });
@@ -213,47 +287,58 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> geo_conv2d_backward_cpu(
     return {grad_input, need_weight ? grad_weight.view_as(weight_) : grad_weight, grad_geo};
 
   const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
-  const int64_t rows = g.col_rows();
-  const int64_t tile = tile_width(g, input.element_size());
+  const int64_t rows = g.col_rows(), HW = g.height * g.width;
+  const TilePlan plan = make_plan(g, input.element_size());
   std::mutex weight_mutex;
 
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_backward_cpu", [&] {
-    // One sample per work item: a sample's tiles scatter into overlapping input pixels.
-    at::parallel_for(0, g.batch, 1, [&](int64_t begin, int64_t end) {
-      auto xcol = at::empty({rows, tile}, input.options());
-      auto gcol = at::empty({rows, tile}, input.options());
+    // A unit owns its samples: their tiles scatter into overlapping input pixels.
+    at::parallel_for(0, plan.units(g.batch), 1, [&](int64_t begin, int64_t end) {
+      auto xcol = at::empty({rows * plan.width}, input.options());
+      auto gcol = at::empty({rows * plan.width}, input.options());
+      at::Tensor gout_buf;
+      if (plan.samples_per_tile > 1) gout_buf = at::empty({Og * plan.width}, input.options());
       at::Tensor local_gw;
       if (need_weight) local_gw = at::zeros_like(weight);
-      for (int64_t n = begin; n < end; ++n) {
-        const scalar_t* geo_n = geo.data_ptr<scalar_t>() + n * K * P;
-        for (int64_t p0 = 0; p0 < P; p0 += tile) {
-          const int64_t t = std::min(tile, P - p0);
-          const auto segs = tile_segments(g, p0, p0 + t);
-          auto xcol_v = xcol.view({-1}).narrow(0, 0, rows * t).view({rows, t});
-          auto gcol_v = gcol.view({-1}).narrow(0, 0, rows * t).view({rows, t});
+      for (int64_t u = begin; u < end; ++u) {
+        for (const auto& pieces : unit_tiles(g, plan, u)) {
+          const int64_t width = tile_columns(pieces);
+          auto xcol_v = xcol.narrow(0, 0, rows * width).view({rows, width});
+          auto gcol_v = gcol.narrow(0, 0, rows * width).view({rows, width});
           for (int64_t grp = 0; grp < g.groups; ++grp) {
-            const int64_t in_off =
-                (n * g.channels + grp * g.channels_per_group()) * g.height * g.width;
-            auto gout = grad_output[n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
-                            .narrow(1, p0, t);
             auto w_g = weight.narrow(0, grp * Og, Og);
+            auto gout_of = [&](const Piece& pc) {
+              return grad_output[pc.n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
+                  .narrow(1, pc.p0, pc.p1 - pc.p0);
+            };
+            at::Tensor gout;
+            if (pieces.size() == 1) {
+              gout = gout_of(pieces[0]);
+            } else {
+              gout = gout_buf.narrow(0, 0, Og * width).view({Og, width});
+              for (const auto& pc : pieces)
+                gout.narrow(1, pc.col0, pc.p1 - pc.p0).copy_(gout_of(pc));
+            }
             if (need_weight || need_geo)
-              im2col_tile<scalar_t>(g, input.data_ptr<scalar_t>() + in_off, nullptr, segs, t,
-                                    xcol_v.data_ptr<scalar_t>());
+              for (const auto& pc : pieces)
+                im2col_tile<scalar_t>(
+                    g, input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * g.channels_per_group()) * HW,
+                    nullptr, piece_segments(g, pc), width, xcol_v.data_ptr<scalar_t>());
             if (need_input || need_geo) at::mm_out(gcol_v, w_g.t(), gout);
-            // One fused pass over the tile: dL/dg[k,p] = sum_c dL/dcol[c,k,p] * in[c,tap],
+            // One fused pass per piece: dL/dg[k,p] = sum_c dL/dcol[c,k,p] * in[c,tap],
             // summed over groups too, then both column matrices scaled by g in place.
-            fuse_geo_tile<scalar_t>(g, geo_n, p0, t, need_geo, need_weight, need_input,
-                                    xcol_v.data_ptr<scalar_t>(), gcol_v.data_ptr<scalar_t>(),
-                                    need_geo ? grad_geo.data_ptr<scalar_t>() + n * K * P : nullptr);
-            if (need_weight) {
-              auto gw = local_gw.narrow(0, grp * Og, Og);
-              gw.addmm_(gout, xcol_v.t());
-            }
-            if (need_input) {
-              col2im_tile_add<scalar_t>(g, gcol_v.data_ptr<scalar_t>(), segs, t,
-                                        grad_input.data_ptr<scalar_t>() + in_off);
-            }
+            for (const auto& pc : pieces)
+              fuse_geo_piece<scalar_t>(
+                  g, geo.data_ptr<scalar_t>() + pc.n * K * P, pc.p0, pc.p1 - pc.p0, width,
+                  pc.col0, need_geo, need_weight, need_input, xcol_v.data_ptr<scalar_t>(),
+                  gcol_v.data_ptr<scalar_t>(),
+                  need_geo ? grad_geo.data_ptr<scalar_t>() + pc.n * K * P : nullptr);
+            if (need_weight) local_gw.narrow(0, grp * Og, Og).addmm_(gout, xcol_v.t());
+            if (need_input)
+              for (const auto& pc : pieces)
+                col2im_tile_add<scalar_t>(
+                    g, gcol_v.data_ptr<scalar_t>(), piece_segments(g, pc), width,
+                    grad_input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * g.channels_per_group()) * HW);
           }
         }
       }
