@@ -1,0 +1,36 @@
+"""Loading of the compiled geometry kernels, with an actionable error when missing."""
+from __future__ import annotations
+
+import functools
+from types import ModuleType
+from typing import Optional
+
+
+class GeometryExtensionMissing(RuntimeError):
+    """Raised when the fast backend is used but geoconv_mm._geometry_ext is not built."""
+
+
+@functools.lru_cache(maxsize=None)
+def _import() -> Optional[ModuleType]:
+    try:
+        import torch  # noqa: F401  (the extension links against libtorch)
+        from geoconv_mm import _geometry_ext
+    except ImportError:
+        return None
+    return _geometry_ext
+
+
+def geometry_ext_available() -> bool:
+    return _import() is not None
+
+
+def load_geometry_ext() -> ModuleType:
+    """The compiled module; raises :class:`GeometryExtensionMissing` if absent."""
+    ext = _import()
+    if ext is None:
+        raise GeometryExtensionMissing(
+            "the fast geodesic backend needs the compiled module geoconv_mm._geometry_ext "
+            "(ops/csrc/geometry). Build it from the repository root with\n"
+            "    pip install -e . --no-build-isolation\n"
+            "or use backend='numpy' (same algorithm, ~20x slower) or backend='heat'.")
+    return ext

@@ -1,0 +1,115 @@
+"""FaceSurface: a coarse 3D face mesh in the pixel frame of its aligned crop."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+
+class DegenerateMeshError(ValueError):
+    """A mesh that cannot carry geodesics: NaN/inf vertices, bad faces, zero area."""
+
+
+@dataclass
+class FaceSurface:
+    """A triangle mesh placed in the image frame of a face crop.
+
+    Coordinates: x to the right and y down in crop pixels (pixel (row r, column c) has
+    its centre at (x=c, y=r)), z scaled like x and y, larger z closer to the camera.
+
+    Args:
+        vertices (np.ndarray): (V, 3) float32 vertex positions.
+        faces (np.ndarray): (F, 3) int32 triangles, consistently oriented.
+        image_size (tuple[int, int]): (H, W) of the crop the mesh lives in.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    image_size: Tuple[int, int]
+
+    def __post_init__(self) -> None:
+        self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32)
+        self.faces = np.ascontiguousarray(self.faces, dtype=np.int32)
+        self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+
+    def validate(self, name: str = 'mesh') -> 'FaceSurface':
+        """Raise :class:`DegenerateMeshError` (naming ``name``) unless usable."""
+        v, f = self.vertices, self.faces
+        if v.ndim != 2 or v.shape[1] != 3 or len(v) < 3:
+            raise DegenerateMeshError(f'{name}: vertices must be (V>=3, 3), got {v.shape}')
+        if f.ndim != 2 or f.shape[1] != 3 or len(f) == 0:
+            raise DegenerateMeshError(f'{name}: faces must be (F>=1, 3), got {f.shape}')
+        if not np.isfinite(v).all():
+            raise DegenerateMeshError(f'{name}: vertices contain NaN or inf')
+        if f.min() < 0 or f.max() >= len(v):
+            raise DegenerateMeshError(
+                f'{name}: face indices out of range [0, {len(v)}): {f.min()}..{f.max()}')
+        if min(self.image_size) < 1:
+            raise DegenerateMeshError(f'{name}: bad image_size {self.image_size}')
+        e1 = v[f[:, 1]].astype(np.float64) - v[f[:, 0]]
+        e2 = v[f[:, 2]].astype(np.float64) - v[f[:, 0]]
+        area3d = 0.5 * np.linalg.norm(np.cross(e1, e2), axis=1).sum()
+        area2d = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]).sum()
+        if not area3d > 1e-6 or not area2d > 1e-6:
+            raise DegenerateMeshError(
+                f'{name}: zero-area mesh (3D area {area3d:.3g}, image area {area2d:.3g})')
+        return self
+
+    def flip_horizontal(self) -> 'FaceSurface':
+        """Mirror about the crop's vertical centre line (x -> W - 1 - x)."""
+        v = self.vertices.copy()
+        v[:, 0] = self.image_size[1] - 1 - v[:, 0]
+        # A mirror reverses orientation; swap two corners to keep normals outward.
+        return FaceSurface(v, self.faces[:, ::-1], self.image_size)
+
+    def transform(self, affine: np.ndarray, out_size: Tuple[int, int]) -> 'FaceSurface':
+        """Apply a 2x3 image affine (crop, resize, rotate) to the mesh.
+
+        x, y follow the affine; z is multiplied by its mean scale sqrt(|det A|) so the
+        mesh keeps its shape under similarity transforms.
+
+        Args:
+            affine (np.ndarray): (2, 3) matrix mapping old (x, y, 1) to new (x, y).
+            out_size (tuple[int, int]): (H, W) of the new image.
+        """
+        a = np.asarray(affine, np.float64)
+        if a.shape != (2, 3):
+            raise ValueError(f'affine must be 2x3, got {a.shape}')
+        v = self.vertices.astype(np.float64)
+        out = np.empty_like(v)
+        out[:, :2] = v[:, :2] @ a[:, :2].T + a[:, 2]
+        out[:, 2] = v[:, 2] * np.sqrt(abs(np.linalg.det(a[:, :2])))
+        faces = self.faces if np.linalg.det(a[:, :2]) > 0 else self.faces[:, ::-1]
+        return FaceSurface(out, faces, out_size)
+
+    def save(self, path: str) -> None:
+        """Write a compressed .npz record atomically (temp file, then rename)."""
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix='.tmp.npz', dir=folder)
+        try:
+            with os.fdopen(fd, 'wb') as fh:
+                np.savez_compressed(fh, vertices=self.vertices, faces=self.faces,
+                                    image_size=np.asarray(self.image_size, np.int32))
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: str) -> 'FaceSurface':
+        """Read a record written by :meth:`save`; errors name the file."""
+        try:
+            with np.load(path) as data:
+                surface = cls(data['vertices'], data['faces'],
+                              tuple(int(v) for v in data['image_size']))
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # zip/pickle/key errors all mean a bad record
+            raise ValueError(f'{path}: not a valid FaceSurface record ({exc})') from exc
+        return surface.validate(str(path))

@@ -1,0 +1,116 @@
+"""FaceSurface records, rasterisation, depth and topology."""
+import os
+
+import numpy as np
+import pytest
+
+from geoconv_mm.geodesic import (DegenerateMeshError, FaceSurface, facemesh_faces,
+                                 rasterize, render_depth)
+from geoconv_mm.geodesic._ext import geometry_ext_available, load_geometry_ext
+from geoconv_mm.geodesic.topology import boundary_loops, close_holes, triangles_from_edges
+
+from .meshes import grid_mesh
+
+
+def test_save_load_roundtrip_is_atomic(tmp_path):
+    v, f = grid_mesh(0, 10, 0, 10, 1.0, height=lambda x, y: 0.1 * x * y)
+    s = FaceSurface(v, f, (12, 12))
+    path = tmp_path / 'sub' / 'rec.npz'
+    s.save(str(path))
+    assert os.listdir(path.parent) == ['rec.npz']  # no temp file left behind
+    t = FaceSurface.load(str(path))
+    np.testing.assert_array_equal(t.vertices, s.vertices)
+    np.testing.assert_array_equal(t.faces, s.faces)
+    assert t.image_size == (12, 12)
+
+
+def test_corrupt_record_names_the_file(tmp_path):
+    bad = tmp_path / 'bad.npz'
+    bad.write_bytes(b'garbage')
+    with pytest.raises(ValueError, match='bad.npz'):
+        FaceSurface.load(str(bad))
+    with pytest.raises(FileNotFoundError):
+        FaceSurface.load(str(tmp_path / 'missing.npz'))
+
+
+def test_degenerate_meshes_are_rejected():
+    v, f = grid_mesh(0, 4, 0, 4, 1.0)
+    v_nan = v.copy()
+    v_nan[3, 2] = np.nan
+    with pytest.raises(DegenerateMeshError, match='NaN'):
+        FaceSurface(v_nan, f, (8, 8)).validate('frame 7')
+    with pytest.raises(DegenerateMeshError, match='zero-area'):
+        FaceSurface(np.zeros_like(v), f, (8, 8)).validate()
+    with pytest.raises(DegenerateMeshError, match='out of range'):
+        FaceSurface(v, f + 100, (8, 8)).validate()
+
+
+def test_flip_and_transform():
+    v, f = grid_mesh(0, 4, 0, 4, 1.0, height=lambda x, y: x + 2 * y)
+    s = FaceSurface(v, f, (6, 10))
+    flipped = s.flip_horizontal()
+    np.testing.assert_allclose(flipped.vertices[:, 0], 9 - v[:, 0])
+    np.testing.assert_allclose(flipped.flip_horizontal().vertices, s.vertices)
+    # Scale by 2 and shift: x, y follow the affine, z doubles (shape preserved).
+    t = s.transform(np.array([[2.0, 0, 1], [0, 2.0, -3]]), (12, 20))
+    np.testing.assert_allclose(t.vertices[:, 0], 2 * v[:, 0] + 1, rtol=1e-6)
+    np.testing.assert_allclose(t.vertices[:, 1], 2 * v[:, 1] - 3, rtol=1e-6)
+    np.testing.assert_allclose(t.vertices[:, 2], 2 * v[:, 2], rtol=1e-6)
+    assert t.image_size == (12, 20)
+
+
+def test_rasterize_single_triangle_and_zbuffer():
+    v = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 5], [10, 0, 5], [0, 10, 5.0]])
+    f = np.array([[0, 1, 2], [3, 4, 5]])
+    tri, bary = rasterize(v, f, (12, 12))
+    # Pixel (row 2, col 3) = point (3, 2): inside, the nearer triangle (z = 5) wins.
+    assert tri[2, 3] == 1
+    np.testing.assert_allclose(bary[2, 3], [0.5, 0.3, 0.2], atol=1e-6)
+    assert tri[9, 9] == -1  # beyond the hypotenuse
+    tri_off, _ = rasterize(v, f, (12, 12), offset=0.5)
+    assert tri_off[9, 0] == 1 and tri_off[9, 1] == -1  # (0.5, 9.5) in, (1.5, 9.5) out
+
+
+@pytest.mark.skipif(not geometry_ext_available(), reason='needs the compiled kernels')
+def test_compiled_rasterizer_matches_numpy(astronaut):
+    import torch
+    s = astronaut.surface
+    for offset in (0.0, 0.5):
+        tri, bary = rasterize(s.vertices, s.faces, (224, 224), offset)
+        t2, b2 = load_geometry_ext().rasterize_mesh(
+            torch.from_numpy(s.vertices.astype(np.float64)), torch.from_numpy(s.faces),
+            224, 224, offset)
+        np.testing.assert_array_equal(t2.numpy(), tri)
+        np.testing.assert_allclose(b2.numpy(), bary, atol=1e-6)
+
+
+def test_render_depth_of_a_tilted_plane():
+    v, f = grid_mesh(-1, 9, -1, 9, 1.0, height=lambda x, y: 0.5 * x + 3)
+    depth = render_depth(FaceSurface(v, f, (8, 8)))
+    xs = np.arange(8)
+    # z - min z = 0.5 * x - 0.5 * (-1)
+    np.testing.assert_allclose(depth, np.broadcast_to(0.5 * xs + 0.5, (8, 8)), atol=1e-5)
+
+
+def test_facemesh_topology():
+    pytest.importorskip('mediapipe')
+    f = facemesh_faces()
+    assert f.shape == (852, 3)
+    loops = boundary_loops(f)
+    assert len(loops) == 4  # face oval, mouth, two eyes
+    # Consistent orientation: every directed edge appears once.
+    directed = {(a, b) for t in f for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))}
+    assert len(directed) == 3 * len(f)
+    assert facemesh_faces() is f  # computed once
+
+
+def test_triangles_from_edges_and_hole_filling():
+    # A 3x3 grid of squares, the middle square removed: a ring with one hole.
+    v, f = grid_mesh(0, 3, 0, 3, 1.0, hole=(1, 2, 1, 2))
+    edges = {(min(a, b), max(a, b)) for t in f for a, b in ((t[0], t[1]), (t[1], t[2]),
+                                                            (t[2], t[0]))}
+    g = triangles_from_edges(edges)
+    assert {tuple(sorted(t)) for t in g} == {tuple(sorted(t)) for t in f}
+    assert len(boundary_loops(g)) == 2
+    filled = close_holes(v, g)
+    assert len(filled) == len(g) + 2 and len(boundary_loops(filled)) == 1
