@@ -1,0 +1,72 @@
+"""Pack an AU sample for the model."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmpretrain.datasets.transforms import PackInputs
+from mmpretrain.registry import TRANSFORMS
+from mmpretrain.structures import DataSample
+
+
+@TRANSFORMS.register_module()
+class PackAUInputs(BaseTransform):
+    """Pack the image and the AU targets into ``inputs`` and a ``DataSample``.
+
+    **Required Keys:**
+
+    - img
+    - gt_au (uint8 (A,), optional: unlabelled frames at inference time have none;
+      training then fails in the head, which needs it)
+    - au_mask (bool (A,), optional: all True when absent)
+    - geo_weights (optional), depth (optional), au_intensities (optional)
+    - ``meta_keys`` (optional)
+
+    **Added Keys:**
+
+    - inputs (torch.Tensor): (C, H, W), as :class:`mmpretrain.datasets.PackInputs`.
+    - data_samples (DataSample): ``gt_au`` float32 (A,), ``au_mask`` bool (A,),
+      ``geo_weights`` {key: float32 tensor (K, H_out, W_out)}, ``depth`` float32
+      (1, H, W), ``au_intensities`` int64 (A,) and the meta keys.
+
+    Args:
+        meta_keys (Sequence[str]): Keys stored as metainfo when present.
+    """
+
+    DEFAULT_META_KEYS = ('sample_idx', 'img_path', 'geo_path', 'subject', 'sequence',
+                         'frame', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+                         'flip_direction')
+
+    def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS):
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        packed = dict(inputs=PackInputs.format_input(results['img']))
+        sample = DataSample()
+        if 'gt_au' in results:
+            gt = np.asarray(results['gt_au'])
+            mask = np.asarray(results.get('au_mask', np.ones(gt.shape, bool)), bool)
+            if mask.shape != gt.shape:
+                raise ValueError(f'au_mask {mask.shape} and gt_au {gt.shape} differ '
+                                 f"({results.get('img_path')})")
+            sample.set_field(torch.as_tensor(gt, dtype=torch.float32), 'gt_au')
+            sample.set_field(torch.from_numpy(mask.copy()), 'au_mask')
+        if 'au_intensities' in results:
+            sample.set_field(torch.as_tensor(np.asarray(results['au_intensities']),
+                                             dtype=torch.int64), 'au_intensities')
+        if 'geo_weights' in results:
+            sample.set_field({k: torch.from_numpy(np.ascontiguousarray(v, np.float32))
+                              for k, v in results['geo_weights'].items()}, 'geo_weights')
+        if 'depth' in results:
+            depth = np.ascontiguousarray(results['depth'], np.float32)
+            sample.set_field(torch.from_numpy(depth)[None], 'depth')
+        for key in self.meta_keys:
+            if key in results:
+                sample.set_field(results[key], key, field_type='metainfo')
+        packed['data_samples'] = sample
+        return packed
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(meta_keys={self.meta_keys})'

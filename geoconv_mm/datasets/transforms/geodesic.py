@@ -1,0 +1,147 @@
+"""Per-sample maps derived from the (transformed) face surface: geodesic weights, depth."""
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmpretrain.registry import TRANSFORMS
+
+from geoconv_mm.ops.geo_spec import GeoSpec
+
+
+def _build_spec(spec: Union[GeoSpec, dict, str]) -> GeoSpec:
+    if isinstance(spec, GeoSpec):
+        return spec
+    if isinstance(spec, str):
+        return GeoSpec.from_key(spec)
+    if isinstance(spec, dict):
+        return GeoSpec(**spec)
+    raise TypeError(f'a spec must be a GeoSpec, its kwargs or its key, got {spec!r}')
+
+
+def _surface(results: dict, name: str):
+    surface = results.get('face_surface')
+    if surface is None:
+        raise KeyError(f'{name} needs results["face_surface"]: put LoadFaceSurface before '
+                       f"it ({results.get('img_path')})")
+    img_hw = tuple(results['img'].shape[:2])
+    if tuple(surface.image_size) != img_hw:
+        raise ValueError(f'{name}: face_surface image_size {tuple(surface.image_size)} '
+                         f"differs from the image {img_hw} ({results.get('img_path')})")
+    return surface
+
+
+@TRANSFORMS.register_module()
+class GenerateGeodesicWeights(BaseTransform):
+    """Compute the Eq. 4 geodesic weights of the listed GeoConv layers for this sample.
+
+    Runs after every geometric transform, on the transformed surface, so that the
+    weights always match the image the network sees.
+
+    **Required Keys:**
+
+    - img
+    - face_surface
+
+    **Added Keys:**
+
+    - geo_weights (dict[str, np.ndarray]): spec key -> float32 (Kh*Kw, H_out, W_out)
+
+    Args:
+        specs (list): GeoSpec objects, GeoSpec kwargs dicts or GeoSpec keys, e.g. the
+            output of ``geoconv_mm.ops.collect_geo_specs``.
+        hierarchy_compensation (bool): Divide by D_eu (False: the "w/o HC" ablation).
+        backend (str): Geodesic backend of ``compute_geodesic_weights``.
+        close_holes (bool): Close mouth/eye holes before geodesics (our extension).
+    """
+
+    def __init__(self, specs: Sequence[Union[GeoSpec, dict, str]],
+                 hierarchy_compensation: bool = True, backend: str = 'fast',
+                 close_holes: bool = False):
+        if not specs:
+            raise ValueError('GenerateGeodesicWeights needs at least one spec')
+        self.specs = [_build_spec(s) for s in specs]
+        keys = [s.key for s in self.specs]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f'duplicate specs: {keys}')
+        self.hierarchy_compensation = hierarchy_compensation
+        self.backend = backend
+        self.close_holes = close_holes
+
+    def transform(self, results: dict) -> dict:
+        # Imported here so that label-only use (--no-geometry) needs no geometry build.
+        from geoconv_mm.geodesic import compute_geodesic_weights
+
+        surface = _surface(results, type(self).__name__)
+        weights = compute_geodesic_weights(
+            surface, self.specs, hierarchy_compensation=self.hierarchy_compensation,
+            backend=self.backend, close_holes=self.close_holes)
+        img_hw = tuple(results['img'].shape[:2])
+        for spec in self.specs:
+            w = weights.get(spec.key)
+            expected = (spec.num_taps, *spec.output_size(img_hw))
+            if w is None or w.shape != expected:
+                got = None if w is None else w.shape
+                raise RuntimeError(f'compute_geodesic_weights gave {got} for {spec.key}, '
+                                   f'expected {expected}')
+        results['geo_weights'] = {s.key: np.asarray(weights[s.key], np.float32)
+                                  for s in self.specs}
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(specs={[s.key for s in self.specs]}, '
+                f'hierarchy_compensation={self.hierarchy_compensation}, '
+                f'backend={self.backend!r}, close_holes={self.close_holes})')
+
+
+@TRANSFORMS.register_module()
+class RenderDepth(BaseTransform):
+    """Render the depth map of the (transformed) face surface, for the RGBD ablations.
+
+    ``mode='key'`` stores it in ``results['depth']`` (float32 (H, W)), which
+    ``PackAUInputs`` packs as ``data_sample.depth`` (1, H, W) for a second branch
+    (RGBDTB). ``mode='channel'`` appends it to the image as a 4th channel (RGBD):
+    the image becomes float32 (H, W, 4) with the colour channels unchanged, so the
+    data preprocessor needs 4 means/stds. Values are ``geoconv_mm.geodesic.render_depth``'s.
+
+    **Required Keys:**
+
+    - img
+    - face_surface
+
+    **Modified Keys:**
+
+    - img (mode 'channel')
+
+    **Added Keys:**
+
+    - depth (mode 'key')
+
+    Args:
+        mode (str): 'key' or 'channel'.
+    """
+
+    def __init__(self, mode: str = 'key'):
+        if mode not in ('key', 'channel'):
+            raise ValueError(f"mode must be 'key' or 'channel', got {mode!r}")
+        self.mode = mode
+
+    def transform(self, results: dict) -> dict:
+        from geoconv_mm.geodesic import render_depth
+
+        surface = _surface(results, type(self).__name__)
+        depth = np.asarray(render_depth(surface), np.float32)
+        img = results['img']
+        if depth.shape != img.shape[:2]:
+            raise RuntimeError(f'render_depth gave {depth.shape}, image is {img.shape[:2]}')
+        if self.mode == 'key':
+            results['depth'] = depth
+        else:
+            if img.ndim == 2:
+                img = img[..., None]
+            results['img'] = np.concatenate([img.astype(np.float32), depth[..., None]], -1)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(mode={self.mode!r})'
