@@ -1,0 +1,11 @@
+# Table 3 baseline "VGG-19": the VGG-19 branch alone (ImageNet-pretrained), same fusion
+# layers and head as GeoCNN, no GeoConv and therefore no geodesic weights.
+_base_ = '../geocnn_bp4d_fold1.py'
+model = dict(
+    backbone=dict(aux_branch=None),
+    neck=dict(in_channels=(512, )))
+train_dataloader = dict(dataset=dict(pipeline=[
+    t for t in _base_.train_pipeline if t['type'] != 'GenerateGeodesicWeights']))
+val_dataloader = dict(dataset=dict(pipeline=[
+    t for t in _base_.test_pipeline if t['type'] != 'GenerateGeodesicWeights']))
+test_dataloader = val_dataloader

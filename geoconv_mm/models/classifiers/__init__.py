@@ -1,0 +1,3 @@
+from .geo_au_classifier import GeoAUClassifier
+
+__all__ = ['GeoAUClassifier']

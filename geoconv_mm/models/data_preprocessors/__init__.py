@@ -1,0 +1,3 @@
+from .au_data_preprocessor import AUDataPreprocessor
+
+__all__ = ['AUDataPreprocessor']

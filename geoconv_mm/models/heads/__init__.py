@@ -1,0 +1,3 @@
+from .au_head import AUHead
+
+__all__ = ['AUHead']

@@ -1,0 +1,3 @@
+from .concat_fusion_neck import ConcatFusionNeck
+
+__all__ = ['ConcatFusionNeck']

@@ -1,0 +1,119 @@
+"""Train an AU model from a config (MMPretrain's tools/train.py, plus the plugin).
+
+Examples::
+
+    python tools/train.py configs/geocnn_bp4d_fold1.py
+    python tools/train.py configs/geocnn_bp4d_fold1.py --resume          # latest ckpt
+    bash tools/dist_train.sh configs/geocnn_bp4d_fold1.py 8              # torchrun
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from copy import deepcopy
+
+# Import the plugin from this checkout without the user touching PYTHONPATH.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
+
+import geoconv_mm  # noqa: E402,F401
+import geoconv_mm.datasets  # noqa: E402,F401
+import geoconv_mm.engine  # noqa: E402,F401
+import geoconv_mm.evaluation  # noqa: E402,F401
+import geoconv_mm.models  # noqa: E402,F401
+from geoconv_mm.engine import setup_cpu_distributed  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train an AU model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or (no value) from the latest checkpoint '
+        'in the work directory')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision training')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by the actual over the base batch size')
+    parser.add_argument('--no-pin-memory', action='store_true',
+                        help='disable pin_memory in the dataloaders')
+    parser.add_argument('--no-persistent-workers', action='store_true',
+                        help='disable persistent_workers in the dataloaders')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value (e.g. '
+        'train_dataloader.batch_size=16)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    """Merge command line arguments into the config."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+
+    default_dataloader_cfg = ConfigDict(
+        pin_memory=torch.cuda.is_available(), persistent_workers=True,
+        collate_fn=dict(type='default_collate'))
+
+    def set_default_dataloader_cfg(field):
+        if cfg.get(field, None) is None:
+            return
+        dataloader_cfg = deepcopy(default_dataloader_cfg)
+        dataloader_cfg.update(cfg[field])
+        if dataloader_cfg.get('num_workers', 0) == 0:
+            dataloader_cfg['persistent_workers'] = False  # torch refuses it with 0
+        if args.no_pin_memory:
+            dataloader_cfg['pin_memory'] = False
+        if args.no_persistent_workers:
+            dataloader_cfg['persistent_workers'] = False
+        cfg[field] = dataloader_cfg
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        set_default_dataloader_cfg(field)
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
