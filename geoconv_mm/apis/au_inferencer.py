@@ -1,0 +1,220 @@
+"""Per-frame AU predictions from a trained checkpoint, for images, folders, videos and
+webcams (the OpenFace / py-feat / LibreFace use case)."""
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from .frame_sources import Frame, FrameSource, Source
+
+# Loading steps of a dataset pipeline: at inference the crop and mesh come from the
+# face pipeline instead of from files.
+_LOADING_TRANSFORMS = ('LoadImageFromFile', 'LoadFaceSurface')
+
+
+@dataclass
+class AUPrediction:
+    """AU prediction of one frame.
+
+    Args:
+        frame (int): 0-based frame index.
+        timestamp (float): Seconds from the start of the input.
+        success (bool): A face was found and analysed (OpenFace's name).
+        confidence (float): Face detector score (0 without a face).
+        probabilities (np.ndarray | None): (A,) AU occurrence probabilities.
+        presence (np.ndarray | None): (A,) 0/1 decisions at the model's threshold.
+        name (str): The frame's source, for messages.
+        reason (str): Why ``success`` is False.
+        crop (np.ndarray | None): The aligned face crop (BGR), when asked for.
+    """
+
+    frame: int
+    timestamp: float
+    success: bool
+    confidence: float = 0.0
+    probabilities: Optional[np.ndarray] = None
+    presence: Optional[np.ndarray] = None
+    name: str = ''
+    reason: str = ''
+    crop: Optional[np.ndarray] = field(default=None, repr=False)
+
+
+def _register_all() -> None:
+    import geoconv_mm.datasets  # noqa: F401
+    import geoconv_mm.engine  # noqa: F401  (checkpoint loading under torch >= 2.6)
+    import geoconv_mm.evaluation  # noqa: F401
+    import geoconv_mm.models  # noqa: F401
+
+
+def _au_ids_from(cfg: Config, checkpoint_meta: dict) -> List[int]:
+    meta = (checkpoint_meta or {}).get('dataset_meta') or {}
+    if meta.get('au_ids'):
+        return [int(a) for a in meta['au_ids']]
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    if dataset.get('au_ids'):
+        return [int(a) for a in dataset['au_ids']]
+    from mmpretrain.registry import DATASETS
+    dataset_cls = DATASETS.get(dataset.get('type', ''))
+    default = getattr(dataset_cls, 'DEFAULT_AU_IDS', None)
+    if default:
+        return [int(a) for a in default]
+    raise ValueError('cannot tell which AUs the model predicts: the checkpoint has no '
+                     'dataset_meta["au_ids"] and the config names none; pass au_ids=')
+
+
+class AUInferencer:
+    """AU recognition on raw frames: face -> aligned crop and mesh -> geodesic weights
+    -> model.
+
+    Args:
+        config (str | Config): The model's training config.
+        checkpoint (str, optional): Trained weights (``None`` keeps the initialisation,
+            useful only for testing the pipeline).
+        device (str, optional): ``'cpu'``, ``'cuda'``, ...; default CUDA when available.
+        batch_size (int): Faces per forward pass.
+        face_pipeline (dict, optional): Keyword arguments of
+            :class:`geoconv_mm.geodesic.FacePipeline`; ``crop_size`` defaults to the
+            config's ``image_size`` (224).
+        au_ids (Sequence[int], optional): AU numbers of the model's outputs; read from
+            the checkpoint's ``dataset_meta`` or the config by default.
+        keep_crops (bool): Attach each frame's aligned crop to its prediction.
+    """
+
+    def __init__(self,
+                 config: Union[str, Config],
+                 checkpoint: Optional[str] = None,
+                 device: Optional[str] = None,
+                 batch_size: int = 16,
+                 face_pipeline: Optional[dict] = None,
+                 au_ids: Optional[Sequence[int]] = None,
+                 keep_crops: bool = False) -> None:
+        from geoconv_mm.geodesic import FacePipeline
+        from mmpretrain.registry import MODELS
+
+        _register_all()
+        self.cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
+        init_default_scope(self.cfg.get('default_scope', 'mmpretrain'))
+        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.model = MODELS.build(self.cfg.model)
+        meta = {}
+        if checkpoint is not None:
+            if not os.path.isfile(checkpoint):
+                raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+            meta = load_checkpoint(self.model, checkpoint, map_location='cpu').get('meta', {})
+        self.model.to(self.device).eval()
+        self.au_ids = list(au_ids) if au_ids is not None else _au_ids_from(self.cfg, meta)
+        num_aus = getattr(getattr(self.model, 'head', None), 'num_aus', len(self.au_ids))
+        if num_aus != len(self.au_ids):
+            raise ValueError(f'the model predicts {num_aus} AUs but {len(self.au_ids)} AU ids '
+                             f'were given ({self.au_ids})')
+        self.threshold = float(getattr(self.model.head, 'threshold', 0.5))
+        self.batch_size = batch_size
+        self.keep_crops = keep_crops
+        face_cfg = dict(face_pipeline or {})
+        face_cfg.setdefault('crop_size', int(self.cfg.get('image_size', 224)))
+        self.face_pipeline = FacePipeline(**face_cfg)
+        steps = self.cfg.test_dataloader.dataset.pipeline
+        self.pipeline = Compose([t for t in steps if t['type'] not in _LOADING_TRANSFORMS])
+
+    @property
+    def au_names(self) -> List[str]:
+        """OpenFace-style AU names, zero-padded: ``AU01``, ``AU12``..."""
+        return [f'AU{a:02d}' for a in self.au_ids]
+
+    def preprocess(self, frame: Frame):
+        """Face, crop, mesh and model inputs of one frame.
+
+        Returns:
+            tuple: (AUPrediction without AU values, packed sample or None without a face).
+        """
+        from geoconv_mm.geodesic import NoFaceError
+        from geoconv_mm.geodesic.surface import DegenerateMeshError
+
+        pred = AUPrediction(frame.index, frame.timestamp, False, name=frame.name)
+        try:
+            face = self.face_pipeline.process(frame.image, name=frame.name)
+        except NoFaceError:
+            pred.reason = 'no_face'
+            return pred, None
+        except DegenerateMeshError as exc:
+            pred.reason = f'degenerate_mesh: {exc}'
+            return pred, None
+        pred.success, pred.confidence = True, face.confidence
+        if self.keep_crops:
+            pred.crop = face.crop
+        h, w = face.crop.shape[:2]
+        results = dict(img=face.crop, face_surface=face.surface, img_shape=(h, w),
+                       ori_shape=(h, w), img_path=frame.name, sample_idx=frame.index)
+        return pred, self.pipeline(results)
+
+    @torch.no_grad()
+    def predict_batch(self, samples: List[dict]) -> np.ndarray:
+        """AU probabilities (B, A) of packed samples."""
+        data = self.model.data_preprocessor(pseudo_collate(samples), False)
+        outputs = self.model(**data, mode='predict')
+        return torch.stack([o.pred_score for o in outputs]).float().cpu().numpy()
+
+    def _flush(self, pending, samples) -> List[AUPrediction]:
+        if samples:
+            probs = self.predict_batch([s for _, s in samples])
+            for (pred, _), p in zip(samples, probs):
+                pred.probabilities = p
+                pred.presence = (p >= self.threshold).astype(np.int64)
+        return pending
+
+    def _preprocessed(self, frames: Iterable[Frame]):
+        """``preprocess`` run one frame ahead in a background thread, so that face
+        fitting and geodesic weights overlap the forward pass (torch, OpenCV and
+        MediaPipe release the GIL). One thread: the face pipeline is not re-entrant."""
+        look_ahead = 2 * self.batch_size
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = deque()
+            for frame in frames:
+                pending.append(pool.submit(self.preprocess, frame))
+                if len(pending) > look_ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def iter_predictions(self, frames: Iterable[Frame]) -> Iterator[AUPrediction]:
+        """Predictions in frame order, batched: every frame yields exactly one."""
+        pending: List[AUPrediction] = []
+        samples = []
+        for pred, sample in self._preprocessed(frames):
+            pending.append(pred)
+            if sample is not None:
+                samples.append((pred, sample))
+            if len(samples) >= self.batch_size:
+                yield from self._flush(pending, samples)
+                pending, samples = [], []
+        yield from self._flush(pending, samples)
+
+    def __call__(self, source: Source, fps: float = 30.0, max_frames: Optional[int] = None,
+                 progress: bool = False) -> List[AUPrediction]:
+        """Predict every frame of ``source``.
+
+        Args:
+            source: Image path, list of paths, image folder, video file or webcam index.
+            fps (float): Frame rate assumed for image sequences.
+            max_frames (int, optional): Stop after this many frames (needed for webcams).
+            progress (bool): Show a progress bar.
+
+        Returns:
+            list[AUPrediction]: One per input frame, frames without a face included.
+        """
+        frames = FrameSource(source, fps=fps, max_frames=max_frames)
+        preds = self.iter_predictions(frames)
+        if progress:
+            from tqdm import tqdm
+            preds = tqdm(preds, total=len(frames) or None, unit='frame', desc='AU inference')
+        return list(preds)
