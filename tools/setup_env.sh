@@ -7,6 +7,11 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade 'pip>=23.2'
 .venv/bin/python -m pip install -q -r requirements.txt
+if .venv/bin/python -m pip show -q opencv-python-headless 2>/dev/null; then
+  # Environments made before we settled on opencv-python: two OpenCV packages share cv2.
+  .venv/bin/python -m pip uninstall -q -y opencv-python-headless
+  .venv/bin/python -m pip install -q --force-reinstall --no-deps opencv-python
+fi
 if [ -f requirements/mediapipe.txt ]; then
   # mediapipe's declared dependencies pull jax and a second OpenCV; see the README.
   .venv/bin/python -m pip install -q --no-deps -r requirements/mediapipe.txt
