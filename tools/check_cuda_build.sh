@@ -20,6 +20,9 @@ FORCE_CUDA=1 CUDA_HOME=$CUDA_HOME TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9
   .venv/bin/python setup.py -q build_ext --build-temp "$out/tmp" --build-lib "$out/lib" \
   > "$out/build.log" 2>&1 || { cat "$out/build.log"; echo "check_cuda_build: FAILED"; exit 1; }
 so=$(ls "$out"/lib/geoconv_mm/_ext*.so)
-objdump -h "$so" | grep -q nv_fatbin || { echo "check_cuda_build: no device code in $so"; exit 1; }
-nm -C "$so" | grep -q "geoconv::im2col_kernel" || { echo "check_cuda_build: GeoConv kernels missing from $so"; exit 1; }
+# Listings go to files: `grep -q` closing a pipe early would fail the pipeline (pipefail).
+objdump -h "$so" > "$out/sections"
+nm -C "$so" > "$out/symbols"
+grep -q nv_fatbin "$out/sections" || { echo "check_cuda_build: no device code in $so"; exit 1; }
+grep -q "geoconv::im2col_kernel" "$out/symbols" || { echo "check_cuda_build: GeoConv kernels missing from $so"; exit 1; }
 echo "check_cuda_build: CUDA kernels compiled (sm_${TORCH_CUDA_ARCH_LIST:-9.0})"
