@@ -119,37 +119,33 @@ class FrameSource:
         for i, path in enumerate(self.items):
             yield Frame(i, i / self.fps, _read_image(path), path)
 
+    @staticmethod
+    def _capture(cap, name: str, clock) -> Iterator[Frame]:
+        """Frames of an opened ``cv2.VideoCapture``; ``clock(i)`` gives timestamps."""
+        try:
+            i = 0
+            while True:
+                ok, image = cap.read()
+                if not ok:
+                    break
+                yield Frame(i, clock(i), image, f'{name}:{i}')
+                i += 1
+        finally:
+            cap.release()
+        if i == 0:
+            raise ValueError(f'{name}: no frame could be decoded (corrupt video?)')
+
     def _video(self) -> Iterator[Frame]:
         path = self.items
         cap = cv2.VideoCapture(path)
         if not cap.isOpened():
             raise ValueError(f'{path}: cannot open video (corrupt or unsupported codec)')
         fps = cap.get(cv2.CAP_PROP_FPS) or self.fps
-        try:
-            i = 0
-            while True:
-                ok, image = cap.read()
-                if not ok:
-                    break
-                yield Frame(i, i / fps, image, f'{path}:{i}')
-                i += 1
-        finally:
-            cap.release()
-        if i == 0:
-            raise ValueError(f'{path}: no frame could be decoded (corrupt video?)')
+        yield from self._capture(cap, path, lambda i: i / fps)
 
     def _webcam(self) -> Iterator[Frame]:
         cap = cv2.VideoCapture(self.items)
         if not cap.isOpened():
             raise ValueError(f'cannot open webcam {self.items}')
         start = time.monotonic()
-        try:
-            i = 0
-            while True:
-                ok, image = cap.read()
-                if not ok:
-                    break
-                yield Frame(i, time.monotonic() - start, image, f'webcam{self.items}:{i}')
-                i += 1
-        finally:
-            cap.release()
+        yield from self._capture(cap, f'webcam{self.items}', lambda i: time.monotonic() - start)
