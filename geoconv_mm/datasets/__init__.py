@@ -26,9 +26,10 @@ from .au_info import BP4D_AU_IDS, DISFA_AU_IDS, DISFA_LABELLED_AU_IDS
 from .bp4d import BP4DDataset
 from .disfa import DISFADataset
 from .protocol import BP4D_PARTS, DISFA_PARTS, fold_subjects
+from .synthau import SynthAUDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'AUDataset', 'BP4DDataset', 'DISFADataset', 'BP4D_AU_IDS', 'DISFA_AU_IDS',
-    'DISFA_LABELLED_AU_IDS', 'BP4D_PARTS', 'DISFA_PARTS', 'fold_subjects'
+    'DISFA_LABELLED_AU_IDS', 'BP4D_PARTS', 'DISFA_PARTS', 'fold_subjects', 'SynthAUDataset'
 ]

@@ -5,11 +5,11 @@ torch's weights-only loading (see :mod:`.checkpoint`).
 """
 from .checkpoint import register_mmengine_safe_globals
 from .dist import setup_cpu_distributed
-from .hooks import AUStatisticsHook, find_au_statistics
+from .hooks import AUF1ChartHook, AUStatisticsHook, TorchThreadsHook, find_au_statistics
 
 register_mmengine_safe_globals()
 
 __all__ = [
-    'AUStatisticsHook', 'find_au_statistics', 'register_mmengine_safe_globals',
-    'setup_cpu_distributed'
+    'AUF1ChartHook', 'AUStatisticsHook', 'TorchThreadsHook', 'find_au_statistics',
+    'register_mmengine_safe_globals', 'setup_cpu_distributed'
 ]

@@ -1,3 +1,8 @@
+from .au_f1_chart_hook import AUF1ChartHook, plot_au_f1
 from .au_statistics_hook import AUStatisticsHook, find_au_statistics
+from .torch_threads_hook import TorchThreadsHook
 
-__all__ = ['AUStatisticsHook', 'find_au_statistics']
+__all__ = [
+    'AUF1ChartHook', 'AUStatisticsHook', 'TorchThreadsHook', 'find_au_statistics',
+    'plot_au_f1'
+]

@@ -1,0 +1,304 @@
+"""Generate SynthAU on disk: images, ground-truth meshes, an AUDataset annotation.
+
+Layout of a build (``<root>/<spec.key>/``)::
+
+    base_face.npz                 the reconstructed base face (reused on resume)
+    images/S001/00000.png         rendered crop (size x size, BGR PNG)
+    images/S001/00000.npz         its FaceSurface record (crop pixel frame)
+    subjects/S001.json            the subject's annotation entries (marks it done)
+    annotations/synthau.json      OpenMMLab 2.0 annotation (written last)
+
+Every subject draws from its own random stream (``SeedSequence([seed, index])``), so
+a build is deterministic for a seed and an interrupted build resumes where it stopped
+with the same result.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import os.path as osp
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Dict, Iterator, List, Optional
+
+import cv2
+import numpy as np
+
+from .action_units import (SYNTHAU_AU_IDS, active_aus, au_displacement, sample_expression,
+                           subject_prototype_weights)
+from .face_model import BaseFace, face_regions, reconstruct_base_face, sample_identity
+from geoconv_mm.utils.atomic_io import atomic_imwrite, atomic_write_json
+from .renderer import Lighting, render_face
+
+#: Bump when the generator's output changes, so old caches are not reused.
+GENERATOR_VERSION = 1
+ANNOTATION = 'annotations/synthau.json'
+GEOMETRIES = ('gt', 'reconstructed')
+# Where FacePipeline's template puts the eyes and the mouth, as crop fractions.
+_TEMPLATE = np.array([[0.355, 0.40], [0.645, 0.40], [0.5, 0.72]])
+
+
+@dataclass(frozen=True)
+class SynthAUSpec:
+    """What to generate.
+
+    Args:
+        seed (int): Master seed.
+        num_subjects (int): Synthetic identities, split evenly into ``num_parts``.
+        images_per_subject (int): Frames per identity.
+        image_size (int): Crop size in pixels.
+        num_parts (int): Subject-exclusive parts of the fold protocol (3 like BP4D).
+        geometry (str): 'gt' (the mesh that was rendered) or 'reconstructed' (the
+            MediaPipe reconstructor run on the rendered image, through
+            :class:`geoconv_mm.geodesic.FacePipeline`; frames without a detected face
+            are left out and listed in ``summary.json``).
+        max_yaw (float): Head yaw range in degrees (+-).
+        max_pitch (float): Head pitch range in degrees (+-).
+        max_roll (float): Head roll range in degrees (+-).
+    """
+
+    seed: int = 0
+    num_subjects: int = 36
+    images_per_subject: int = 40
+    image_size: int = 112
+    num_parts: int = 3
+    geometry: str = 'gt'
+    max_yaw: float = 20.0
+    max_pitch: float = 12.0
+    max_roll: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.geometry not in GEOMETRIES:
+            raise ValueError(f'geometry must be one of {GEOMETRIES}, got {self.geometry!r}')
+        if self.num_parts < 2 or self.num_subjects < self.num_parts:
+            raise ValueError(f'need num_parts >= 2 and num_subjects >= num_parts, got '
+                             f'num_subjects={self.num_subjects}, num_parts={self.num_parts}')
+        if self.images_per_subject < 1 or self.image_size < 32:
+            raise ValueError(f'need images_per_subject >= 1 and image_size >= 32, got '
+                             f'{self.images_per_subject}, {self.image_size}')
+
+    @property
+    def key(self) -> str:
+        """Folder name of this build (every parameter that changes the data)."""
+        return (f'synthau-v{GENERATOR_VERSION}_seed{self.seed}_{self.num_subjects}x'
+                f'{self.images_per_subject}_{self.image_size}px_{self.geometry}_p'
+                f'{self.num_parts}_pose{self.max_yaw:g}-{self.max_pitch:g}-{self.max_roll:g}')
+
+    def subjects(self) -> List[str]:
+        return [f'S{i + 1:03d}' for i in range(self.num_subjects)]
+
+    def parts(self) -> List[List[str]]:
+        """Subjects dealt round-robin into parts after a seeded shuffle."""
+        order = np.random.default_rng([self.seed, 7919]).permutation(self.num_subjects)
+        subjects = self.subjects()
+        return [sorted(subjects[i] for i in order[p::self.num_parts])
+                for p in range(self.num_parts)]
+
+
+def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """R = Rz(roll) Ry(yaw) Rx(pitch), degrees; frame x right, y down, z to camera."""
+    y, p, r = np.deg2rad([yaw, pitch, roll])
+    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    c0, c1 = rng.uniform(20, 235, 3), rng.uniform(20, 235, 3)
+    t = np.linspace(0, 1, size)[:, None, None]
+    angle = rng.uniform(0, 2 * np.pi)
+    grid = np.cos(angle) * t + np.sin(angle) * t.transpose(1, 0, 2)
+    grid = (grid - grid.min()) / max(np.ptp(grid), 1e-9)
+    noise = rng.normal(0, 6, (size // 8, size // 8, 1))
+    noise = cv2.resize(noise.astype(np.float32), (size, size))[..., None]
+    return (c0 * (1 - grid) + c1 * grid + noise).astype(np.float32)
+
+
+def _albedo_gain(rng: np.random.Generator, texture_size: int) -> np.ndarray:
+    """Per-identity skin tone and smooth blotches, as a texture multiplier."""
+    tone = rng.uniform(0.7, 1.25) * rng.uniform(0.9, 1.1, 3)
+    # Mostly luminance blotches (freckles, flush), a little colour.
+    blotch = (rng.normal(0, 0.06, (6, 6, 1)) + rng.normal(0, 0.02, (6, 6, 3))
+              ).astype(np.float32)
+    blotch = cv2.resize(blotch, (texture_size, texture_size), interpolation=cv2.INTER_CUBIC)
+    return (tone[None, None] * (1.0 + blotch)).astype(np.float32)
+
+
+class SubjectRenderer:
+    """Draws one synthetic identity and renders its frames."""
+
+    def __init__(self, base: BaseFace, spec: SynthAUSpec, index: int):
+        self.spec = spec
+        self.base = base
+        self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
+        base_regions = face_regions(base.vertices, base.faces)
+        self.shape = sample_identity(base.vertices, self.rng, base_regions.midline_x)
+        self.regions = face_regions(self.shape, base.faces)
+        self.expressiveness = float(self.rng.uniform(0.8, 1.2))
+        self.proto_weights = subject_prototype_weights(self.rng)
+        self.gain = _albedo_gain(self.rng, base.texture.shape[0])
+        self.mirror_texture = bool(self.rng.random() < 0.5)
+
+    def frame(self) -> dict:
+        """Render the next frame: image, mesh (pixel frame), labels and parameters."""
+        rng, spec = self.rng, self.spec
+        proto, intensity = sample_expression(rng, self.proto_weights)
+        applied = {au: s * self.expressiveness for au, s in intensity.items()}
+        shape = self.shape + au_displacement(self.shape, self.regions, applied)
+        pose = (float(rng.uniform(-spec.max_yaw, spec.max_yaw)),
+                float(rng.uniform(-spec.max_pitch, spec.max_pitch)),
+                float(rng.uniform(-spec.max_roll, spec.max_roll)))
+        rot = _rotation(*pose)
+        centre = self.shape.mean(0)
+        # Alignment like FacePipeline: a similarity sending the *neutral* posed eyes and
+        # mouth to the template, with a little jitter; expressions do not move the crop.
+        a = self.regions.anchors
+        keys = np.stack([a['eye_l'], a['eye_r'], a['mouth']])
+        size = spec.image_size
+        posed_keys = (keys - centre) @ rot.T
+        dst = _TEMPLATE * size - 0.5 + rng.normal(0, 0.012 * size, (3, 2))
+        scale, offset = _fit_scale_shift(posed_keys[:, :2], dst)
+        verts = (shape - centre) @ rot.T * scale
+        verts[:, :2] += offset
+        background = _background(rng, size)
+        light = Lighting.sample(rng)
+        uv = self.base.uv
+        texture = self.base.texture
+        gain = self.gain
+        if self.mirror_texture:  # a mirrored photo keeps the mesh/texture registration
+            texture, gain = texture[:, ::-1], gain[:, ::-1]
+            uv = uv.copy()
+            uv[:, 0] = texture.shape[1] - 1 - uv[:, 0]
+        image, _ = render_face(verts, self.base.faces, uv, np.ascontiguousarray(texture),
+                               np.ascontiguousarray(gain), light, size, background,
+                               self.regions.mouth_loop, self.regions.eye_loops)
+        noise = rng.normal(0, rng.uniform(1.0, 4.0), image.shape)
+        image = np.clip(image + noise, 0, 255).astype(np.uint8)
+        return dict(image=image, vertices=verts.astype(np.float32), prototype=proto,
+                    intensity=intensity, pose=pose)
+
+
+def _fit_scale_shift(src: np.ndarray, dst: np.ndarray):
+    """Least-squares uniform scale and shift (no rotation: roll is part of the pose)."""
+    ms, md = src.mean(0), dst.mean(0)
+    scale = float(((src - ms) * (dst - md)).sum() / ((src - ms) ** 2).sum())
+    return scale, md - scale * ms
+
+
+@contextmanager
+def _build_lock(path: str) -> Iterator[None]:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # concurrent ranks/processes wait for one builder
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def generate_synthau(root: str, spec: Optional[SynthAUSpec] = None,
+                     progress: bool = True) -> str:
+    """Build (or finish building, or just find) a SynthAU dataset.
+
+    Args:
+        root (str): Cache folder; the build goes to ``<root>/<spec.key>``.
+        spec (SynthAUSpec, optional): What to generate (defaults to ``SynthAUSpec()``).
+        progress (bool): Show a tqdm bar.
+
+    Returns:
+        str: The build folder (holding ``annotations/synthau.json``).
+    """
+    spec = spec or SynthAUSpec()
+    out = osp.join(osp.abspath(root), spec.key)
+    ann = osp.join(out, ANNOTATION)
+    if osp.isfile(ann):
+        return out
+    with _build_lock(out + '.lock'):
+        if osp.isfile(ann):  # another process finished it while we waited
+            return out
+        _build(out, spec, progress)
+    return out
+
+
+def _build(out: str, spec: SynthAUSpec, progress: bool) -> None:
+    from tqdm import tqdm
+
+    base_path = osp.join(out, 'base_face.npz')
+    if osp.isfile(base_path):
+        base = BaseFace.load(base_path)
+    else:
+        base = reconstruct_base_face()
+        base.save(base_path)
+    pipeline = None
+    if spec.geometry == 'reconstructed':
+        from geoconv_mm.geodesic import FacePipeline
+        pipeline = FacePipeline(dict(type='MediaPipeFaceMesh'), crop_size=spec.image_size)
+    entries: List[dict] = []
+    summary: List[dict] = []
+    bar = tqdm(total=spec.num_subjects * spec.images_per_subject, disable=not progress,
+               desc=f'SynthAU {spec.key}', unit='img')
+    for index, subject in enumerate(spec.subjects()):
+        manifest = osp.join(out, 'subjects', f'{subject}.json')
+        if osp.isfile(manifest):
+            with open(manifest) as fh:
+                done = json.load(fh)
+            entries += done['entries']
+            summary += done['summary']
+            bar.update(spec.images_per_subject)
+            continue
+        renderer = SubjectRenderer(base, spec, index)
+        subject_entries, subject_summary = [], []
+        for frame in range(spec.images_per_subject):
+            entry, status = _write_frame(out, spec, renderer, subject, frame, pipeline)
+            subject_summary.append(status)
+            if entry is not None:
+                subject_entries.append(entry)
+            bar.update(1)
+        atomic_write_json(manifest, dict(entries=subject_entries, summary=subject_summary))
+        entries += subject_entries
+        summary += subject_summary
+    bar.close()
+    atomic_write_json(osp.join(out, 'summary.json'), summary)
+    metainfo = dict(dataset='SynthAU', au_ids=list(SYNTHAU_AU_IDS), parts=spec.parts(),
+                    spec=asdict(spec), generator_version=GENERATOR_VERSION)
+    atomic_write_json(osp.join(out, ANNOTATION), dict(metainfo=metainfo, data_list=entries))
+
+
+def _write_frame(out: str, spec: SynthAUSpec, renderer: SubjectRenderer, subject: str,
+                 frame: int, pipeline) -> tuple:
+    from geoconv_mm.geodesic import FaceSurface, NoFaceError
+
+    f = renderer.frame()
+    rel = f'images/{subject}/{frame:05d}'
+    status = dict(subject=subject, frame=frame, status='ok')
+    image = f['image']
+    surface = FaceSurface(f['vertices'], renderer.base.faces, image.shape[:2])
+    if pipeline is not None:
+        try:
+            result = pipeline.process(image, name=f'{subject} frame {frame}')
+        except (NoFaceError, ValueError) as exc:
+            status.update(status='no_face', reason=str(exc))
+            return None, status
+        image, surface = result.crop, result.surface
+    surface.validate(f'{subject} frame {frame}')
+    atomic_imwrite(osp.join(out, rel + '.png'), image)
+    surface.save(osp.join(out, rel + '.npz'))
+    labels = active_aus(f['intensity'])
+    entry = dict(
+        img_path=rel + '.png', geo_path=rel + '.npz', subject=subject,
+        sequence=f['prototype'], frame=frame,
+        au_labels=[int(au in labels) for au in SYNTHAU_AU_IDS],
+        # 0-5 like DISFA's intensities: 0 below the occurrence threshold.
+        au_intensities=[int(np.ceil(5 * f['intensity'][au])) if au in labels else 0
+                        for au in SYNTHAU_AU_IDS],
+        au_strength=[round(f['intensity'][au], 4) for au in SYNTHAU_AU_IDS],
+        pose=[round(p, 3) for p in f['pose']])
+    return entry, status
+
+
+def label_statistics(data_list: List[dict]) -> Dict[int, float]:
+    """Positive rate per AU over annotation entries."""
+    labels = np.array([d['au_labels'] for d in data_list], np.float64)
+    return {au: float(r) for au, r in zip(SYNTHAU_AU_IDS, labels.mean(0))}
