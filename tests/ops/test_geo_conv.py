@@ -161,3 +161,24 @@ def test_module_is_constructor_compatible_with_conv2d():
         GeoConv2d(3, 3, 2, padding='same')
     with pytest.raises(ValueError, match='zeros'):
         GeoConv2d(3, 3, 3, padding_mode='reflect')
+
+
+def test_package_imports_without_compiled_op_and_says_how_to_build(tmp_path):
+    import subprocess
+    import sys
+    code = (
+        'import sys\n'
+        "sys.modules['geoconv_mm._ext'] = None  # as if it had never been compiled\n"
+        'import torch, geoconv_mm\n'
+        'from geoconv_mm.ops import ExtensionNotBuiltError, build_info, geo_conv2d\n'
+        "assert build_info() == dict(compiled=False, cuda=None, torch=None)\n"
+        'try:\n'
+        '    geo_conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3), torch.ones(1, 9, 1, 1))\n'
+        'except ExtensionNotBuiltError as e:\n'
+        "    assert 'pip install -e . --no-build-isolation' in str(e), e\n"
+        'else:\n'
+        "    raise SystemExit('no error without the extension')\n")
+    root = __file__.rsplit('/tests/', 1)[0]
+    result = subprocess.run([sys.executable, '-c', code], cwd=root, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
