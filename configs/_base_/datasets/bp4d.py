@@ -1,60 +1,12 @@
 # BP4D, 12 AUs, subject-exclusive 3-fold protocol (fold set by the top-level configs).
 # Layout written by tools/dataset_converters/prepare_bp4d.py (aligned 224 x 224 crops,
 # FaceSurface records, annotations/bp4d.json).
+_base_ = './au_faces_224.py'
 dataset_type = 'BP4DDataset'
 data_root = 'data/bp4d'
 ann_file = 'annotations/bp4d.json'
-image_size = 224
-
-# Geodesic weights for GeoCNN's five GeoConv layers (GeoBranch: 3x3, stride 1, pad 1
-# at input strides 1, 2, 4, 8, 16). Geo-19 and DeepTB need exactly these too.
-# geoconv_mm.ops.collect_geo_specs(model, (224, 224)) lists what a model needs.
-geo_specs = [
-    'S1_k3x3_s1x1_p1x1_d1x1', 'S2_k3x3_s1x1_p1x1_d1x1', 'S4_k3x3_s1x1_p1x1_d1x1',
-    'S8_k3x3_s1x1_p1x1_d1x1', 'S16_k3x3_s1x1_p1x1_d1x1'
-]
-geo_weights = dict(type='GenerateGeodesicWeights', specs=geo_specs,
-                   hierarchy_compensation=True)
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadFaceSurface'),
-    dict(type='ResizeFace', scale=image_size),
-    # Not in the paper: a label-preserving flip (AU occurrence labels are not
-    # sided); it flips the mesh, so the geodesic weights follow. prob=0 to disable.
-    dict(type='RandomFlipFace', prob=0.5),
-    # Sec. 4.1: hue, saturation, brightness x U[0.6, 1.4]; PCA noise, alpha ~ N(0, 0.1).
-    dict(type='RandomHSVScale', hue=(0.6, 1.4), saturation=(0.6, 1.4),
-         brightness=(0.6, 1.4)),
-    dict(type='PCALighting', alphastd=0.1),
-    geo_weights,
-    dict(type='PackAUInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadFaceSurface'),
-    dict(type='ResizeFace', scale=image_size),
-    geo_weights,
-    dict(type='PackAUInputs'),
-]
-
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file, fold=1,
-                 split='train', pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file))
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file, fold=1,
-                 split='test', pipeline=test_pipeline))
-# The AU protocol has no separate validation split: both evaluate the held-out part.
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='AUF1Metric', threshold=0.5)
-test_evaluator = val_evaluator
