@@ -19,9 +19,7 @@ import argparse
 import csv
 import io
 import json
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -117,16 +115,9 @@ def plot(names: List[str], table: Dict, path: str) -> None:
 
 
 def _atomic(path: str, write) -> None:
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.tmp' + osp.splitext(path)[1], dir=folder)
-    os.close(fd)
-    try:
+    from geoconv_mm.utils.atomic_io import atomic_path
+    with atomic_path(path, '.tmp' + osp.splitext(path)[1]) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def _write_text(path: str, text: str) -> None:

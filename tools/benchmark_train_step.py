@@ -12,12 +12,9 @@ on a shared machine hits both alike. Target: GeoCNN <= 1.4 x VGG-19::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import os.path as osp
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -117,12 +114,8 @@ def main(argv=None):
     result['ratio'] = ratio
     print(f'  GeoCNN / VGG-19 = {ratio:.2f}x (target <= 1.4x)')
     if args.out:
-        folder = osp.dirname(osp.abspath(args.out))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix='.tmp.json', dir=folder)
-        with os.fdopen(fd, 'w') as f:
-            json.dump(result, f, indent=2)
-        os.replace(tmp, args.out)
+        from geoconv_mm.utils.atomic_io import atomic_write_json
+        atomic_write_json(args.out, result, indent=2)
     return result
 
 

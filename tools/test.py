@@ -7,11 +7,9 @@ Example::
     # -> work_dirs/geocnn_bp4d_fold1/test_metrics.json
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
-import tempfile
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -74,12 +72,8 @@ def merge_args(cfg, args):
 
 def write_json(path: str, obj: dict) -> None:
     """Write atomically: a temp file in the same folder, then os.replace."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.tmp.json', dir=folder)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+    from geoconv_mm.utils.atomic_io import atomic_write_json
+    atomic_write_json(path, obj, indent=2)
 
 
 def main():

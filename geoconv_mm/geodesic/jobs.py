@@ -11,12 +11,13 @@ import glob
 import json
 import multiprocessing as mp
 import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
+
+from geoconv_mm.utils.atomic_io import atomic_path
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv')
 
@@ -42,17 +43,9 @@ def is_video(path: str) -> bool:
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as fh:
+    with atomic_path(path, '.tmp') as tmp:
+        with open(tmp, 'wb') as fh:
             fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def summary_name(shard: Tuple[int, int]) -> str:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from typing import Tuple
 
 import numpy as np
+
+from geoconv_mm.utils.atomic_io import atomic_path
 
 
 class DegenerateMeshError(ValueError):
@@ -87,19 +88,10 @@ class FaceSurface:
 
     def save(self, path: str) -> None:
         """Write a compressed .npz record atomically (temp file, then rename)."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix='.tmp.npz', dir=folder)
-        try:
-            with os.fdopen(fd, 'wb') as fh:
+        with atomic_path(os.fspath(path), '.tmp.npz') as tmp:
+            with open(tmp, 'wb') as fh:
                 np.savez_compressed(fh, vertices=self.vertices, faces=self.faces,
                                     image_size=np.asarray(self.image_size, np.int32))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
     @classmethod
     def load(cls, path: str) -> 'FaceSurface':

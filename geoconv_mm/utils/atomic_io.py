@@ -5,10 +5,16 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional
 
 import cv2
 import numpy as np
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -21,6 +27,9 @@ def atomic_path(path: str, suffix: str) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        # mkstemp creates 0600 files; give the result the permissions a plain open()
+        # would, so that data sets written on a shared cluster stay readable.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -35,11 +44,11 @@ def atomic_savez(path: str, **arrays: np.ndarray) -> None:
             np.savez_compressed(fh, **arrays)
 
 
-def atomic_write_json(path: str, obj) -> None:
+def atomic_write_json(path: str, obj, indent: Optional[int] = None) -> None:
     """Write ``obj`` as JSON atomically."""
     with atomic_path(path, '.tmp.json') as tmp:
         with open(tmp, 'w') as fh:
-            json.dump(obj, fh)
+            json.dump(obj, fh, indent=indent)
 
 
 def atomic_imwrite(path: str, image: np.ndarray) -> None:

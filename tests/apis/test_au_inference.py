@@ -1,6 +1,5 @@
 """AU inference end to end on real face frames (skimage's astronaut) and no-face frames."""
 import csv
-import os.path as osp
 
 import cv2
 import numpy as np

@@ -20,10 +20,10 @@ import argparse
 import glob
 import json
 import logging
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from geoconv_mm.utils.atomic_io import atomic_write_json
 
 LOGGER_NAME = 'geoconv_mm.prepare'
 FRAMES_DIR = 'frames'
@@ -46,17 +46,7 @@ def get_logger() -> logging.Logger:
 
 def write_json_atomic(path: str, obj) -> None:
     """Write JSON to a temp file in the same folder, then rename over ``path``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.tmp.json', dir=folder)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, obj, indent=1)
 
 
 def parse_shard(text: Optional[str]) -> Optional[Tuple[int, int]]:
