@@ -17,7 +17,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 
-from geoconv_mm.utils.atomic_io import atomic_path
+from geoconv_mm.utils.atomic_io import atomic_write_bytes
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv')
 
@@ -40,12 +40,6 @@ class FrameTask:
 def is_video(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in VIDEO_EXTS
 
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder."""
-    with atomic_path(path, '.tmp') as tmp:
-        with open(tmp, 'wb') as fh:
-            fh.write(data)
 
 
 def summary_name(shard: Tuple[int, int]) -> str:

@@ -44,6 +44,13 @@ def atomic_savez(path: str, **arrays: np.ndarray) -> None:
             np.savez_compressed(fh, **arrays)
 
 
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path, '.tmp') as tmp:
+        with open(tmp, 'wb') as fh:
+            fh.write(data)
+
+
 def atomic_write_json(path: str, obj, indent: Optional[int] = None) -> None:
     """Write ``obj`` as JSON atomically."""
     with atomic_path(path, '.tmp.json') as tmp:

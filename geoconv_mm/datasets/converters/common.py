@@ -44,10 +44,6 @@ def get_logger() -> logging.Logger:
     return logger
 
 
-def write_json_atomic(path: str, obj) -> None:
-    """Write JSON to a temp file in the same folder, then rename over ``path``."""
-    atomic_write_json(path, obj, indent=1)
-
 
 def parse_shard(text: Optional[str]) -> Optional[Tuple[int, int]]:
     """``'i/N'`` (0-based i) -> (i, N)."""
@@ -121,7 +117,7 @@ class Report:
 
     def write(self, out_dir: str) -> str:
         path = osp.join(out_dir, REPORT_NAME)
-        write_json_atomic(path, dict(self.data, problem_counts=self.counts(),
+        atomic_write_json(path, dict(self.data, problem_counts=self.counts(),
                                      problems=self.problems))
         return path
 
@@ -214,7 +210,7 @@ def write_annotation(out_dir: str, name: str, metainfo: dict,
         e = {k: v for k, v in e.items() if k != 'out_name'}
         data_list.append(e)
     path = osp.join(out_dir, ANN_DIR, f'{name}.json')
-    write_json_atomic(path, dict(metainfo=metainfo, data_list=data_list))
+    atomic_write_json(path, dict(metainfo=metainfo, data_list=data_list), indent=1)
     return path
 
 
