@@ -164,16 +164,16 @@ class AUInferencer:
         outputs = self.model(**data, mode='predict')
         return torch.stack([o.pred_score for o in outputs]).float().cpu().numpy()
 
-    def _flush(self, pending, samples) -> List[AUPrediction]:
+    def _fill(self, samples) -> None:
+        """Sets the AU values of the (prediction, packed sample) pairs, one batch."""
         if samples:
             probs = self.predict_batch([s for _, s in samples])
             for (pred, _), p in zip(samples, probs):
                 pred.probabilities = p
                 pred.presence = (p >= self.threshold).astype(np.int64)
-        return pending
 
     def _preprocessed(self, frames: Iterable[Frame]):
-        """``preprocess`` run one frame ahead in a background thread, so that face
+        """``preprocess`` run up to two batches ahead in a background thread, so that face
         fitting and geodesic weights overlap the forward pass (torch, OpenCV and
         MediaPipe release the GIL). One thread: the face pipeline is not re-entrant."""
         look_ahead = 2 * self.batch_size
@@ -195,9 +195,11 @@ class AUInferencer:
             if sample is not None:
                 samples.append((pred, sample))
             if len(samples) >= self.batch_size:
-                yield from self._flush(pending, samples)
+                self._fill(samples)
+                yield from pending
                 pending, samples = [], []
-        yield from self._flush(pending, samples)
+        self._fill(samples)
+        yield from pending
 
     def __call__(self, source: Source, fps: float = 30.0, max_frames: Optional[int] = None,
                  progress: bool = False) -> List[AUPrediction]:
