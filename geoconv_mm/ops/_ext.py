@@ -22,6 +22,8 @@ def _import_ext() -> Optional[ModuleType]:
         from geoconv_mm import _ext  # noqa: F401  (import registers torch.ops.geoconv_mm)
     except ImportError:
         return None
+    from ._op_registration import register
+    register()
     return _ext
 
 

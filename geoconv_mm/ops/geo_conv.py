@@ -13,36 +13,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
-from torch.autograd.function import once_differentiable
 from torch.nn.modules.utils import _pair
 
-from ._ext import load_ext
+from ._ext import _import_ext, load_ext
 
 IntOrPair = Union[int, Tuple[int, int]]
 
-
-class GeoConv2dFunction(torch.autograd.Function):
-    """Autograd wrapper of the compiled ``geoconv_mm::geo_conv2d_*`` operators."""
-
-    @staticmethod
-    def forward(ctx, input, weight, geo_weight, bias, stride, padding, dilation, groups):
-        load_ext()
-        ctx.conv_args = (stride, padding, dilation, groups)
-        ctx.has_bias = bias is not None
-        ctx.save_for_backward(input, weight, geo_weight)
-        return torch.ops.geoconv_mm.geo_conv2d_forward(input, weight, geo_weight, bias,
-                                                       stride, padding, dilation, groups)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output):
-        input, weight, geo_weight = ctx.saved_tensors
-        need_input, need_weight, need_geo, need_bias = ctx.needs_input_grad[:4]
-        grad_input, grad_weight, grad_geo = torch.ops.geoconv_mm.geo_conv2d_backward(
-            grad_output, input, weight, geo_weight, *ctx.conv_args,
-            [need_input, need_weight, need_geo])
-        grad_bias = grad_output.sum((0, 2, 3)) if ctx.has_bias and need_bias else None
-        return grad_input, grad_weight, grad_geo, grad_bias, None, None, None, None
+# Resolved once at import, so that compiled graphs see a constant, not a loader.
+_OPS_READY = _import_ext() is not None
 
 
 def geo_weight_shape(input: torch.Tensor, weight: torch.Tensor, stride: IntOrPair,
@@ -104,29 +82,44 @@ def geo_conv2d(input: torch.Tensor,
         groups (int): As in ``F.conv2d``.
 
     Returns:
-        Tensor: (N, O, H_out, W_out). Differentiable in input, weight, geo_weight, bias.
+        Tensor: (N, O, H_out, W_out). Differentiable in input, weight, geo_weight
+        and bias (once: double backward raises). The output is channels_last
+        when the input is channels_last (and not also contiguous), else
+        contiguous; the kernels compute in NCHW and convert, so channels_last
+        costs one extra copy of the input and of the output.
+
+    Autocast follows ``F.conv2d``: float32 arguments run in the autocast dtype
+    on CUDA, float64 arguments stay float64. On CPU, whose kernels support
+    float32 and float64 only, autocast runs float32 arguments in float32.
     """
     if geo_weight is None:
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
-    if input.is_cuda and torch.is_autocast_enabled('cuda'):
-        # Like F.conv2d under autocast, GeoConv runs in the autocast dtype.
-        dtype = torch.get_autocast_dtype('cuda')
-        input, weight, geo_weight = (t.to(dtype) for t in (input, weight, geo_weight))
-        bias = bias.to(dtype) if bias is not None else None
-        with torch.autocast('cuda', enabled=False):
-            return geo_conv2d(input, weight, geo_weight, bias, stride, padding, dilation,
-                              groups)
-    if input.device.type == 'cpu' and torch.is_autocast_enabled('cpu'):
-        # The CPU kernels have no reduced-precision path; run them in float32.
-        input, weight, geo_weight = (t.float() for t in (input, weight, geo_weight))
-        bias = bias.float() if bias is not None else None
-        with torch.autocast('cpu', enabled=False):
-            return geo_conv2d(input, weight, geo_weight, bias, stride, padding, dilation,
-                              groups)
+    if not _OPS_READY:
+        load_ext()  # raises ExtensionNotBuiltError with the build command
+    device = input.device.type
+    if device in ('cuda', 'cpu') and torch.is_autocast_enabled(device):
+        # As F.conv2d under autocast: float32 tensors run in the autocast dtype,
+        # float64 ones stay float64. The CPU kernels have no reduced-precision path,
+        # so CPU autocast runs them in float32.
+        dtype = torch.get_autocast_dtype(device) if device == 'cuda' else torch.float32
+        input, weight, geo_weight, bias = (_autocast_cast(t, dtype)
+                                           for t in (input, weight, geo_weight, bias))
+        with torch.autocast(device, enabled=False):
+            return geo_conv2d(input, weight, geo_weight, bias, stride, padding,
+                              dilation, groups)
     _check_args(input, weight, geo_weight, bias, stride, padding, dilation, groups)
-    return GeoConv2dFunction.apply(input, weight, geo_weight, bias, list(stride),
-                                   list(padding), list(dilation), groups)
+    return torch.ops.geoconv_mm.geo_conv2d_forward(input, weight, geo_weight, bias,
+                                                   list(stride), list(padding),
+                                                   list(dilation), groups)
+
+
+def _autocast_cast(t: Optional[torch.Tensor],
+                   dtype: torch.dtype) -> Optional[torch.Tensor]:
+    """Casts ``t`` as autocast casts an eligible argument: floating and not float64."""
+    if t is None or not t.is_floating_point() or t.dtype == torch.float64:
+        return t
+    return t.to(dtype)
 
 
 @MODELS.register_module('GeoConv')

@@ -46,18 +46,53 @@ ConvGeometry make_geometry(const at::Tensor& input, const at::Tensor& weight,
                   geo_weight.size(3) == g.out_w,
               "geo_conv2d: geo_weight must have shape (", g.batch, ", ", g.taps(), ", ",
               g.out_h, ", ", g.out_w, "), got ", geo_weight.sizes());
+  TORCH_CHECK(at::isFloatingType(input.scalar_type()),
+              "geo_conv2d: input must be a floating-point tensor, got ",
+              input.scalar_type());
   TORCH_CHECK(input.scalar_type() == weight.scalar_type() &&
                   input.scalar_type() == geo_weight.scalar_type(),
-              "geo_conv2d: input, weight and geo_weight must share a dtype");
+              "geo_conv2d: input (", input.scalar_type(), "), weight (",
+              weight.scalar_type(), ") and geo_weight (", geo_weight.scalar_type(),
+              ") must share a dtype");
   TORCH_CHECK(input.device() == weight.device() && input.device() == geo_weight.device(),
-              "geo_conv2d: input, weight and geo_weight must be on one device");
+              "geo_conv2d: input (", input.device(), "), weight (", weight.device(),
+              ") and geo_weight (", geo_weight.device(), ") must be on one device");
   return g;
+}
+
+at::Tensor checked_bias(const OptTensor& bias, const at::Tensor& input,
+                        const ConvGeometry& g) {
+  if (!bias.has_value() || !bias->defined()) return at::Tensor();
+  TORCH_CHECK(bias->dim() == 1 && bias->size(0) == g.out_channels,
+              "geo_conv2d: bias must have shape (", g.out_channels, "), got ",
+              bias->sizes());
+  TORCH_CHECK(bias->scalar_type() == input.scalar_type(), "geo_conv2d: bias has dtype ",
+              bias->scalar_type(), " but input has ", input.scalar_type());
+  TORCH_CHECK(bias->device() == input.device(), "geo_conv2d: bias is on ",
+              bias->device(), " but input is on ", input.device());
+  return bias->contiguous();
+}
+
+void check_grad_output(const at::Tensor& grad_output, const at::Tensor& input,
+                       const ConvGeometry& g) {
+  TORCH_CHECK(grad_output.dim() == 4 && grad_output.size(0) == g.batch &&
+                  grad_output.size(1) == g.out_channels && grad_output.size(2) == g.out_h &&
+                  grad_output.size(3) == g.out_w,
+              "geo_conv2d backward: grad_output must have shape (", g.batch, ", ",
+              g.out_channels, ", ", g.out_h, ", ", g.out_w, "), got ", grad_output.sizes());
+  TORCH_CHECK(grad_output.scalar_type() == input.scalar_type(),
+              "geo_conv2d backward: grad_output has dtype ", grad_output.scalar_type(),
+              " but input has ", input.scalar_type());
+  TORCH_CHECK(grad_output.device() == input.device(),
+              "geo_conv2d backward: grad_output is on ", grad_output.device(),
+              " but input is on ", input.device());
 }
 
 }  // namespace geoconv
 
-// Backends register kernels for these schemas; autograd lives in Python
-// (geoconv_mm/ops/geo_conv.py), so that autocast and error messages stay readable.
+// Backends register kernels for these schemas. Autograd and the fake kernels are
+// registered on these operators from Python (geoconv_mm/ops/_op_registration.py).
+// The backward returns None for every gradient output_mask does not ask for.
 TORCH_LIBRARY(geoconv_mm, m) {
   m.def(
       "geo_conv2d_forward(Tensor input, Tensor weight, Tensor geo_weight, Tensor? bias, "
@@ -65,7 +100,7 @@ TORCH_LIBRARY(geoconv_mm, m) {
   m.def(
       "geo_conv2d_backward(Tensor grad_output, Tensor input, Tensor weight, "
       "Tensor geo_weight, int[2] stride, int[2] padding, int[2] dilation, int groups, "
-      "bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
+      "bool[3] output_mask) -> (Tensor?, Tensor?, Tensor?)");
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {

@@ -8,7 +8,6 @@
 #include <torch/types.h>
 
 #include <algorithm>
-#include <mutex>
 #include <vector>
 
 #include "../geo_conv.h"
@@ -32,15 +31,16 @@ std::vector<RowSegment> tile_segments(const ConvGeometry& g, int64_t p0, int64_t
   return segments;
 }
 
-// Output columns [lo, hi) whose tap kj lands inside the input row.
+// Output columns [lo, hi) of the segment [x0, x1) whose tap kj lands inside the
+// input row. Always x0 <= lo <= hi <= x1, also when the whole segment lies in the
+// left or the right padding, so [x0, lo) and [hi, x1) are valid ranges to zero.
 inline void valid_out_range(const ConvGeometry& g, int64_t kj, int64_t x0, int64_t x1,
                             int64_t* lo, int64_t* hi) {
   const int64_t off = kj * g.dil_w - g.pad_w;  // wi = xo * stride + off
-  int64_t a = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
-  int64_t b = g.width - off <= 0 ? 0 : (g.width - off + g.stride_w - 1) / g.stride_w;
-  *lo = std::max(x0, a);
-  *hi = std::min(x1, b);
-  if (*hi < *lo) *hi = *lo;
+  const int64_t a = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
+  const int64_t b = g.width - off <= 0 ? 0 : (g.width - off + g.stride_w - 1) / g.stride_w;
+  *lo = std::min(x1, std::max(x0, a));
+  *hi = std::max(*lo, std::min(x1, b));
 }
 
 // cols[(c*K + k), t] = in[c, tap(k, t)] (* geo[k, t] when geo != nullptr).
@@ -194,25 +194,33 @@ std::vector<RowSegment> piece_segments(const ConvGeometry& g, const Piece& pc) {
   return segs;
 }
 
+void check_cpu_dtype(const at::Tensor& input) {
+  TORCH_CHECK(input.scalar_type() == at::kFloat || input.scalar_type() == at::kDouble,
+              "geo_conv2d: the CPU kernels support float32 and float64, got ",
+              input.scalar_type());
+}
+
+at::Tensor to_layout_of(const at::Tensor& t, bool channels_last) {
+  return channels_last ? t.contiguous(at::MemoryFormat::ChannelsLast) : t;
+}
+
 at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& weight_,
-                                  const at::Tensor& geo_, const std::optional<at::Tensor>& bias_,
+                                  const at::Tensor& geo_, const OptTensor& bias_,
                                   at::IntArrayRef stride, at::IntArrayRef padding,
                                   at::IntArrayRef dilation, int64_t groups) {
   const ConvGeometry g = make_geometry(input_, weight_, geo_, stride, padding, dilation, groups);
-  // Autograd is handled one level up (GeoConv2dFunction); the GEMMs below write into
-  // views of our own outputs, which autograd would otherwise refuse.
+  check_cpu_dtype(input_);
+  at::Tensor bias = checked_bias(bias_, input_, g);
+  const bool channels_last = wants_channels_last(input_);
+  // Autograd is registered on the operator itself; the GEMMs below write into views
+  // of our own outputs, which the ADInplaceOrView layer would otherwise track.
   at::AutoDispatchBelowADInplaceOrView below_autograd;
   auto input = input_.contiguous();
-  auto weight = weight_.contiguous().view({g.out_channels, -1});
+  auto weight = weight_.contiguous().view({g.out_channels, g.col_rows()});
   auto geo = geo_.contiguous();
   auto output = at::empty({g.batch, g.out_channels, g.out_h, g.out_w}, input.options());
-  if (g.batch == 0) return output;
-  at::Tensor bias;
-  if (bias_.has_value() && bias_->defined()) {
-    TORCH_CHECK(bias_->numel() == g.out_channels, "geo_conv2d: bias must have ",
-                g.out_channels, " elements");
-    bias = bias_->contiguous().to(input.scalar_type()).view({g.out_channels, 1});
-  }
+  if (g.batch == 0 || g.out_channels == 0) return to_layout_of(output, channels_last);
+  if (bias.defined()) bias = bias.view({g.out_channels, 1});
   const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
   const int64_t rows = g.col_rows(), HW = g.height * g.width;
   const TilePlan plan = make_plan(g, input.element_size());
@@ -261,45 +269,62 @@ at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& we
       }
     });
   });
-  return output;
+  return to_layout_of(output, channels_last);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> geo_conv2d_backward_cpu(
+BackwardResult finish_backward(const at::Tensor& grad_input, const at::Tensor& grad_weight,
+                               const at::Tensor& grad_geo, const at::Tensor& input_,
+                               const at::Tensor& weight_) {
+  auto opt = [](const at::Tensor& t) { return t.defined() ? OptTensor(t) : OptTensor(); };
+  return {opt(grad_input.defined()
+                  ? to_layout_of(grad_input, wants_channels_last(input_))
+                  : grad_input),
+          opt(grad_weight.defined() ? grad_weight.view(weight_.sizes()) : grad_weight),
+          opt(grad_geo)};
+}
+
+BackwardResult geo_conv2d_backward_cpu(
     const at::Tensor& grad_output_, const at::Tensor& input_, const at::Tensor& weight_,
     const at::Tensor& geo_, at::IntArrayRef stride, at::IntArrayRef padding,
     at::IntArrayRef dilation, int64_t groups, std::array<bool, 3> output_mask) {
   const ConvGeometry g = make_geometry(input_, weight_, geo_, stride, padding, dilation, groups);
-  // Autograd is handled one level up (GeoConv2dFunction); the GEMMs below write into
-  // views of our own outputs, which autograd would otherwise refuse.
+  check_cpu_dtype(input_);
+  check_grad_output(grad_output_, input_, g);
   at::AutoDispatchBelowADInplaceOrView below_autograd;
   const bool need_input = output_mask[0], need_weight = output_mask[1], need_geo = output_mask[2];
   auto input = input_.contiguous();
-  auto weight = weight_.contiguous().view({g.out_channels, -1});
+  auto weight = weight_.contiguous().view({g.out_channels, g.col_rows()});
   auto geo = geo_.contiguous();
   auto grad_output = grad_output_.contiguous();
-  TORCH_CHECK(grad_output.sizes() == at::IntArrayRef({g.batch, g.out_channels, g.out_h, g.out_w}),
-              "geo_conv2d backward: grad_output has shape ", grad_output.sizes());
   at::Tensor grad_input, grad_weight, grad_geo;
   if (need_input) grad_input = at::zeros_like(input);
   if (need_weight) grad_weight = at::zeros_like(weight);
   if (need_geo) grad_geo = at::zeros_like(geo);
-  if (g.batch == 0 || !(need_input || need_weight || need_geo))
-    return {grad_input, need_weight ? grad_weight.view_as(weight_) : grad_weight, grad_geo};
+  if (g.batch == 0 || g.out_channels == 0 || !(need_input || need_weight || need_geo))
+    return finish_backward(grad_input, grad_weight, grad_geo, input_, weight_);
 
   const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
   const int64_t rows = g.col_rows(), HW = g.height * g.width;
   const TilePlan plan = make_plan(g, input.element_size());
-  std::mutex weight_mutex;
+  // The weight gradient is summed per chunk of units into its own partial, and the
+  // partials are added in chunk order: a fixed order for a given thread count, so
+  // that two runs give bit-identical gradients.
+  const int64_t units = plan.units(g.batch);
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(units, at::get_num_threads()));
+  at::Tensor partial_gw;
+  if (need_weight) partial_gw = at::zeros({chunks, g.out_channels, rows}, input.options());
 
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_backward_cpu", [&] {
     // A unit owns its samples: their tiles scatter into overlapping input pixels.
-    at::parallel_for(0, plan.units(g.batch), 1, [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, chunks, 1, [&](int64_t chunk_begin, int64_t chunk_end) {
+     for (int64_t chunk = chunk_begin; chunk < chunk_end; ++chunk) {
+      const int64_t begin = chunk * units / chunks, end = (chunk + 1) * units / chunks;
       auto xcol = at::empty({rows * plan.width}, input.options());
       auto gcol = at::empty({rows * plan.width}, input.options());
       at::Tensor gout_buf;
       if (plan.samples_per_tile > 1) gout_buf = at::empty({Og * plan.width}, input.options());
       at::Tensor local_gw;
-      if (need_weight) local_gw = at::zeros_like(weight);
+      if (need_weight) local_gw = partial_gw[chunk];
       for (int64_t u = begin; u < end; ++u) {
         for (const auto& pieces : unit_tiles(g, plan, u)) {
           const int64_t width = tile_columns(pieces);
@@ -342,14 +367,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> geo_conv2d_backward_cpu(
           }
         }
       }
-      if (need_weight) {
-        std::lock_guard<std::mutex> lock(weight_mutex);
-        grad_weight.add_(local_gw);
-      }
+     }
     });
   });
-  if (need_weight) grad_weight = grad_weight.view_as(weight_);
-  return {grad_input, grad_weight, grad_geo};
+  if (need_weight)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) grad_weight.add_(partial_gw[chunk]);
+  return finish_backward(grad_input, grad_weight, grad_geo, input_, weight_);
 }
 
 }  // namespace
