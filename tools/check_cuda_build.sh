@@ -9,7 +9,8 @@ if [ ! -x "$CUDA_HOME/bin/nvcc" ] && ! command -v nvcc >/dev/null; then
   echo "check_cuda_build: no nvcc found, CUDA compile check skipped"
   exit 0
 fi
-SITE=$(.venv/bin/python -c "import site; print(site.getsitepackages()[0])")
+PYTHON=${PYTHON:-.venv/bin/python}
+SITE=$("$PYTHON" -c "import site; print(site.getsitepackages()[0])")
 # torch's CUDA wheels ship the CUDA headers (cuBLAS, cuSPARSE...) under nvidia/cu13.
 for inc in "$SITE"/nvidia/cu*/include; do
   [ -d "$inc" ] && export CPATH="$inc${CPATH:+:$CPATH}"
@@ -17,7 +18,7 @@ done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 FORCE_CUDA=1 CUDA_HOME=$CUDA_HOME TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} \
-  .venv/bin/python setup.py -q build_ext --build-temp "$out/tmp" --build-lib "$out/lib" \
+  "$PYTHON" setup.py -q build_ext --build-temp "$out/tmp" --build-lib "$out/lib" \
   > "$out/build.log" 2>&1 || { cat "$out/build.log"; echo "check_cuda_build: FAILED"; exit 1; }
 so=$(ls "$out"/lib/geoconv_mm/_ext*.so)
 # Listings go to files: `grep -q` closing a pipe early would fail the pipeline (pipefail).

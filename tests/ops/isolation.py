@@ -24,7 +24,8 @@ def run_isolated(fn, *args, label: str = '', timeout: float = 300.0) -> None:
         status = 0
         try:
             import torch
-            # OpenMP thread pools do not survive fork(); one thread needs none.
+            # OpenMP thread pools do not survive fork(); one thread needs none. A
+            # check must not raise the thread count again (it would hang).
             torch.set_num_threads(1)
             fn(*args)
         except BaseException:  # noqa: B902 - reported to the parent verbatim

@@ -173,19 +173,20 @@ def test_shapes_that_crashed_float32(case):
     run_isolated(_check_float32_tiles, case, label=repr(case))
 
 
-def _same_weight_grad_twice(_) -> None:
-    torch.set_num_threads(2)
-    case = Case(8, 32, 16, (20, 20), (3, 3), (1, 1), (1, 1), (1, 1), 1, 'contiguous',
-                False, 3)
-    x, w, g, _b, pad = make_inputs(case, dtype=torch.float32)
-    grads = []
-    for _ in range(3):
-        out = geo_conv2d(x, w, g, None, 1, pad)
-        grads.append(torch.autograd.grad(out, (w, g, x), torch.ones_like(out)))
-    for other in grads[1:]:
-        for a, b in zip(grads[0], other):
-            assert torch.equal(a, b), 'gradients differ between identical runs'
-
-
 def test_cpu_gradients_are_bit_reproducible():
-    run_isolated(_same_weight_grad_twice, None, label='repeated backward')
+    # In process, not forked: a forked child cannot start an OpenMP team of its own.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        case = Case(8, 32, 16, (20, 20), (3, 3), (1, 1), (1, 1), (1, 1), 1,
+                    'contiguous', False, 3)
+        x, w, g, _b, pad = make_inputs(case, dtype=torch.float32)
+        grads = []
+        for _ in range(3):
+            out = geo_conv2d(x, w, g, None, 1, pad)
+            grads.append(torch.autograd.grad(out, (w, g, x), torch.ones_like(out)))
+    finally:
+        torch.set_num_threads(threads)
+    for other in grads[1:]:
+        for name, a, b in zip(('weight', 'geo_weight', 'input'), grads[0], other):
+            assert torch.equal(a, b), f'{name} gradients differ between identical runs'

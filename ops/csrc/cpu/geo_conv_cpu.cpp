@@ -43,12 +43,14 @@ inline void valid_out_range(const ConvGeometry& g, int64_t kj, int64_t x0, int64
   *hi = std::max(*lo, std::min(x1, b));
 }
 
-// cols[(c*K + k), t] = in[c, tap(k, t)] (* geo[k, t] when geo != nullptr).
+// cols[(c*K + k), t] = in[c, tap(k, t)] (* geo[k, t] when geo != nullptr), for the
+// channels [c_begin, c_end) of one group.
 template <typename scalar_t>
 void im2col_tile(const ConvGeometry& g, const scalar_t* in, const scalar_t* geo,
-                 const std::vector<RowSegment>& segs, int64_t tile, scalar_t* cols) {
+                 const std::vector<RowSegment>& segs, int64_t tile, scalar_t* cols,
+                 int64_t c_begin, int64_t c_end) {
   const int64_t K = g.taps(), P = g.out_pixels(), HW = g.height * g.width;
-  for (int64_t c = 0; c < g.channels_per_group(); ++c) {
+  for (int64_t c = c_begin; c < c_end; ++c) {
     const scalar_t* in_c = in + c * HW;
     for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
       for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
@@ -80,17 +82,19 @@ void im2col_tile(const ConvGeometry& g, const scalar_t* in, const scalar_t* geo,
   }
 }
 
-// grad_in[c, tap(k, t)] += cols[(c*K + k), t]; taps of one tile overlap, so a tile is
+// grad_in[c, tap(k, t)] += cols[(c*K + k), t] * geo[k, t]: the column gradients,
+// scaled by the geodesic weights on the way. Taps of one tile overlap, so a tile is
 // only ever scattered by the thread that owns its sample.
 template <typename scalar_t>
-void col2im_tile_add(const ConvGeometry& g, const scalar_t* cols,
+void col2im_tile_add(const ConvGeometry& g, const scalar_t* cols, const scalar_t* geo,
                      const std::vector<RowSegment>& segs, int64_t tile, scalar_t* grad_in) {
-  const int64_t K = g.taps(), HW = g.height * g.width;
+  const int64_t K = g.taps(), P = g.out_pixels(), HW = g.height * g.width;
   for (int64_t c = 0; c < g.channels_per_group(); ++c) {
     scalar_t* gin_c = grad_in + c * HW;
     for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
       for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
-        const scalar_t* row = cols + (c * K + ki * g.kernel_w + kj) * tile;
+        const int64_t k = ki * g.kernel_w + kj;
+        const scalar_t* row = cols + (c * K + k) * tile;
         for (const auto& s : segs) {
           const int64_t hi = s.out_y * g.stride_h - g.pad_h + ki * g.dil_h;
           if (hi < 0 || hi >= g.height) continue;
@@ -98,36 +102,32 @@ void col2im_tile_add(const ConvGeometry& g, const scalar_t* cols,
           valid_out_range(g, kj, s.out_x0, s.out_x1, &lo, &up);
           const scalar_t* src = row + s.col0 - s.out_x0;
           scalar_t* dst = gin_c + hi * g.width + kj * g.dil_w - g.pad_w;
+          const scalar_t* gw = geo + k * P + s.out_y * g.out_w;
           const int64_t sw = g.stride_w;
-          for (int64_t x = lo; x < up; ++x) dst[x * sw] += src[x];
+          if (sw == 1)
+            for (int64_t x = lo; x < up; ++x) dst[x] += src[x] * gw[x];
+          else
+            for (int64_t x = lo; x < up; ++x) dst[x * sw] += src[x] * gw[x];
         }
       }
     }
   }
 }
 
-// For each column-matrix entry (c, k, t) of one piece of a tile: accumulates grad_geo
-// from the unscaled input columns and the column gradients, then scales both by
-// geo[k, p0 + t] (input columns for the weight gradient, column gradients for the input
-// gradient). Rows have stride `ld`; the piece starts at column `col0`.
+// grad_geo[k, p0 + t] += sum_c xcol[c*K + k, col0 + t] * gcol[c*K + k, col0 + t] for
+// one piece of a tile: input columns (unscaled) times column gradients. Rows have
+// stride `ld`.
 template <typename scalar_t>
-void fuse_geo_piece(const ConvGeometry& g, const scalar_t* geo, int64_t p0, int64_t len,
-                    int64_t ld, int64_t col0, bool need_geo, bool scale_x, bool scale_grad,
-                    scalar_t* xcol, scalar_t* gcol, scalar_t* grad_geo) {
+void geo_grad_piece(const ConvGeometry& g, int64_t p0, int64_t len, int64_t ld,
+                    int64_t col0, const scalar_t* xcol, const scalar_t* gcol,
+                    scalar_t* grad_geo) {
   const int64_t K = g.taps(), P = g.out_pixels();
   for (int64_t c = 0; c < g.channels_per_group(); ++c)
     for (int64_t k = 0; k < K; ++k) {
-      scalar_t* x = xcol + (c * K + k) * ld + col0;
-      scalar_t* d = gcol + (c * K + k) * ld + col0;
-      const scalar_t* gw = geo + k * P + p0;
-      if (need_geo) {
-        scalar_t* gg = grad_geo + k * P + p0;
-        for (int64_t t = 0; t < len; ++t) gg[t] += x[t] * d[t];
-      }
-      if (scale_x)
-        for (int64_t t = 0; t < len; ++t) x[t] *= gw[t];
-      if (scale_grad)
-        for (int64_t t = 0; t < len; ++t) d[t] *= gw[t];
+      const scalar_t* x = xcol + (c * K + k) * ld + col0;
+      const scalar_t* d = gcol + (c * K + k) * ld + col0;
+      scalar_t* gg = grad_geo + k * P + p0;
+      for (int64_t t = 0; t < len; ++t) gg[t] += x[t] * d[t];
     }
 }
 
@@ -150,17 +150,29 @@ struct TilePlan {
   }
 };
 
-// Every tile streams the group's weight matrix through the GEMMs (and, in backward, its
-// gradient), so a tile's columns should outweigh the weights; beyond that, tiles stay
-// small enough for the column buffer to live in cache.
+// Column budget of one tile. Every tile streams the group's weight through the GEMM,
+// so a tile needs enough columns (kMinTileColumns) for the GEMM to outweigh that;
+// beyond it, tiles stay small so that the column buffer of each thread stays in
+// cache and the peak memory near plain convolution's.
+constexpr int64_t kTileBytes = int64_t(1) << 20;
+constexpr int64_t kMinTileColumns = 256;
+
 TilePlan make_plan(const ConvGeometry& g, int64_t elem_size) {
-  const int64_t weight_bytes = g.out_channels_per_group() * g.col_rows() * elem_size;
-  const int64_t target = std::max<int64_t>(int64_t(1) << 20, 2 * weight_bytes);
-  int64_t t = target / std::max<int64_t>(1, g.col_rows() * elem_size);
-  t = std::max<int64_t>(64, (t / 16) * 16);
+  int64_t t = kTileBytes / std::max<int64_t>(1, g.col_rows() * elem_size);
+  t = std::max<int64_t>(kMinTileColumns, t);
   const int64_t P = g.out_pixels();
-  if (P >= t) return {t, 1, (P + t - 1) / t};
-  const int64_t per = std::max<int64_t>(1, std::min(g.batch, t / P));
+  if (P >= t) {
+    // Equal tiles, a multiple of 16 columns, rather than a ragged last one.
+    const int64_t tiles = (P + t - 1) / t;
+    const int64_t width = std::min(P, ((P + tiles - 1) / tiles + 15) / 16 * 16);
+    return {width, 1, (P + width - 1) / width};
+  }
+  // Small maps: whole samples side by side, but at least one unit per thread.
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  int64_t per = std::max<int64_t>(1, std::min(g.batch, t / P));
+  per = std::max<int64_t>(1, std::min(per, (g.batch + threads - 1) / threads));
+  const int64_t units = std::max<int64_t>(1, (g.batch + per - 1) / per);
+  per = std::max<int64_t>(1, (g.batch + units - 1) / units);  // balanced units
   return {per * P, per, 1};
 }
 
@@ -247,7 +259,8 @@ at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& we
             const scalar_t* in = input.data_ptr<scalar_t>() +
                                  (pc.n * g.channels + grp * g.channels_per_group()) * HW;
             im2col_tile<scalar_t>(g, in, geo.data_ptr<scalar_t>() + pc.n * K * P,
-                                  piece_segments(g, pc), width, cols_v.data_ptr<scalar_t>());
+                                  piece_segments(g, pc), width, cols_v.data_ptr<scalar_t>(),
+                                  0, g.channels_per_group());
           }
           auto w_g = weight.narrow(0, grp * Og, Og);
           auto bias_g = bias.defined() ? bias.narrow(0, grp * Og, Og) : bias;
@@ -304,74 +317,86 @@ BackwardResult geo_conv2d_backward_cpu(
     return finish_backward(grad_input, grad_weight, grad_geo, input_, weight_);
 
   const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
-  const int64_t rows = g.col_rows(), HW = g.height * g.width;
+  const int64_t Cg = g.channels_per_group(), rows = g.col_rows(), HW = g.height * g.width;
   const TilePlan plan = make_plan(g, input.element_size());
-  // The weight gradient is summed per chunk of units into its own partial, and the
-  // partials are added in chunk order: a fixed order for a given thread count, so
-  // that two runs give bit-identical gradients.
   const int64_t units = plan.units(g.batch);
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(units, at::get_num_threads()));
-  at::Tensor partial_gw;
-  if (need_weight) partial_gw = at::zeros({chunks, g.out_channels, rows}, input.options());
 
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_backward_cpu", [&] {
-    // A unit owns its samples: their tiles scatter into overlapping input pixels.
-    at::parallel_for(0, chunks, 1, [&](int64_t chunk_begin, int64_t chunk_end) {
-     for (int64_t chunk = chunk_begin; chunk < chunk_end; ++chunk) {
-      const int64_t begin = chunk * units / chunks, end = (chunk + 1) * units / chunks;
-      auto xcol = at::empty({rows * plan.width}, input.options());
-      auto gcol = at::empty({rows * plan.width}, input.options());
+    const scalar_t* in_p = input.const_data_ptr<scalar_t>();
+    const scalar_t* geo_p = geo.const_data_ptr<scalar_t>();
+    auto in_of = [&](const Piece& pc, int64_t grp) {
+      return in_p + (pc.n * g.channels + grp * Cg) * HW;
+    };
+    // The (Og, width) output gradient of a tile: a view for one piece, else gathered.
+    auto gout_of = [&](const std::vector<Piece>& pieces, int64_t width, int64_t grp,
+                       at::Tensor& buffer) {
+      auto piece_gout = [&](const Piece& pc) {
+        return grad_output[pc.n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
+            .narrow(1, pc.p0, pc.p1 - pc.p0);
+      };
+      if (pieces.size() == 1) return piece_gout(pieces[0]);
+      auto gout = buffer.narrow(0, 0, Og * width).view({Og, width});
+      for (const auto& pc : pieces) gout.narrow(1, pc.col0, pc.p1 - pc.p0).copy_(piece_gout(pc));
+      return gout;
+    };
+    // Input and geodesic-weight gradients: column gradients W^T dL/dout per tile,
+    // scattered into the input (scaled by g) and reduced against the input columns.
+    // A unit owns its samples, so units run in parallel without races.
+    if (need_input || need_geo)
+      at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
+        auto gcol = at::empty({rows * plan.width}, input.options());
+        at::Tensor xcol, gout_buf;
+        if (need_geo) xcol = at::empty({rows * plan.width}, input.options());
+        if (plan.samples_per_tile > 1) gout_buf = at::empty({Og * plan.width}, input.options());
+        for (int64_t u = begin; u < end; ++u)
+          for (const auto& pieces : unit_tiles(g, plan, u)) {
+            const int64_t width = tile_columns(pieces);
+            auto gcol_v = gcol.narrow(0, 0, rows * width).view({rows, width});
+            for (int64_t grp = 0; grp < g.groups; ++grp) {
+              at::mm_out(gcol_v, weight.narrow(0, grp * Og, Og).t(),
+                         gout_of(pieces, width, grp, gout_buf));
+              for (const auto& pc : pieces) {
+                const auto segs = piece_segments(g, pc);
+                if (need_geo) {
+                  scalar_t* x = xcol.data_ptr<scalar_t>();
+                  im2col_tile<scalar_t>(g, in_of(pc, grp), nullptr, segs, width, x, 0, Cg);
+                  geo_grad_piece<scalar_t>(g, pc.p0, pc.p1 - pc.p0, width, pc.col0, x,
+                                           gcol_v.const_data_ptr<scalar_t>(),
+                                           grad_geo.data_ptr<scalar_t>() + pc.n * K * P);
+                }
+                if (need_input)
+                  col2im_tile_add<scalar_t>(
+                      g, gcol_v.const_data_ptr<scalar_t>(), geo_p + pc.n * K * P, segs,
+                      width, grad_input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * Cg) * HW);
+              }
+            }
+          }
+      });
+    // Weight gradient: dL/dout times the g-scaled input columns, summed over the tiles
+    // in a fixed order (so two runs give bit-identical gradients). Each tile's columns
+    // are built by all threads, and its GEMM uses all threads too, so no per-thread
+    // partial sums of the weight are needed.
+    if (need_weight) {
+      auto cols = at::empty({rows * plan.width}, input.options());
       at::Tensor gout_buf;
       if (plan.samples_per_tile > 1) gout_buf = at::empty({Og * plan.width}, input.options());
-      at::Tensor local_gw;
-      if (need_weight) local_gw = partial_gw[chunk];
-      for (int64_t u = begin; u < end; ++u) {
+      for (int64_t u = 0; u < units; ++u)
         for (const auto& pieces : unit_tiles(g, plan, u)) {
           const int64_t width = tile_columns(pieces);
-          auto xcol_v = xcol.narrow(0, 0, rows * width).view({rows, width});
-          auto gcol_v = gcol.narrow(0, 0, rows * width).view({rows, width});
+          auto cols_v = cols.narrow(0, 0, rows * width).view({rows, width});
+          scalar_t* cols_p = cols_v.data_ptr<scalar_t>();
           for (int64_t grp = 0; grp < g.groups; ++grp) {
-            auto w_g = weight.narrow(0, grp * Og, Og);
-            auto gout_of = [&](const Piece& pc) {
-              return grad_output[pc.n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
-                  .narrow(1, pc.p0, pc.p1 - pc.p0);
-            };
-            at::Tensor gout;
-            if (pieces.size() == 1) {
-              gout = gout_of(pieces[0]);
-            } else {
-              gout = gout_buf.narrow(0, 0, Og * width).view({Og, width});
+            at::parallel_for(0, Cg, 1, [&](int64_t c0, int64_t c1) {
               for (const auto& pc : pieces)
-                gout.narrow(1, pc.col0, pc.p1 - pc.p0).copy_(gout_of(pc));
-            }
-            if (need_weight || need_geo)
-              for (const auto& pc : pieces)
-                im2col_tile<scalar_t>(
-                    g, input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * g.channels_per_group()) * HW,
-                    nullptr, piece_segments(g, pc), width, xcol_v.data_ptr<scalar_t>());
-            if (need_input || need_geo) at::mm_out(gcol_v, w_g.t(), gout);
-            // One fused pass per piece: dL/dg[k,p] = sum_c dL/dcol[c,k,p] * in[c,tap],
-            // summed over groups too, then both column matrices scaled by g in place.
-            for (const auto& pc : pieces)
-              fuse_geo_piece<scalar_t>(
-                  g, geo.data_ptr<scalar_t>() + pc.n * K * P, pc.p0, pc.p1 - pc.p0, width,
-                  pc.col0, need_geo, need_weight, need_input, xcol_v.data_ptr<scalar_t>(),
-                  gcol_v.data_ptr<scalar_t>(),
-                  need_geo ? grad_geo.data_ptr<scalar_t>() + pc.n * K * P : nullptr);
-            if (need_weight) local_gw.narrow(0, grp * Og, Og).addmm_(gout, xcol_v.t());
-            if (need_input)
-              for (const auto& pc : pieces)
-                col2im_tile_add<scalar_t>(
-                    g, gcol_v.data_ptr<scalar_t>(), piece_segments(g, pc), width,
-                    grad_input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * g.channels_per_group()) * HW);
+                im2col_tile<scalar_t>(g, in_of(pc, grp), geo_p + pc.n * K * P,
+                                      piece_segments(g, pc), width, cols_p, c0, c1);
+            });
+            grad_weight.narrow(0, grp * Og, Og)
+                .addmm_(gout_of(pieces, width, grp, gout_buf), cols_v.t());
           }
         }
-      }
-     }
-    });
+    }
   });
-  if (need_weight)
-    for (int64_t chunk = 0; chunk < chunks; ++chunk) grad_weight.add_(partial_gw[chunk]);
   return finish_backward(grad_input, grad_weight, grad_geo, input_, weight_);
 }
 
