@@ -46,6 +46,14 @@ def openmp_flags() -> list:
     return [] if platform.system() == 'Darwin' else ['-fopenmp']
 
 
+def sanitizer_flags() -> list:
+    # GEOCONV_SANITIZE=1: an ASan+UBSan build of the C++ kernels, for tests run with
+    # the ASan runtime preloaded (LD_PRELOAD=$(gcc -print-file-name=libasan.so)).
+    if os.getenv('GEOCONV_SANITIZE', '0') != '1':
+        return []
+    return ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g']
+
+
 def make_extensions() -> list:
     try:
         import torch
@@ -59,7 +67,7 @@ def make_extensions() -> list:
     ]
     sources = sorted(glob.glob(os.path.join(CSRC, '*.cpp')) +
                      glob.glob(os.path.join(CSRC, 'cpu', '*.cpp')))
-    cxx_flags = ['-O3'] + openmp_flags()
+    cxx_flags = ['-O3'] + openmp_flags() + sanitizer_flags()
     extra_compile_args = {'cxx': cxx_flags}
     macros = list(version_macros)
     ext_cls = CppExtension
@@ -75,7 +83,7 @@ def make_extensions() -> list:
             include_dirs=[os.path.join(ROOT, CSRC)],
             define_macros=macros,
             extra_compile_args=extra_compile_args,
-            extra_link_args=openmp_flags()),
+            extra_link_args=openmp_flags() + sanitizer_flags()),
     ]
     geometry_sources = sorted(glob.glob(os.path.join(CSRC, 'geometry', '*.cpp')))
     if geometry_sources:
