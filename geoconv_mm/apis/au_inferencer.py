@@ -15,6 +15,9 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from geoconv_mm.engine.hooks.geo_specs_hook import (fill_geo_specs,
+                                                    model_geo_specs)
+
 from .frame_sources import Frame, FrameSource, Source
 
 # Loading steps of a dataset pipeline: at inference the crop and mesh come from the
@@ -125,6 +128,9 @@ class AUInferencer:
         self.face_pipeline = FacePipeline(**face_cfg)
         steps = self.cfg.test_dataloader.dataset.pipeline
         self.pipeline = Compose([t for t in steps if t['type'] not in _LOADING_TRANSFORMS])
+        # specs='auto': the weights of exactly this model's GeoConv layers.
+        fill_geo_specs(self.pipeline,
+                       model_geo_specs(self.model, face_cfg['crop_size']))
 
     @property
     def au_names(self) -> List[str]:
