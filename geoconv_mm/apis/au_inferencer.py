@@ -18,7 +18,7 @@ from mmengine.runner import load_checkpoint
 from geoconv_mm.engine.hooks.geo_specs_hook import (fill_geo_specs,
                                                     model_geo_specs)
 
-from .frame_sources import Frame, FrameSource, Source
+from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
 # Loading steps of a dataset pipeline: at inference the crop and mesh come from the
 # face pipeline instead of from files.

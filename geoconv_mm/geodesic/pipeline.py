@@ -15,6 +15,8 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from geoconv_mm.utils.frame_io import read_image
+
 from .raster import rasterize_fast
 from .reconstructors import build_reconstructor
 from .surface import DegenerateMeshError, FaceSurface
@@ -69,14 +71,8 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.concatenate([m, (md - m @ ms)[:, None]], 1)
 
 
-def load_image(path: str) -> np.ndarray:
-    """Read a BGR image; raise a ValueError naming the file if it cannot be decoded."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f'image not found: {path}')
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f'{path}: cannot decode image (corrupt or not an image)')
-    return image
+# One image reader for the package (geoconv_mm.utils.frame_io).
+load_image = read_image
 
 
 class FacePipeline:
