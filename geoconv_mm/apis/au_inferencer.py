@@ -86,7 +86,7 @@ class AUInferencer:
         device (str, optional): ``'cpu'``, ``'cuda'``, ...; default CUDA when available.
         batch_size (int): Faces per forward pass.
         face_pipeline (dict, optional): Keyword arguments of
-            :class:`geoconv_mm.geodesic.FacePipeline`; ``crop_size`` defaults to the
+            :class:`geoconv_mm.face.FacePipeline`; ``crop_size`` defaults to the
             config's ``image_size`` (224).
         au_ids (Sequence[int], optional): AU numbers of the model's outputs; read from
             the checkpoint's ``dataset_meta`` or the config by default.
@@ -101,7 +101,7 @@ class AUInferencer:
                  face_pipeline: Optional[dict] = None,
                  au_ids: Optional[Sequence[int]] = None,
                  keep_crops: bool = False) -> None:
-        from geoconv_mm.geodesic import FacePipeline
+        from geoconv_mm.face import FacePipeline
         from mmpretrain.registry import MODELS
 
         _register_all()
@@ -143,7 +143,7 @@ class AUInferencer:
         Returns:
             tuple: (AUPrediction without AU values, packed sample or None without a face).
         """
-        from geoconv_mm.geodesic import NoFaceError
+        from geoconv_mm.face import NoFaceError
         from geoconv_mm.geodesic.surface import DegenerateMeshError
 
         pred = AUPrediction(frame.index, frame.timestamp, False, name=frame.name)

@@ -96,7 +96,7 @@ _PIPELINE = None
 def _init_worker(pipeline_cfg: dict) -> None:
     global _PIPELINE
     cv2.setNumThreads(1)
-    from geoconv_mm.geodesic.pipeline import FacePipeline
+    from geoconv_mm.face import FacePipeline
     _PIPELINE = FacePipeline(**pipeline_cfg)
 
 
@@ -115,7 +115,7 @@ def _read_frames(source: str, indices: Sequence[int]) -> Iterator[Tuple[int, obj
 def _process_unit(args) -> List[dict]:
     """Process the frames of one source; returns their summary entries."""
     out_dir, tasks = args
-    from geoconv_mm.geodesic.pipeline import NoFaceError
+    from geoconv_mm.face import NoFaceError
     by_index = {t.frame_index: t for t in tasks}
     entries = []
     for idx, frame in _read_frames(tasks[0].source, list(by_index)):
