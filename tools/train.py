@@ -12,6 +12,7 @@ import os
 import os.path as osp
 import sys
 from copy import deepcopy
+from urllib.error import URLError
 
 # Import the plugin from this checkout without the user touching PYTHONPATH.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -24,6 +25,7 @@ import geoconv_mm.engine  # noqa: E402,F401
 import geoconv_mm.evaluation  # noqa: E402,F401
 import geoconv_mm.models  # noqa: E402,F401
 from geoconv_mm.engine import setup_cpu_distributed  # noqa: E402
+from geoconv_mm.engine.pretrained import offline_checkpoint_message  # noqa: E402
 from geoconv_mm.utils import (default_work_dir, ensure_geo_specs_hook,  # noqa: E402
                               set_fold)  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
@@ -122,7 +124,15 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except URLError as exc:
+        # The ImageNet initialisation is fetched when training starts; offline,
+        # say which config key to set instead of a urllib traceback.
+        message = offline_checkpoint_message(cfg.model, exc)
+        if message is None:
+            raise
+        raise SystemExit(f'tools/train.py: {message}') from None
 
 
 if __name__ == '__main__':
