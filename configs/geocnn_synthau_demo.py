@@ -35,6 +35,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
 custom_hooks = [
+    dict(type='GeoSpecsHook'),
     dict(type='AUStatisticsHook'),
     dict(type='AUF1ChartHook'),
     # One torch thread: the data worker gets the other core (2-3x faster when shared).

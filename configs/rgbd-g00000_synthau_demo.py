@@ -10,10 +10,8 @@ model = dict(
         main_channels=(0, 4), aux_channels=(0, 4),
         main_branch=dict(in_channels=4), aux_branch=dict(in_channels=4)))
 _depth = dict(type='RenderDepth', mode='channel')
-train_dataloader = dict(dataset=dict(pipeline=[
-    t for t in _base_.train_pipeline if t['type'] != 'PackAUInputs'] + [
-        _depth, dict(type='PackAUInputs')]))
-val_dataloader = dict(dataset=dict(pipeline=[
-    t for t in _base_.test_pipeline if t['type'] != 'PackAUInputs'] + [
-        _depth, dict(type='PackAUInputs')]))
+train_dataloader = dict(dataset=dict(
+    pipeline=_base_.train_pipeline[:-1] + [_depth, dict(type='PackAUInputs')]))
+val_dataloader = dict(dataset=dict(
+    pipeline=_base_.test_pipeline[:-1] + [_depth, dict(type='PackAUInputs')]))
 test_dataloader = val_dataloader

@@ -65,7 +65,8 @@ def main(argv=None):
     cv2.setNumThreads(1)
     from skimage import data
 
-    from geoconv_mm.geodesic import (FacePipeline, compute_geodesic_distances,
+    from geoconv_mm.face import FacePipeline
+    from geoconv_mm.geodesic import (compute_geodesic_distances,
                                      compute_geodesic_weights)
     from geoconv_mm.ops.geo_spec import GeoSpec
 

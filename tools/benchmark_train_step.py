@@ -31,7 +31,7 @@ from geoconv_mm.ops import collect_geo_specs  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_MODELS = (('GeoCNN', 'configs/geocnn_bp4d_fold1.py'),
-                  ('VGG-19', 'configs/ablations/vgg19_bp4d_fold1.py'))
+                  ('VGG-19', 'configs/ablations/vgg19_bp4d.py'))
 
 
 def build(config: str, device: str):

@@ -19,31 +19,19 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from geoconv_mm.geodesic.jobs import (FrameTask, image_tasks, is_video,  # noqa: E402
-                                      process_frames, video_tasks)
-
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-
-
-def parse_shard(text: str):
-    try:
-        i, n = (int(v) for v in text.split('/'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'--shard must look like i/N, got {text!r}')
-    if not 0 <= i < n:
-        raise argparse.ArgumentTypeError(f'--shard {text}: need 0 <= i < N')
-    return i, n
+from geoconv_mm.datasets.converters.jobs import (FrameTask, image_tasks,  # noqa: E402
+                                                 parse_shard, process_frames,
+                                                 video_tasks)
+from geoconv_mm.utils.frame_io import (is_image, is_list_file, is_video,  # noqa: E402
+                                       list_files, read_list_file)
 
 
 def list_tasks(path: str, every: int):
     """Frames of INPUT as FrameTasks (see the module docstring)."""
     if os.path.isdir(path):
-        files = sorted(os.path.join(root, f) for root, _, names in os.walk(path)
-                       for f in names if f.lower().endswith(IMAGE_EXTS + ()))
-        vids = sorted(os.path.join(root, f) for root, _, names in os.walk(path)
-                      for f in names if is_video(f))
-        tasks = image_tasks(files, root=path)
-        for v in vids:
+        found = list_files(path, recursive=True, videos=True)
+        tasks = image_tasks([f for f in found if is_image(f)], root=path)
+        for v in (f for f in found if is_video(f)):
             tasks += video_tasks(v, every, os.path.splitext(os.path.relpath(v, path))[0])
         if not tasks:
             raise SystemExit(f'{path}: no images or videos found')
@@ -52,13 +40,9 @@ def list_tasks(path: str, every: int):
         raise SystemExit(f'{path}: no such file or folder')
     if is_video(path):
         return video_tasks(path, every)
-    if path.lower().endswith('.txt'):
-        base = os.path.dirname(os.path.abspath(path))
+    if is_list_file(path):
         tasks = []
-        with open(path) as fh:
-            entries = [ln.strip() for ln in fh if ln.strip() and not ln.startswith('#')]
-        for entry in entries:
-            full = entry if os.path.isabs(entry) else os.path.join(base, entry)
+        for full, entry in read_list_file(path):
             stem = os.path.splitext(entry if not os.path.isabs(entry)
                                     else os.path.basename(entry))[0]
             if is_video(full):
@@ -66,7 +50,7 @@ def list_tasks(path: str, every: int):
             else:
                 tasks.append(FrameTask(full, 0, stem))
         return tasks
-    if path.lower().endswith(IMAGE_EXTS):
+    if is_image(path):
         return image_tasks([path])
     raise SystemExit(f'{path}: not an image, video, folder or .txt list')
 

@@ -21,6 +21,8 @@ import geoconv_mm.engine  # noqa: E402,F401
 import geoconv_mm.evaluation  # noqa: E402,F401
 import geoconv_mm.models  # noqa: E402,F401
 from geoconv_mm.engine import setup_cpu_distributed  # noqa: E402
+from geoconv_mm.utils import (default_work_dir, ensure_geo_specs_hook,  # noqa: E402
+                              set_fold)  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
@@ -37,6 +39,10 @@ def parse_args():
                         '<work_dir>/test_metrics.json)')
     parser.add_argument('--out', help='dump every prediction to this pickle file')
     parser.add_argument(
+        '--fold', type=int, choices=(1, 2, 3),
+        help='protocol fold of every dataloader (default: the config\'s); '
+        'the default work dir then ends in _fold<k>')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -50,12 +56,15 @@ def parse_args():
 
 def merge_args(cfg, args):
     cfg.launcher = args.launcher
+    ensure_geo_specs_hook(cfg)
+    if args.fold is not None:
+        set_fold(cfg, args.fold)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config, args.fold)
     cfg.load_from = args.checkpoint
     loader = ConfigDict(pin_memory=torch.cuda.is_available(), persistent_workers=True,
                         collate_fn=dict(type='default_collate'))

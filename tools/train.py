@@ -4,6 +4,7 @@ Examples::
 
     python tools/train.py configs/geocnn_bp4d_fold1.py
     python tools/train.py configs/geocnn_bp4d_fold1.py --resume          # latest ckpt
+    python tools/train.py configs/ablations/vgg19_bp4d.py --fold 2      # any fold
     bash tools/dist_train.sh configs/geocnn_bp4d_fold1.py 8              # torchrun
 """
 import argparse
@@ -11,6 +12,7 @@ import os
 import os.path as osp
 import sys
 from copy import deepcopy
+from urllib.error import URLError
 
 # Import the plugin from this checkout without the user touching PYTHONPATH.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -23,6 +25,9 @@ import geoconv_mm.engine  # noqa: E402,F401
 import geoconv_mm.evaluation  # noqa: E402,F401
 import geoconv_mm.models  # noqa: E402,F401
 from geoconv_mm.engine import setup_cpu_distributed  # noqa: E402
+from geoconv_mm.engine.pretrained import offline_checkpoint_message  # noqa: E402
+from geoconv_mm.utils import (default_work_dir, ensure_geo_specs_hook,  # noqa: E402
+                              set_fold)  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -47,6 +52,10 @@ def parse_args():
     parser.add_argument('--no-persistent-workers', action='store_true',
                         help='disable persistent_workers in the dataloaders')
     parser.add_argument(
+        '--fold', type=int, choices=(1, 2, 3),
+        help='protocol fold of every dataloader (default: the config\'s); '
+        'the default work dir then ends in _fold<k>')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value (e.g. '
         'train_dataloader.batch_size=16)')
@@ -67,10 +76,13 @@ def merge_args(cfg, args):
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
+    ensure_geo_specs_hook(cfg)
+    if args.fold is not None:
+        set_fold(cfg, args.fold)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config, args.fold)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -112,7 +124,15 @@ def main():
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except URLError as exc:
+        # The ImageNet initialisation is fetched when training starts; offline,
+        # say which config key to set instead of a urllib traceback.
+        message = offline_checkpoint_message(cfg.model, exc)
+        if message is None:
+            raise
+        raise SystemExit(f'tools/train.py: {message}') from None
 
 
 if __name__ == '__main__':

@@ -22,7 +22,9 @@ import numpy as np  # noqa: E402
 
 
 def load_input(args):
-    from geoconv_mm.geodesic import FacePipeline, FaceSurface, load_image
+    from geoconv_mm.face import FacePipeline
+    from geoconv_mm.geodesic import FaceSurface
+    from geoconv_mm.utils.frame_io import read_image as load_image
     if args.astronaut or args.input is None:
         from skimage import data
         image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)

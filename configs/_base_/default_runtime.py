@@ -16,8 +16,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# Hands the training split's per-AU counts to the balanced loss (Eq. 6).
-custom_hooks = [dict(type='AUStatisticsHook')]
+# GeoSpecsHook fills GenerateGeodesicWeights(specs='auto') from the model's
+# GeoConv layers; AUStatisticsHook hands the training split's per-AU counts to
+# the balanced loss (Eq. 6).
+custom_hooks = [dict(type='GeoSpecsHook'), dict(type='AUStatisticsHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -15,7 +15,10 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from .frame_sources import Frame, FrameSource, Source
+from geoconv_mm.engine.hooks.geo_specs_hook import (fill_geo_specs,
+                                                    model_geo_specs)
+
+from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
 # Loading steps of a dataset pipeline: at inference the crop and mesh come from the
 # face pipeline instead of from files.
@@ -83,7 +86,7 @@ class AUInferencer:
         device (str, optional): ``'cpu'``, ``'cuda'``, ...; default CUDA when available.
         batch_size (int): Faces per forward pass.
         face_pipeline (dict, optional): Keyword arguments of
-            :class:`geoconv_mm.geodesic.FacePipeline`; ``crop_size`` defaults to the
+            :class:`geoconv_mm.face.FacePipeline`; ``crop_size`` defaults to the
             config's ``image_size`` (224).
         au_ids (Sequence[int], optional): AU numbers of the model's outputs; read from
             the checkpoint's ``dataset_meta`` or the config by default.
@@ -98,7 +101,7 @@ class AUInferencer:
                  face_pipeline: Optional[dict] = None,
                  au_ids: Optional[Sequence[int]] = None,
                  keep_crops: bool = False) -> None:
-        from geoconv_mm.geodesic import FacePipeline
+        from geoconv_mm.face import FacePipeline
         from mmpretrain.registry import MODELS
 
         _register_all()
@@ -125,6 +128,9 @@ class AUInferencer:
         self.face_pipeline = FacePipeline(**face_cfg)
         steps = self.cfg.test_dataloader.dataset.pipeline
         self.pipeline = Compose([t for t in steps if t['type'] not in _LOADING_TRANSFORMS])
+        # specs='auto': the weights of exactly this model's GeoConv layers.
+        fill_geo_specs(self.pipeline,
+                       model_geo_specs(self.model, face_cfg['crop_size']))
 
     @property
     def au_names(self) -> List[str]:
@@ -137,7 +143,7 @@ class AUInferencer:
         Returns:
             tuple: (AUPrediction without AU values, packed sample or None without a face).
         """
-        from geoconv_mm.geodesic import NoFaceError
+        from geoconv_mm.face import NoFaceError
         from geoconv_mm.geodesic.surface import DegenerateMeshError
 
         pred = AUPrediction(frame.index, frame.timestamp, False, name=frame.name)

@@ -5,7 +5,7 @@ mmpretrain's ``DATASETS`` and the AU transforms in ``TRANSFORMS`` (use
 ``custom_imports = dict(imports=['geoconv_mm.datasets'])`` in configs).
 
 The paper's training pipeline (Sec. 4.1), with the weights of the model's GeoConv
-layers (``geoconv_mm.ops.collect_geo_specs`` lists their specs)::
+layers (``specs='auto'``: ``GeoSpecsHook`` fills them from the model)::
 
     train_pipeline = [
         dict(type='LoadImageFromFile'),
@@ -14,7 +14,7 @@ layers (``geoconv_mm.ops.collect_geo_specs`` lists their specs)::
         dict(type='RandomHSVScale', hue=(0.6, 1.4), saturation=(0.6, 1.4),
              brightness=(0.6, 1.4)),
         dict(type='PCALighting', alphastd=0.1),
-        dict(type='GenerateGeodesicWeights', specs=geo_specs),
+        dict(type='GenerateGeodesicWeights'),
         dict(type='PackAUInputs'),
     ]
     train_dataloader = dict(dataset=dict(

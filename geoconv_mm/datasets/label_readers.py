@@ -21,6 +21,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from geoconv_mm.utils.frame_io import is_image
+
 from .au_info import BP4D_ABSENT, BP4D_PRESENT, UNKNOWN_LABEL
 
 BP4D_VALID_VALUES = (BP4D_ABSENT, BP4D_PRESENT, UNKNOWN_LABEL)
@@ -178,7 +180,7 @@ def list_frame_images(seq_dir: str) -> Tuple[Dict[int, str], List[str]]:
     others: List[str] = []
     for name in sorted(os.listdir(seq_dir)):
         stem, ext = osp.splitext(name)
-        if ext.lower() not in ('.jpg', '.jpeg', '.png') or not stem.isdigit():
+        if not is_image(name) or not stem.isdigit():
             others.append(name)
             continue
         number = int(stem)

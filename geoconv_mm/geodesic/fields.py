@@ -8,16 +8,17 @@ import numpy as np
 from .raster import rasterize, surface_points
 from .surface import FaceSurface
 from .topology import close_holes as _close_holes
-from .vertex_geodesics import graph_geodesics, heat_geodesics
+from .vertex_geodesics import (graph_geodesics, heat_geodesics,
+                               vertex_path_lengths)
 
 
 def geodesic_distance_field(surface: FaceSurface, point_xy: Tuple[float, float], *,
                             backend: str = 'fast', close_holes: bool = False) -> np.ndarray:
     """Geodesic distance from the surface point under ``point_xy`` to every pixel.
 
-    Uses the vertex-path form of :mod:`.weights` (``min |p-a| + G(a, b) + |b-q|`` over
-    the corners of both triangles, the chord inside one triangle), which is what the
-    weights use around holes.
+    Uses :func:`.vertex_geodesics.vertex_path_lengths` (``min |p-a| + G(a, b) +
+    |b-q|`` over the corners of both triangles, the chord inside one triangle),
+    the form the weights use around holes.
 
     Args:
         surface (FaceSurface): The mesh in its crop frame.
@@ -45,15 +46,12 @@ def geodesic_distance_field(surface: FaceSurface, point_xy: Tuple[float, float],
     corners = f[t0[0, 0]]
     solver = heat_geodesics if backend == 'heat' else graph_geodesics
     rows = solver(v, f, corners)  # (3, V)
+    lookup = np.full(len(v), -1, np.int64)
+    lookup[corners] = np.arange(3)
     on = tri >= 0
-    tq = f[tri[on]]  # (N, 3)
     q = pts[on]
-    best = np.full(len(q), np.inf)
-    for i in range(3):
-        pa = np.linalg.norm(p - v[corners[i]])
-        for j in range(3):
-            b = tq[:, j]
-            best = np.minimum(best, pa + rows[i, b] + np.linalg.norm(q - v[b], axis=1))
+    best = vertex_path_lengths(p, t0[0, 0], q, tri[on], v, f,
+                               lambda a, b: rows[lookup[a], b])
     same = tri[on] == t0[0, 0]
     best[same] = np.linalg.norm(q[same] - p, axis=1)
     out = np.full(surface.image_size, np.nan, np.float32)

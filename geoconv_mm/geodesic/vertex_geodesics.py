@@ -140,3 +140,40 @@ def _components(faces: np.ndarray, n: int) -> np.ndarray:
     j = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
     g = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
     return connected_components(g, directed=False)[1]
+
+
+def vertex_path_lengths(p: np.ndarray, tri_p: np.ndarray, q: np.ndarray,
+                        tri_q: np.ndarray, vertices: np.ndarray,
+                        faces: np.ndarray, vertex_geodesic) -> np.ndarray:
+    """Geodesics between surface points through the mesh vertices.
+
+    ``min over corners a of tri(p), b of tri(q) of |p - a| + G(a, b) + |b - q|``,
+    and the chord ``|p - q|`` when both points lie in one triangle: the path
+    the weights take around holes.
+
+    Args:
+        p (np.ndarray): (N, 3) or (3,) first points.
+        tri_p (np.ndarray): (N,) or scalar triangle of each ``p``.
+        q (np.ndarray): (N, 3) second points.
+        tri_q (np.ndarray): (N,) triangle of each ``q``.
+        vertices (np.ndarray): (V, 3) mesh vertices.
+        faces (np.ndarray): (F, 3) triangles.
+        vertex_geodesic (callable): ``G(a, b)`` for vertex id arrays a, b of
+            shape (N,), elementwise.
+
+    Returns:
+        np.ndarray: (N,) lengths.
+    """
+    q = np.asarray(q, np.float64)
+    p = np.broadcast_to(np.asarray(p, np.float64), q.shape)
+    tri_p = np.broadcast_to(np.asarray(tri_p), (len(q), ))
+    v = vertices
+    best = np.where(tri_p == tri_q, np.linalg.norm(p - q, axis=-1), np.inf)
+    for i in range(3):
+        a = faces[tri_p, i]
+        pa = np.linalg.norm(p - v[a], axis=-1)
+        for j in range(3):
+            b = faces[tri_q, j]
+            best = np.minimum(best, pa + vertex_geodesic(a, b)
+                              + np.linalg.norm(q - v[b], axis=-1))
+    return best

@@ -11,7 +11,7 @@ def astronaut_bgr():
 @pytest.fixture(scope='session')
 def pipeline():
     pytest.importorskip('mediapipe')
-    from geoconv_mm.geodesic import FacePipeline
+    from geoconv_mm.face import FacePipeline
     return FacePipeline()
 
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from geoconv_mm.geodesic import (RECONSTRUCTORS, DegenerateMeshError, FacePipeline,
-                                 NoFaceError, RawFace, load_image)
-from geoconv_mm.geodesic.pipeline import DEFAULT_TEMPLATE
-from geoconv_mm.geodesic.reconstructors import keypoints_from_holes
+from geoconv_mm.face import (DEFAULT_TEMPLATE, RECONSTRUCTORS, FacePipeline,
+                             NoFaceError, RawFace, keypoints_from_holes)
+from geoconv_mm.geodesic import DegenerateMeshError
+from geoconv_mm.utils.frame_io import read_image as load_image
 
 
 def test_astronaut_is_aligned(astronaut):

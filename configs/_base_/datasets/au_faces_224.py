@@ -3,14 +3,10 @@
 # disfa.py set the data set; the top-level configs set the fold.
 image_size = 224
 
-# Geodesic weights for GeoCNN's five GeoConv layers (GeoBranch: 3x3, stride 1, pad 1
-# at input strides 1, 2, 4, 8, 16). Geo-19 and DeepTB need exactly these too.
-# geoconv_mm.ops.collect_geo_specs(model, (224, 224)) lists what a model needs.
-geo_specs = [
-    'S1_k3x3_s1x1_p1x1_d1x1', 'S2_k3x3_s1x1_p1x1_d1x1', 'S4_k3x3_s1x1_p1x1_d1x1',
-    'S8_k3x3_s1x1_p1x1_d1x1', 'S16_k3x3_s1x1_p1x1_d1x1'
-]
-geo_weights = dict(type='GenerateGeodesicWeights', specs=geo_specs,
+# Geodesic weights of exactly the model's GeoConv layers: GeoSpecsHook
+# (default_runtime.py) fills specs='auto' from the model before each loop; for
+# a model without GeoConv the transform does nothing.
+geo_weights = dict(type='GenerateGeodesicWeights', specs='auto',
                    hierarchy_compensation=True)
 
 train_pipeline = [

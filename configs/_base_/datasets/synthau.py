@@ -8,13 +8,9 @@ synthau = dict(seed=0, num_subjects=36, images_per_subject=40, image_size=image_
                num_parts=3, geometry='gt')
 au_ids = [1, 2, 4, 6, 7, 9, 10, 12, 14, 15, 17, 23, 24, 25, 26]
 
-# The five GeoConv layers of GeoBranch (3x3, stride 1, pad 1 at input strides
-# 1..16); collect_geo_specs(model, (112, 112)) lists what a model needs.
-geo_specs = [
-    'S1_k3x3_s1x1_p1x1_d1x1', 'S2_k3x3_s1x1_p1x1_d1x1', 'S4_k3x3_s1x1_p1x1_d1x1',
-    'S8_k3x3_s1x1_p1x1_d1x1', 'S16_k3x3_s1x1_p1x1_d1x1'
-]
-geo_weights = dict(type='GenerateGeodesicWeights', specs=geo_specs,
+# Geodesic weights of the model's GeoConv layers (specs='auto': GeoSpecsHook
+# fills them from the model).
+geo_weights = dict(type='GenerateGeodesicWeights', specs='auto',
                    hierarchy_compensation=True)
 
 train_pipeline = [

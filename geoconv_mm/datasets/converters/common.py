@@ -25,6 +25,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from geoconv_mm.utils.atomic_io import atomic_write_json
 
+from .jobs import parse_shard, read_summaries
+
 LOGGER_NAME = 'geoconv_mm.prepare'
 FRAMES_DIR = 'frames'
 ANN_DIR = 'annotations'
@@ -43,19 +45,6 @@ def get_logger() -> logging.Logger:
         logger.setLevel(logging.INFO)
     return logger
 
-
-
-def parse_shard(text: Optional[str]) -> Optional[Tuple[int, int]]:
-    """``'i/N'`` (0-based i) -> (i, N)."""
-    if text is None:
-        return None
-    try:
-        i, n = (int(v) for v in text.split('/'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'--shard must look like i/N, got {text!r}') from None
-    if n < 1 or not 0 <= i < n:
-        raise argparse.ArgumentTypeError(f'--shard {text}: need 0 <= i < N')
-    return i, n
 
 
 def add_common_args(parser: argparse.ArgumentParser, default_aus: str) -> None:
@@ -137,7 +126,7 @@ def run_geometry(entries: List[dict], root: str, out_dir: str, args,
     Returns the entries whose geometry succeeded, with ``img_path`` and ``geo_path``
     relative to ``out_dir``, or ``None`` while other shards are pending.
     """
-    from geoconv_mm.geodesic.jobs import FrameTask, process_frames
+    from .jobs import FrameTask, process_frames
 
     frames_dir = osp.join(out_dir, FRAMES_DIR)
     tasks = [FrameTask(osp.join(root, e['source']), e['source_frame'], e['out_name'])
@@ -188,18 +177,9 @@ def run_geometry(entries: List[dict], root: str, out_dir: str, args,
 
 
 def read_geometry_status(frames_dir: str) -> Dict[str, dict]:
-    """``out_name -> entry`` merged from every job summary in ``frames_dir`` (all
-    shards), newer files winning."""
-    paths = sorted(glob.glob(osp.join(frames_dir, 'summary*.json')), key=osp.getmtime)
-    status: Dict[str, dict] = {}
-    for path in paths:
-        with open(path) as f:
-            try:
-                frames = json.load(f)['frames']
-            except (ValueError, KeyError) as exc:
-                raise ValueError(f'{path}: not a geometry job summary ({exc})') from exc
-        status.update({e['out_name']: e for e in frames})
-    return status
+    """``out_name -> entry`` of every job summary in ``frames_dir`` (all
+    shards), by the rule of :func:`.jobs.read_summaries`."""
+    return {e['out_name']: e for e in read_summaries(frames_dir).values()}
 
 
 def write_annotation(out_dir: str, name: str, metainfo: dict,

@@ -17,8 +17,9 @@ import os.path as osp
 import re
 from typing import Dict, Optional, Sequence
 
-import cv2
 from tqdm import tqdm
+
+from geoconv_mm.utils.frame_io import count_video_frames
 
 from ..au_info import DISFA_LABELLED_AU_IDS, au_full_names, parse_au_ids
 from ..label_readers import read_disfa_subject
@@ -30,22 +31,6 @@ LABEL_SUBDIR = 'ActionUnit_Labels'
 VIDEO_RE = re.compile(r'^LeftVideo(SN\d{3})_comp\.avi$', re.IGNORECASE)
 SUBJECT_RE = re.compile(r'^SN\d{3}$')
 DEFAULT_THRESHOLD = 2
-
-
-def count_video_frames(path: str) -> int:
-    """Decodable frames of a video (the container's frame count is not trusted)."""
-    cap = cv2.VideoCapture(path)
-    if not cap.isOpened():
-        raise ValueError(f'cannot open video {path}')
-    n = 0
-    try:
-        while cap.grab():
-            n += 1
-    finally:
-        cap.release()
-    if n == 0:
-        raise ValueError(f'video {path} has no decodable frame')
-    return n
 
 
 def scan_subjects(root: str, subjects: Optional[Sequence[str]]) -> Dict[str, dict]:

@@ -3,7 +3,7 @@
 The base face is MediaPipe's 468-vertex Face Mesh reconstructed from the astronaut
 photograph bundled with scikit-image (``skimage.data.astronaut()``, offline), with the
 photograph itself as its texture. Shapes live in a *canonical frame*: the aligned crop
-of :class:`geoconv_mm.geodesic.FacePipeline` divided by its size and centred, i.e. x
+of :class:`geoconv_mm.face.FacePipeline` divided by its size and centred, i.e. x
 right, y down, z toward the camera, a face about 0.7 units wide.
 """
 from __future__ import annotations
@@ -15,8 +15,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from geoconv_mm.geodesic.topology import boundary_loops
-
+from geoconv_mm.face.holes import hole_loops
 from geoconv_mm.utils.atomic_io import atomic_savez
 
 #: Crop size at which the base face is reconstructed (also the texture's size).
@@ -65,7 +64,7 @@ def reconstruct_base_face() -> BaseFace:
     """
     import skimage.data
 
-    from geoconv_mm.geodesic import FacePipeline, NoFaceError
+    from geoconv_mm.face import FacePipeline, NoFaceError
 
     image_bgr = np.ascontiguousarray(skimage.data.astronaut()[..., ::-1])
     pipeline = FacePipeline(dict(type='MediaPipeFaceMesh'), crop_size=TEXTURE_SIZE)
@@ -108,22 +107,6 @@ class FaceRegions:
     mouth_loop: np.ndarray
     eye_loops: Tuple[np.ndarray, np.ndarray]
     midline_x: float
-
-
-def hole_loops(vertices: np.ndarray, faces: np.ndarray
-               ) -> Tuple[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
-    """The mouth loop and the two eye loops (image-left first) of a face mesh.
-
-    Raises:
-        ValueError: if the mesh lacks the three inner holes.
-    """
-    loops = boundary_loops(faces)
-    if len(loops) < 4:
-        raise ValueError(f'a face mesh needs mouth and eye holes; it has {len(loops)} '
-                         'boundary loops')
-    inner = sorted(loops[1:4], key=lambda lp: vertices[lp, 1].mean())
-    eyes = tuple(sorted(inner[:2], key=lambda lp: vertices[lp, 0].mean()))
-    return inner[2], eyes
 
 
 def split_loop(vertices: np.ndarray, loop: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

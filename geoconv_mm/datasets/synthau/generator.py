@@ -25,18 +25,21 @@ from typing import Dict, Iterator, List, Optional
 import cv2
 import numpy as np
 
+from geoconv_mm.face.alignment import template_fractions
+from geoconv_mm.utils.atomic_io import atomic_imwrite, atomic_write_json
+
 from .action_units import (SYNTHAU_AU_IDS, active_aus, au_displacement, sample_expression,
                            subject_prototype_weights)
 from .face_model import BaseFace, face_regions, reconstruct_base_face, sample_identity
-from geoconv_mm.utils.atomic_io import atomic_imwrite, atomic_write_json
 from .renderer import Lighting, render_face
 
 #: Bump when the generator's output changes, so old caches are not reused.
 GENERATOR_VERSION = 1
 ANNOTATION = 'annotations/synthau.json'
 GEOMETRIES = ('gt', 'reconstructed')
-# Where FacePipeline's template puts the eyes and the mouth, as crop fractions.
-_TEMPLATE = np.array([[0.355, 0.40], [0.645, 0.40], [0.5, 0.72]])
+# Where FacePipeline's template puts the eyes and the mouth, as crop fractions:
+# the same template, so SynthAU crops match inference crops.
+_TEMPLATE = template_fractions()
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class SynthAUSpec:
         num_parts (int): Subject-exclusive parts of the fold protocol (3 like BP4D).
         geometry (str): 'gt' (the mesh that was rendered) or 'reconstructed' (the
             MediaPipe reconstructor run on the rendered image, through
-            :class:`geoconv_mm.geodesic.FacePipeline`; frames without a detected face
+            :class:`geoconv_mm.face.FacePipeline`; frames without a detected face
             are left out and listed in ``summary.json``).
         max_yaw (float): Head yaw range in degrees (+-).
         max_pitch (float): Head pitch range in degrees (+-).
@@ -233,7 +236,7 @@ def _build(out: str, spec: SynthAUSpec, progress: bool) -> None:
         base.save(base_path)
     pipeline = None
     if spec.geometry == 'reconstructed':
-        from geoconv_mm.geodesic import FacePipeline
+        from geoconv_mm.face import FacePipeline
         pipeline = FacePipeline(dict(type='MediaPipeFaceMesh'), crop_size=spec.image_size)
     entries: List[dict] = []
     summary: List[dict] = []
@@ -268,7 +271,8 @@ def _build(out: str, spec: SynthAUSpec, progress: bool) -> None:
 
 def _write_frame(out: str, spec: SynthAUSpec, renderer: SubjectRenderer, subject: str,
                  frame: int, pipeline) -> tuple:
-    from geoconv_mm.geodesic import FaceSurface, NoFaceError
+    from geoconv_mm.face import NoFaceError
+    from geoconv_mm.geodesic import FaceSurface
 
     f = renderer.frame()
     rel = f'images/{subject}/{frame:05d}'

@@ -1,7 +1,7 @@
 """Per-sample maps derived from the (transformed) face surface: geodesic weights, depth."""
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -34,10 +34,16 @@ def _surface(results: dict, name: str):
 
 @TRANSFORMS.register_module()
 class GenerateGeodesicWeights(BaseTransform):
-    """Compute the Eq. 4 geodesic weights of the listed GeoConv layers for this sample.
+    """Compute the Eq. 4 geodesic weights of the model's GeoConv layers.
 
-    Runs after every geometric transform, on the transformed surface, so that the
-    weights always match the image the network sees.
+    Runs after every geometric transform, on the transformed surface, so that
+    the weights always match the image the network sees.
+
+    With ``specs='auto'`` (the default) the specs come from the model:
+    :class:`geoconv_mm.engine.GeoSpecsHook` calls :meth:`set_specs` with
+    ``model_geo_specs(model)`` before training, validation and testing, and
+    :class:`geoconv_mm.apis.AUInferencer` does the same. A model without
+    GeoConv layers gets an empty list, and the transform then does nothing.
 
     **Required Keys:**
 
@@ -46,36 +52,66 @@ class GenerateGeodesicWeights(BaseTransform):
 
     **Added Keys:**
 
-    - geo_weights (dict[str, np.ndarray]): spec key -> float32 (Kh*Kw, H_out, W_out)
+    - geo_weights (dict[str, np.ndarray]): spec key -> float32
+      (Kh*Kw, H_out, W_out); absent when the model has no GeoConv layer.
 
     Args:
-        specs (list): GeoSpec objects, GeoSpec kwargs dicts or GeoSpec keys, e.g. the
-            output of ``geoconv_mm.ops.collect_geo_specs``.
-        hierarchy_compensation (bool): Divide by D_eu (False: the "w/o HC" ablation).
+        specs (str | list): ``'auto'``, or GeoSpec objects, GeoSpec kwargs
+            dicts or GeoSpec keys (e.g. the output of
+            ``geoconv_mm.ops.collect_geo_specs``).
+        hierarchy_compensation (bool): Divide by D_eu (False: the "w/o HC"
+            ablation).
         backend (str): Geodesic backend of ``compute_geodesic_weights``.
-        close_holes (bool): Close mouth/eye holes before geodesics (our extension).
+        close_holes (bool): Close mouth/eye holes before geodesics (our
+            extension).
     """
 
-    def __init__(self, specs: Sequence[Union[GeoSpec, dict, str]],
-                 hierarchy_compensation: bool = True, backend: str = 'fast',
+    def __init__(self,
+                 specs: Union[str, Sequence[Union[GeoSpec, dict, str]]] = 'auto',
+                 hierarchy_compensation: bool = True,
+                 backend: str = 'fast',
                  close_holes: bool = False):
-        if not specs:
-            raise ValueError('GenerateGeodesicWeights needs at least one spec')
-        self.specs = [_build_spec(s) for s in specs]
-        keys = [s.key for s in self.specs]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f'duplicate specs: {keys}')
+        self.auto = isinstance(specs, str) and specs == 'auto'
+        self.specs: Optional[List[GeoSpec]] = None
+        if not self.auto:
+            if not specs:
+                raise ValueError(
+                    "GenerateGeodesicWeights needs at least one spec, or "
+                    "specs='auto'")
+            self.set_specs(specs)
         self.hierarchy_compensation = hierarchy_compensation
         self.backend = backend
         self.close_holes = close_holes
 
+    def set_specs(self, specs: Sequence[Union[GeoSpec, dict, str]]) -> None:
+        """Sets the specs to compute; an empty list makes the transform a no-op.
+
+        Args:
+            specs (list): GeoSpec objects, their kwargs dicts or their keys.
+        """
+        built = [_build_spec(s) for s in specs]
+        keys = [s.key for s in built]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f'duplicate specs: {keys}')
+        self.specs = built
+
     def transform(self, results: dict) -> dict:
-        # Imported here so that label-only use (--no-geometry) needs no geometry build.
+        if self.specs is None:
+            raise RuntimeError(
+                "GenerateGeodesicWeights(specs='auto') has no specs yet: add "
+                "dict(type='GeoSpecsHook') to custom_hooks, or call "
+                'geoconv_mm.engine.fill_geo_specs(pipeline, '
+                'model_geo_specs(model)) before using the pipeline')
+        if not self.specs:
+            return results
+        # Imported here so that label-only use (--no-geometry) needs no
+        # geometry build.
         from geoconv_mm.geodesic import compute_geodesic_weights
 
         surface = _surface(results, type(self).__name__)
         weights = compute_geodesic_weights(
-            surface, self.specs, hierarchy_compensation=self.hierarchy_compensation,
+            surface, self.specs,
+            hierarchy_compensation=self.hierarchy_compensation,
             backend=self.backend, close_holes=self.close_holes)
         img_hw = tuple(results['img'].shape[:2])
         for spec in self.specs:
@@ -83,14 +119,18 @@ class GenerateGeodesicWeights(BaseTransform):
             expected = (spec.num_taps, *spec.output_size(img_hw))
             if w is None or w.shape != expected:
                 got = None if w is None else w.shape
-                raise RuntimeError(f'compute_geodesic_weights gave {got} for {spec.key}, '
-                                   f'expected {expected}')
-        results['geo_weights'] = {s.key: np.asarray(weights[s.key], np.float32)
-                                  for s in self.specs}
+                raise RuntimeError(
+                    f'compute_geodesic_weights gave {got} for {spec.key}, '
+                    f'expected {expected}')
+        results['geo_weights'] = {
+            s.key: np.asarray(weights[s.key], np.float32) for s in self.specs}
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(specs={[s.key for s in self.specs]}, '
+        specs = None if self.specs is None else [s.key for s in self.specs]
+        if self.auto:
+            specs = f"'auto' -> {specs}"
+        return (f'{type(self).__name__}(specs={specs}, '
                 f'hierarchy_compensation={self.hierarchy_compensation}, '
                 f'backend={self.backend!r}, close_holes={self.close_holes})')
 

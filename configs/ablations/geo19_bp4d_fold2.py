@@ -1,5 +1,0 @@
-# geo19_bp4d on BP4D, fold 2.
-_base_ = './geo19_bp4d_fold1.py'
-train_dataloader = dict(dataset=dict(fold=2))
-val_dataloader = dict(dataset=dict(fold=2))
-test_dataloader = dict(dataset=dict(fold=2))

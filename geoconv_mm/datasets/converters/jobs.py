@@ -1,0 +1,275 @@
+"""Resumable, sharded, multi-process preparation of per-frame face records.
+
+Every prepare tool (images, videos, BP4D, DISFA) lists its frames as
+:class:`FrameTask` and calls :func:`process_frames`, which writes for each frame
+``<out_dir>/<out_name>.jpg`` (aligned crop) and ``<out_dir>/<out_name>.npz``
+(:class:`FaceSurface` record), both atomically, and a summary with one entry per frame.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import multiprocessing as mp
+import os
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+
+from geoconv_mm.utils.atomic_io import atomic_write_bytes
+from geoconv_mm.utils.frame_io import (count_video_frames, is_video, read_image,
+                                       read_video_frames)
+
+
+@dataclass(frozen=True)
+class FrameTask:
+    """One frame to process.
+
+    Args:
+        source (str): Image path, or video path (then ``frame_index`` picks the frame).
+        frame_index (int): 0-based frame of a video; 0 for an image.
+        out_name (str): Output path stem relative to ``out_dir`` (may contain '/').
+    """
+
+    source: str
+    frame_index: int
+    out_name: str
+
+
+def summary_name(shard: Tuple[int, int]) -> str:
+    i, n = shard
+    return 'summary.json' if n == 1 else f'summary.shard-{i}-of-{n}.json'
+
+
+def _is_done(out_dir: str, task: FrameTask) -> bool:
+    base = os.path.join(out_dir, task.out_name)
+    return os.path.exists(base + '.npz') and os.path.exists(base + '.jpg')
+
+
+def parse_shard(text: str) -> Tuple[int, int]:
+    """``'i/N'`` (0-based i) -> (i, N), for ``--shard`` options.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not ``i/N`` with 0 <= i < N.
+    """
+    try:
+        i, n = (int(v) for v in text.split('/'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'--shard must look like i/N, got {text!r}') from None
+    if n < 1 or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f'--shard {text}: need 0 <= i < N')
+    return i, n
+
+
+def read_summaries(out_dir: str) -> Dict[Tuple[str, int], dict]:
+    """Entries of every job summary in ``out_dir`` (all shards), by
+    (source, frame_index).
+
+    The rule: summaries are read oldest first (modification time, then name),
+    so a newer entry of a frame wins; a damaged summary is skipped with a
+    warning naming it, which only costs re-processing its frames.
+    """
+    paths = glob.glob(os.path.join(out_dir, 'summary*.json'))
+    paths.sort(key=lambda p: (os.path.getmtime(p), p))
+    entries: Dict[Tuple[str, int], dict] = {}
+    for path in paths:
+        try:
+            with open(path) as fh:
+                frames = json.load(fh)['frames']
+            loaded = {(e['source'], int(e['frame_index'])): e for e in frames}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            warnings.warn(f'{path}: not a readable job summary ({exc}); its '
+                          'frames count as not done')
+            continue
+        entries.update(loaded)
+    return entries
+
+
+# ----------------------------------------------------------------- worker side
+_PIPELINE = None
+
+
+def _init_worker(pipeline_cfg: dict) -> None:
+    global _PIPELINE
+    cv2.setNumThreads(1)
+    from geoconv_mm.face import FacePipeline
+    _PIPELINE = FacePipeline(**pipeline_cfg)
+
+
+def _read_frames(source: str, indices: Sequence[int]) -> Iterator[Tuple[int, object]]:
+    """Yield (frame_index, BGR image or Exception) for the wanted frames of a source."""
+    if is_video(source):
+        yield from read_video_frames(source, indices)
+        return
+    for idx in indices:
+        try:
+            yield idx, read_image(source)
+        except Exception as exc:  # reported per frame, never fatal
+            yield idx, exc
+
+
+def _process_unit(args) -> List[dict]:
+    """Process the frames of one source; returns their summary entries."""
+    out_dir, tasks = args
+    from geoconv_mm.face import NoFaceError
+    by_index = {t.frame_index: t for t in tasks}
+    entries = []
+    for idx, frame in _read_frames(tasks[0].source, list(by_index)):
+        task = by_index[idx]
+        entry = dict(source=task.source, frame_index=task.frame_index,
+                     out_name=task.out_name, status='ok', reason='')
+        try:
+            if isinstance(frame, Exception):
+                raise frame
+            name = task.source if not is_video(task.source) else \
+                f'{task.source} frame {task.frame_index}'
+            meta = dict(source=task.source, frame_index=task.frame_index)
+            result = _PIPELINE.process(frame, meta=meta, name=name)
+            ok, jpg = cv2.imencode('.jpg', result.crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            if not ok:
+                raise RuntimeError('JPEG encoding failed')
+            base = os.path.join(out_dir, task.out_name)
+            atomic_write_bytes(base + '.jpg', jpg.tobytes())
+            # The record last: its presence with the crop marks the frame done.
+            result.surface.save(base + '.npz')
+            entry['confidence'] = round(result.confidence, 4)
+        except NoFaceError as exc:
+            entry.update(status='no_face', reason=str(exc))
+        except Exception as exc:  # a bad frame is logged, the job goes on
+            entry.update(status='error', reason=f'{type(exc).__name__}: {exc}')
+        entries.append(entry)
+    return entries
+
+
+def _units(tasks: Sequence[FrameTask], images_per_unit: int = 16) -> List[List[FrameTask]]:
+    """Frames of one video form one unit (decoded in order); images go in batches."""
+    videos: Dict[str, List[FrameTask]] = OrderedDict()
+    images: List[FrameTask] = []
+    for t in tasks:
+        (videos.setdefault(t.source, []) if is_video(t.source) else images).append(t)
+    units = [sorted(v, key=lambda t: t.frame_index) for v in videos.values()]
+    units += [images[i:i + images_per_unit] for i in range(0, len(images), images_per_unit)]
+    return units
+
+
+def _split_by_source(unit: List[FrameTask]) -> List[List[FrameTask]]:
+    groups: Dict[Tuple[str, int], List[FrameTask]] = OrderedDict()
+    for t in unit:
+        groups.setdefault((t.source, 0 if is_video(t.source) else t.frame_index), []).append(t)
+    return list(groups.values())
+
+
+def _run_unit(args) -> List[dict]:
+    out_dir, unit = args
+    entries = []
+    for group in _split_by_source(unit):
+        entries += _process_unit((out_dir, group))
+    return entries
+
+
+# ----------------------------------------------------------------- driver side
+def process_frames(tasks: Sequence[FrameTask], out_dir: str, *,
+                   pipeline_cfg: Optional[dict] = None, workers: int = 1,
+                   shard: Tuple[int, int] = (0, 1), resume: bool = True,
+                   progress: bool = True) -> dict:
+    """Run :class:`FacePipeline` over frames; write crops, records and a summary.
+
+    Args:
+        tasks (Sequence[FrameTask]): All frames of the job (every shard sees the same
+            list; shard i of N takes tasks i, i+N, i+2N, ...).
+        out_dir (str): Output folder.
+        pipeline_cfg (dict, optional): Keyword arguments of :class:`FacePipeline`.
+        workers (int): Worker processes (0 or 1: in this process).
+        shard (tuple[int, int]): (i, N), 0 <= i < N.
+        resume (bool): Skip frames whose crop and record exist, and frames an earlier
+            run found no face in.
+        progress (bool): Show a tqdm bar.
+
+    Returns:
+        dict: The summary written to ``<out_dir>/summary.json`` (or
+        ``summary.shard-i-of-N.json`` when N > 1): ``frames`` (one entry per frame of
+        this shard: source, frame_index, out_name, status ok/no_face/error, reason)
+        and ``counts``.
+    """
+    from tqdm import tqdm
+    i, n = shard
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f'shard must be (i, N) with 0 <= i < N, got {shard}')
+    names = [t.out_name for t in tasks]
+    if len(set(names)) != len(names):
+        dup = next(x for x in names if names.count(x) > 1)
+        raise ValueError(f'two frames share the output name {dup!r}')
+    mine = list(tasks)[i::n]
+    os.makedirs(out_dir, exist_ok=True)
+    previous = read_summaries(out_dir) if resume else {}
+    entries: Dict[Tuple[str, int], dict] = OrderedDict(
+        ((t.source, t.frame_index), None) for t in mine)
+    todo = []
+    for t in mine:
+        key = (t.source, t.frame_index)
+        old = previous.get(key)
+        if resume and _is_done(out_dir, t):
+            entries[key] = old if old and old.get('status') == 'ok' else dict(
+                source=t.source, frame_index=t.frame_index, out_name=t.out_name,
+                status='ok', reason='')
+        elif resume and old and old.get('status') == 'no_face':
+            entries[key] = old
+        else:
+            todo.append(t)
+    cfg = dict(pipeline_cfg or {})
+    units = _units(todo)
+    bar = tqdm(total=len(todo), desc=f'faces {i}/{n}', disable=not progress,
+               unit='frame', dynamic_ncols=True)
+    try:
+        if workers <= 1:
+            _init_worker(cfg)
+            results = map(_run_unit, [(out_dir, u) for u in units])
+            for res in results:
+                _collect(res, entries, bar)
+        else:
+            ctx = mp.get_context('spawn')
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(cfg,)) as pool:
+                for res in pool.imap_unordered(_run_unit, [(out_dir, u) for u in units]):
+                    _collect(res, entries, bar)
+    finally:
+        bar.close()
+        done = [e for e in entries.values() if e is not None]
+        summary = _write_summary(out_dir, shard, done)
+    return summary
+
+
+def _collect(res: List[dict], entries: dict, bar) -> None:
+    for e in res:
+        entries[(e['source'], e['frame_index'])] = e
+    bar.update(len(res))
+
+
+def _write_summary(out_dir: str, shard: Tuple[int, int], frames: List[dict]) -> dict:
+    counts = {s: sum(e['status'] == s for e in frames) for s in ('ok', 'no_face', 'error')}
+    summary = dict(counts=counts, frames=frames)
+    atomic_write_bytes(os.path.join(out_dir, summary_name(shard)),
+                       json.dumps(summary, indent=1).encode())
+    return summary
+
+
+def image_tasks(paths: Sequence[str], root: Optional[str] = None) -> List[FrameTask]:
+    """Tasks for images; out_name is the path relative to ``root`` without extension."""
+    tasks = []
+    for p in paths:
+        rel = os.path.relpath(p, root) if root else os.path.basename(p)
+        tasks.append(FrameTask(p, 0, os.path.splitext(rel)[0]))
+    return tasks
+
+
+def video_tasks(path: str, every: int = 1, out_prefix: Optional[str] = None
+                ) -> List[FrameTask]:
+    """Tasks for every ``every``-th frame of a video (frames counted by decoding
+    when the container does not say)."""
+    count = count_video_frames(path, trust_container=True)
+    prefix = out_prefix or os.path.splitext(os.path.basename(path))[0]
+    return [FrameTask(path, k, f'{prefix}/{k:06d}') for k in range(0, count, every)]
+

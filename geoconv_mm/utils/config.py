@@ -1,0 +1,64 @@
+"""Config helpers shared by the train and test tools."""
+from __future__ import annotations
+
+import os.path as osp
+import re
+from typing import Optional
+
+from mmengine.config import Config
+
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def set_fold(cfg: Config, fold: int) -> Config:
+    """Points every dataloader of ``cfg`` at protocol fold ``fold``.
+
+    One config file per model then serves all folds of the 3-fold protocol
+    (``tools/train.py CONFIG --fold 2``).
+
+    Args:
+        cfg (Config): A config whose dataloaders' datasets take ``fold``.
+        fold (int): 1, 2 or 3.
+
+    Returns:
+        Config: ``cfg``, changed in place.
+    """
+    if fold not in (1, 2, 3):
+        raise ValueError(f'fold must be 1, 2 or 3, got {fold!r}')
+    for name in LOADERS:
+        loader = cfg.get(name, None)
+        if loader is None:
+            continue
+        if 'fold' not in loader.dataset:
+            raise KeyError(f'{name}.dataset ({loader.dataset.get("type")}) has '
+                           'no fold to set')
+        loader.dataset.fold = fold
+    return cfg
+
+
+def default_work_dir(config_path: str, fold: Optional[int] = None) -> str:
+    """``work_dirs/<config name>``; with ``fold``, the name ends in ``_fold<k>``
+    (replacing a ``_fold<k>`` the name already has)."""
+    name = osp.splitext(osp.basename(config_path))[0]
+    if fold is not None:
+        name = re.sub(r'_fold\d+$', '', name) + f'_fold{fold}'
+    return osp.join('./work_dirs', name)
+
+
+def ensure_geo_specs_hook(cfg: Config) -> Config:
+    """Adds ``GeoSpecsHook`` to ``cfg.custom_hooks`` unless it is there.
+
+    A config that replaces ``custom_hooks`` would otherwise leave
+    ``GenerateGeodesicWeights(specs='auto')`` without specs.
+
+    Args:
+        cfg (Config): A runner config.
+
+    Returns:
+        Config: ``cfg``, changed in place.
+    """
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == 'GeoSpecsHook' for h in hooks):
+        hooks.insert(0, dict(type='GeoSpecsHook'))
+    cfg.custom_hooks = hooks
+    return cfg
