@@ -2,279 +2,123 @@
 // implementation in geoconv_mm/geodesic/weights.py (same algorithm, same rules; see
 // that module's docstring). Single-threaded on purpose: the data pipeline runs one
 // frame per worker process.
+//
+// Where the work is shared: all layers of one parity of in_stride read one
+// raster (odd: samples at pixel centres, even: at pixel corners), and every
+// unit grid step of a raster is lifted once per direction, in a table that all
+// layers' segments sum over (a stride-16 tap is 16 table entries). With unit
+// stride a tap pair is also the mirrored pair of its tap's cell, computed once.
 #include <torch/extension.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
-#include <queue>
-#include <utility>
+#include <memory>
+#include <numeric>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "fast_exp.h"
+#include "mesh.h"
+#include "raster.h"
+
+using namespace geoconv;
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-struct Mesh {
-  int nv = 0, nf = 0;
-  const double* v = nullptr;
-  const int32_t* f = nullptr;
-  std::vector<uint8_t> boundary;  // per vertex: lies on a boundary loop
-  const int32_t* face_patch = nullptr;    // per face: filled hole it belongs to, or -1
-  const int32_t* vertex_patch = nullptr;  // per vertex: filled loop it lies on, or -1
-  // Refined edge graph (CSR): mesh edges plus unfolded diagonals.
-  std::vector<int> ptr, idx;
-  std::vector<double> w;
-  // Interior mesh edges (two faces), CSR.
-  std::vector<int> eptr, eidx;
+// A raster and its lifted unit steps: table (dr, dc) holds, at sample p, the
+// 3D length of the step p -> p + (dr, dc); NaN where an end has no surface
+// point (or lies outside the grid), -1 where the two triangles are not linked.
+class Grid {
+ public:
+  Raster r;
 
-  const double* vert(int i) const { return v + 3 * static_cast<int64_t>(i); }
-  const int32_t* face(int t) const { return f + 3 * static_cast<int64_t>(t); }
-
-  // Same triangle, a shared edge, or a shared vertex off the boundary.
-  bool connected(int a, int b) const {
-    if (a == b) return true;
-    const int32_t* fa = face(a);
-    const int32_t* fb = face(b);
-    int shared = 0;
-    bool interior = false;
-    for (int i = 0; i < 3; ++i)
-      for (int j = 0; j < 3; ++j)
-        if (fa[i] == fb[j]) {
-          ++shared;
-          if (!boundary[fa[i]]) interior = true;
-        }
-    if (shared >= 2 || interior) return true;
-    // Triangles narrower than a grid step: a unit step may jump over one. Accept
-    // triangles joined by an interior edge (never one across a hole).
-    for (int i = 0; i < 3; ++i)
-      for (int k = eptr[fa[i]]; k < eptr[fa[i] + 1]; ++k) {
-        int nb = eidx[k];
-        if (nb == fb[0] || nb == fb[1] || nb == fb[2]) return true;
+  const double* steps(const Mesh& m, LinkCache& links, int dr, int dc) {
+    for (const auto& t : tables_)
+      if (t.dr == dr && t.dc == dc) return t.len.data();
+    tables_.push_back({dr, dc, {}});
+    auto& len = tables_.back().len;
+    const int h = r.h, w = r.w;
+    len.assign(static_cast<size_t>(h) * w, kNaN);
+    const int c0 = std::max(0, -dc), c1 = w - std::max(0, dc);
+    const int64_t off = static_cast<int64_t>(dr) * w + dc;
+    const double *x = r.x.data(), *y = r.y.data(), *z = r.z.data();
+    const int32_t* tri = r.tri.data();
+    // Different triangles, both on the surface: a step off the surface is
+    // already NaN (its end's point is NaN).
+    auto check = [&](int64_t a, double* o) {
+      const int ta = tri[a], tb = tri[a + off];
+      if (ta != tb && ta >= 0 && tb >= 0 && !links(ta, tb)) *o = -1.0;
+    };
+    for (int row = 0; row + dr < h; ++row) {
+      const int64_t base = static_cast<int64_t>(row) * w;
+      double* out = len.data() + base;
+      // Lengths first, two at a time (NaN off the surface; IEEE sqrt, so the
+      // same bits as one at a time)...
+      int c = c0;
+#if defined(__SSE2__)
+      for (; c + 2 <= c1; c += 2) {
+        const int64_t a = base + c, b = a + off;
+        __m128d ex = _mm_sub_pd(_mm_loadu_pd(x + b), _mm_loadu_pd(x + a));
+        __m128d ey = _mm_sub_pd(_mm_loadu_pd(y + b), _mm_loadu_pd(y + a));
+        __m128d ez = _mm_sub_pd(_mm_loadu_pd(z + b), _mm_loadu_pd(z + a));
+        __m128d s2 = _mm_add_pd(_mm_add_pd(_mm_mul_pd(ex, ex), _mm_mul_pd(ey, ey)), _mm_mul_pd(ez, ez));
+        _mm_storeu_pd(out + c, _mm_sqrt_pd(s2));
       }
-    return face_patch && (in_region(a, b) || in_region(b, a));
-  }
-
-  // a is a filled-hole face and b is in that hole's patch or touches its loop.
-  bool in_region(int a, int b) const {
-    int p = face_patch[a];
-    if (p < 0) return false;
-    if (face_patch[b] == p) return true;
-    const int32_t* fb = face(b);
-    return vertex_patch[fb[0]] == p || vertex_patch[fb[1]] == p || vertex_patch[fb[2]] == p;
-  }
-};
-
-struct HalfEdge {
-  int lo, hi, opposite;
-};
-
-void build_topology(Mesh& m) {
-  std::vector<HalfEdge> edges;
-  edges.reserve(3 * m.nf);
-  for (int t = 0; t < m.nf; ++t) {
-    const int32_t* tri = m.face(t);
-    for (int k = 0; k < 3; ++k) {
-      int a = tri[k], b = tri[(k + 1) % 3], c = tri[(k + 2) % 3];
-      edges.push_back({std::min(a, b), std::max(a, b), c});
+#endif
+      for (; c < c1; ++c) {
+        const int64_t a = base + c, b = a + off;
+        double ex = x[b] - x[a], ey = y[b] - y[a], ez = z[b] - z[a];
+        out[c] = std::sqrt(ex * ex + ey * ey + ez * ez);
+      }
+      // ...then the link rule, where a step crosses into another triangle
+      // (four samples at a time skip the common case, one triangle).
+      c = c0;
+#if defined(__SSE2__)
+      for (; c + 4 <= c1; c += 4) {
+        const __m128i ta = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tri + base + c));
+        const __m128i tb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tri + base + c + off));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi32(ta, tb)) == 0xFFFF) continue;
+        for (int q = c; q < c + 4; ++q) check(base + q, out + q);
+      }
+#endif
+      for (; c < c1; ++c) check(base + c, out + c);
     }
+    return len.data();
   }
-  std::sort(edges.begin(), edges.end(), [](const HalfEdge& x, const HalfEdge& y) {
-    return x.lo != y.lo ? x.lo < y.lo : x.hi < y.hi;
-  });
-  m.boundary.assign(m.nv, 0);
-  std::vector<std::vector<std::pair<int, double>>> adj(m.nv);
-  std::vector<std::vector<int>> inner(m.nv);
-  auto dist3 = [&](int a, int b) {
-    const double* p = m.vert(a);
-    const double* q = m.vert(b);
-    double dx = p[0] - q[0], dy = p[1] - q[1], dz = p[2] - q[2];
-    return std::sqrt(dx * dx + dy * dy + dz * dz);
+
+ private:
+  struct Table {
+    int dr, dc;
+    std::vector<double> len;
   };
-  auto add = [&](int a, int b, double len) {
-    len = std::max(len, 1e-12);
-    adj[a].push_back({b, len});
-    adj[b].push_back({a, len});
-  };
-  size_t i = 0;
-  while (i < edges.size()) {
-    size_t j = i;
-    while (j < edges.size() && edges[j].lo == edges[i].lo && edges[j].hi == edges[i].hi) ++j;
-    int a = edges[i].lo, b = edges[i].hi;
-    add(a, b, dist3(a, b));
-    if (j - i == 2) {
-      inner[a].push_back(b);
-      inner[b].push_back(a);
-    }
-    if (j - i == 1) {
-      m.boundary[a] = m.boundary[b] = 1;
-    } else if (j - i == 2) {
-      // Unfold (a, b, d) beside (a, b, c); keep c-d when it crosses ab inside.
-      int c = edges[i].opposite, d = edges[i + 1].opposite;
-      const double* pa = m.vert(a);
-      double e[3], le = 0;
-      for (int k = 0; k < 3; ++k) e[k] = m.vert(b)[k] - pa[k], le += e[k] * e[k];
-      le = std::sqrt(le);
-      if (le > 1e-12) {
-        double pc[3], pd[3], xc = 0, xd = 0;
-        for (int k = 0; k < 3; ++k) {
-          e[k] /= le;
-          pc[k] = m.vert(c)[k] - pa[k];
-          pd[k] = m.vert(d)[k] - pa[k];
-          xc += pc[k] * e[k];
-          xd += pd[k] * e[k];
-        }
-        double yc = 0, yd = 0;
-        for (int k = 0; k < 3; ++k) {
-          double u = pc[k] - xc * e[k], s = pd[k] - xd * e[k];
-          yc += u * u;
-          yd += s * s;
-        }
-        yc = std::sqrt(yc);
-        yd = -std::sqrt(yd);
-        if (yc - yd > 1e-12) {
-          double t = yc / (yc - yd);
-          double xcross = xc + t * (xd - xc);
-          if (xcross > 0 && xcross < le) add(c, d, std::hypot(xc - xd, yc - yd));
-        }
-      }
-    }
-    i = j;
-  }
-  m.eptr.assign(m.nv + 1, 0);
-  for (int a = 0; a < m.nv; ++a) m.eptr[a + 1] = m.eptr[a] + static_cast<int>(inner[a].size());
-  m.eidx.clear();
-  for (int a = 0; a < m.nv; ++a) m.eidx.insert(m.eidx.end(), inner[a].begin(), inner[a].end());
-  m.ptr.assign(m.nv + 1, 0);
-  for (int a = 0; a < m.nv; ++a) m.ptr[a + 1] = m.ptr[a] + static_cast<int>(adj[a].size());
-  m.idx.resize(m.ptr[m.nv]);
-  m.w.resize(m.ptr[m.nv]);
-  for (int a = 0; a < m.nv; ++a)
-    for (size_t k = 0; k < adj[a].size(); ++k) {
-      m.idx[m.ptr[a] + k] = adj[a][k].first;
-      m.w[m.ptr[a] + k] = adj[a][k].second;
-    }
-}
-
-// Dijkstra from one vertex until every target is settled or the distance passes
-// `limit`; unsettled vertices keep +inf. `dist` must hold nv entries.
-void dijkstra(const Mesh& m, int src, double limit, const std::vector<int>& targets,
-              std::vector<uint8_t>& is_target, double* dist) {
-  std::fill(dist, dist + m.nv, kInf);
-  size_t left = 0;
-  for (int t : targets)
-    if (!is_target[t]) is_target[t] = 1, ++left;
-  using Item = std::pair<double, int>;
-  std::vector<Item> store;
-  store.reserve(256);
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap(std::greater<Item>(),
-                                                                        std::move(store));
-  dist[src] = 0;
-  heap.push({0.0, src});
-  while (!heap.empty() && left > 0) {
-    auto [d, a] = heap.top();
-    heap.pop();
-    if (d > dist[a]) continue;
-    if (is_target[a]) is_target[a] = 0, --left;
-    for (int k = m.ptr[a]; k < m.ptr[a + 1]; ++k) {
-      double nd = d + m.w[k];
-      int b = m.idx[k];
-      if (nd < dist[b] && nd <= limit) {
-        dist[b] = nd;
-        heap.push({nd, b});
-      }
-    }
-  }
-  // Targets never reached (beyond the limit) stay +inf; vertices relaxed but not
-  // settled hold upper bounds, which are only ever read for settled targets.
-  for (int t : targets) is_target[t] = 0;
-}
-
-struct Raster {
-  int h = 0, w = 0;
-  std::vector<int32_t> tri;
-  std::vector<float> bary;
-  std::vector<double> pts;
+  std::vector<Table> tables_;
 };
 
-// z-buffered rasterisation at image points (c + offset, r + offset); the arithmetic
-// follows raster.py so both give the same triangles and barycentrics.
-void rasterize(const Mesh& m, int h, int w, double offset, Raster& out) {
-  out.h = h;
-  out.w = w;
-  out.tri.assign(static_cast<size_t>(h) * w, -1);
-  out.bary.assign(static_cast<size_t>(h) * w * 3, 0.f);
-  std::vector<double> zbuf(static_cast<size_t>(h) * w, -kInf);
-  for (int t = 0; t < m.nf; ++t) {
-    const int32_t* tri = m.face(t);
-    const double *p0 = m.vert(tri[0]), *p1 = m.vert(tri[1]), *p2 = m.vert(tri[2]);
-    double det = (p1[0] - p0[0]) * (p2[1] - p0[1]) - (p2[0] - p0[0]) * (p1[1] - p0[1]);
-    if (!(std::abs(det) > 1e-12)) continue;
-    double inv = 1.0 / det;
-    double xmin = std::min({p0[0], p1[0], p2[0]}) - offset;
-    double xmax = std::max({p0[0], p1[0], p2[0]}) - offset;
-    double ymin = std::min({p0[1], p1[1], p2[1]}) - offset;
-    double ymax = std::max({p0[1], p1[1], p2[1]}) - offset;
-    int c0 = static_cast<int>(std::max(std::ceil(xmin), 0.0));
-    int c1 = static_cast<int>(std::min(std::floor(xmax), static_cast<double>(w - 1)));
-    int r0 = static_cast<int>(std::max(std::ceil(ymin), 0.0));
-    int r1 = static_cast<int>(std::min(std::floor(ymax), static_cast<double>(h - 1)));
-    for (int r = r0; r <= r1; ++r) {
-      double y = r + offset;
-      for (int c = c0; c <= c1; ++c) {
-        double x = c + offset;
-        double l1 = ((x - p0[0]) * (p2[1] - p0[1]) - (p2[0] - p0[0]) * (y - p0[1])) * inv;
-        double l2 = ((p1[0] - p0[0]) * (y - p0[1]) - (x - p0[0]) * (p1[1] - p0[1])) * inv;
-        double l0 = 1.0 - l1 - l2;
-        if (l0 < -1e-9 || l1 < -1e-9 || l2 < -1e-9) continue;
-        double z = l0 * p0[2] + l1 * p1[2] + l2 * p2[2];
-        size_t pix = static_cast<size_t>(r) * w + c;
-        if (z > zbuf[pix] || (z == zbuf[pix] && t < out.tri[pix])) {
-          zbuf[pix] = z;
-          out.tri[pix] = t;
-          out.bary[3 * pix] = static_cast<float>(l0);
-          out.bary[3 * pix + 1] = static_cast<float>(l1);
-          out.bary[3 * pix + 2] = static_cast<float>(l2);
-        }
-      }
-    }
-  }
-  out.pts.assign(static_cast<size_t>(h) * w * 3, std::numeric_limits<double>::quiet_NaN());
-  for (size_t pix = 0; pix < out.tri.size(); ++pix) {
-    int t = out.tri[pix];
-    if (t < 0) continue;
-    const int32_t* tri = m.face(t);
-    for (int d = 0; d < 3; ++d) {
-      double s = 0;
-      for (int k = 0; k < 3; ++k) s += static_cast<double>(out.bary[3 * pix + k]) * m.vert(tri[k])[d];
-      out.pts[3 * pix + d] = s;
-    }
-  }
-}
+struct Layer {
+  int S, kh, kw, sh, sw, ph, pw, dh, dw;
+  int hout, wout, K, ci;
+  std::vector<double> deu, denom;
+};
 
+// A tap pair whose straight segment leaves the surface: resolved through the
+// vertex graph.
 struct Pending {
-  int spec, tap;
-  int64_t cell;          // y * w_out + x
-  size_t pc, pq;         // raster pixels of centre and tap
-  double limit;
-  int mirror_tap;        // the same pair seen from the tap's cell, or -1
+  int layer, tap;
+  int64_t cell;    // y * w_out + x
+  int64_t pc, pq;  // raster samples of centre and tap
+  int mirror_tap;  // the same pair seen from the tap's cell, or -1
   int64_t mirror_cell;
 };
-
-int gcd_int(int a, int b) {
-  a = std::abs(a);
-  b = std::abs(b);
-  while (b) {
-    int t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
 
 Mesh make_mesh(const torch::Tensor& vertices, const torch::Tensor& faces) {
   TORCH_CHECK(vertices.dim() == 2 && vertices.size(1) == 3 && vertices.scalar_type() == torch::kFloat64 &&
@@ -293,13 +137,335 @@ Mesh make_mesh(const torch::Tensor& vertices, const torch::Tensor& faces) {
   return m;
 }
 
+Layer make_layer(const int64_t* q, int64_t h, int64_t w, bool hierarchy_compensation) {
+  Layer L;
+  L.S = static_cast<int>(q[0]), L.kh = static_cast<int>(q[1]), L.kw = static_cast<int>(q[2]);
+  L.sh = static_cast<int>(q[3]), L.sw = static_cast<int>(q[4]), L.ph = static_cast<int>(q[5]);
+  L.pw = static_cast<int>(q[6]), L.dh = static_cast<int>(q[7]), L.dw = static_cast<int>(q[8]);
+  TORCH_CHECK(L.S >= 1 && L.sh >= 1 && L.sw >= 1 && L.dh >= 1 && L.dw >= 1 && L.ph >= 0 && L.pw >= 0,
+              "in_stride, stride and dilation must be >= 1, padding >= 0");
+  TORCH_CHECK(L.kh % 2 == 1 && L.kw % 2 == 1, "geodesic weights need odd kernels");
+  TORCH_CHECK(h % L.S == 0 && w % L.S == 0, "image size not divisible by in_stride");
+  const int hin = static_cast<int>(h / L.S), win = static_cast<int>(w / L.S);
+  L.hout = (hin + 2 * L.ph - L.dh * (L.kh - 1) - 1) / L.sh + 1;
+  L.wout = (win + 2 * L.pw - L.dw * (L.kw - 1) - 1) / L.sw + 1;
+  TORCH_CHECK(L.hout > 0 && L.wout > 0, "empty output");
+  L.K = L.kh * L.kw;
+  L.ci = L.K / 2;
+  L.deu.resize(L.K);
+  L.denom.resize(L.K);
+  for (int i = 0; i < L.kh; ++i)
+    for (int j = 0; j < L.kw; ++j) {
+      double a = static_cast<double>((i - L.kh / 2) * L.dh), b = static_cast<double>((j - L.kw / 2) * L.dw);
+      L.deu[i * L.kw + j] = L.S * std::sqrt(a * a + b * b);
+      L.denom[i * L.kw + j] = hierarchy_compensation ? L.deu[i * L.kw + j] : 1.0;
+    }
+  return L;
+}
+
+// Lifted-segment distances of one layer (NaN without a surface point); pairs
+// that leave the surface are queued in `pending`. Tap-major: one tap's grid
+// offset, step table and walk length are fixed over all cells.
+void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, int layer,
+                      double* D, std::vector<Pending>& pending) {
+  const int h = g.r.h, w = g.r.w, K = L.K, ci = L.ci, cy = L.kh / 2, cx = L.kw / 2;
+  const int hout = L.hout, wout = L.wout;
+  const int64_t plane = static_cast<int64_t>(hout) * wout;
+  const bool unit_stride = L.sh == 1 && L.sw == 1;
+  const int half = (L.S - 1) / 2;
+  const int32_t* tri = g.r.tri.data();
+  // Raster sample of each cell's centre, or -1 without a surface point.
+  std::vector<int64_t> centre(plane);
+  std::vector<int> row_of(hout), col_of(wout);
+  for (int y = 0; y < hout; ++y) row_of[y] = (y * L.sh - L.ph + cy * L.dh) * L.S + half;
+  for (int x = 0; x < wout; ++x) col_of[x] = (x * L.sw - L.pw + cx * L.dw) * L.S + half;
+  double* Dc = D + ci * plane;
+  for (int y = 0; y < hout; ++y)
+    for (int x = 0; x < wout; ++x) {
+      const int r = row_of[y], c = col_of[x];
+      int64_t p = -1;
+      if (r >= 0 && r < h && c >= 0 && c < w && tri[static_cast<int64_t>(r) * w + c] >= 0)
+        p = static_cast<int64_t>(r) * w + c;
+      centre[static_cast<int64_t>(y) * wout + x] = p;
+      Dc[static_cast<int64_t>(y) * wout + x] = p >= 0 ? 0.0 : kNaN;
+    }
+  // Taps before the centre first: with unit stride they also fill their
+  // mirror, the pair (cell + offset, K-1-k), so later taps only do the cells
+  // whose mirror lies outside the output.
+  for (int k = 0; k < K; ++k) {
+    if (k == ci) continue;
+    const int i = k / L.kw, j = k % L.kw;
+    const int dy = (i - cy) * L.dh, dx = (j - cx) * L.dw;  // cell offset of the tap's cell
+    const int dr = dy * L.S, dc = dx * L.S;                 // sample offset centre -> tap
+    const int64_t goff = static_cast<int64_t>(dr) * w + dc;
+    const int n = std::gcd(std::abs(dr), std::abs(dc));
+    const int ur = dr / n, uc = dc / n;
+    const int64_t su = static_cast<int64_t>(ur) * w + uc;
+    const bool forward = ur > 0 || (ur == 0 && uc > 0);
+    const double* len = forward ? g.steps(m, links, ur, uc) : g.steps(m, links, -ur, -uc);
+    const int64_t read = forward ? 0 : su;  // table entry of the step leaving sample p
+    double* Dk = D + k * plane;
+    double* Dm = D + (K - 1 - k) * plane;
+    // Cells whose tap sample lies in the grid: x in [gx0, gx1).
+    int gx0 = wout, gx1 = 0;
+    for (int x = 0; x < wout; ++x)
+      if (col_of[x] + dc >= 0 && col_of[x] + dc < w) gx0 = std::min(gx0, x), gx1 = x + 1;
+    // Cells whose mirror lies in the output: x in [mx0, mx1).
+    const int mx0 = std::max(0, -dx), mx1 = std::min(wout, wout - dx);
+    const int64_t moff = static_cast<int64_t>(dy) * wout + dx;
+    for (int y = 0; y < hout; ++y) {
+      const int gr = row_of[y] + dr;
+      const bool row_in = gr >= 0 && gr < h;
+      const bool row_mirror = unit_stride && y + dy >= 0 && y + dy < hout;
+      const int64_t row = static_cast<int64_t>(y) * wout;
+      for (int x = 0; x < wout; ++x) {
+        const bool mirrored = row_mirror && x >= mx0 && x < mx1;
+        if (mirrored && k > ci) continue;
+        const int64_t cell = row + x;
+        const int64_t p0 = centre[cell];
+        double value = kNaN;
+        if (p0 >= 0 && row_in && x >= gx0 && x < gx1) {
+          bool broken;
+          if (n == 1) {  // NaN: the tap has no surface point
+            value = len[p0 + read];
+            broken = value < 0;
+          } else {
+            double sum = 0;
+            int64_t p = p0;
+            int s = 0;
+            for (; s < n; ++s) {
+              const double l = len[p + read];
+              if (!(l >= 0)) break;
+              sum += l;
+              p += su;
+            }
+            value = s == n ? sum : kNaN;
+            broken = s < n && tri[p0 + goff] >= 0;
+          }
+          if (broken) {
+            value = kNaN;
+            pending.push_back({layer, k, cell, p0, p0 + goff, mirrored ? K - 1 - k : -1,
+                               cell + moff});
+          }
+        }
+        Dk[cell] = value;
+        if (mirrored) Dm[cell + moff] = value;
+      }
+    }
+  }
+}
+
+// Around holes and boundaries: shortest path through the vertices,
+// min over corners a of tri(p), b of tri(q) of |p - a| + G(a, b) + |b - q|.
+void around_distances(const Mesh& m, const std::vector<Layer>& layers, const std::vector<int>& grid_of,
+                      Grid* grids, const std::vector<Pending>& pending, double ratio_cap,
+                      const double* gext, std::vector<double*>& dists) {
+  const int nv = m.nv;
+  // Sources: corners of the centres' triangles, each searched up to the
+  // largest ratio cap of its pairs, for the corners of its pairs' tap triangles.
+  std::vector<double> limit(nv, -1.0);
+  std::vector<int32_t> count(nv + 1, 0);
+  for (const auto& p : pending) {
+    const Raster& r = grids[grid_of[p.layer]].r;
+    const int32_t* t1 = m.face(r.tri[p.pc]);
+    const double lim = ratio_cap * layers[p.layer].denom[p.tap];
+    for (int k = 0; k < 3; ++k) {
+      limit[t1[k]] = std::max(limit[t1[k]], lim);
+      count[t1[k]] += 3;
+    }
+  }
+  std::vector<int32_t> start(nv + 1, 0);
+  for (int a = 0; a < nv; ++a) start[a + 1] = start[a] + count[a];
+  std::vector<int32_t> targets(start[nv]);
+  std::vector<int32_t> fill(start.begin(), start.end() - 1);
+  for (const auto& p : pending) {
+    const Raster& r = grids[grid_of[p.layer]].r;
+    const int32_t* t1 = m.face(r.tri[p.pc]);
+    const int32_t* t2 = m.face(r.tri[p.pq]);
+    for (int k = 0; k < 3; ++k)
+      for (int j = 0; j < 3; ++j) targets[fill[t1[k]]++] = t2[j];
+  }
+  // Distinct targets per source, then one bounded search per source. G(a, b)
+  // of a searched pair is at row[a][b]; other entries are never read.
+  std::vector<int32_t> stamp(nv, -1), n_targets(nv, 0), slot(nv, -1);
+  int n_sources = 0;
+  for (int a = 0; a < nv; ++a) {
+    if (limit[a] < 0) continue;
+    int32_t* tg = targets.data() + start[a];
+    int n = 0;
+    for (int i = 0; i < start[a + 1] - start[a]; ++i)
+      if (stamp[tg[i]] != a) stamp[tg[i]] = a, tg[n++] = tg[i];
+    n_targets[a] = n;
+    if (!gext) slot[a] = n_sources++;
+  }
+  std::unique_ptr<double[]> rows(gext ? nullptr : new double[static_cast<size_t>(n_sources) * nv]);
+  if (!gext) {
+    Dijkstra search(m);
+    std::vector<double> found;
+    for (int a = 0; a < nv; ++a) {
+      if (slot[a] < 0) continue;
+      const int32_t* tg = targets.data() + start[a];
+      found.resize(n_targets[a]);
+      search.run(a, limit[a], tg, n_targets[a], found.data());
+      double* row = rows.get() + static_cast<size_t>(slot[a]) * nv;
+      for (int i = 0; i < n_targets[a]; ++i) row[tg[i]] = found[i];
+    }
+  }
+  auto G = [&](int a, int b) {
+    return gext ? gext[static_cast<int64_t>(a) * nv + b]
+                : rows[static_cast<size_t>(slot[a]) * nv + b];
+  };
+  auto d3 = [](double ax, double ay, double az, const double* b) {
+    double x = ax - b[0], y = ay - b[1], z = az - b[2];
+    return std::sqrt(x * x + y * y + z * z);
+  };
+  for (const auto& p : pending) {
+    const Raster& r = grids[grid_of[p.layer]].r;
+    const int t1 = r.tri[p.pc], t2 = r.tri[p.pq];
+    const double px = r.x[p.pc], py = r.y[p.pc], pz = r.z[p.pc];
+    const double qx = r.x[p.pq], qy = r.y[p.pq], qz = r.z[p.pq];
+    double best = kInf;
+    if (t1 == t2) {
+      double x = px - qx, y = py - qy, z = pz - qz;
+      best = std::sqrt(x * x + y * y + z * z);
+    }
+    const int32_t *f1 = m.face(t1), *f2 = m.face(t2);
+    double qb[3];
+    for (int j = 0; j < 3; ++j) qb[j] = d3(qx, qy, qz, m.vert(f2[j]));
+    for (int i = 0; i < 3; ++i) {
+      const double pa = d3(px, py, pz, m.vert(f1[i]));
+      for (int j = 0; j < 3; ++j) best = std::min(best, pa + G(f1[i], f2[j]) + qb[j]);
+    }
+    const Layer& L = layers[p.layer];
+    const int64_t plane = static_cast<int64_t>(L.hout) * L.wout;
+    double* D = dists[p.layer];
+    D[p.tap * plane + p.cell] = best;
+    if (p.mirror_tap >= 0) D[p.mirror_tap * plane + p.mirror_cell] = best;
+  }
+}
+
+#if defined(__SSE2__)
+// exp_nonpositive of four floats, the same operations as the scalar version.
+inline __m128 exp_nonpositive4(__m128 x) {
+  const __m128 magic = _mm_set1_ps(12582912.f);
+  const __m128 n = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(x, _mm_set1_ps(1.44269504f)), magic), magic);
+  const __m128 f = _mm_sub_ps(_mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(0.693145751953125f))),
+                              _mm_mul_ps(n, _mm_set1_ps(1.428606765330187e-06f)));
+  __m128 p = _mm_set1_ps(1.f / 5040.f);
+  p = _mm_add_ps(_mm_mul_ps(p, f), _mm_set1_ps(1.f / 720.f));
+  p = _mm_add_ps(_mm_mul_ps(p, f), _mm_set1_ps(1.f / 120.f));
+  p = _mm_add_ps(_mm_mul_ps(p, f), _mm_set1_ps(1.f / 24.f));
+  p = _mm_add_ps(_mm_mul_ps(p, f), _mm_set1_ps(1.f / 6.f));
+  p = _mm_add_ps(_mm_mul_ps(p, f), _mm_set1_ps(0.5f));
+  p = _mm_add_ps(_mm_mul_ps(p, f), _mm_set1_ps(1.f));
+  p = _mm_add_ps(_mm_mul_ps(p, f), _mm_set1_ps(1.f));
+  const __m128i e = _mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23);
+  return _mm_mul_ps(p, _mm_castsi128_ps(e));
+}
+
+// min(d / denom, cap), or `flat` where d is NaN: as the scalar expression.
+inline __m128d ratio2(__m128d d, __m128d denom, __m128d cap, __m128d flat) {
+  const __m128d nan = _mm_cmpunord_pd(d, d);
+  const __m128d r = _mm_min_pd(_mm_div_pd(d, denom), cap);
+  return _mm_or_pd(_mm_and_pd(nan, flat), _mm_andnot_pd(nan, r));
+}
+#endif
+
+// e^-ratio of tap k over cells [c0, c1) of one output row set, ratio =
+// min(D / denom, cap), or min(D_eu / denom, cap) where D is NaN.
+void exp_ratios(const double* d, double denom, double flat, double ratio_cap, int64_t c0,
+                int64_t c1, float* e) {
+  int64_t c = c0;
+#if defined(__SSE2__)
+  const __m128d vden = _mm_set1_pd(denom), vcap = _mm_set1_pd(ratio_cap), vflat = _mm_set1_pd(flat);
+  const __m128 sign = _mm_set1_ps(-0.f);
+  for (; c + 4 <= c1; c += 4) {
+    const __m128d r0 = ratio2(_mm_loadu_pd(d + c), vden, vcap, vflat);
+    const __m128d r1 = ratio2(_mm_loadu_pd(d + c + 2), vden, vcap, vflat);
+    const __m128 r = _mm_movelh_ps(_mm_cvtpd_ps(r0), _mm_cvtpd_ps(r1));
+    _mm_storeu_ps(e + c, exp_nonpositive4(_mm_xor_ps(r, sign)));
+  }
+#endif
+  for (; c < c1; ++c) {
+    const double r = d[c] != d[c] ? flat : std::min(d[c] / denom, ratio_cap);
+    e[c] = exp_nonpositive(-static_cast<float>(r));
+  }
+}
+
+// Eq. 4 with the off-surface rule: g_k = (K-1) softmax_k(-min(D/denom, cap)),
+// a tap without a surface point counting D = D_eu, a cell whose centre has
+// none all ones. Ratios lie in [0, cap], so the softmax needs no max shift.
+void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
+  const int K = L.K, ci = L.ci, hout = L.hout, wout = L.wout;
+  const int64_t plane = static_cast<int64_t>(hout) * wout;
+  const bool unit_stride = L.sh == 1 && L.sw == 1;
+  for (int k = 0; k < K; ++k) {
+    if (k == ci) continue;
+    const double flat = std::min(L.deu[k] / L.denom[k], ratio_cap);
+    const double* d = D + k * plane;
+    float* e = W + k * plane;  // holds e^-ratio until the sum is known
+    if (!unit_stride || k < ci) {
+      exp_ratios(d, L.denom[k], flat, ratio_cap, 0, plane, e);
+      continue;
+    }
+    // (cell, k) is the pair (cell + offset, K-1-k): same distance, same
+    // D_eu, so the same value, already computed where that cell exists.
+    const int dy = (k / L.kw - L.kh / 2) * L.dh, dx = (k % L.kw - L.kw / 2) * L.dw;
+    const int x0 = std::max(0, -dx), x1 = std::min(wout, wout - dx);
+    const float* m = W + (K - 1 - k) * plane;
+    for (int y = 0; y < hout; ++y) {
+      const int64_t row = static_cast<int64_t>(y) * wout;
+      if (y + dy < 0 || y + dy >= hout || x0 >= x1) {
+        exp_ratios(d, L.denom[k], flat, ratio_cap, row, row + wout, e);
+        continue;
+      }
+      exp_ratios(d, L.denom[k], flat, ratio_cap, row, row + x0, e);
+      std::copy(m + row + static_cast<int64_t>(dy) * wout + x0 + dx,
+                m + row + static_cast<int64_t>(dy) * wout + x1 + dx, e + row + x0);
+      exp_ratios(d, L.denom[k], flat, ratio_cap, row + x1, row + wout, e);
+    }
+  }
+  // Per cell: (K-1) / sum, or 0 to mark a centre without a surface point.
+  std::vector<double> sum(plane, 0.0);
+  for (int k = 0; k < K; ++k) {
+    if (k == ci) continue;
+    const float* e = W + k * plane;
+    for (int64_t c = 0; c < plane; ++c) sum[c] += static_cast<double>(e[c]);
+  }
+  const double* centre = D + ci * plane;
+  const double scale = static_cast<double>(K - 1);
+  for (int64_t c = 0; c < plane; ++c) sum[c] = centre[c] != centre[c] ? 0.0 : scale / sum[c];
+  for (int k = 0; k < K; ++k) {
+    float* wk = W + k * plane;
+    if (k == ci) {
+      std::fill(wk, wk + plane, 1.f);
+      continue;
+    }
+    int64_t c = 0;
+#if defined(__SSE2__)
+    const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
+    for (; c + 4 <= plane; c += 4) {
+      const __m128 e = _mm_loadu_ps(wk + c);
+      const __m128d s0 = _mm_loadu_pd(sum.data() + c), s1 = _mm_loadu_pd(sum.data() + c + 2);
+      __m128d w0 = _mm_mul_pd(_mm_cvtps_pd(e), s0), w1 = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), s1);
+      const __m128d z0 = _mm_cmpeq_pd(s0, zero), z1 = _mm_cmpeq_pd(s1, zero);
+      w0 = _mm_or_pd(_mm_and_pd(z0, one), _mm_andnot_pd(z0, w0));
+      w1 = _mm_or_pd(_mm_and_pd(z1, one), _mm_andnot_pd(z1, w1));
+      _mm_storeu_ps(wk + c, _mm_movelh_ps(_mm_cvtpd_ps(w0), _mm_cvtpd_ps(w1)));
+    }
+#endif
+    for (; c < plane; ++c)
+      wk[c] = sum[c] == 0.0 ? 1.f : static_cast<float>(static_cast<double>(wk[c]) * sum[c]);
+  }
+}
+
 }  // namespace
 
 std::vector<torch::Tensor> rasterize_mesh(torch::Tensor vertices, torch::Tensor faces, int64_t h,
                                           int64_t w, double offset) {
   Mesh m = make_mesh(vertices, faces);
   Raster r;
-  rasterize(m, static_cast<int>(h), static_cast<int>(w), offset, r);
+  rasterize(m, static_cast<int>(h), static_cast<int>(w), offset, r, false);
   auto tri = torch::from_blob(r.tri.data(), {h, w}, torch::kInt32).clone();
   auto bary = torch::from_blob(r.bary.data(), {h, w, 3}, torch::kFloat32).clone();
   return {tri, bary};
@@ -316,6 +482,7 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
                                             torch::Tensor vertex_geodesics, bool return_distances,
                                             torch::Tensor face_patch, torch::Tensor vertex_patch) {
   Mesh m = make_mesh(vertices, faces);
+  TORCH_CHECK(h >= 1 && w >= 1, "image size must be positive");
   torch::Tensor fp, vp;
   if (face_patch.numel() > 0) {
     fp = face_patch.contiguous();
@@ -331,16 +498,18 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
   auto sp = specs.contiguous();
   const int64_t* s = sp.data_ptr<int64_t>();
   const int64_t n_specs = sp.size(0);
-  const bool external = vertex_geodesics.numel() > 0;
   const double* gext = nullptr;
   torch::Tensor gcont;
-  if (external) {
+  if (vertex_geodesics.numel() > 0) {
     gcont = vertex_geodesics.contiguous();
     TORCH_CHECK(gcont.scalar_type() == torch::kFloat64 && gcont.dim() == 2 && gcont.size(0) == m.nv &&
                     gcont.size(1) == m.nv,
                 "vertex_geodesics must be (V, V) float64");
     gext = gcont.data_ptr<double>();
   }
+  std::vector<Layer> layers;
+  for (int64_t si = 0; si < n_specs; ++si) layers.push_back(make_layer(s + 9 * si, h, w, hierarchy_compensation));
+
   const bool profile = std::getenv("GEOCONV_GEODESIC_PROFILE") != nullptr;
   auto clock = std::chrono::steady_clock::now();
   auto lap = [&](const char* what) {
@@ -349,210 +518,49 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
     std::fprintf(stderr, "%s %.3f ms\n", what, std::chrono::duration<double, std::milli>(now - clock).count());
     clock = now;
   };
-  build_topology(m);
+  m.topo = topology_of(m.f, m.nf, m.nv);
   lap("topology");
 
-  Raster grids[2];
+  Grid grids[2];
   bool have[2] = {false, false};
-  std::vector<torch::Tensor> dists;
-  std::vector<Pending> pending;
-  std::vector<std::vector<double>> deus;
-
+  std::vector<int> grid_of(n_specs);
   for (int64_t si = 0; si < n_specs; ++si) {
-    const int64_t* q = s + 9 * si;
-    int S = static_cast<int>(q[0]), kh = static_cast<int>(q[1]), kw = static_cast<int>(q[2]);
-    int sh = static_cast<int>(q[3]), sw = static_cast<int>(q[4]), ph = static_cast<int>(q[5]);
-    int pw = static_cast<int>(q[6]), dh = static_cast<int>(q[7]), dw = static_cast<int>(q[8]);
-    TORCH_CHECK(kh % 2 == 1 && kw % 2 == 1, "geodesic weights need odd kernels");
-    TORCH_CHECK(h % S == 0 && w % S == 0, "image size not divisible by in_stride");
-    int hin = static_cast<int>(h / S), win = static_cast<int>(w / S);
-    int hout = (hin + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-    int wout = (win + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-    TORCH_CHECK(hout > 0 && wout > 0, "empty output");
-    int gi = (S % 2 == 0) ? 1 : 0;
+    const int gi = (layers[si].S % 2 == 0) ? 1 : 0;
+    grid_of[si] = gi;
     if (!have[gi]) {
-      rasterize(m, static_cast<int>(h), static_cast<int>(w), gi ? 0.5 : 0.0, grids[gi]);
+      rasterize(m, static_cast<int>(h), static_cast<int>(w), gi ? 0.5 : 0.0, grids[gi].r);
       have[gi] = true;
     }
-    const Raster& g = grids[gi];
-    const int K = kh * kw, ci = K / 2, cy = kh / 2, cx = kw / 2;
-    std::vector<double> deu(K), denom(K);
-    for (int i = 0; i < kh; ++i)
-      for (int j = 0; j < kw; ++j) {
-        double a = static_cast<double>((i - cy) * dh), b = static_cast<double>((j - cx) * dw);
-        deu[i * kw + j] = S * std::sqrt(a * a + b * b);
-        denom[i * kw + j] = hierarchy_compensation ? deu[i * kw + j] : 1.0;
-      }
-    deus.push_back(denom);
-    auto dist = torch::full({K, hout, wout}, std::numeric_limits<double>::quiet_NaN(),
-                            torch::kFloat64);
-    double* D = dist.data_ptr<double>();
-    const int64_t plane = static_cast<int64_t>(hout) * wout;
-    const bool unit_stride = sh == 1 && sw == 1;
-    const int half = (S - 1) / 2;
-    auto grid_index = [&](int u) { return u * S + half; };
-    for (int y = 0; y < hout; ++y) {
-      for (int x = 0; x < wout; ++x) {
-        int64_t cell = static_cast<int64_t>(y) * wout + x;
-        int gr0 = grid_index(y * sh - ph + cy * dh), gc0 = grid_index(x * sw - pw + cx * dw);
-        if (gr0 < 0 || gr0 >= h || gc0 < 0 || gc0 >= w) continue;
-        size_t p0 = static_cast<size_t>(gr0) * w + gc0;
-        int t0 = g.tri[p0];
-        if (t0 < 0) continue;
-        D[ci * plane + cell] = 0.0;
-        for (int i = 0; i < kh; ++i)
-          for (int j = 0; j < kw; ++j) {
-            int k = i * kw + j;
-            if (k == ci) continue;
-            // With unit stride the pair (cell, k) is also (cell + offset, K-1-k):
-            // compute it once, from the cell owning the first half of the taps.
-            int y2 = y + (i - cy) * dh, x2 = x + (j - cx) * dw;
-            bool mirrored = unit_stride && y2 >= 0 && y2 < hout && x2 >= 0 && x2 < wout;
-            if (mirrored && k > ci) continue;
-            int gr = grid_index(y * sh - ph + i * dh), gc = grid_index(x * sw - pw + j * dw);
-            if (gr < 0 || gr >= h || gc < 0 || gc >= w) continue;
-            size_t p1 = static_cast<size_t>(gr) * w + gc;
-            if (g.tri[p1] < 0) continue;
-            int64_t cell2 = static_cast<int64_t>(y2) * wout + x2;
-            int dr = gr - gr0, dc = gc - gc0, n = gcd_int(dr, dc);
-            int ur = dr / n, uc = dc / n;
-            double len = 0;
-            bool ok = true;
-            int r = gr0, c = gc0;
-            size_t pa = p0;
-            int ta = t0;
-            for (int step = 0; step < n; ++step) {
-              r += ur;
-              c += uc;
-              size_t pb = static_cast<size_t>(r) * w + c;
-              int tb = g.tri[pb];
-              if (tb < 0 || !m.connected(ta, tb)) {
-                ok = false;
-                break;
-              }
-              const double *a3 = &g.pts[3 * pa], *b3 = &g.pts[3 * pb];
-              double ex = b3[0] - a3[0], ey = b3[1] - a3[1], ez = b3[2] - a3[2];
-              len += std::sqrt(ex * ex + ey * ey + ez * ez);
-              pa = pb;
-              ta = tb;
-            }
-            if (ok) {
-              D[k * plane + cell] = len;
-              if (mirrored) D[(K - 1 - k) * plane + cell2] = len;
-            } else {
-              pending.push_back({static_cast<int>(si), k, cell, p0, p1, ratio_cap * denom[k],
-                                 mirrored ? K - 1 - k : -1, cell2});
-            }
-          }
-      }
-    }
-    dists.push_back(dist);
   }
+  lap("raster");
 
+  LinkCache links(m);
+  std::vector<torch::Tensor> dist_tensors;
+  std::vector<double*> dists;
+  std::vector<Pending> pending;
+  for (int64_t si = 0; si < n_specs; ++si) {
+    const Layer& L = layers[si];
+    dist_tensors.push_back(torch::empty({L.K, L.hout, L.wout}, torch::kFloat64));
+    dists.push_back(dist_tensors.back().data_ptr<double>());
+    lifted_distances(m, links, grids[grid_of[si]], L, static_cast<int>(si), dists.back(), pending);
+  }
   lap("lifted");
-  // Around holes and boundaries: shortest path through the vertices.
   if (!pending.empty()) {
-    std::vector<double> limit(m.nv, -1.0);
-    std::vector<std::vector<int>> targets(m.nv);
-    auto grid_of = [&](int si) -> const Raster& { return grids[(s[9 * si] % 2 == 0) ? 1 : 0]; };
-    for (const auto& p : pending) {
-      const Raster& g = grid_of(p.spec);
-      const int32_t* t1 = m.face(g.tri[p.pc]);
-      const int32_t* t2 = m.face(g.tri[p.pq]);
-      for (int k = 0; k < 3; ++k) {
-        limit[t1[k]] = std::max(limit[t1[k]], p.limit);
-        for (int j = 0; j < 3; ++j) targets[t1[k]].push_back(t2[j]);
-      }
-    }
-    std::vector<int> slot(m.nv, -1);
-    int n_sources = 0;
-    if (!external)
-      for (int a = 0; a < m.nv; ++a)
-        if (limit[a] >= 0) slot[a] = n_sources++;
-    std::vector<double> rows(static_cast<size_t>(n_sources) * m.nv);
-    std::vector<uint8_t> is_target(m.nv, 0);
-    if (!external)
-      for (int a = 0; a < m.nv; ++a)
-        if (slot[a] >= 0) {
-          auto& tg = targets[a];
-          std::sort(tg.begin(), tg.end());
-          tg.erase(std::unique(tg.begin(), tg.end()), tg.end());
-          dijkstra(m, a, limit[a], tg, is_target, &rows[static_cast<size_t>(slot[a]) * m.nv]);
-        }
-    auto G = [&](int a, int b) {
-      return external ? gext[static_cast<int64_t>(a) * m.nv + b]
-                      : rows[static_cast<size_t>(slot[a]) * m.nv + b];
-    };
-    for (const auto& p : pending) {
-      const Raster& g = grid_of(p.spec);
-      int t1 = g.tri[p.pc], t2 = g.tri[p.pq];
-      const double *P = &g.pts[3 * p.pc], *Q = &g.pts[3 * p.pq];
-      auto d3 = [](const double* a, const double* b) {
-        double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
-        return std::sqrt(x * x + y * y + z * z);
-      };
-      double best = (t1 == t2) ? d3(P, Q) : kInf;
-      const int32_t *f1 = m.face(t1), *f2 = m.face(t2);
-      for (int i = 0; i < 3; ++i) {
-        double pa = d3(P, m.vert(f1[i]));
-        for (int j = 0; j < 3; ++j) {
-          double cand = pa + G(f1[i], f2[j]) + d3(Q, m.vert(f2[j]));
-          best = std::min(best, cand);
-        }
-      }
-      double* D = dists[p.spec].data_ptr<double>();
-      int64_t plane = dists[p.spec].size(1) * dists[p.spec].size(2);
-      D[p.tap * plane + p.cell] = best;
-      if (p.mirror_tap >= 0) D[p.mirror_tap * plane + p.mirror_cell] = best;
-    }
+    if (!gext) build_graph(m);
+    around_distances(m, layers, grid_of, grids, pending, ratio_cap, gext, dists);
   }
-
   lap("around");
-  // Eq. 4 with the off-surface rule.
   std::vector<torch::Tensor> out;
   for (int64_t si = 0; si < n_specs; ++si) {
-    const auto& dist = dists[si];
-    const int K = static_cast<int>(dist.size(0)), ci = K / 2;
-    const int64_t plane = dist.size(1) * dist.size(2);
-    const double* D = dist.data_ptr<double>();
-    const int64_t* q = s + 9 * si;
-    const double S = static_cast<double>(q[0]);
-    const int kh = static_cast<int>(q[1]), kw = static_cast<int>(q[2]);
-    std::vector<double> deu(K);
-    for (int i = 0; i < kh; ++i)
-      for (int j = 0; j < kw; ++j) {
-        double a = static_cast<double>((i - kh / 2) * q[7]), b = static_cast<double>((j - kw / 2) * q[8]);
-        deu[i * kw + j] = S * std::sqrt(a * a + b * b);
-      }
-    const auto& denom = deus[si];
-    auto weights = torch::ones({K, dist.size(1), dist.size(2)}, torch::kFloat32);
-    float* W = weights.data_ptr<float>();
-    std::vector<double> ratio(K);
-    for (int64_t cell = 0; cell < plane; ++cell) {
-      if (std::isnan(D[ci * plane + cell])) continue;
-      double rmin = kInf;
-      for (int k = 0; k < K; ++k) {
-        if (k == ci) continue;
-        double d = D[k * plane + cell];
-        double r = std::isnan(d) ? deu[k] / denom[k] : d / denom[k];
-        r = std::min(r, ratio_cap);
-        ratio[k] = r;
-        rmin = std::min(rmin, r);
-      }
-      double sum = 0;
-      for (int k = 0; k < K; ++k) {
-        if (k == ci) continue;
-        ratio[k] = std::exp(static_cast<float>(rmin - ratio[k]));
-        sum += ratio[k];
-      }
-      for (int k = 0; k < K; ++k)
-        if (k != ci) W[k * plane + cell] = static_cast<float>((K - 1) * ratio[k] / sum);
-    }
+    const Layer& L = layers[si];
+    auto weights = torch::empty({L.K, L.hout, L.wout}, torch::kFloat32);
+    eq4(L, dists[si], ratio_cap, weights.data_ptr<float>());
     out.push_back(weights);
   }
   lap("eq4");
+  if (profile) std::fprintf(stderr, "pending %zu\n", pending.size());
   if (return_distances)
-    for (auto& d : dists) out.push_back(d);
+    for (auto& d : dist_tensors) out.push_back(d);
   return out;
 }
 

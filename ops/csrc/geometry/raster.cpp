@@ -1,0 +1,106 @@
+#include "raster.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace geoconv {
+
+namespace {
+
+// Columns [c0, c1] of row y that may hold samples inside the triangle: the
+// span of its edges at height y, widened by a margin far above the inside
+// test's tolerance, so the exact test below still decides every sample.
+void row_span(const double* p[3], double y, double offset, int& c0, int& c1) {
+  double xl = std::numeric_limits<double>::infinity(), xr = -xl;
+  for (int k = 0; k < 3; ++k) {
+    const double *a = p[k], *b = p[(k + 1) % 3];
+    double dy = b[1] - a[1];
+    if (std::abs(dy) < 1e-9) {
+      if (std::abs(y - a[1]) < 1e-3) {
+        xl = std::min({xl, a[0], b[0]});
+        xr = std::max({xr, a[0], b[0]});
+      }
+      continue;
+    }
+    double t = (y - a[1]) / dy;
+    if (t < -1e-3 || t > 1 + 1e-3) continue;
+    t = std::min(std::max(t, 0.0), 1.0);
+    double x = a[0] + t * (b[0] - a[0]);
+    xl = std::min(xl, x);
+    xr = std::max(xr, x);
+  }
+  if (!(xl <= xr)) return;  // keep the bounding box's columns
+  c0 = std::max(c0, static_cast<int>(std::ceil(xl - offset - 0.01)));
+  c1 = std::min(c1, static_cast<int>(std::floor(xr - offset + 0.01)));
+}
+
+}  // namespace
+
+void rasterize(const Mesh& m, int h, int w, double offset, Raster& out, bool with_points) {
+  const size_t n = static_cast<size_t>(h) * w;
+  out.h = h;
+  out.w = w;
+  out.tri.assign(n, -1);
+  out.bary.assign(n * 3, 0.f);
+  std::vector<double> zbuf(n, -kInf);
+  for (int t = 0; t < m.nf; ++t) {
+    const int32_t* tri = m.face(t);
+    const double *p0 = m.vert(tri[0]), *p1 = m.vert(tri[1]), *p2 = m.vert(tri[2]);
+    double det = (p1[0] - p0[0]) * (p2[1] - p0[1]) - (p2[0] - p0[0]) * (p1[1] - p0[1]);
+    if (!(std::abs(det) > 1e-12)) continue;
+    double inv = 1.0 / det;
+    double xmin = std::min({p0[0], p1[0], p2[0]}) - offset;
+    double xmax = std::max({p0[0], p1[0], p2[0]}) - offset;
+    double ymin = std::min({p0[1], p1[1], p2[1]}) - offset;
+    double ymax = std::max({p0[1], p1[1], p2[1]}) - offset;
+    int bc0 = static_cast<int>(std::max(std::ceil(xmin), 0.0));
+    int bc1 = static_cast<int>(std::min(std::floor(xmax), static_cast<double>(w - 1)));
+    int r0 = static_cast<int>(std::max(std::ceil(ymin), 0.0));
+    int r1 = static_cast<int>(std::min(std::floor(ymax), static_cast<double>(h - 1)));
+    const double* p[3] = {p0, p1, p2};
+    for (int r = r0; r <= r1; ++r) {
+      double y = r + offset;
+      int c0 = bc0, c1 = bc1;
+      row_span(p, y, offset, c0, c1);
+      for (int c = c0; c <= c1; ++c) {
+        double x = c + offset;
+        double l1 = ((x - p0[0]) * (p2[1] - p0[1]) - (p2[0] - p0[0]) * (y - p0[1])) * inv;
+        double l2 = ((p1[0] - p0[0]) * (y - p0[1]) - (x - p0[0]) * (p1[1] - p0[1])) * inv;
+        double l0 = 1.0 - l1 - l2;
+        if (l0 < -1e-9 || l1 < -1e-9 || l2 < -1e-9) continue;
+        double z = l0 * p0[2] + l1 * p1[2] + l2 * p2[2];
+        size_t pix = static_cast<size_t>(r) * w + c;
+        if (z > zbuf[pix] || (z == zbuf[pix] && t < out.tri[pix])) {
+          zbuf[pix] = z;
+          out.tri[pix] = t;
+          out.bary[3 * pix] = static_cast<float>(l0);
+          out.bary[3 * pix + 1] = static_cast<float>(l1);
+          out.bary[3 * pix + 2] = static_cast<float>(l2);
+        }
+      }
+    }
+  }
+  if (!with_points) return;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out.x.assign(n, nan);
+  out.y.assign(n, nan);
+  out.z.assign(n, nan);
+  double* axis[3] = {out.x.data(), out.y.data(), out.z.data()};
+  for (size_t pix = 0; pix < n; ++pix) {
+    int t = out.tri[pix];
+    if (t < 0) continue;
+    const int32_t* tri = m.face(t);
+    const double b0 = out.bary[3 * pix], b1 = out.bary[3 * pix + 1], b2 = out.bary[3 * pix + 2];
+    const double *v0 = m.vert(tri[0]), *v1 = m.vert(tri[1]), *v2 = m.vert(tri[2]);
+    for (int d = 0; d < 3; ++d) {
+      double s = 0;
+      s += b0 * v0[d];
+      s += b1 * v1[d];
+      s += b2 * v2[d];
+      axis[d][pix] = s;
+    }
+  }
+}
+
+}  // namespace geoconv
