@@ -61,9 +61,11 @@ class FaceTracker:
         self.tracks: List[Track] = []
         self.next_id = 0
 
-    def _landmark_dist(self, landmarks: Optional[np.ndarray]) -> np.ndarray:
-        n, m = len(landmarks) if landmarks is not None else 0, len(self.tracks)
-        d = np.full((n, m), np.inf)
+    def _landmark_dist(self, n: int,
+                       landmarks: Optional[np.ndarray]) -> np.ndarray:
+        """(n, tracks) landmark distance over the track box's side; inf
+        where either side has no landmarks."""
+        d = np.full((n, len(self.tracks)), np.inf)
         if landmarks is None:
             return d
         for j, t in enumerate(self.tracks):
@@ -97,7 +99,7 @@ class FaceTracker:
         matched = set()
         if len(b) and self.tracks:
             iou = box_iou(b, np.stack([t.box for t in self.tracks]))
-            dist = self._landmark_dist(lm)
+            dist = self._landmark_dist(len(b), lm)
             allowed = (iou >= self.min_iou) | (dist <= self.max_landmark_dist)
             term = np.where(np.isfinite(dist), dist, 0.0)
             cost = (1 - iou) + self.landmark_weight * term
