@@ -242,13 +242,25 @@ class HeadPoseEstimator:
                              f'reference {ref.shape}; pass a reference with '
                              'this topology')
         idx = self.indices if self.indices is not None else slice(None)
+        f, cx, cy = self.camera or default_camera(image_size)
         src = ref[idx]
-        scale, rot, t = fit_similarity(src, v[idx])
-        res = v[idx] - (scale * src @ rot.T + t)
+        # Perspective to first order: a head off the optical axis, seen along
+        # its ray (direction (u - cx, v - cy, f)), shows its depth relief
+        # sheared sideways by (u - cx) / f per unit of depth. Undo that shear
+        # (from a first fit's centre) so the rotation is the camera-frame one
+        # OpenFace reports, not the one apparent in the image.
+        target = v[idx]
+        for _ in range(2):
+            scale, rot, t = fit_similarity(src, target)
+            u = scale * rot @ ref.mean(0) + t
+            ray = np.array([(u[0] - cx) / f, (u[1] - cy) / f])
+            target = v[idx].copy()
+            target[:, :2] -= ray * (target[:, 2:] - u[2])
+        scale, rot, t = fit_similarity(src, target)
+        res = target - (scale * src @ rot.T + t)
         rms = float(np.sqrt((res ** 2).sum(1).mean()))
         cam = _FLIP_Z @ rot @ _FLIP_Z
         rx, ry, rz = matrix_to_euler(cam)
-        f, cx, cy = self.camera or default_camera(image_size)
         # Weak perspective: s px per mm at depth f / s; u is the image
         # position of the reference's centroid.
         u = scale * rot @ ref.mean(0) + t
