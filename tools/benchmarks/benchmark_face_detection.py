@@ -54,7 +54,8 @@ def _rgb_to_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         image = np.stack([image] * 3, -1)
     image = image[..., :3]
-    if image.dtype != np.uint8:
+    if image.dtype != np.uint8:  # float, uint16 and bool (horse) images
+        image = image.astype(np.float64)
         image = (255 * (image - image.min()) / max(np.ptp(image), 1e-9)
                  ).astype(np.uint8)
     return np.ascontiguousarray(image[..., ::-1])
@@ -151,8 +152,9 @@ def build_eval_set(num_images: int = 10, image_size: int = 2500,
             size = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
             src, pts = sources[rng.integers(len(sources))]
             angle = float(rng.uniform(-20, 20))
+            edge = min(size, image_size / 2)
             for _ in range(200):  # a free spot, away from the other faces
-                c = rng.uniform(size, image_size - size, 2)
+                c = rng.uniform(edge, image_size - edge, 2)
                 if all(np.abs(c - pc).max() > 0.9 * (size + ps)
                        for pc, ps in placed):
                     break
