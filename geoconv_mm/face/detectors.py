@@ -129,8 +129,11 @@ class MediaPipeFaceDetector:
             camera; found down to about 15 % of the input side).
         min_confidence (float): Score threshold.
         min_face_size (float, optional): Smallest face side (pixels) to
-            find; it sets the finest tile. ``None`` runs the model once on
-            the whole image, like a phone camera pipeline.
+            find; it sets the finest tile, and boxes under
+            ``BOX_TO_FACE * min_face_size`` are dropped (most false
+            detections in cluttered photos are that small). ``None`` runs
+            the model once on the whole image, like a phone camera
+            pipeline, and keeps every box.
         max_faces (int, optional): Keep the best ``max_faces``; default all.
         tile_overlap (float): Fraction of a tile shared with its neighbour.
         level_ratio (float): Tile growth between pyramid levels.
@@ -143,6 +146,9 @@ class MediaPipeFaceDetector:
     # Face side as a fraction of the model input that each model finds
     # reliably (measured on skimage.data.astronaut() scaled 8-80 %).
     MIN_FRACTION = dict(full_range=0.1, short_range=0.2)
+    # The detector's box side over the face mesh's extent: 0.7-1.0 for
+    # 40-70 px faces (tools/benchmarks/benchmark_face_detection.py).
+    BOX_TO_FACE = 0.7
 
     def __init__(self, model: str = 'full_range', min_confidence: float = 0.5,
                  min_face_size: Optional[float] = 40.0,
@@ -223,6 +229,9 @@ class MediaPipeFaceDetector:
         found: List[FaceDetection] = []
         for tile in self.tiles(h, w):
             found += self._run_tile(rgb, tile)
+        if self.min_face_size is not None:
+            smallest = self.BOX_TO_FACE * self.min_face_size
+            found = [d for d in found if d.size >= smallest]
         if not found:
             return []
         boxes = np.stack([d.box for d in found])
