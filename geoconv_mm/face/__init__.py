@@ -1,6 +1,7 @@
 """Faces in a frame: detection, crops, identities over a video, head pose."""
 from .boxes import box_iou, nms
-from .crops import FaceCrop, crop_region, face_crop, mesh_box, mesh_in_detection
+from .crops import (FaceCrop, crop_region, face_crop, mesh_box,
+                    mesh_in_detection)
 from .detectors import (FACE_DETECTORS, MEDIAPIPE_KEYPOINTS, FaceDetection,
                         MediaPipeFaceDetector, WholeImageDetector,
                         build_face_detector, largest_face)

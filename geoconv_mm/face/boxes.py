@@ -81,5 +81,6 @@ def nms(boxes, scores: Sequence[float], iou_threshold: float = 0.3,
         if suppressed[i]:
             continue
         keep.append(i)
-        suppressed |= (iou[i] > iou_threshold) | (cont[i] > containment_threshold)
+        suppressed |= (iou[i] > iou_threshold) | \
+            (cont[i] > containment_threshold)
     return np.asarray(keep, np.int64)

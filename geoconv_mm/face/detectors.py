@@ -44,7 +44,8 @@ class FaceDetection:
     @property
     def size(self) -> float:
         """Side of the box: the mean of its width and height (pixels)."""
-        return float((self.box[2] - self.box[0] + self.box[3] - self.box[1]) / 2)
+        b = self.box
+        return float((b[2] - b[0] + b[3] - b[1]) / 2)
 
     @property
     def center(self) -> np.ndarray:

@@ -82,7 +82,8 @@ def test_small_and_large_faces_in_a_large_image(detector, astronaut):
     assert len(dets) == 3
     for (x, y, side), size in truth.items():
         centre = np.array([x + side * 0.5, y + side * 0.52])
-        near = [d for d in dets if np.linalg.norm(d.center - centre) < 0.3 * size]
+        near = [d for d in dets
+                if np.linalg.norm(d.center - centre) < 0.3 * size]
         assert len(near) == 1 and 0.6 < near[0].size / size < 1.5
     # One pass over the whole image, as before, loses the 45 px face.
     whole = build_face_detector(dict(type='MediaPipeFaceDetector',
