@@ -1,3 +1,5 @@
-from .au_f1_metric import AUF1Metric, au_f1_scores
+from .au_f1_metric import (AUF1Metric, au_f1_by_yaw, au_f1_scores,
+                           format_yaw_table, yaw_bin_labels)
 
-__all__ = ['AUF1Metric', 'au_f1_scores']
+__all__ = ['AUF1Metric', 'au_f1_scores', 'au_f1_by_yaw', 'format_yaw_table',
+           'yaw_bin_labels']
