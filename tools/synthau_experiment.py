@@ -37,6 +37,7 @@ Examples::
     python tools/synthau_experiment.py --study synthau_v2 --analyse-only
 """
 import argparse
+import ast
 import json
 import os
 import os.path as osp
@@ -44,6 +45,7 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -85,6 +87,10 @@ def parse_args():
     parser.add_argument('--keep-checkpoints', action='store_true',
                         help='keep each run\'s checkpoints (deleted by default)')
     parser.add_argument('--num-boot', type=int, default=None)
+    parser.add_argument('--generator', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='SynthAU generator overrides for every run (recorded)')
+    parser.add_argument('--extra-config', default='',
+                        help='config lines appended to every run config (recorded)')
     return parser.parse_args()
 
 
@@ -98,8 +104,9 @@ def git_commit() -> str:
                    else '')
 
 
-def run_config_text(arm: str, variant: str, seed: int, fold: int,
-                    dump: str) -> str:
+def run_config_text(arm: str, variant: str, seed: int, fold: int, dump: str,
+                    generator_overrides: Optional[dict] = None,
+                    extra: str = '') -> str:
     """The config of one run: the arm's, with the variant, seed, fold and dump."""
     from mmengine.config import Config
 
@@ -107,7 +114,8 @@ def run_config_text(arm: str, variant: str, seed: int, fold: int,
 
     base = osp.join(ROOT, ARMS[arm][1])
     cfg = Config.fromfile(base)
-    generator = variant_generator(dict(cfg.train_dataloader.dataset.generator), variant)
+    generator = variant_generator({**cfg.train_dataloader.dataset.generator,
+                                   **(generator_overrides or {})}, variant)
     data = dict(generator=generator, fold=fold)
     return '\n'.join([
         f'# {arm} / {variant} / seed {seed} / fold {fold} (tools/synthau_experiment.py)',
@@ -118,7 +126,7 @@ def run_config_text(arm: str, variant: str, seed: int, fold: int,
         'test_dataloader = val_dataloader',
         "val_evaluator = [dict(type='AUF1Metric', threshold=0.5),",
         f"                 dict(type='AUPredictionDump', out_file={dump!r})]",
-        'test_evaluator = val_evaluator', ''])
+        'test_evaluator = val_evaluator', extra, ''])
 
 
 def last_val_metrics(work_dir: str) -> dict:
@@ -139,7 +147,8 @@ def last_val_metrics(work_dir: str) -> dict:
 
 
 def run_one(arm: str, variant: str, seed: int, fold: int, study_dir: str,
-            work_root: str, keep_checkpoints: bool) -> str:
+            work_root: str, keep_checkpoints: bool = False,
+            generator_overrides: Optional[dict] = None, extra: str = '') -> str:
     """Train one run unless its record exists; returns 'done', 'skipped' or 'failed'."""
     from geoconv_mm.evaluation.au_study import run_name
     from geoconv_mm.utils.atomic_io import atomic_write_json
@@ -153,7 +162,7 @@ def run_one(arm: str, variant: str, seed: int, fold: int, study_dir: str,
         shutil.rmtree(work_dir)
     os.makedirs(work_dir)
     dump = osp.join(work_dir, 'predictions.npz')
-    text = run_config_text(arm, variant, seed, fold, dump)
+    text = run_config_text(arm, variant, seed, fold, dump, generator_overrides, extra)
     config = osp.join(work_dir, 'run_config.py')
     with open(config, 'w') as fh:
         fh.write(text)
@@ -239,10 +248,17 @@ def main():
         jobs = [(a, v, s, f) for s in args.seeds for f in args.folds
                 for v in args.variants for a in args.arms]
         work_root = osp.join(osp.abspath(args.work_dir), args.study)
+        overrides = {}
+        for item in args.generator:
+            key, _, value = item.partition('=')
+            try:
+                overrides[key] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                overrides[key] = value  # a plain string (lighting=ambient)
         for i, (arm, variant, seed, fold) in enumerate(jobs):
             t = time.time()
             status = run_one(arm, variant, seed, fold, study_dir, work_root,
-                             args.keep_checkpoints)
+                             args.keep_checkpoints, overrides, args.extra_config)
             print(f'[{i + 1}/{len(jobs)}] {arm} / {variant} / seed {seed} / fold {fold}: '
                   f'{status} ({(time.time() - t) / 60:.1f} min, load '
                   f'{os.getloadavg()[0]:.2f})', flush=True)

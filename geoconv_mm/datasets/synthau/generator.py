@@ -36,7 +36,7 @@ from geoconv_mm.utils.atomic_io import atomic_imwrite, atomic_write_json
 from .renderer import Lighting, render_face
 
 #: Bump when the generator's output changes, so old caches are not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 ANNOTATION = 'annotations/synthau.json'
 GEOMETRIES = ('gt', 'reconstructed')
 LIGHTINGS = ('directional', 'ambient')
@@ -73,7 +73,7 @@ class SynthAUSpec:
         inplane_scale (float): Multiplier of the AUs' in-image-plane motion.
         depth_scale (float): Multiplier of the AUs' depth motion (dose response).
         appearance (float): Strength of the AUs' furrows and wrinkles in the texture
-            (0: none; 1: up to 35% darker lines at full intensity).
+            (0: none; 1: up to 50% darker lines at full intensity).
         lighting (str): 'directional' (Lambert shading from the true normals) or
             'ambient' (no shading cue).
         texture (str): 'photo' (every identity wears the base photograph, tinted) or
@@ -220,7 +220,7 @@ class SubjectRenderer:
         if self.furrows and not spec.render_neutral:
             dark = sum(applied[au] * m for au, m in self.furrows.items() if applied[au] > 0)
             if not np.isscalar(dark):
-                gain = gain * (1.0 - 0.35 * spec.appearance * np.clip(dark, 0, 1))[..., None]
+                gain = gain * (1.0 - 0.5 * spec.appearance * np.clip(dark, 0, 1))[..., None]
         if self.mirror_texture:  # a mirrored photo keeps the mesh/texture registration
             texture, gain = texture[:, ::-1], gain[:, ::-1]
             uv = uv.copy()

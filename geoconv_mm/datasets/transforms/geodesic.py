@@ -54,11 +54,14 @@ class GenerateGeodesicWeights(BaseTransform):
         hierarchy_compensation (bool): Divide by D_eu (False: the "w/o HC" ablation).
         backend (str): Geodesic backend of ``compute_geodesic_weights``.
         close_holes (bool): Close mouth/eye holes before geodesics (our extension).
+        off_surface (str): Rule for taps without a surface point: 'flat' (ratio 1,
+            the default), 'zero' (weight 0) or 'cap' (the cell's largest on-surface
+            ratio); see :mod:`geoconv_mm.geodesic.off_surface`.
     """
 
     def __init__(self, specs: Sequence[Union[GeoSpec, dict, str]],
                  hierarchy_compensation: bool = True, backend: str = 'fast',
-                 close_holes: bool = False):
+                 close_holes: bool = False, off_surface: str = 'flat'):
         if not specs:
             raise ValueError('GenerateGeodesicWeights needs at least one spec')
         self.specs = [_build_spec(s) for s in specs]
@@ -68,6 +71,11 @@ class GenerateGeodesicWeights(BaseTransform):
         self.hierarchy_compensation = hierarchy_compensation
         self.backend = backend
         self.close_holes = close_holes
+        from geoconv_mm.geodesic.off_surface import OFF_SURFACE_RULES
+        if off_surface not in OFF_SURFACE_RULES:
+            raise ValueError(f'off_surface must be one of {OFF_SURFACE_RULES}, got '
+                             f'{off_surface!r}')
+        self.off_surface = off_surface
 
     def transform(self, results: dict) -> dict:
         # Imported here so that label-only use (--no-geometry) needs no geometry build.
@@ -77,6 +85,13 @@ class GenerateGeodesicWeights(BaseTransform):
         weights = compute_geodesic_weights(
             surface, self.specs, hierarchy_compensation=self.hierarchy_compensation,
             backend=self.backend, close_holes=self.close_holes)
+        if self.off_surface != 'flat':
+            from geoconv_mm.geodesic.off_surface import (apply_off_surface_rule,
+                                                         off_surface_taps)
+            off = off_surface_taps(surface, self.specs, self.close_holes)
+            weights = {s.key: apply_off_surface_rule(weights[s.key], off[s.key],
+                                                     s.centre_index, self.off_surface)
+                       for s in self.specs}
         img_hw = tuple(results['img'].shape[:2])
         for spec in self.specs:
             w = weights.get(spec.key)
@@ -92,7 +107,8 @@ class GenerateGeodesicWeights(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(specs={[s.key for s in self.specs]}, '
                 f'hierarchy_compensation={self.hierarchy_compensation}, '
-                f'backend={self.backend!r}, close_holes={self.close_holes})')
+                f'backend={self.backend!r}, close_holes={self.close_holes}, '
+                f'off_surface={self.off_surface!r})')
 
 
 @TRANSFORMS.register_module()
