@@ -16,6 +16,7 @@ from mmengine.registry import MODELS
 from torch.nn.modules.utils import _pair
 
 from ._ext import _import_ext, load_ext
+from .geo_temperature import apply_temperature
 
 IntOrPair = Union[int, Tuple[int, int]]
 
@@ -138,6 +139,10 @@ class GeoConv2d(nn.Conv2d):
         padding_mode (str): Only ``'zeros'``: Eq. 3 treats padding as off the surface.
         fallback (str): What to do when no geodesic weights are bound: ``'error'``
             (default) raises; ``'conv'`` runs as a plain convolution.
+        temperature (bool): Learn a per-layer temperature of Eq. 4's softmax
+            (:func:`~geoconv_mm.ops.geo_temperature.apply_temperature`; not in the
+            paper). Parametrised as ``log_tau`` (initially 0: tau = 1, the paper);
+            exclude it from weight decay (``paramwise_cfg`` ``custom_keys``).
     """
 
     def __init__(self,
@@ -152,7 +157,8 @@ class GeoConv2d(nn.Conv2d):
                  padding_mode: str = 'zeros',
                  device=None,
                  dtype=None,
-                 fallback: str = 'error') -> None:
+                 fallback: str = 'error',
+                 temperature: bool = False) -> None:
         if padding_mode != 'zeros':
             raise ValueError(f"GeoConv supports padding_mode='zeros' only, got {padding_mode!r}")
         if fallback not in ('error', 'conv'):
@@ -163,6 +169,8 @@ class GeoConv2d(nn.Conv2d):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
         self.fallback = fallback
+        self.log_tau = nn.Parameter(torch.zeros((), device=device, dtype=dtype)) \
+            if temperature else None
         # Set only while a GeodesicContext is bound (see GeodesicContext.bind).
         self._geodesic_context = None
         self._geodesic_name = ''
@@ -179,7 +187,8 @@ class GeoConv2d(nn.Conv2d):
                          f'stride {stride}, dilation {dilation}; give numeric padding')
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f', fallback={self.fallback}'
+        return (super().extra_repr() + f', fallback={self.fallback}' +
+                (', temperature=True' if self.log_tau is not None else ''))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         context = self._geodesic_context
@@ -192,5 +201,7 @@ class GeoConv2d(nn.Conv2d):
                 'GeoConv classifiers do this for you), or build the layer with '
                 "fallback='conv' to run it as a plain convolution.")
         geo_weight = context.geo_weight_for(self, x)
+        if self.log_tau is not None:
+            geo_weight = apply_temperature(geo_weight, self.log_tau.exp())
         return geo_conv2d(x, self.weight, geo_weight, self.bias, self.stride, self.padding,
                           self.dilation, self.groups)

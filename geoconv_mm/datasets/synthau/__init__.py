@@ -1,12 +1,16 @@
 """SynthAU: a generated 3D face AU dataset that exists everywhere (issue 6).
 
-Importing registers ``SynthAUDataset`` (DATASETS).
+Importing registers ``SynthAUDataset`` (DATASETS) and ``LoadNeutralFaceSurface``
+(TRANSFORMS).
 """
 from .action_units import SYNTHAU_AU_IDS, au_displacement, sample_expression
 from .dataset import SynthAUDataset
-from .generator import SynthAUSpec, generate_synthau
+from .generator import SynthAUSpec, generate_synthau, neutral_geo_path
+from .transforms import LoadNeutralFaceSurface
+from .variants import SYNTHAU_VARIANTS, variant_generator
 
 __all__ = [
     'SYNTHAU_AU_IDS', 'au_displacement', 'sample_expression', 'SynthAUSpec',
-    'generate_synthau', 'SynthAUDataset'
+    'generate_synthau', 'SynthAUDataset', 'neutral_geo_path', 'LoadNeutralFaceSurface',
+    'SYNTHAU_VARIANTS', 'variant_generator'
 ]

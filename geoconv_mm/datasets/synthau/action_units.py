@@ -91,13 +91,16 @@ def _gate(regions: FaceRegions, name: Optional[str]) -> np.ndarray | float:
 
 
 def au_displacement(vertices: np.ndarray, regions: FaceRegions,
-                    intensities: Dict[int, float]) -> np.ndarray:
+                    intensities: Dict[int, float], inplane_scale: float = 1.0,
+                    depth_scale: float = 1.0) -> np.ndarray:
     """Summed displacement field of the given AU intensities.
 
     Args:
         vertices (np.ndarray): (V, 3) neutral identity shape (canonical frame).
         regions (FaceRegions): Its landmarks and soft regions.
         intensities (dict): AU id -> intensity (1 = full; 0 = none).
+        inplane_scale (float): Multiplier of the handles' (lateral, dy) motion.
+        depth_scale (float): Multiplier of their dz motion.
 
     Returns:
         np.ndarray: (V, 3) displacement to add to ``vertices``.
@@ -117,7 +120,8 @@ def au_displacement(vertices: np.ndarray, regions: FaceRegions,
                                         np.sign(p[0] - regions.midline_x))
                 w = np.exp(-((vertices[:, :2] - p[:2]) ** 2).sum(1) / (2 * h.sigma ** 2))
                 w = w * _gate(regions, h.gate)
-                d = np.array([h.disp[0] * out_sign, h.disp[1], h.disp[2]])
+                d = np.array([h.disp[0] * out_sign * inplane_scale,
+                              h.disp[1] * inplane_scale, h.disp[2] * depth_scale])
                 out += strength * w[:, None] * d
     return out
 

@@ -5,12 +5,15 @@ Layout of a build (``<root>/<spec.key>/``)::
     base_face.npz                 the reconstructed base face (reused on resume)
     images/S001/00000.png         rendered crop (size x size, BGR PNG)
     images/S001/00000.npz         its FaceSurface record (crop pixel frame)
+    images/S001/00000_neutral.npz the same identity and pose without the AUs
+                                  (``geometry='gt'`` only; :func:`neutral_geo_path`)
     subjects/S001.json            the subject's annotation entries (marks it done)
     annotations/synthau.json      OpenMMLab 2.0 annotation (written last)
 
 Every subject draws from its own random stream (``SeedSequence([seed, index])``), so
 a build is deterministic for a seed and an interrupted build resumes where it stopped
-with the same result.
+with the same result. Variants (:mod:`.variants`) change only what they name: the
+identities, poses, lights and labels of a seed are the same in every variant.
 """
 from __future__ import annotations
 
@@ -30,13 +33,26 @@ from geoconv_mm.utils.atomic_io import atomic_imwrite, atomic_write_json
 
 from .action_units import (SYNTHAU_AU_IDS, active_aus, au_displacement, sample_expression,
                            subject_prototype_weights)
+from .appearance import furrow_maps, varied_texture
 from .face_model import BaseFace, face_regions, reconstruct_base_face, sample_identity
 from .renderer import Lighting, render_face
 
 #: Bump when the generator's output changes, so old caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 ANNOTATION = 'annotations/synthau.json'
 GEOMETRIES = ('gt', 'reconstructed')
+LIGHTINGS = ('directional', 'ambient')
+TEXTURES = ('photo', 'varied')
+NEUTRAL_SUFFIX = '_neutral.npz'
+
+
+def neutral_geo_path(geo_path: str) -> str:
+    """Where a build keeps the AU-free mesh of the frame whose mesh is ``geo_path``."""
+    if not geo_path.endswith('.npz'):
+        raise ValueError(f'not a SynthAU mesh record path: {geo_path!r}')
+    return geo_path[:-len('.npz')] + NEUTRAL_SUFFIX
+
+
 # Where FacePipeline's template puts the eyes and the mouth, as crop fractions:
 # the same template, so SynthAU crops match inference crops.
 _TEMPLATE = template_fractions()
@@ -59,6 +75,17 @@ class SynthAUSpec:
         max_yaw (float): Head yaw range in degrees (+-).
         max_pitch (float): Head pitch range in degrees (+-).
         max_roll (float): Head roll range in degrees (+-).
+        inplane_scale (float): Multiplier of the AUs' in-image-plane motion.
+        depth_scale (float): Multiplier of the AUs' depth motion (dose response).
+        appearance (float): Strength of the AUs' furrows and wrinkles in the texture
+            (0: none; 1: up to 50% darker lines at full intensity).
+        lighting (str): 'directional' (Lambert shading from the true normals) or
+            'ambient' (no shading cue).
+        texture (str): 'photo' (every identity wears the base photograph, tinted) or
+            'varied' (each identity borrows its fine skin detail from a different
+            scikit-image picture, see :func:`varied_texture`).
+        render_neutral (bool): Render the image from the AU-free mesh (the mesh
+            record keeps the AUs): the image carries no AU at all.
     """
 
     seed: int = 0
@@ -70,10 +97,22 @@ class SynthAUSpec:
     max_yaw: float = 20.0
     max_pitch: float = 12.0
     max_roll: float = 8.0
+    inplane_scale: float = 1.5
+    depth_scale: float = 1.0
+    appearance: float = 1.0
+    lighting: str = 'directional'
+    texture: str = 'photo'
+    render_neutral: bool = False
 
     def __post_init__(self) -> None:
-        if self.geometry not in GEOMETRIES:
-            raise ValueError(f'geometry must be one of {GEOMETRIES}, got {self.geometry!r}')
+        for name, allowed in (('geometry', GEOMETRIES), ('lighting', LIGHTINGS),
+                              ('texture', TEXTURES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f'{name} must be one of {allowed}, got '
+                                 f'{getattr(self, name)!r}')
+        for name in ('inplane_scale', 'depth_scale', 'appearance'):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f'{name} must be >= 0, got {getattr(self, name)!r}')
         if self.num_parts < 2 or self.num_subjects < self.num_parts:
             raise ValueError(f'need num_parts >= 2 and num_subjects >= num_parts, got '
                              f'num_subjects={self.num_subjects}, num_parts={self.num_parts}')
@@ -86,7 +125,10 @@ class SynthAUSpec:
         """Folder name of this build (every parameter that changes the data)."""
         return (f'synthau-v{GENERATOR_VERSION}_seed{self.seed}_{self.num_subjects}x'
                 f'{self.images_per_subject}_{self.image_size}px_{self.geometry}_p'
-                f'{self.num_parts}_pose{self.max_yaw:g}-{self.max_pitch:g}-{self.max_roll:g}')
+                f'{self.num_parts}_pose{self.max_yaw:g}-{self.max_pitch:g}-{self.max_roll:g}'
+                f'_xy{self.inplane_scale:g}_z{self.depth_scale:g}_ap{self.appearance:g}'
+                f'_{self.lighting}_{self.texture}' + ('_neutralimg' if self.render_neutral
+                                                      else ''))
 
     def subjects(self) -> List[str]:
         return [f'S{i + 1:03d}' for i in range(self.num_subjects)]
@@ -143,13 +185,21 @@ class SubjectRenderer:
         self.proto_weights = subject_prototype_weights(self.rng)
         self.gain = _albedo_gain(self.rng, base.texture.shape[0])
         self.mirror_texture = bool(self.rng.random() < 0.5)
+        # Options draw from their own stream, so every variant of a seed shares the
+        # identities, poses and labels of the main one.
+        extra = np.random.default_rng(np.random.SeedSequence([spec.seed, index, 1]))
+        self.texture = (varied_texture(base.texture, extra) if spec.texture == 'varied'
+                        else base.texture)
+        self.furrows = (furrow_maps(self.regions, self.shape, base.uv,
+                                    base.texture.shape[0]) if spec.appearance > 0 else {})
 
     def frame(self) -> dict:
         """Render the next frame: image, mesh (pixel frame), labels and parameters."""
         rng, spec = self.rng, self.spec
         proto, intensity = sample_expression(rng, self.proto_weights)
         applied = {au: s * self.expressiveness for au, s in intensity.items()}
-        shape = self.shape + au_displacement(self.shape, self.regions, applied)
+        shape = self.shape + au_displacement(self.shape, self.regions, applied,
+                                             spec.inplane_scale, spec.depth_scale)
         pose = (float(rng.uniform(-spec.max_yaw, spec.max_yaw)),
                 float(rng.uniform(-spec.max_pitch, spec.max_pitch)),
                 float(rng.uniform(-spec.max_roll, spec.max_roll)))
@@ -165,21 +215,29 @@ class SubjectRenderer:
         scale, offset = _fit_scale_shift(posed_keys[:, :2], dst)
         verts = (shape - centre) @ rot.T * scale
         verts[:, :2] += offset
+        neutral = (self.shape - centre) @ rot.T * scale
+        neutral[:, :2] += offset
         background = _background(rng, size)
-        light = Lighting.sample(rng)
+        light = Lighting.sample(rng, ambient_only=spec.lighting == 'ambient')
         uv = self.base.uv
-        texture = self.base.texture
+        texture = self.texture
         gain = self.gain
+        if self.furrows and not spec.render_neutral:
+            dark = sum(applied[au] * m for au, m in self.furrows.items() if applied[au] > 0)
+            if not np.isscalar(dark):
+                gain = gain * (1.0 - 0.5 * spec.appearance * np.clip(dark, 0, 1))[..., None]
         if self.mirror_texture:  # a mirrored photo keeps the mesh/texture registration
             texture, gain = texture[:, ::-1], gain[:, ::-1]
             uv = uv.copy()
             uv[:, 0] = texture.shape[1] - 1 - uv[:, 0]
-        image, _ = render_face(verts, self.base.faces, uv, np.ascontiguousarray(texture),
+        shown = neutral if spec.render_neutral else verts
+        image, _ = render_face(shown, self.base.faces, uv, np.ascontiguousarray(texture),
                                np.ascontiguousarray(gain), light, size, background,
                                self.regions.mouth_loop, self.regions.eye_loops)
         noise = rng.normal(0, rng.uniform(1.0, 4.0), image.shape)
         image = np.clip(image + noise, 0, 255).astype(np.uint8)
-        return dict(image=image, vertices=verts.astype(np.float32), prototype=proto,
+        return dict(image=image, vertices=verts.astype(np.float32),
+                    neutral_vertices=neutral.astype(np.float32), prototype=proto,
                     intensity=intensity, pose=pose)
 
 
@@ -289,6 +347,9 @@ def _write_frame(out: str, spec: SynthAUSpec, renderer: SubjectRenderer, subject
     surface.validate(f'{subject} frame {frame}')
     atomic_imwrite(osp.join(out, rel + '.png'), image)
     surface.save(osp.join(out, rel + '.npz'))
+    if pipeline is None:
+        FaceSurface(f['neutral_vertices'], renderer.base.faces, image.shape[:2]).save(
+            neutral_geo_path(osp.join(out, rel + '.npz')))
     labels = active_aus(f['intensity'])
     entry = dict(
         img_path=rel + '.png', geo_path=rel + '.npz', subject=subject,

@@ -34,12 +34,18 @@ class Lighting:
     tint: np.ndarray
 
     @classmethod
-    def sample(cls, rng: np.random.Generator) -> 'Lighting':
+    def sample(cls, rng: np.random.Generator, ambient_only: bool = False) -> 'Lighting':
+        """A random light; ``ambient_only`` folds the directional part into the
+        ambient term (same random draws, same overall brightness, no shading cue)."""
         azim = rng.uniform(-0.9, 0.9)
         elev = rng.uniform(-0.6, 0.5)  # negative: light from above (y down)
         d = np.array([np.sin(azim) * np.cos(elev), np.sin(elev), np.cos(azim) * np.cos(elev)])
-        return cls(d / np.linalg.norm(d), float(rng.uniform(0.3, 0.65)),
-                   float(rng.uniform(0.35, 0.8)), rng.uniform(0.85, 1.15, 3))
+        ambient, diffuse = float(rng.uniform(0.3, 0.65)), float(rng.uniform(0.35, 0.8))
+        tint = rng.uniform(0.85, 1.15, 3)
+        if ambient_only:
+            # A face-on surface gets ambient + diffuse * cos(light angle).
+            ambient, diffuse = ambient + diffuse * float(d[2]), 0.0
+        return cls(d / np.linalg.norm(d), ambient, diffuse, tint)
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

@@ -64,13 +64,18 @@ class GenerateGeodesicWeights(BaseTransform):
         backend (str): Geodesic backend of ``compute_geodesic_weights``.
         close_holes (bool): Close mouth/eye holes before geodesics (our
             extension).
+        off_surface (str): Rule for taps without a surface point: 'flat'
+            (ratio 1, the default), 'zero' (weight 0) or 'cap' (the cell's
+            largest on-surface ratio); see
+            :mod:`geoconv_mm.geodesic.off_surface`.
     """
 
     def __init__(self,
                  specs: Union[str, Sequence[Union[GeoSpec, dict, str]]] = 'auto',
                  hierarchy_compensation: bool = True,
                  backend: str = 'fast',
-                 close_holes: bool = False):
+                 close_holes: bool = False,
+                 off_surface: str = 'flat'):
         self.auto = isinstance(specs, str) and specs == 'auto'
         self.specs: Optional[List[GeoSpec]] = None
         if not self.auto:
@@ -82,6 +87,11 @@ class GenerateGeodesicWeights(BaseTransform):
         self.hierarchy_compensation = hierarchy_compensation
         self.backend = backend
         self.close_holes = close_holes
+        from geoconv_mm.geodesic.off_surface import OFF_SURFACE_RULES
+        if off_surface not in OFF_SURFACE_RULES:
+            raise ValueError(f'off_surface must be one of {OFF_SURFACE_RULES}, got '
+                             f'{off_surface!r}')
+        self.off_surface = off_surface
 
     def set_specs(self, specs: Sequence[Union[GeoSpec, dict, str]]) -> None:
         """Sets the specs to compute; an empty list makes the transform a no-op.
@@ -113,6 +123,13 @@ class GenerateGeodesicWeights(BaseTransform):
             surface, self.specs,
             hierarchy_compensation=self.hierarchy_compensation,
             backend=self.backend, close_holes=self.close_holes)
+        if self.off_surface != 'flat':
+            from geoconv_mm.geodesic.off_surface import (apply_off_surface_rule,
+                                                         off_surface_taps)
+            off = off_surface_taps(surface, self.specs, self.close_holes)
+            weights = {s.key: apply_off_surface_rule(weights[s.key], off[s.key],
+                                                     s.centre_index, self.off_surface)
+                       for s in self.specs}
         img_hw = tuple(results['img'].shape[:2])
         for spec in self.specs:
             w = weights.get(spec.key)
@@ -132,7 +149,8 @@ class GenerateGeodesicWeights(BaseTransform):
             specs = f"'auto' -> {specs}"
         return (f'{type(self).__name__}(specs={specs}, '
                 f'hierarchy_compensation={self.hierarchy_compensation}, '
-                f'backend={self.backend!r}, close_holes={self.close_holes})')
+                f'backend={self.backend!r}, close_holes={self.close_holes}, '
+                f'off_surface={self.off_surface!r})')
 
 
 @TRANSFORMS.register_module()
