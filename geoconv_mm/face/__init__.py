@@ -6,13 +6,24 @@ the eyes and mouth to the template (:mod:`.alignment`) -> :class:`FaceResult`
 (aligned crop, :class:`~geoconv_mm.geodesic.FaceSurface` in the crop frame,
 facial mask). The surface then goes to :mod:`geoconv_mm.geodesic`.
 """
-from .alignment import (DEFAULT_TEMPLATE, KEYPOINTS, similarity_transform,
-                        template_fractions, template_points)
+from .alignment import (
+                        DEFAULT_TEMPLATE,
+                        KEYPOINTS,
+                        similarity_transform,
+                        template_fractions,
+                        template_points,
+)
 from .holes import hole_loops, keypoints_from_holes
 from .pipeline import FacePipeline, FaceResult, NoFaceError, rasterize_mask
-from .reconstructors import (RECONSTRUCTORS, Linear3DMM, MediaPipeFaceMesh,
-                             MeshFileReconstructor, RawFace,
-                             build_reconstructor, facemesh_faces)
+from .reconstructors import (
+                        RECONSTRUCTORS,
+                        Linear3DMM,
+                        MediaPipeFaceMesh,
+                        MeshFileReconstructor,
+                        RawFace,
+                        build_reconstructor,
+                        facemesh_faces,
+)
 
 __all__ = [
     'DEFAULT_TEMPLATE', 'KEYPOINTS', 'FacePipeline', 'FaceResult',
