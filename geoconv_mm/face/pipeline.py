@@ -17,8 +17,12 @@ import numpy as np
 from geoconv_mm.geodesic.raster import rasterize_fast
 from geoconv_mm.geodesic.surface import DegenerateMeshError, FaceSurface
 
-from .alignment import (DEFAULT_TEMPLATE, KEYPOINTS, similarity_transform,
-                        template_points)
+from .alignment import (
+    DEFAULT_TEMPLATE,
+    KEYPOINTS,
+    similarity_transform,
+    template_points,
+)
 from .reconstructors import build_reconstructor
 
 

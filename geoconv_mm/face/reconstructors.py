@@ -63,8 +63,9 @@ def facemesh_faces() -> np.ndarray:
     global _FACEMESH_FACES
     if _FACEMESH_FACES is None:
         try:
-            from mediapipe.python.solutions.face_mesh_connections import \
-                FACEMESH_TESSELATION
+            from mediapipe.python.solutions.face_mesh_connections import (
+                FACEMESH_TESSELATION,
+            )
         except ImportError as exc:
             raise ImportError(
                 'MediaPipe Face Mesh needs mediapipe: '

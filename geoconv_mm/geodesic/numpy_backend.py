@@ -18,8 +18,11 @@ from geoconv_mm.ops.geo_spec import GeoSpec
 from .raster import rasterize, surface_points
 from .surface import FaceSurface
 from .topology import boundary_vertex_mask, fill_holes
-from .vertex_geodesics import (graph_geodesics, heat_geodesics,
-                               vertex_path_lengths)
+from .vertex_geodesics import (
+    graph_geodesics,
+    heat_geodesics,
+    vertex_path_lengths,
+)
 
 _PENALTY = 1e7  # marks a broken step; larger than any face, small enough for float64 sums
 _PAD = 8  # zero columns after each grid row: keeps line sums from wrapping rows

@@ -3,12 +3,12 @@ serve every fold from one file (--fold) give the same models and the same
 resolved data pipelines as the hand-written configs of commit e12378b."""
 import copy
 import glob
+import io
 import json
 import os.path as osp
 import re
 import subprocess
 import tarfile
-import io
 
 import pytest
 from mmengine.config import Config

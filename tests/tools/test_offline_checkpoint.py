@@ -7,8 +7,10 @@ from urllib.error import URLError
 
 import pytest
 
-from geoconv_mm.engine.pretrained import (offline_checkpoint_message,
-                                          remote_checkpoints)
+from geoconv_mm.engine.pretrained import (
+    offline_checkpoint_message,
+    remote_checkpoints,
+)
 from tests.models.tiny_data import make_tiny_au_tree
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -6,10 +6,17 @@ import cv2
 import numpy as np
 import pytest
 
-from geoconv_mm.utils.frame_io import (FrameSource, count_video_frames,
-                                       is_image, is_list_file, is_video,
-                                       list_files, read_image, read_list_file,
-                                       read_video_frames)
+from geoconv_mm.utils.frame_io import (
+    FrameSource,
+    count_video_frames,
+    is_image,
+    is_list_file,
+    is_video,
+    list_files,
+    read_image,
+    read_list_file,
+    read_video_frames,
+)
 
 
 def write_video(path, n, size=32):

@@ -17,11 +17,9 @@ annotation lists every labelled frame that has an image, with its ``source`` and
 from __future__ import annotations
 
 import argparse
-import glob
-import json
 import logging
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from geoconv_mm.utils.atomic_io import atomic_write_json
 

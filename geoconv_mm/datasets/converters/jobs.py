@@ -20,8 +20,12 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import cv2
 
 from geoconv_mm.utils.atomic_io import atomic_write_bytes
-from geoconv_mm.utils.frame_io import (count_video_frames, is_video, read_image,
-                                       read_video_frames)
+from geoconv_mm.utils.frame_io import (
+    count_video_frames,
+    is_video,
+    read_image,
+    read_video_frames,
+)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch.nn as nn
-from mmengine.dataset import (BaseDataset, Compose, ConcatDataset,
-                              RepeatDataset)
+from mmengine.dataset import BaseDataset, Compose, ConcatDataset, RepeatDataset
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import HOOKS, MODELS
 
