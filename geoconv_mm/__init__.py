@@ -12,7 +12,6 @@ import warnings
 # of mmcv's transformer bricks warns about an op that geoconv-mm never uses.
 warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 
+from . import datasets, engine, evaluation, models  # noqa: F401,E402  (registration)
 from .ops import GeoConv2d, GeodesicContext, GeoSpec, build_info, geo_conv2d  # noqa: F401,E402
 from .version import __version__  # noqa: F401,E402
-
-from . import datasets, engine, evaluation, models  # noqa: F401,E402  (registration)

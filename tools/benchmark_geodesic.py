@@ -66,8 +66,10 @@ def main(argv=None):
     from skimage import data
 
     from geoconv_mm.face import FacePipeline
-    from geoconv_mm.geodesic import (compute_geodesic_distances,
-                                     compute_geodesic_weights)
+    from geoconv_mm.geodesic import (
+        compute_geodesic_distances,
+        compute_geodesic_weights,
+    )
     from geoconv_mm.ops.geo_spec import GeoSpec
 
     specs = [GeoSpec(s) for s in (1, 2, 4, 8, 16)]

@@ -17,7 +17,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from geoconv_mm.datasets.synthau import SYNTHAU_AU_IDS, SynthAUSpec, generate_synthau  # noqa: E402,E501
+from geoconv_mm.datasets.synthau import (  # noqa: E402,E501
+    SYNTHAU_AU_IDS,
+    SynthAUSpec,
+    generate_synthau,
+)
 from geoconv_mm.datasets.synthau.generator import ANNOTATION, GEOMETRIES  # noqa: E402
 
 

@@ -44,8 +44,11 @@ def main(argv=None):
     from tqdm import tqdm
 
     from geoconv_mm.apis import AUInferencer, FrameSource, write_au_csv
-    from geoconv_mm.visualization import (AnnotatedFrameWriter, draw_au_frame,
-                                          plot_au_timeline)
+    from geoconv_mm.visualization import (
+        AnnotatedFrameWriter,
+        draw_au_frame,
+        plot_au_timeline,
+    )
 
     inferencer = AUInferencer(args.config, args.checkpoint, device=args.device,
                               batch_size=args.batch_size, keep_crops=bool(args.show_out))

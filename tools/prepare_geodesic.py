@@ -19,11 +19,20 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from geoconv_mm.datasets.converters.jobs import (FrameTask, image_tasks,  # noqa: E402
-                                                 parse_shard, process_frames,
-                                                 video_tasks)
-from geoconv_mm.utils.frame_io import (is_image, is_list_file, is_video,  # noqa: E402
-                                       list_files, read_list_file)
+from geoconv_mm.datasets.converters.jobs import (  # noqa: E402
+    FrameTask,
+    image_tasks,
+    parse_shard,
+    process_frames,
+    video_tasks,
+)
+from geoconv_mm.utils.frame_io import (  # noqa: E402
+    is_image,
+    is_list_file,
+    is_video,
+    list_files,
+    read_list_file,
+)
 
 
 def list_tasks(path: str, every: int):

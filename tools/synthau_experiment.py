@@ -215,8 +215,13 @@ def run_one(arm: str, variant: str, seed: int, fold: int, study_dir: str,
 
 def report(study_dir: str, num_boot=None) -> None:
     """Analyse the study's records: summary.md, summary.json, intervals.png."""
-    from geoconv_mm.evaluation.au_study import (NUM_BOOT, analyse, load_records,
-                                                markdown, plot_intervals)
+    from geoconv_mm.evaluation.au_study import (
+        NUM_BOOT,
+        analyse,
+        load_records,
+        markdown,
+        plot_intervals,
+    )
     from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
 
     records, failed = load_records(study_dir)

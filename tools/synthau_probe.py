@@ -39,7 +39,11 @@ def features(dataset, specs, size):
     import cv2
     from tqdm import tqdm
 
-    from geoconv_mm.geodesic import FaceSurface, compute_geodesic_weights, render_depth
+    from geoconv_mm.geodesic import (
+        FaceSurface,
+        compute_geodesic_weights,
+        render_depth,
+    )
     out = dict(image=[], geo=[], depth=[])
     labels, masks = [], []
     for i in tqdm(range(len(dataset)), desc='features', leave=False):
@@ -88,14 +92,14 @@ def probe(x_tr, y_tr, x_te, y_te, m_te, steps):
 
 def main():
     import torch
-
-    import geoconv_mm.datasets  # noqa: F401
-    import geoconv_mm.datasets.synthau  # noqa: F401
-    from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
-    from geoconv_mm.ops import GeoSpec
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import DATASETS
+
+    import geoconv_mm.datasets  # noqa: F401
+    import geoconv_mm.datasets.synthau  # noqa: F401
+    from geoconv_mm.ops import GeoSpec
+    from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
 
     args = parse_args()
     torch.set_num_threads(1)

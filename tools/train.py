@@ -18,6 +18,9 @@ from urllib.error import URLError
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
 import geoconv_mm  # noqa: E402,F401
 import geoconv_mm.datasets  # noqa: E402,F401
@@ -26,11 +29,11 @@ import geoconv_mm.evaluation  # noqa: E402,F401
 import geoconv_mm.models  # noqa: E402,F401
 from geoconv_mm.engine import setup_cpu_distributed  # noqa: E402
 from geoconv_mm.engine.pretrained import offline_checkpoint_message  # noqa: E402
-from geoconv_mm.utils import (default_work_dir, ensure_geo_specs_hook,  # noqa: E402
-                              set_fold)  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from geoconv_mm.utils import (  # noqa: E402
+    default_work_dir,
+    ensure_geo_specs_hook,
+    set_fold,  # noqa: E402
+)
 
 
 def parse_args():

@@ -15,9 +15,10 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from geoconv_mm.engine.hooks.geo_specs_hook import (fill_geo_specs,
-                                                    model_geo_specs)
-
+from geoconv_mm.engine.hooks.geo_specs_hook import (
+    fill_geo_specs,
+    model_geo_specs,
+)
 from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
 # Loading steps of a dataset pipeline: at inference the crop and mesh come from the
@@ -101,8 +102,9 @@ class AUInferencer:
                  face_pipeline: Optional[dict] = None,
                  au_ids: Optional[Sequence[int]] = None,
                  keep_crops: bool = False) -> None:
-        from geoconv_mm.face import FacePipeline
         from mmpretrain.registry import MODELS
+
+        from geoconv_mm.face import FacePipeline
 
         _register_all()
         self.cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config

@@ -2,5 +2,11 @@
 
 Kept for one release so that existing imports keep working.
 """
-from geoconv_mm.utils.frame_io import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,  # noqa: F401
-                                       Frame, FrameSource, Source, list_images)
+from geoconv_mm.utils.frame_io import (  # noqa: F401
+                                       IMAGE_EXTENSIONS,
+                                       VIDEO_EXTENSIONS,
+                                       Frame,
+                                       FrameSource,
+                                       Source,
+                                       list_images,
+)

@@ -5,9 +5,15 @@ torch's weights-only loading (see :mod:`.checkpoint`).
 """
 from .checkpoint import register_mmengine_safe_globals
 from .dist import setup_cpu_distributed
-from .hooks import (AUF1ChartHook, AUStatisticsHook, GeoSpecsHook,
-                    TorchThreadsHook, fill_geo_specs, find_au_statistics,
-                    model_geo_specs)
+from .hooks import (
+                    AUF1ChartHook,
+                    AUStatisticsHook,
+                    GeoSpecsHook,
+                    TorchThreadsHook,
+                    fill_geo_specs,
+                    find_au_statistics,
+                    model_geo_specs,
+)
 
 register_mmengine_safe_globals()
 

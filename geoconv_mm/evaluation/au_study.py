@@ -27,9 +27,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .metrics.au_prediction_dump import load_predictions
-from .statistics import (PairedStratum, benjamini_hochberg, bootstrap_p_value,
-                         f1_from_counts, holm, paired_bootstrap, percentile_interval,
-                         single_arm_bootstrap, subject_counts)
+from .statistics import (
+    PairedStratum,
+    benjamini_hochberg,
+    bootstrap_p_value,
+    f1_from_counts,
+    holm,
+    paired_bootstrap,
+    percentile_interval,
+    single_arm_bootstrap,
+    subject_counts,
+)
 
 NUM_BOOT = 10000
 RUN_FIELDS = ('arm', 'variant', 'seed', 'fold')
@@ -126,9 +134,9 @@ def compare(runs_a: Dict[Tuple[int, int], dict], runs_b: Dict[Tuple[int, int], d
     return dict(n_pairs=len(keys), pairs=[list(k) for k in keys],
                 diff=float(res['diff_mean']), ci95=[float(lo), float(hi)],
                 p=float(bootstrap_p_value(res['boot_mean'])),
-                per_au={n: dict(diff=float(d), ci95=[float(l), float(h)], p=float(pp),
+                per_au={n: dict(diff=float(d), ci95=[float(lo), float(h)], p=float(pp),
                                 p_holm=float(ph), p_bh=float(pb))
-                        for n, d, l, h, pp, ph, pb in zip(
+                        for n, d, lo, h, pp, ph, pb in zip(
                             names, res['diff_au'], au_lo, au_hi, p, holm(p),
                             benjamini_hochberg(p))})
 

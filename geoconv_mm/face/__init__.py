@@ -8,22 +8,50 @@ the eyes and mouth to the template (:mod:`.alignment`) -> :class:`FaceResult`
 (aligned crop, :class:`~geoconv_mm.geodesic.FaceSurface` in the crop frame,
 facial mask). The surface then goes to :mod:`geoconv_mm.geodesic`.
 """
-from .alignment import (DEFAULT_TEMPLATE, KEYPOINTS, similarity_transform,
-                        template_fractions, template_points)
+from .alignment import (
+                        DEFAULT_TEMPLATE,
+                        KEYPOINTS,
+                        similarity_transform,
+                        template_fractions,
+                        template_points,
+)
 from .boxes import box_iou, nms
-from .crops import (FaceCrop, crop_region, face_crop, mesh_box,
-                    mesh_in_detection)
-from .detectors import (FACE_DETECTORS, MEDIAPIPE_KEYPOINTS, FaceDetection,
-                        MediaPipeFaceDetector, WholeImageDetector,
-                        build_face_detector, largest_face)
-from .head_pose import (POSE_KEYS, HeadPose, HeadPoseEstimator,
-                        euler_to_matrix, frontal_reference, matrix_to_euler,
-                        mesh_rotation)
+from .crops import (
+                        FaceCrop,
+                        crop_region,
+                        face_crop,
+                        mesh_box,
+                        mesh_in_detection,
+)
+from .detectors import (
+                        FACE_DETECTORS,
+                        MEDIAPIPE_KEYPOINTS,
+                        FaceDetection,
+                        MediaPipeFaceDetector,
+                        WholeImageDetector,
+                        build_face_detector,
+                        largest_face,
+)
+from .head_pose import (
+                        POSE_KEYS,
+                        HeadPose,
+                        HeadPoseEstimator,
+                        euler_to_matrix,
+                        frontal_reference,
+                        matrix_to_euler,
+                        mesh_rotation,
+)
 from .holes import hole_loops, keypoints_from_holes
 from .pipeline import FacePipeline, FaceResult, NoFaceError, rasterize_mask
-from .reconstructors import (RECONSTRUCTORS, Linear3DMM, MediaPipeFaceMesh,
-                             MeshFileReconstructor, RawFace,
-                             build_reconstructor, facemesh_faces)
+from .reconstructors import (
+                        RECONSTRUCTORS,
+                        Linear3DMM,
+                        MediaPipeFaceMesh,
+                        MeshFileReconstructor,
+                        RawFace,
+                        build_reconstructor,
+                        facemesh_faces,
+)
 from .tracker import FaceTracker
 
 __all__ = [

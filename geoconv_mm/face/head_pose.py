@@ -177,7 +177,9 @@ def mediapipe_reference() -> np.ndarray:
     global _DEFAULT_REFERENCE
     if _DEFAULT_REFERENCE is None:
         from geoconv_mm.datasets.synthau.face_model import (
-            hole_loops, reconstruct_base_face)
+            hole_loops,
+            reconstruct_base_face,
+        )
         base = reconstruct_base_face()
         mouth, (eye_l, eye_r) = hole_loops(base.vertices, base.faces)
         _DEFAULT_REFERENCE = frontal_reference(base.vertices, eye_l, eye_r,

@@ -12,8 +12,11 @@ import warnings
 from .flip import flip_geodesic_weights
 from .raster import rasterize, render_depth
 from .surface import DegenerateMeshError, FaceSurface
-from .weights import (RATIO_CAP, compute_geodesic_distances,
-                      compute_geodesic_weights)
+from .weights import (
+    RATIO_CAP,
+    compute_geodesic_distances,
+    compute_geodesic_weights,
+)
 
 __all__ = [
     'FaceSurface', 'DegenerateMeshError', 'compute_geodesic_weights',

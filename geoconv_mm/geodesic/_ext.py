@@ -14,6 +14,7 @@ class GeometryExtensionMissing(RuntimeError):
 def _import() -> Optional[ModuleType]:
     try:
         import torch  # noqa: F401  (the extension links against libtorch)
+
         from geoconv_mm import _geometry_ext
     except ImportError:
         return None

@@ -8,8 +8,11 @@ import numpy as np
 from .raster import rasterize, surface_points
 from .surface import FaceSurface
 from .topology import close_holes as _close_holes
-from .vertex_geodesics import (graph_geodesics, heat_geodesics,
-                               vertex_path_lengths)
+from .vertex_geodesics import (
+    graph_geodesics,
+    heat_geodesics,
+    vertex_path_lengths,
+)
 
 
 def geodesic_distance_field(surface: FaceSurface, point_xy: Tuple[float, float], *,

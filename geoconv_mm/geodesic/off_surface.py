@@ -24,6 +24,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from geoconv_mm.ops.geo_spec import GeoSpec
+
 from .raster import rasterize_fast
 from .surface import FaceSurface
 from .topology import fill_holes

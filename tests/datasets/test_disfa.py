@@ -2,7 +2,12 @@ import json
 
 import numpy as np
 import pytest
-from builders import disfa_video_path, tiny_image, write_disfa_labels, write_disfa_video
+from builders import (
+    disfa_video_path,
+    tiny_image,
+    write_disfa_labels,
+    write_disfa_video,
+)
 
 from geoconv_mm.datasets import DISFADataset
 from geoconv_mm.datasets.converters import disfa

@@ -9,10 +9,13 @@ from builders import grid_surface
 
 from geoconv_mm import geodesic
 from geoconv_mm.datasets import BP4DDataset
-from geoconv_mm.datasets.transforms import (GenerateGeodesicWeights, LoadFaceSurface,
-                                            RandomFlipFace, RenderDepth)
+from geoconv_mm.datasets.transforms import (
+    GenerateGeodesicWeights,
+    LoadFaceSurface,
+    RandomFlipFace,
+    RenderDepth,
+)
 from geoconv_mm.ops.geo_spec import GeoSpec
-
 
 SPECS = [GeoSpec(1, 3, 1, 1), dict(in_stride=2, kernel_size=3, padding=1)]
 

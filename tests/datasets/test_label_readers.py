@@ -1,8 +1,12 @@
 import pytest
 from builders import write_bp4d_csv
 
-from geoconv_mm.datasets.label_readers import (list_frame_images, read_bp4d_occ_csv,
-                                               read_disfa_au_file, read_disfa_subject)
+from geoconv_mm.datasets.label_readers import (
+    list_frame_images,
+    read_bp4d_occ_csv,
+    read_disfa_au_file,
+    read_disfa_subject,
+)
 
 
 def test_bp4d_csv_reads_columns_by_name(tmp_path):

@@ -6,8 +6,14 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from builders import (bp4d_rows, disfa_video_path, write_bp4d_csv, write_bp4d_images,
-                      write_disfa_labels, write_disfa_video)
+from builders import (
+    bp4d_rows,
+    disfa_video_path,
+    write_bp4d_csv,
+    write_bp4d_images,
+    write_disfa_labels,
+    write_disfa_video,
+)
 
 from geoconv_mm.datasets import BP4DDataset, DISFADataset
 from geoconv_mm.datasets.converters import bp4d, disfa

@@ -1,7 +1,11 @@
 import pytest
 
-from geoconv_mm.datasets.protocol import (BP4D_PARTS, DISFA_PARTS, fold_subjects,
-                                          validate_parts)
+from geoconv_mm.datasets.protocol import (
+    BP4D_PARTS,
+    DISFA_PARTS,
+    fold_subjects,
+    validate_parts,
+)
 
 # The full subject lists, written independently of the parts (datasets.md).
 BP4D_ALL = {f'F{i:03d}' for i in range(1, 24)} | {f'M{i:03d}' for i in range(1, 19)}

@@ -4,9 +4,18 @@ import pytest
 import torch
 from builders import grid_surface
 
-from geoconv_mm.datasets.transforms import (CropFace, PackAUInputs, PCALighting,
-                                            RandomFlipFace, RandomHSVScale, ResizeFace)
-from geoconv_mm.datasets.transforms.photometric import IMAGENET_EIGVAL, IMAGENET_EIGVEC
+from geoconv_mm.datasets.transforms import (
+    CropFace,
+    PackAUInputs,
+    PCALighting,
+    RandomFlipFace,
+    RandomHSVScale,
+    ResizeFace,
+)
+from geoconv_mm.datasets.transforms.photometric import (
+    IMAGENET_EIGVAL,
+    IMAGENET_EIGVEC,
+)
 
 
 def ramp_image(h=12, w=16):

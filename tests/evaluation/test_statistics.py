@@ -3,10 +3,17 @@ import numpy as np
 import pytest
 
 from geoconv_mm.evaluation.metrics import au_f1_scores
-from geoconv_mm.evaluation.statistics import (PairedStratum, benjamini_hochberg,
-                                              bootstrap_p_value, f1_from_counts, holm,
-                                              paired_bootstrap, percentile_interval,
-                                              single_arm_bootstrap, subject_counts)
+from geoconv_mm.evaluation.statistics import (
+    PairedStratum,
+    benjamini_hochberg,
+    bootstrap_p_value,
+    f1_from_counts,
+    holm,
+    paired_bootstrap,
+    percentile_interval,
+    single_arm_bootstrap,
+    subject_counts,
+)
 
 
 def test_subject_counts_by_hand():

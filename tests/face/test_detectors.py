@@ -6,9 +6,15 @@ import skimage.data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoconv_mm.face import (FACE_DETECTORS, FaceDetection, WholeImageDetector,
-                             build_face_detector, face_crop, largest_face,
-                             mesh_in_detection)
+from geoconv_mm.face import (
+    FACE_DETECTORS,
+    FaceDetection,
+    WholeImageDetector,
+    build_face_detector,
+    face_crop,
+    largest_face,
+    mesh_in_detection,
+)
 from geoconv_mm.face.detectors import pyramid_tiles, tile_grid
 
 pytest.importorskip('mediapipe')

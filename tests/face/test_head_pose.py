@@ -4,9 +4,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoconv_mm.face import (HeadPoseEstimator, euler_to_matrix,
-                             frontal_reference, matrix_to_euler,
-                             mesh_rotation)
+from geoconv_mm.face import (
+    HeadPoseEstimator,
+    euler_to_matrix,
+    frontal_reference,
+    matrix_to_euler,
+    mesh_rotation,
+)
 from geoconv_mm.face.head_pose import default_camera, fit_similarity
 
 pytest.importorskip('mediapipe')
@@ -168,8 +172,11 @@ def test_synthau_renders_with_identity_and_expression(base_face):
     # Rendered SynthAU frames: a new identity and an expression on every
     # frame, posed by the generator. Their camera is orthographic (a huge
     # focal length turns the perspective correction off).
-    from geoconv_mm.datasets.synthau.generator import (SubjectRenderer,
-                                                       SynthAUSpec, _rotation)
+    from geoconv_mm.datasets.synthau.generator import (
+        SubjectRenderer,
+        SynthAUSpec,
+        _rotation,
+    )
     spec = SynthAUSpec(image_size=128, max_yaw=40, max_pitch=20, max_roll=15)
     centred = base_face.vertices - base_face.vertices.mean(0)
     est = HeadPoseEstimator(reference=centred, camera=(1e12, 64.0, 64.0))

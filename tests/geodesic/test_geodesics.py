@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 
 from geoconv_mm.geodesic import FaceSurface, compute_geodesic_distances
-from geoconv_mm.geodesic.vertex_geodesics import graph_geodesics, heat_geodesics
+from geoconv_mm.geodesic.vertex_geodesics import (
+    graph_geodesics,
+    heat_geodesics,
+)
 from geoconv_mm.ops.geo_spec import GeoSpec
 
 from .meshes import cylinder, grid_mesh, hemisphere

@@ -8,9 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
+from geoconv_mm.datasets.converters.jobs import (
+    FrameTask,
+    process_frames,
+    video_tasks,
+)
 from geoconv_mm.geodesic import FaceSurface
-from geoconv_mm.datasets.converters.jobs import (FrameTask, process_frames,
-                                                 video_tasks)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytest.importorskip('mediapipe')

@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from geoconv_mm.geodesic import compute_geodesic_distances, compute_geodesic_weights
-from geoconv_mm.geodesic.off_surface import apply_off_surface_rule, off_surface_taps
+from geoconv_mm.geodesic import (
+    compute_geodesic_distances,
+    compute_geodesic_weights,
+)
+from geoconv_mm.geodesic.off_surface import (
+    apply_off_surface_rule,
+    off_surface_taps,
+)
 from geoconv_mm.geodesic.weights import RATIO_CAP
 from geoconv_mm.ops import GeoSpec
 

@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from geoconv_mm.face import (DEFAULT_TEMPLATE, RECONSTRUCTORS, FacePipeline,
-                             NoFaceError, RawFace, keypoints_from_holes)
+from geoconv_mm.face import (
+    DEFAULT_TEMPLATE,
+    RECONSTRUCTORS,
+    FacePipeline,
+    NoFaceError,
+    RawFace,
+    keypoints_from_holes,
+)
 from geoconv_mm.geodesic import DegenerateMeshError
 from geoconv_mm.utils.frame_io import read_image as load_image
 

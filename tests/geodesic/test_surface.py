@@ -5,10 +5,18 @@ import numpy as np
 import pytest
 
 from geoconv_mm.face import facemesh_faces
-from geoconv_mm.geodesic import (DegenerateMeshError, FaceSurface, rasterize,
-                                 render_depth)
+from geoconv_mm.geodesic import (
+    DegenerateMeshError,
+    FaceSurface,
+    rasterize,
+    render_depth,
+)
 from geoconv_mm.geodesic._ext import geometry_ext_available, load_geometry_ext
-from geoconv_mm.geodesic.topology import boundary_loops, close_holes, triangles_from_edges
+from geoconv_mm.geodesic.topology import (
+    boundary_loops,
+    close_holes,
+    triangles_from_edges,
+)
 
 from .meshes import grid_mesh
 

@@ -2,8 +2,11 @@
 import numpy as np
 import pytest
 
-from geoconv_mm.geodesic import (FaceSurface, compute_geodesic_weights,
-                                 flip_geodesic_weights)
+from geoconv_mm.geodesic import (
+    FaceSurface,
+    compute_geodesic_weights,
+    flip_geodesic_weights,
+)
 from geoconv_mm.geodesic import _ext as ext_mod
 from geoconv_mm.ops.geo_spec import GeoSpec
 

@@ -17,7 +17,11 @@ import geoconv_mm.engine  # noqa: F401
 import geoconv_mm.evaluation  # noqa: F401
 import geoconv_mm.models  # noqa: F401
 from geoconv_mm.datasets.transforms import GenerateGeodesicWeights
-from geoconv_mm.engine import fill_geo_specs, find_au_statistics, model_geo_specs
+from geoconv_mm.engine import (
+    fill_geo_specs,
+    find_au_statistics,
+    model_geo_specs,
+)
 from geoconv_mm.ops import GeoConv2d, collect_geo_specs
 from geoconv_mm.utils import set_fold
 

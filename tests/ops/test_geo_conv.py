@@ -3,7 +3,6 @@ import torch
 import torch.nn.functional as F
 
 from geoconv_mm.ops import GeoConv2d, build_info, geo_conv2d, geo_weight_shape
-
 from geoconv_mm.ops.reference import geo_conv2d_loop, geo_conv2d_unfold
 
 # (N, C, O, H, W, kernel, stride, padding, dilation, groups)

@@ -10,7 +10,7 @@ from typing import Tuple, Union
 
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geoconv_mm.ops import GeoConv2d, geo_conv2d, geo_weight_shape

@@ -3,7 +3,12 @@ import torch
 from mmcv.cnn import build_conv_layer
 from mmpretrain.models import VGG, ResNet
 
-from geoconv_mm.ops import GeoConv2d, GeodesicContext, GeoSpec, collect_geo_specs
+from geoconv_mm.ops import (
+    GeoConv2d,
+    GeodesicContext,
+    GeoSpec,
+    collect_geo_specs,
+)
 
 
 def random_weights(specs, batch, image_size, seed=0):

@@ -3,6 +3,10 @@ the G(00000) and RGB-D variants differ from it only where they should."""
 import os.path as osp
 
 import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
 
 import geoconv_mm.datasets  # noqa: F401
 import geoconv_mm.datasets.synthau  # noqa: F401
@@ -10,10 +14,6 @@ import geoconv_mm.models  # noqa: F401
 from geoconv_mm.datasets.transforms import GenerateGeodesicWeights
 from geoconv_mm.engine import fill_geo_specs, model_geo_specs
 from geoconv_mm.ops import GeoConv2d, collect_geo_specs
-from mmengine.config import Config
-from mmengine.dataset import Compose
-from mmengine.registry import init_default_scope
-from mmpretrain.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

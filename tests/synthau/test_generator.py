@@ -12,11 +12,17 @@ import pytest
 pytest.importorskip('mediapipe')
 
 from geoconv_mm.datasets.au_dataset import AUDataset  # noqa: E402
-from geoconv_mm.datasets.synthau import (SYNTHAU_AU_IDS, SynthAUDataset,  # noqa: E402
-                                         SynthAUSpec, generate_synthau)
+from geoconv_mm.datasets.synthau import (  # noqa: E402
+    SYNTHAU_AU_IDS,
+    SynthAUDataset,
+    SynthAUSpec,
+    generate_synthau,
+)
 from geoconv_mm.datasets.synthau.action_units import au_displacement  # noqa: E402
-from geoconv_mm.datasets.synthau.face_model import (face_regions,  # noqa: E402
-                                                    reconstruct_base_face)
+from geoconv_mm.datasets.synthau.face_model import (  # noqa: E402
+    face_regions,
+    reconstruct_base_face,
+)
 from geoconv_mm.geodesic import FaceSurface  # noqa: E402
 
 # MediaPipe Face Mesh vertex ids (its published topology, independent of SynthAU's

@@ -9,13 +9,14 @@ import pytest
 
 pytest.importorskip('mediapipe')
 
+from mmengine.config import Config  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
 import geoconv_mm.datasets  # noqa: E402,F401
 import geoconv_mm.datasets.synthau  # noqa: E402,F401
 import geoconv_mm.engine  # noqa: E402,F401
 import geoconv_mm.evaluation  # noqa: E402,F401
 import geoconv_mm.models  # noqa: E402,F401
-from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The mouth AUs (DISFA's 25 and 26, the paper's hard case): the ones a tiny model

@@ -5,7 +5,6 @@ import os.path as osp
 import subprocess
 import sys
 
-
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'aggregate_folds.py')
 NAMES = ['AU1', 'AU2', 'AU4']

@@ -26,7 +26,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 import numpy as np  # noqa: E402
 
 from geoconv_mm.evaluation.metrics.au_f1_metric import (  # noqa: E402
-    au_f1_by_yaw, format_yaw_table, yaw_of_sample)
+    au_f1_by_yaw,
+    format_yaw_table,
+    yaw_of_sample,
+)
 
 
 def load_results(path: str) -> List[dict]:

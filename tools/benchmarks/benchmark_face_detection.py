@@ -19,7 +19,6 @@ Example::
     python tools/benchmarks/benchmark_face_detection.py --num-images 10
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -68,8 +67,10 @@ def face_sources(num_synthau: int = 6, seed: int = 0
     from mediapipe.python.solutions import face_mesh
 
     from geoconv_mm.datasets.synthau.face_model import reconstruct_base_face
-    from geoconv_mm.datasets.synthau.generator import (SubjectRenderer,
-                                                       SynthAUSpec)
+    from geoconv_mm.datasets.synthau.generator import (
+        SubjectRenderer,
+        SynthAUSpec,
+    )
 
     astronaut = _rgb_to_bgr(skimage.data.astronaut())
     with face_mesh.FaceMesh(static_image_mode=True) as fm:

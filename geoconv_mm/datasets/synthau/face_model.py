@@ -178,7 +178,11 @@ def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
     the mesh's geometry (holes, extremes), so the anchors follow each identity.
     """
     from mediapipe.python.solutions.face_mesh_connections import (
-        FACEMESH_FACE_OVAL, FACEMESH_LEFT_EYEBROW, FACEMESH_NOSE, FACEMESH_RIGHT_EYEBROW)
+        FACEMESH_FACE_OVAL,
+        FACEMESH_LEFT_EYEBROW,
+        FACEMESH_NOSE,
+        FACEMESH_RIGHT_EYEBROW,
+    )
 
     v = np.asarray(vertices, np.float64)
     mouth, eyes = hole_loops(v, faces)

@@ -31,10 +31,20 @@ import numpy as np
 from geoconv_mm.face.alignment import template_fractions
 from geoconv_mm.utils.atomic_io import atomic_imwrite, atomic_write_json
 
-from .action_units import (SYNTHAU_AU_IDS, active_aus, au_displacement, sample_expression,
-                           subject_prototype_weights)
+from .action_units import (
+    SYNTHAU_AU_IDS,
+    active_aus,
+    au_displacement,
+    sample_expression,
+    subject_prototype_weights,
+)
 from .appearance import furrow_maps, varied_texture
-from .face_model import BaseFace, face_regions, reconstruct_base_face, sample_identity
+from .face_model import (
+    BaseFace,
+    face_regions,
+    reconstruct_base_face,
+    sample_identity,
+)
 from .renderer import Lighting, render_face
 
 #: Bump when the generator's output changes, so old caches are not reused.

@@ -124,8 +124,10 @@ class GenerateGeodesicWeights(BaseTransform):
             hierarchy_compensation=self.hierarchy_compensation,
             backend=self.backend, close_holes=self.close_holes)
         if self.off_surface != 'flat':
-            from geoconv_mm.geodesic.off_surface import (apply_off_surface_rule,
-                                                         off_surface_taps)
+            from geoconv_mm.geodesic.off_surface import (
+                apply_off_surface_rule,
+                off_surface_taps,
+            )
             off = off_surface_taps(surface, self.specs, self.close_holes)
             weights = {s.key: apply_off_surface_rule(weights[s.key], off[s.key],
                                                      s.centre_index, self.off_surface)
