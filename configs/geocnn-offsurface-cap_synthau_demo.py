@@ -2,8 +2,7 @@
 # silent): taps without a surface point get the cell's largest on-surface ratio
 # instead of ratio 1 (geoconv_mm/geodesic/off_surface.py).
 _base_ = './geocnn_synthau_demo.py'
-_weights = dict(type='GenerateGeodesicWeights', specs=_base_.geo_specs,
-                hierarchy_compensation=True, off_surface='cap')
+_weights = dict(_base_.geo_weights, off_surface='cap')
 train_dataloader = dict(dataset=dict(pipeline=[
     _weights if t['type'] == 'GenerateGeodesicWeights' else t
     for t in _base_.train_pipeline]))
