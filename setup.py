@@ -5,6 +5,7 @@ when torch sees a GPU and CUDA_HOME is set, or when ``FORCE_CUDA=1`` (for build 
 without a GPU). torch must be importable at build time, so install with
 ``pip install -e . --no-build-isolation``.
 """
+
 import glob
 import os
 import platform
@@ -35,6 +36,7 @@ def read_requirements(path: str) -> list:
 def with_cuda() -> bool:
     import torch
     from torch.utils.cpp_extension import CUDA_HOME
+
     if os.getenv('FORCE_CUDA', '0') == '1':
         return True
     return torch.cuda.is_available() and CUDA_HOME is not None
@@ -65,8 +67,10 @@ def make_extensions() -> list:
         ('GEOCONV_TORCH_VERSION', f'"{torch.__version__}"'),
         ('GEOCONV_CUDA_VERSION', f'"{torch.version.cuda}"' if cuda else '""'),
     ]
-    sources = sorted(glob.glob(os.path.join(CSRC, '*.cpp')) +
-                     glob.glob(os.path.join(CSRC, 'cpu', '*.cpp')))
+    sources = sorted(
+        glob.glob(os.path.join(CSRC, '*.cpp'))
+        + glob.glob(os.path.join(CSRC, 'cpu', '*.cpp'))
+    )
     cxx_flags = ['-O3'] + openmp_flags() + sanitizer_flags()
     extra_compile_args = {'cxx': cxx_flags}
     macros = list(version_macros)
@@ -83,9 +87,12 @@ def make_extensions() -> list:
             include_dirs=[os.path.join(ROOT, CSRC)],
             define_macros=macros,
             extra_compile_args=extra_compile_args,
-            extra_link_args=openmp_flags() + sanitizer_flags()),
+            extra_link_args=openmp_flags() + sanitizer_flags(),
+        ),
     ]
-    geometry_sources = sorted(glob.glob(os.path.join(CSRC, 'geometry', '*.cpp')))
+    geometry_sources = sorted(
+        glob.glob(os.path.join(CSRC, 'geometry', '*.cpp'))
+    )
     if geometry_sources:
         extensions.append(
             CppExtension(
@@ -93,7 +100,9 @@ def make_extensions() -> list:
                 geometry_sources,
                 include_dirs=[os.path.join(ROOT, CSRC)],
                 extra_compile_args={'cxx': cxx_flags},
-                extra_link_args=openmp_flags()))
+                extra_link_args=openmp_flags(),
+            )
+        )
     return extensions
 
 
@@ -111,7 +120,8 @@ setup(
     description='GeoConv: geodesic guided convolution for facial action unit recognition, '
     'as an OpenMMLab plugin',
     long_description=open(os.path.join(ROOT, 'README.md')).read()
-    if os.path.exists(os.path.join(ROOT, 'README.md')) else '',
+    if os.path.exists(os.path.join(ROOT, 'README.md'))
+    else '',
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.9',

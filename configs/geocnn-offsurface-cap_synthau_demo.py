@@ -3,10 +3,20 @@
 # instead of ratio 1 (geoconv_mm/geodesic/off_surface.py).
 _base_ = './geocnn_synthau_demo.py'
 _weights = dict(_base_.geo_weights, off_surface='cap')
-train_dataloader = dict(dataset=dict(pipeline=[
-    _weights if t['type'] == 'GenerateGeodesicWeights' else t
-    for t in _base_.train_pipeline]))
-val_dataloader = dict(dataset=dict(pipeline=[
-    _weights if t['type'] == 'GenerateGeodesicWeights' else t
-    for t in _base_.test_pipeline]))
+train_dataloader = dict(
+    dataset=dict(
+        pipeline=[
+            _weights if t['type'] == 'GenerateGeodesicWeights' else t
+            for t in _base_.train_pipeline
+        ]
+    )
+)
+val_dataloader = dict(
+    dataset=dict(
+        pipeline=[
+            _weights if t['type'] == 'GenerateGeodesicWeights' else t
+            for t in _base_.test_pipeline
+        ]
+    )
+)
 test_dataloader = val_dataloader

@@ -6,11 +6,14 @@ and hooks with MMEngine/MMPretrain, so configs can name them
 (:mod:`geoconv_mm.geodesic`) and the inference API (:mod:`geoconv_mm.apis`) load on
 first use.
 """
+
 import warnings
 
 # mmcv-lite ships mmcv.cnn without mmcv.ops by design (see README); mmpretrain's import
 # of mmcv's transformer bricks warns about an op that geoconv-mm never uses.
-warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+warnings.filterwarnings(
+    'ignore', message='Fail to import ``MultiScaleDeformableAttention``'
+)
 
 from . import datasets, engine, evaluation, models  # noqa: F401,E402  (registration)
 from .ops import GeoConv2d, GeodesicContext, GeoSpec, build_info, geo_conv2d  # noqa: F401,E402

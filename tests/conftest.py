@@ -1,5 +1,32 @@
-import os
-import sys
+"""Fixtures shared across test packages: a real photo, the face pipeline, the
+five GeoCNN scales."""
 
-# Tests run against the working tree (the compiled extension is built in place).
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import cv2
+import pytest
+
+
+@pytest.fixture(scope='session')
+def astronaut_bgr():
+    from skimage import data
+
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope='session')
+def pipeline():
+    pytest.importorskip('mediapipe')
+    from geoconv_mm.face import FacePipeline
+
+    return FacePipeline()
+
+
+@pytest.fixture(scope='session')
+def astronaut(pipeline, astronaut_bgr):
+    return pipeline.process(astronaut_bgr, name='astronaut')
+
+
+@pytest.fixture(scope='session')
+def face_specs():
+    from geoconv_mm.ops.geo_spec import GeoSpec
+
+    return [GeoSpec(s) for s in (1, 2, 4, 8, 16)]

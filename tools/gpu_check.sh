@@ -59,9 +59,9 @@ else
   else
     skip_step memcheck "compute-sanitizer not found"
   fi
-  run_step benchmark_fp32 75 "$PYTHON" tools/benchmark_geoconv.py --device cuda \
+  run_step benchmark_fp32 75 "$PYTHON" tools/benchmarks/benchmark_geoconv.py --device cuda \
     --batch 32 --repeats 5 --out "$OUT/benchmark_fp32.json"
-  run_step benchmark_amp 75 "$PYTHON" tools/benchmark_geoconv.py --device cuda --amp \
+  run_step benchmark_amp 75 "$PYTHON" tools/benchmarks/benchmark_geoconv.py --device cuda --amp \
     --batch 32 --repeats 5 --out "$OUT/benchmark_amp.json"
 fi
 

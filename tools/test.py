@@ -1,34 +1,28 @@
 """Evaluate a checkpoint on a config's test split (MMPretrain's tools/test.py, plus the
-plugin), and write the metrics as JSON for tools/aggregate_folds.py.
+plugin), and write the metrics as JSON for tools/analysis_tools/aggregate_folds.py.
 
 Example::
 
     python tools/test.py configs/geocnn_bp4d_fold1.py work_dirs/geocnn_bp4d_fold1/epoch_14.pth
     # -> work_dirs/geocnn_bp4d_fold1/test_metrics.json
 """
+
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.dist import is_main_process
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import torch  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.dist import is_main_process  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import geoconv_mm  # noqa: E402,F401
-import geoconv_mm.datasets  # noqa: E402,F401
-import geoconv_mm.engine  # noqa: E402,F401
-import geoconv_mm.evaluation  # noqa: E402,F401
-import geoconv_mm.models  # noqa: E402,F401
-from geoconv_mm.engine import setup_cpu_distributed  # noqa: E402
-from geoconv_mm.utils import (  # noqa: E402
+import geoconv_mm  # noqa: F401  (registers every module)
+from geoconv_mm.engine import setup_cpu_distributed
+from geoconv_mm.utils import (
     default_work_dir,
     ensure_geo_specs_hook,
-    set_fold,  # noqa: E402
+    set_fold,
 )
 
 
@@ -36,20 +30,36 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Evaluate an AU model')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir for logs and the metrics file')
-    parser.add_argument('--metrics-out',
-                        help='JSON file for the metrics (default: '
-                        '<work_dir>/test_metrics.json)')
-    parser.add_argument('--out', help='dump every prediction to this pickle file')
     parser.add_argument(
-        '--fold', type=int, choices=(1, 2, 3),
+        '--work-dir', help='the dir for logs and the metrics file'
+    )
+    parser.add_argument(
+        '--metrics-out',
+        help='JSON file for the metrics (default: '
+        '<work_dir>/test_metrics.json)',
+    )
+    parser.add_argument(
+        '--out', help='dump every prediction to this pickle file'
+    )
+    parser.add_argument(
+        '--fold',
+        type=int,
+        choices=(1, 2, 3),
         help='protocol fold of every dataloader (default: the config\'s); '
-        'the default work dir then ends in _fold<k>')
+        'the default work dir then ends in _fold<k>',
+    )
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -69,22 +79,31 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = default_work_dir(args.config, args.fold)
     cfg.load_from = args.checkpoint
-    loader = ConfigDict(pin_memory=torch.cuda.is_available(), persistent_workers=True,
-                        collate_fn=dict(type='default_collate'))
+    loader = ConfigDict(
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=True,
+        collate_fn=dict(type='default_collate'),
+    )
     loader.update(cfg.test_dataloader)
     if loader.get('num_workers', 0) == 0:
         loader['persistent_workers'] = False
     cfg.test_dataloader = loader
     if args.out:
-        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
-            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
-        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+        cfg.test_evaluator = (
+            list(cfg.test_evaluator)
+            if isinstance(cfg.test_evaluator, (list, tuple))
+            else [cfg.test_evaluator]
+        )
+        cfg.test_evaluator.append(
+            dict(type='DumpResults', out_file_path=args.out)
+        )
     return cfg
 
 
 def write_json(path: str, obj: dict) -> None:
     """Write atomically: a temp file in the same folder, then os.replace."""
     from geoconv_mm.utils.atomic_io import atomic_write_json
+
     atomic_write_json(path, obj, indent=2)
 
 
@@ -92,15 +111,25 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg
+        else RUNNERS.build(cfg)
+    )
     metrics = runner.test()
     if is_main_process():
         path = args.metrics_out or osp.join(cfg.work_dir, 'test_metrics.json')
-        write_json(path, dict(config=osp.abspath(args.config),
-                              checkpoint=osp.abspath(args.checkpoint),
-                              au_names=list(runner.test_dataloader.dataset.metainfo.get(
-                                  'classes', ())),
-                              metrics={k: float(v) for k, v in metrics.items()}))
+        write_json(
+            path,
+            dict(
+                config=osp.abspath(args.config),
+                checkpoint=osp.abspath(args.checkpoint),
+                au_names=list(
+                    runner.test_dataloader.dataset.metainfo.get('classes', ())
+                ),
+                metrics={k: float(v) for k, v in metrics.items()},
+            ),
+        )
         runner.logger.info(f'metrics written to {path}')
 
 

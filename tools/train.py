@@ -7,32 +7,25 @@ Examples::
     python tools/train.py configs/ablations/vgg19_bp4d.py --fold 2      # any fold
     bash tools/dist_train.sh configs/geocnn_bp4d_fold1.py 8              # torchrun
 """
+
 import argparse
 import os
-import os.path as osp
-import sys
 from copy import deepcopy
 from urllib.error import URLError
 
 # Import the plugin from this checkout without the user touching PYTHONPATH.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import torch  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import geoconv_mm  # noqa: E402,F401
-import geoconv_mm.datasets  # noqa: E402,F401
-import geoconv_mm.engine  # noqa: E402,F401
-import geoconv_mm.evaluation  # noqa: E402,F401
-import geoconv_mm.models  # noqa: E402,F401
-from geoconv_mm.engine import setup_cpu_distributed  # noqa: E402
-from geoconv_mm.engine.pretrained import offline_checkpoint_message  # noqa: E402
-from geoconv_mm.utils import (  # noqa: E402
+import geoconv_mm  # noqa: F401  (registers every module)
+from geoconv_mm.engine import setup_cpu_distributed
+from geoconv_mm.engine.pretrained import offline_checkpoint_message
+from geoconv_mm.utils import (
     default_work_dir,
     ensure_geo_specs_hook,
-    set_fold,  # noqa: E402
+    set_fold,
 )
 
 
@@ -41,29 +34,56 @@ def parse_args():
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from this checkpoint, or (no value) from the latest checkpoint '
-        'in the work directory')
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision training')
-    parser.add_argument('--no-validate', action='store_true',
-                        help='do not evaluate during training')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr by the actual over the base batch size')
-    parser.add_argument('--no-pin-memory', action='store_true',
-                        help='disable pin_memory in the dataloaders')
-    parser.add_argument('--no-persistent-workers', action='store_true',
-                        help='disable persistent_workers in the dataloaders')
+        'in the work directory',
+    )
     parser.add_argument(
-        '--fold', type=int, choices=(1, 2, 3),
+        '--amp', action='store_true', help='automatic mixed precision training'
+    )
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate during training',
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by the actual over the base batch size',
+    )
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the dataloaders',
+    )
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='disable persistent_workers in the dataloaders',
+    )
+    parser.add_argument(
+        '--fold',
+        type=int,
+        choices=(1, 2, 3),
         help='protocol fold of every dataloader (default: the config\'s); '
-        'the default work dir then ends in _fold<k>')
+        'the default work dir then ends in _fold<k>',
+    )
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, key=value (e.g. '
-        'train_dataloader.batch_size=16)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+        'train_dataloader.batch_size=16)',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -99,8 +119,10 @@ def merge_args(cfg, args):
         cfg.auto_scale_lr.enable = True
 
     default_dataloader_cfg = ConfigDict(
-        pin_memory=torch.cuda.is_available(), persistent_workers=True,
-        collate_fn=dict(type='default_collate'))
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=True,
+        collate_fn=dict(type='default_collate'),
+    )
 
     def set_default_dataloader_cfg(field):
         if cfg.get(field, None) is None:
@@ -108,7 +130,9 @@ def merge_args(cfg, args):
         dataloader_cfg = deepcopy(default_dataloader_cfg)
         dataloader_cfg.update(cfg[field])
         if dataloader_cfg.get('num_workers', 0) == 0:
-            dataloader_cfg['persistent_workers'] = False  # torch refuses it with 0
+            dataloader_cfg['persistent_workers'] = (
+                False  # torch refuses it with 0
+            )
         if args.no_pin_memory:
             dataloader_cfg['pin_memory'] = False
         if args.no_persistent_workers:
@@ -126,7 +150,11 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg
+        else RUNNERS.build(cfg)
+    )
     try:
         runner.train()
     except URLError as exc:

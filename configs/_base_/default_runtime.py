@@ -2,12 +2,7 @@
 default_scope = 'mmpretrain'
 # Registers GeoConv, GeoCNN, the AU datasets/transforms/metric and the hooks, also for
 # users who call MMEngine's Runner from their own scripts.
-custom_imports = dict(
-    imports=[
-        'geoconv_mm', 'geoconv_mm.datasets', 'geoconv_mm.models', 'geoconv_mm.evaluation',
-        'geoconv_mm.engine'
-    ],
-    allow_failed_imports=False)
+custom_imports = dict(imports=['geoconv_mm'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,5 +1,6 @@
 """Per-frame AU predictions from a trained checkpoint, for images, folders, videos and
 webcams (the OpenFace / py-feat / LibreFace use case)."""
+
 from __future__ import annotations
 
 import os
@@ -53,13 +54,6 @@ class AUPrediction:
     crop: Optional[np.ndarray] = field(default=None, repr=False)
 
 
-def _register_all() -> None:
-    import geoconv_mm.datasets  # noqa: F401
-    import geoconv_mm.engine  # noqa: F401  (checkpoint loading under torch >= 2.6)
-    import geoconv_mm.evaluation  # noqa: F401
-    import geoconv_mm.models  # noqa: F401
-
-
 def _au_ids_from(cfg: Config, checkpoint_meta: dict) -> List[int]:
     meta = (checkpoint_meta or {}).get('dataset_meta') or {}
     if meta.get('au_ids'):
@@ -68,12 +62,15 @@ def _au_ids_from(cfg: Config, checkpoint_meta: dict) -> List[int]:
     if dataset.get('au_ids'):
         return [int(a) for a in dataset['au_ids']]
     from mmpretrain.registry import DATASETS
+
     dataset_cls = DATASETS.get(dataset.get('type', ''))
     default = getattr(dataset_cls, 'DEFAULT_AU_IDS', None)
     if default:
         return [int(a) for a in default]
-    raise ValueError('cannot tell which AUs the model predicts: the checkpoint has no '
-                     'dataset_meta["au_ids"] and the config names none; pass au_ids=')
+    raise ValueError(
+        'cannot tell which AUs the model predicts: the checkpoint has no '
+        'dataset_meta["au_ids"] and the config names none; pass au_ids='
+    )
 
 
 class AUInferencer:
@@ -94,34 +91,51 @@ class AUInferencer:
         keep_crops (bool): Attach each frame's aligned crop to its prediction.
     """
 
-    def __init__(self,
-                 config: Union[str, Config],
-                 checkpoint: Optional[str] = None,
-                 device: Optional[str] = None,
-                 batch_size: int = 16,
-                 face_pipeline: Optional[dict] = None,
-                 au_ids: Optional[Sequence[int]] = None,
-                 keep_crops: bool = False) -> None:
+    def __init__(
+        self,
+        config: Union[str, Config],
+        checkpoint: Optional[str] = None,
+        device: Optional[str] = None,
+        batch_size: int = 16,
+        face_pipeline: Optional[dict] = None,
+        au_ids: Optional[Sequence[int]] = None,
+        keep_crops: bool = False,
+    ) -> None:
         from mmpretrain.registry import MODELS
 
         from geoconv_mm.face import FacePipeline
 
-        _register_all()
-        self.cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
+        self.cfg = (
+            Config.fromfile(config)
+            if isinstance(config, (str, os.PathLike))
+            else config
+        )
         init_default_scope(self.cfg.get('default_scope', 'mmpretrain'))
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.device = torch.device(
+            device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        )
         self.model = MODELS.build(self.cfg.model)
         meta = {}
         if checkpoint is not None:
             if not os.path.isfile(checkpoint):
                 raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-            meta = load_checkpoint(self.model, checkpoint, map_location='cpu').get('meta', {})
+            meta = load_checkpoint(
+                self.model, checkpoint, map_location='cpu'
+            ).get('meta', {})
         self.model.to(self.device).eval()
-        self.au_ids = list(au_ids) if au_ids is not None else _au_ids_from(self.cfg, meta)
-        num_aus = getattr(getattr(self.model, 'head', None), 'num_aus', len(self.au_ids))
+        self.au_ids = (
+            list(au_ids)
+            if au_ids is not None
+            else _au_ids_from(self.cfg, meta)
+        )
+        num_aus = getattr(
+            getattr(self.model, 'head', None), 'num_aus', len(self.au_ids)
+        )
         if num_aus != len(self.au_ids):
-            raise ValueError(f'the model predicts {num_aus} AUs but {len(self.au_ids)} AU ids '
-                             f'were given ({self.au_ids})')
+            raise ValueError(
+                f'the model predicts {num_aus} AUs but {len(self.au_ids)} AU ids '
+                f'were given ({self.au_ids})'
+            )
         self.threshold = float(getattr(self.model.head, 'threshold', 0.5))
         self.batch_size = batch_size
         self.keep_crops = keep_crops
@@ -129,10 +143,13 @@ class AUInferencer:
         face_cfg.setdefault('crop_size', int(self.cfg.get('image_size', 224)))
         self.face_pipeline = FacePipeline(**face_cfg)
         steps = self.cfg.test_dataloader.dataset.pipeline
-        self.pipeline = Compose([t for t in steps if t['type'] not in _LOADING_TRANSFORMS])
+        self.pipeline = Compose(
+            [t for t in steps if t['type'] not in _LOADING_TRANSFORMS]
+        )
         # specs='auto': the weights of exactly this model's GeoConv layers.
-        fill_geo_specs(self.pipeline,
-                       model_geo_specs(self.model, face_cfg['crop_size']))
+        fill_geo_specs(
+            self.pipeline, model_geo_specs(self.model, face_cfg['crop_size'])
+        )
 
     @property
     def au_names(self) -> List[str]:
@@ -148,7 +165,9 @@ class AUInferencer:
         from geoconv_mm.face import NoFaceError
         from geoconv_mm.geodesic.surface import DegenerateMeshError
 
-        pred = AUPrediction(frame.index, frame.timestamp, False, name=frame.name)
+        pred = AUPrediction(
+            frame.index, frame.timestamp, False, name=frame.name
+        )
         try:
             face = self.face_pipeline.process(frame.image, name=frame.name)
         except NoFaceError:
@@ -161,8 +180,14 @@ class AUInferencer:
         if self.keep_crops:
             pred.crop = face.crop
         h, w = face.crop.shape[:2]
-        results = dict(img=face.crop, face_surface=face.surface, img_shape=(h, w),
-                       ori_shape=(h, w), img_path=frame.name, sample_idx=frame.index)
+        results = dict(
+            img=face.crop,
+            face_surface=face.surface,
+            img_shape=(h, w),
+            ori_shape=(h, w),
+            img_path=frame.name,
+            sample_idx=frame.index,
+        )
         return pred, self.pipeline(results)
 
     @torch.no_grad()
@@ -170,7 +195,9 @@ class AUInferencer:
         """AU probabilities (B, A) of packed samples."""
         data = self.model.data_preprocessor(pseudo_collate(samples), False)
         outputs = self.model(**data, mode='predict')
-        return torch.stack([o.pred_score for o in outputs]).float().cpu().numpy()
+        return (
+            torch.stack([o.pred_score for o in outputs]).float().cpu().numpy()
+        )
 
     def _fill(self, samples) -> None:
         """Sets the AU values of the (prediction, packed sample) pairs, one batch."""
@@ -194,7 +221,9 @@ class AUInferencer:
             while pending:
                 yield pending.popleft().result()
 
-    def iter_predictions(self, frames: Iterable[Frame]) -> Iterator[AUPrediction]:
+    def iter_predictions(
+        self, frames: Iterable[Frame]
+    ) -> Iterator[AUPrediction]:
         """Predictions in frame order, batched: every frame yields exactly one."""
         pending: List[AUPrediction] = []
         samples = []
@@ -209,8 +238,13 @@ class AUInferencer:
         self._fill(samples)
         yield from pending
 
-    def __call__(self, source: Source, fps: float = 30.0, max_frames: Optional[int] = None,
-                 progress: bool = False) -> List[AUPrediction]:
+    def __call__(
+        self,
+        source: Source,
+        fps: float = 30.0,
+        max_frames: Optional[int] = None,
+        progress: bool = False,
+    ) -> List[AUPrediction]:
         """Predict every frame of ``source``.
 
         Args:
@@ -226,5 +260,11 @@ class AUInferencer:
         preds = self.iter_predictions(frames)
         if progress:
             from tqdm import tqdm
-            preds = tqdm(preds, total=len(frames) or None, unit='frame', desc='AU inference')
+
+            preds = tqdm(
+                preds,
+                total=len(frames) or None,
+                unit='frame',
+                desc='AU inference',
+            )
         return list(preds)

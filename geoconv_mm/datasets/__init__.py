@@ -2,7 +2,8 @@
 
 Importing this package registers ``AUDataset``, ``BP4DDataset``, ``DISFADataset`` in
 mmpretrain's ``DATASETS`` and the AU transforms in ``TRANSFORMS`` (use
-``custom_imports = dict(imports=['geoconv_mm.datasets'])`` in configs).
+``custom_imports = dict(imports=['geoconv_mm'])`` in configs, as for every
+module of the package).
 
 The paper's training pipeline (Sec. 4.1), with the weights of the model's GeoConv
 layers (``specs='auto'``: ``GeoSpecsHook`` fills them from the model)::
@@ -21,6 +22,7 @@ layers (``specs='auto'``: ``GeoSpecsHook`` fills them from the model)::
         type='BP4DDataset', data_root='data/bp4d', ann_file='annotations/bp4d.json',
         fold=1, split='train', pipeline=train_pipeline))
 """
+
 from .au_dataset import AUDataset
 from .au_info import BP4D_AU_IDS, DISFA_AU_IDS, DISFA_LABELLED_AU_IDS
 from .bp4d import BP4DDataset
@@ -30,6 +32,14 @@ from .synthau import SynthAUDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'AUDataset', 'BP4DDataset', 'DISFADataset', 'BP4D_AU_IDS', 'DISFA_AU_IDS',
-    'DISFA_LABELLED_AU_IDS', 'BP4D_PARTS', 'DISFA_PARTS', 'fold_subjects', 'SynthAUDataset'
+    'AUDataset',
+    'BP4DDataset',
+    'DISFADataset',
+    'BP4D_AU_IDS',
+    'DISFA_AU_IDS',
+    'DISFA_LABELLED_AU_IDS',
+    'BP4D_PARTS',
+    'DISFA_PARTS',
+    'fold_subjects',
+    'SynthAUDataset',
 ]

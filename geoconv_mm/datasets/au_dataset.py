@@ -1,4 +1,5 @@
 """Generic facial action unit dataset (OpenMMLab 2.0 annotation, subject-exclusive folds)."""
+
 from __future__ import annotations
 
 import logging
@@ -52,16 +53,18 @@ class AUDataset(BaseDataset):
     PARTS: Optional[Sequence[Sequence[str]]] = None
     DATASET_NAME: Optional[str] = None
 
-    def __init__(self,
-                 ann_file: str,
-                 au_ids: Optional[Sequence[int]] = None,
-                 fold: Optional[int] = None,
-                 split: Optional[str] = None,
-                 subjects: Optional[Sequence[str]] = None,
-                 parts: Optional[Sequence[Sequence[str]]] = None,
-                 intensity_threshold: Optional[int] = None,
-                 data_prefix: Union[str, dict] = '',
-                 **kwargs):
+    def __init__(
+        self,
+        ann_file: str,
+        au_ids: Optional[Sequence[int]] = None,
+        fold: Optional[int] = None,
+        split: Optional[str] = None,
+        subjects: Optional[Sequence[str]] = None,
+        parts: Optional[Sequence[Sequence[str]]] = None,
+        intensity_threshold: Optional[int] = None,
+        data_prefix: Union[str, dict] = '',
+        **kwargs,
+    ):
         au_ids = au_ids if au_ids is not None else self.DEFAULT_AU_IDS
         self.au_ids = None if au_ids is None else parse_au_ids(au_ids)
         self.intensity_threshold = intensity_threshold
@@ -71,10 +74,14 @@ class AUDataset(BaseDataset):
             data_prefix = dict(img_path=data_prefix, geo_path=data_prefix)
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
 
-    def _resolve_subjects(self, fold, split, subjects, parts) -> Optional[List[str]]:
+    def _resolve_subjects(
+        self, fold, split, subjects, parts
+    ) -> Optional[List[str]]:
         if subjects is not None:
             if fold is not None or split is not None:
-                raise ValueError('give either subjects or fold/split, not both')
+                raise ValueError(
+                    'give either subjects or fold/split, not both'
+                )
             subjects = [str(s) for s in subjects]
             if not subjects:
                 raise ValueError('subjects is empty')
@@ -82,13 +89,17 @@ class AUDataset(BaseDataset):
         if fold is None and split is None:
             return None
         if fold is None or split is None:
-            raise ValueError(f'fold and split go together, got fold={fold!r}, '
-                             f'split={split!r}')
+            raise ValueError(
+                f'fold and split go together, got fold={fold!r}, '
+                f'split={split!r}'
+            )
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
         parts = parts if parts is not None else self.PARTS
         if parts is None:
-            raise ValueError(f'{type(self).__name__} has no fold protocol: pass parts=')
+            raise ValueError(
+                f'{type(self).__name__} has no fold protocol: pass parts='
+            )
         self.parts = validate_parts(parts)
         return fold_subjects(self.parts, fold, split)
 
@@ -98,16 +109,20 @@ class AUDataset(BaseDataset):
         meta = self._metainfo
         name = meta.get('dataset')
         if self.DATASET_NAME and name and name != self.DATASET_NAME:
-            raise ValueError(f'{self.ann_file} holds dataset {name!r}, but '
-                             f'{type(self).__name__} expects {self.DATASET_NAME!r}')
+            raise ValueError(
+                f'{self.ann_file} holds dataset {name!r}, but '
+                f'{type(self).__name__} expects {self.DATASET_NAME!r}'
+            )
         if 'au_ids' not in meta:
             raise ValueError(f'{self.ann_file}: metainfo has no "au_ids"')
         file_aus = [int(a) for a in meta['au_ids']]
         au_ids = self.au_ids if self.au_ids is not None else file_aus
         missing = [a for a in au_ids if a not in file_aus]
         if missing:
-            raise ValueError(f'{self.ann_file} has no labels for AU {missing} '
-                             f'(it has {file_aus})')
+            raise ValueError(
+                f'{self.ann_file} has no labels for AU {missing} '
+                f'(it has {file_aus})'
+            )
         cols = np.array([file_aus.index(a) for a in au_ids], np.int64)
         self.au_ids = au_ids
         meta['au_ids'] = list(au_ids)
@@ -121,9 +136,12 @@ class AUDataset(BaseDataset):
             present = {d['subject'] for d in raw}
             absent = sorted(wanted - present)
             if absent:
-                print_log(f'{type(self).__name__}: {len(absent)} selected subjects have '
-                          f'no frames in {self.ann_file}: {absent}', logger='current',
-                          level=logging.WARNING)
+                print_log(
+                    f'{type(self).__name__}: {len(absent)} selected subjects have '
+                    f'no frames in {self.ann_file}: {absent}',
+                    logger='current',
+                    level=logging.WARNING,
+                )
             data_list = [d for d in raw if d['subject'] in wanted]
         return [self._labels(d, cols, len(file_aus)) for d in data_list]
 
@@ -131,23 +149,31 @@ class AUDataset(BaseDataset):
         where = f'{self.ann_file}: subject {info.get("subject")} frame {info.get("frame")}'
         if self.intensity_threshold is not None:
             if 'au_intensities' not in info:
-                raise ValueError(f'{where}: intensity_threshold is set but the entry has '
-                                 'no "au_intensities"')
+                raise ValueError(
+                    f'{where}: intensity_threshold is set but the entry has '
+                    'no "au_intensities"'
+                )
             values = np.asarray(info['au_intensities'], np.int64)
-            if values.shape != (num_aus, ):
-                raise ValueError(f'{where}: {values.shape[0]} intensities for {num_aus} AUs')
+            if values.shape != (num_aus,):
+                raise ValueError(
+                    f'{where}: {values.shape[0]} intensities for {num_aus} AUs'
+                )
             values = values[cols]
             info['au_intensities'] = values.astype(np.uint8)
             labels = (values >= self.intensity_threshold).astype(np.uint8)
             mask = np.ones(len(cols), bool)
         else:
             values = np.asarray(info['au_labels'], np.int64)
-            if values.shape != (num_aus, ):
-                raise ValueError(f'{where}: {values.shape[0]} labels for {num_aus} AUs')
+            if values.shape != (num_aus,):
+                raise ValueError(
+                    f'{where}: {values.shape[0]} labels for {num_aus} AUs'
+                )
             values = values[cols]
             bad = ~np.isin(values, (0, 1, UNKNOWN_LABEL))
             if bad.any():
-                raise ValueError(f'{where}: label {values[bad][0]} is not 0, 1 or 9')
+                raise ValueError(
+                    f'{where}: label {values[bad][0]} is not 0, 1 or 9'
+                )
             mask = values != UNKNOWN_LABEL
             labels = np.where(mask, values, 0).astype(np.uint8)
         info['gt_au'] = labels
@@ -180,7 +206,9 @@ class AUDataset(BaseDataset):
 
     def get_subjects(self) -> List[str]:
         """Sorted subjects of the selected frames."""
-        return sorted({self.get_data_info(i)['subject'] for i in range(len(self))})
+        return sorted(
+            {self.get_data_info(i)['subject'] for i in range(len(self))}
+        )
 
     def extra_repr(self) -> List[str]:
         body = [f'Annotation file: \t{self.ann_file}', f'AUs: \t{self.au_ids}']

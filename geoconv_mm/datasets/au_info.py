@@ -1,23 +1,54 @@
 """Action-unit vocabulary: FACS names and the AU lists of the standard protocols."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Sequence, Tuple
 
 #: FACS names of the action units that appear in BP4D and DISFA.
 AU_NAMES: Dict[int, str] = {
-    1: 'Inner Brow Raiser', 2: 'Outer Brow Raiser', 4: 'Brow Lowerer',
-    5: 'Upper Lid Raiser', 6: 'Cheek Raiser', 7: 'Lid Tightener', 9: 'Nose Wrinkler',
-    10: 'Upper Lip Raiser', 11: 'Nasolabial Deepener', 12: 'Lip Corner Puller',
-    13: 'Cheek Puffer', 14: 'Dimpler', 15: 'Lip Corner Depressor',
-    16: 'Lower Lip Depressor', 17: 'Chin Raiser', 18: 'Lip Puckerer',
-    20: 'Lip Stretcher', 22: 'Lip Funneler', 23: 'Lip Tightener', 24: 'Lip Pressor',
-    25: 'Lips Part', 26: 'Jaw Drop', 27: 'Mouth Stretch', 28: 'Lip Suck',
+    1: 'Inner Brow Raiser',
+    2: 'Outer Brow Raiser',
+    4: 'Brow Lowerer',
+    5: 'Upper Lid Raiser',
+    6: 'Cheek Raiser',
+    7: 'Lid Tightener',
+    9: 'Nose Wrinkler',
+    10: 'Upper Lip Raiser',
+    11: 'Nasolabial Deepener',
+    12: 'Lip Corner Puller',
+    13: 'Cheek Puffer',
+    14: 'Dimpler',
+    15: 'Lip Corner Depressor',
+    16: 'Lower Lip Depressor',
+    17: 'Chin Raiser',
+    18: 'Lip Puckerer',
+    20: 'Lip Stretcher',
+    22: 'Lip Funneler',
+    23: 'Lip Tightener',
+    24: 'Lip Pressor',
+    25: 'Lips Part',
+    26: 'Jaw Drop',
+    27: 'Mouth Stretch',
+    28: 'Lip Suck',
 }
 
 #: The 12 AUs of the BP4D protocol (JAA-Net, ME-GraphAU, the GeoConv paper).
 BP4D_AU_IDS: Tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 #: The 12 AUs for which DISFA ships label files.
-DISFA_LABELLED_AU_IDS: Tuple[int, ...] = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
+DISFA_LABELLED_AU_IDS: Tuple[int, ...] = (
+    1,
+    2,
+    4,
+    5,
+    6,
+    9,
+    12,
+    15,
+    17,
+    20,
+    25,
+    26,
+)
 #: The 8 AUs of the DISFA protocol.
 DISFA_AU_IDS: Tuple[int, ...] = (1, 2, 4, 6, 9, 12, 25, 26)
 
@@ -50,7 +81,9 @@ def parse_au_ids(value, argname: str = 'au_ids') -> List[int]:
         try:
             out.append(int(text))
         except ValueError as exc:
-            raise ValueError(f'{argname}: {item!r} is not an AU number') from exc
+            raise ValueError(
+                f'{argname}: {item!r} is not an AU number'
+            ) from exc
     if not out:
         raise ValueError(f'{argname} is empty')
     if len(set(out)) != len(out):

@@ -1,4 +1,5 @@
 """BP4D-Spontaneous (12 AUs, 3 subject-exclusive parts)."""
+
 from mmpretrain.registry import DATASETS
 
 from .au_dataset import AUDataset

@@ -1,4 +1,5 @@
 """DISFA, left camera (8 AUs, 3 subject-exclusive parts, intensities 0-5)."""
+
 from typing import Optional
 
 from mmpretrain.registry import DATASETS
@@ -23,8 +24,17 @@ class DISFADataset(AUDataset):
     PARTS = DISFA_PARTS
     DATASET_NAME = 'DISFA'
 
-    def __init__(self, *args, intensity_threshold: Optional[int] = 2, **kwargs):
-        if not isinstance(intensity_threshold, int) or not 1 <= intensity_threshold <= 5:
-            raise ValueError(f'intensity_threshold must be an int in 1..5, got '
-                             f'{intensity_threshold!r}')
-        super().__init__(*args, intensity_threshold=intensity_threshold, **kwargs)
+    def __init__(
+        self, *args, intensity_threshold: Optional[int] = 2, **kwargs
+    ):
+        if (
+            not isinstance(intensity_threshold, int)
+            or not 1 <= intensity_threshold <= 5
+        ):
+            raise ValueError(
+                f'intensity_threshold must be an int in 1..5, got '
+                f'{intensity_threshold!r}'
+            )
+        super().__init__(
+            *args, intensity_threshold=intensity_threshold, **kwargs
+        )

@@ -12,6 +12,7 @@ Policy on bad input (every error names the file, and the line/frame where there 
   one per line (any base), intensities must be integers 0-5; files of one subject must
   have equal length. Violations are ``ValueError`` naming file and line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,7 +30,9 @@ BP4D_VALID_VALUES = (BP4D_ABSENT, BP4D_PRESENT, UNKNOWN_LABEL)
 DISFA_MAX_INTENSITY = 5
 
 
-def read_bp4d_occ_csv(path: str, au_ids: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+def read_bp4d_occ_csv(
+    path: str, au_ids: Sequence[int]
+) -> Tuple[np.ndarray, np.ndarray]:
     """Read one BP4D occurrence CSV.
 
     Args:
@@ -44,18 +47,23 @@ def read_bp4d_occ_csv(path: str, au_ids: Sequence[int]) -> Tuple[np.ndarray, np.
         rows = list(csv.reader(f))
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
-        raise ValueError(f'{path}: empty label file (expected an integer header row)')
+        raise ValueError(
+            f'{path}: empty label file (expected an integer header row)'
+        )
     try:
         header = [int(c.strip()) for c in rows[0]]
     except ValueError as exc:
-        raise ValueError(f'{path}: unexpected columns {rows[0]!r}; the header must be '
-                         'integer AU numbers with 0 = frame number') from exc
+        raise ValueError(
+            f'{path}: unexpected columns {rows[0]!r}; the header must be '
+            'integer AU numbers with 0 = frame number'
+        ) from exc
     if len(set(header)) != len(header):
         raise ValueError(f'{path}: duplicate columns in header {header}')
     missing = [a for a in [0, *au_ids] if a not in header]
     if missing:
-        raise ValueError(f'{path}: unexpected columns, missing {missing} '
-                         f'(header {header})')
+        raise ValueError(
+            f'{path}: unexpected columns, missing {missing} (header {header})'
+        )
     frame_col = header.index(0)
     cols = [header.index(a) for a in au_ids]
     frames = np.empty(len(rows) - 1, np.int64)
@@ -64,16 +72,22 @@ def read_bp4d_occ_csv(path: str, au_ids: Sequence[int]) -> Tuple[np.ndarray, np.
     for i, row in enumerate(rows[1:]):
         line = i + 2
         if len(row) != len(header):
-            raise ValueError(f'{path}: line {line} has {len(row)} cells, header has '
-                             f'{len(header)}')
+            raise ValueError(
+                f'{path}: line {line} has {len(row)} cells, header has '
+                f'{len(header)}'
+            )
         try:
             frame = int(row[frame_col])
         except ValueError:
-            raise ValueError(f'{path}: line {line}: frame number {row[frame_col]!r} is '
-                             'not an integer') from None
+            raise ValueError(
+                f'{path}: line {line}: frame number {row[frame_col]!r} is '
+                'not an integer'
+            ) from None
         if frame in seen:
-            raise ValueError(f'{path}: frame {frame} appears on lines {seen[frame]} and '
-                             f'{line}')
+            raise ValueError(
+                f'{path}: frame {frame} appears on lines {seen[frame]} and '
+                f'{line}'
+            )
         seen[frame] = line
         frames[i] = frame
         for j, (au, c) in enumerate(zip(au_ids, cols)):
@@ -82,9 +96,11 @@ def read_bp4d_occ_csv(path: str, au_ids: Sequence[int]) -> Tuple[np.ndarray, np.
             except ValueError:
                 value = None
             if value not in BP4D_VALID_VALUES:
-                raise ValueError(f'{path}: line {line}, frame {frame}: AU{au} = '
-                                 f'{row[c]!r} is not one of {BP4D_VALID_VALUES} '
-                                 '(0 absent, 1 present, 9 unknown)')
+                raise ValueError(
+                    f'{path}: line {line}, frame {frame}: AU{au} = '
+                    f'{row[c]!r} is not one of {BP4D_VALID_VALUES} '
+                    '(0 absent, 1 present, 9 unknown)'
+                )
             labels[i, j] = value
     return frames, labels
 
@@ -112,17 +128,23 @@ def read_disfa_au_file(path: str) -> Tuple[np.ndarray, int]:
                 if float(parts[1]) != value:
                     raise ValueError
             except ValueError:
-                raise ValueError(f'{path}: line {line_no}: expected "frameIdx,intensity" '
-                                 f'with integers, got {text!r}') from None
+                raise ValueError(
+                    f'{path}: line {line_no}: expected "frameIdx,intensity" '
+                    f'with integers, got {text!r}'
+                ) from None
             if first_idx is None:
                 first_idx = idx
             expected = first_idx + len(values)
             if idx != expected:
-                raise ValueError(f'{path}: line {line_no}: frameIdx {idx}, expected '
-                                 f'{expected} (frames must be consecutive)')
+                raise ValueError(
+                    f'{path}: line {line_no}: frameIdx {idx}, expected '
+                    f'{expected} (frames must be consecutive)'
+                )
             if not 0 <= value <= DISFA_MAX_INTENSITY:
-                raise ValueError(f'{path}: line {line_no}, frame {idx}: intensity {value} '
-                                 f'outside 0-{DISFA_MAX_INTENSITY}')
+                raise ValueError(
+                    f'{path}: line {line_no}, frame {idx}: intensity {value} '
+                    f'outside 0-{DISFA_MAX_INTENSITY}'
+                )
             values.append(value)
     if first_idx is None:
         raise ValueError(f'{path}: empty label file')
@@ -134,8 +156,9 @@ def disfa_label_path(label_root: str, subject: str, au: int) -> str:
     return osp.join(label_root, subject, f'{subject}_au{int(au)}.txt')
 
 
-def read_disfa_subject(label_root: str, subject: str,
-                       au_ids: Sequence[int]) -> Tuple[np.ndarray, int]:
+def read_disfa_subject(
+    label_root: str, subject: str, au_ids: Sequence[int]
+) -> Tuple[np.ndarray, int]:
     """Read all requested AU files of one DISFA subject.
 
     Returns:
@@ -149,19 +172,28 @@ def read_disfa_subject(label_root: str, subject: str,
     for au in au_ids:
         path = disfa_label_path(label_root, subject, au)
         if not osp.isfile(path):
-            raise FileNotFoundError(f'missing DISFA label file {path} (AU{au} of '
-                                    f'{subject})')
+            raise FileNotFoundError(
+                f'missing DISFA label file {path} (AU{au} of {subject})'
+            )
         values, base = read_disfa_au_file(path)
         columns.append(values)
         bases.append(base)
         paths.append(path)
     lengths = {len(c) for c in columns}
     if len(lengths) != 1:
-        detail = ', '.join(f'{osp.basename(p)}: {len(c)}' for p, c in zip(paths, columns))
-        raise ValueError(f'label files of {subject} have different lengths ({detail})')
+        detail = ', '.join(
+            f'{osp.basename(p)}: {len(c)}' for p, c in zip(paths, columns)
+        )
+        raise ValueError(
+            f'label files of {subject} have different lengths ({detail})'
+        )
     if len(set(bases)) != 1:
-        detail = ', '.join(f'{osp.basename(p)}: {b}' for p, b in zip(paths, bases))
-        raise ValueError(f'label files of {subject} start at different frameIdx ({detail})')
+        detail = ', '.join(
+            f'{osp.basename(p)}: {b}' for p, b in zip(paths, bases)
+        )
+        raise ValueError(
+            f'label files of {subject} start at different frameIdx ({detail})'
+        )
     return np.stack(columns, 1), bases[0]
 
 
@@ -185,7 +217,9 @@ def list_frame_images(seq_dir: str) -> Tuple[Dict[int, str], List[str]]:
             continue
         number = int(stem)
         if number in images:
-            raise ValueError(f'{seq_dir}: {images[number]} and {name} both name frame '
-                             f'{number}')
+            raise ValueError(
+                f'{seq_dir}: {images[number]} and {name} both name frame '
+                f'{number}'
+            )
         images[number] = name
     return images, others

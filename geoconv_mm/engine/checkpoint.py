@@ -14,6 +14,7 @@ default, which now refuses those globals. Two fixes were possible:
 Everything else a checkpoint may hold still has to pass torch's weights-only
 unpickler.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,18 +26,31 @@ _HISTORY_BUFFER_METHODS = frozenset(('min', 'max', 'current', 'mean'))
 
 def _history_buffer_getattr(obj, name):
     """``getattr`` restricted to the statistics methods ``HistoryBuffer`` pickles."""
-    if isinstance(obj, type) and issubclass(obj, HistoryBuffer) and \
-            name in _HISTORY_BUFFER_METHODS:
+    if (
+        isinstance(obj, type)
+        and issubclass(obj, HistoryBuffer)
+        and name in _HISTORY_BUFFER_METHODS
+    ):
         return getattr(obj, name)
-    raise RuntimeError(f'checkpoint asks for getattr({obj!r}, {name!r}); only '
-                       f'HistoryBuffer.{sorted(_HISTORY_BUFFER_METHODS)} are allowed')
+    raise RuntimeError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); only '
+        f'HistoryBuffer.{sorted(_HISTORY_BUFFER_METHODS)} are allowed'
+    )
 
 
 def _numpy_globals() -> list:
-    multiarray = getattr(np, '_core', None) or np.core  # numpy 2 renamed np.core
-    found = [multiarray.multiarray._reconstruct, multiarray.multiarray.scalar,
-             np.ndarray, np.dtype]
-    found += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
+    multiarray = (
+        getattr(np, '_core', None) or np.core
+    )  # numpy 2 renamed np.core
+    found = [
+        multiarray.multiarray._reconstruct,
+        multiarray.multiarray.scalar,
+        np.ndarray,
+        np.dtype,
+    ]
+    found += [
+        getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')
+    ]
     return found
 
 
@@ -46,4 +60,6 @@ def register_mmengine_safe_globals() -> None:
     Idempotent; called when :mod:`geoconv_mm.engine` is imported.
     """
     torch.serialization.add_safe_globals(
-        [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals())
+        [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')]
+        + _numpy_globals()
+    )

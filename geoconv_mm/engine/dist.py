@@ -13,6 +13,7 @@ already exists) and gives the config a ``model_wrapper_cfg`` with ``device_ids=N
 (values in the config take precedence over the runner's defaults). On a CUDA machine
 it does nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,25 +38,36 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
     if launcher == 'none' or torch.cuda.is_available():
         return False
     if launcher != 'pytorch':
-        raise RuntimeError(f'launcher {launcher!r} needs CUDA with MMEngine 0.10; on a '
-                           'CPU-only host use tools/dist_train.sh (torchrun, '
-                           '--launcher pytorch)')
-    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
-               if k not in os.environ]
+        raise RuntimeError(
+            f'launcher {launcher!r} needs CUDA with MMEngine 0.10; on a '
+            'CPU-only host use tools/dist_train.sh (torchrun, '
+            '--launcher pytorch)'
+        )
+    missing = [
+        k
+        for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+        if k not in os.environ
+    ]
     if missing:
-        raise RuntimeError(f'--launcher pytorch needs the torchrun environment; {missing} '
-                           'are not set (start the tool with tools/dist_train.sh)')
+        raise RuntimeError(
+            f'--launcher pytorch needs the torchrun environment; {missing} '
+            'are not set (start the tool with tools/dist_train.sh)'
+        )
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     dist_cfg['backend'] = 'gloo'
     if not torch_dist.is_initialized():
         timeout = dist_cfg.get('timeout')
-        kwargs = {} if timeout is None else dict(timeout=timedelta(seconds=timeout))
+        kwargs = (
+            {} if timeout is None else dict(timeout=timedelta(seconds=timeout))
+        )
         torch_dist.init_process_group(backend='gloo', **kwargs)
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper.setdefault('broadcast_buffers', False)
-    wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+    wrapper.setdefault(
+        'find_unused_parameters', cfg.get('find_unused_parameters', False)
+    )
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
     return True

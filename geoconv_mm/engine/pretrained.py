@@ -1,11 +1,13 @@
 """A clear message when a pretrained checkpoint cannot be downloaded."""
+
 from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
 
-def remote_checkpoints(cfg: Any, prefix: str = 'model'
-                       ) -> List[Tuple[str, str]]:
+def remote_checkpoints(
+    cfg: Any, prefix: str = 'model'
+) -> List[Tuple[str, str]]:
     """(config key of an ``init_cfg``, URL) of every remote ``Pretrained``
     init in ``cfg`` (a model config or any part of it)."""
     found = []
@@ -13,8 +15,11 @@ def remote_checkpoints(cfg: Any, prefix: str = 'model'
         init = cfg.get('init_cfg')
         inits = init if isinstance(init, (list, tuple)) else [init]
         for item in inits:
-            if isinstance(item, dict) and item.get('type') == 'Pretrained' \
-                    and '://' in str(item.get('checkpoint', '')):
+            if (
+                isinstance(item, dict)
+                and item.get('type') == 'Pretrained'
+                and '://' in str(item.get('checkpoint', ''))
+            ):
                 found.append((f'{prefix}.init_cfg', str(item['checkpoint'])))
         for key, value in cfg.items():
             if key != 'init_cfg':
@@ -25,8 +30,9 @@ def remote_checkpoints(cfg: Any, prefix: str = 'model'
     return found
 
 
-def offline_checkpoint_message(model_cfg: Any,
-                               error: BaseException) -> Optional[str]:
+def offline_checkpoint_message(
+    model_cfg: Any, error: BaseException
+) -> Optional[str]:
     """One line saying which checkpoint could not be fetched and which config
     key to set; None when ``model_cfg`` downloads nothing.
 
@@ -40,6 +46,8 @@ def offline_checkpoint_message(model_cfg: Any,
     reason = getattr(error, 'reason', None) or error
     keys = ', '.join(k for k, _ in remote)
     urls = ', '.join(u for _, u in remote)
-    return (f'cannot download the pretrained checkpoint {urls} ({reason}): '
-            f'set {remote[0][0]}.checkpoint to a local file, or {keys}=None '
-            'to train from scratch (e.g. VGG-19s), e.g. with --cfg-options')
+    return (
+        f'cannot download the pretrained checkpoint {urls} ({reason}): '
+        f'set {remote[0][0]}.checkpoint to a local file, or {keys}=None '
+        'to train from scratch (e.g. VGG-19s), e.g. with --cfg-options'
+    )

@@ -1,6 +1,6 @@
 """Analysis of a multi-run AU study: one result record per (arm, variant, seed, fold).
 
-The analysis is fixed before any run (it is what ``tools/synthau_experiment.py``
+The analysis is fixed before any run (it is what ``tools/analysis_tools/synthau_experiment.py``
 reports; the README repeats it):
 
 * per arm and variant: number of runs, mean +- sd (ddof 1) of the mean F1 over AUs,
@@ -16,6 +16,7 @@ reports; the README repeats it):
 Records are JSON files (see :func:`load_records`) with the test predictions of the
 run in a ``.npz`` next to them (:class:`AUPredictionDump`).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,16 +62,22 @@ def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
             continue
         with open(osp.join(study_dir, name)) as fh:
             rec = json.load(fh)
-        missing = [k for k in RUN_FIELDS + ('f1', 'predictions') if k not in rec]
+        missing = [
+            k for k in RUN_FIELDS + ('f1', 'predictions') if k not in rec
+        ]
         if missing:
-            raise ValueError(f'{study_dir}/{name}: not a run record (no {missing})')
+            raise ValueError(
+                f'{study_dir}/{name}: not a run record (no {missing})'
+            )
         pred = load_predictions(osp.join(study_dir, rec['predictions']))
-        ids, counts = subject_counts(pred['scores'], pred['gt'], pred['mask'],
-                                     pred['subjects'])
+        ids, counts = subject_counts(
+            pred['scores'], pred['gt'], pred['mask'], pred['subjects']
+        )
         rec['subjects'], rec['counts'] = ids, counts
         rec['au_names'] = [str(n) for n in pred['au_names']]
-        rec['test_positive_rate'] = (pred['gt'] * pred['mask']).sum(0) / np.maximum(
-            pred['mask'].sum(0), 1)
+        rec['test_positive_rate'] = (pred['gt'] * pred['mask']).sum(
+            0
+        ) / np.maximum(pred['mask'].sum(0), 1)
         done.append(rec)
     fail_dir = osp.join(study_dir, 'failed')
     if osp.isdir(fail_dir):
@@ -81,7 +88,9 @@ def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
     return done, failed
 
 
-def _by_key(records: Sequence[dict]) -> Dict[Tuple[str, str], Dict[Tuple[int, int], dict]]:
+def _by_key(
+    records: Sequence[dict],
+) -> Dict[Tuple[str, str], Dict[Tuple[int, int], dict]]:
     out: Dict[Tuple[str, str], Dict[Tuple[int, int], dict]] = defaultdict(dict)
     for r in records:
         out[(r['arm'], r['variant'])][(r['seed'], r['fold'])] = r
@@ -92,12 +101,16 @@ def _strata(runs: Sequence[dict]) -> List[np.ndarray]:
     folds = sorted({r['fold'] for r in runs})
     out = []
     for f in folds:
-        fr = sorted((r for r in runs if r['fold'] == f), key=lambda r: r['seed'])
+        fr = sorted(
+            (r for r in runs if r['fold'] == f), key=lambda r: r['seed']
+        )
         subjects = fr[0]['subjects']
         for r in fr:
             if r['subjects'] != subjects:
-                raise ValueError(f'fold {f}: runs disagree on the test subjects '
-                                 f'({r["arm"]} seed {r["seed"]})')
+                raise ValueError(
+                    f'fold {f}: runs disagree on the test subjects '
+                    f'({r["arm"]} seed {r["seed"]})'
+                )
         out.append(np.stack([r['counts'] for r in fr]))
     return out
 
@@ -109,16 +122,24 @@ def arm_summary(runs: Sequence[dict], num_boot: int = NUM_BOOT) -> dict:
     per_au = np.array([[r['f1_per_au'][n] for n in names] for r in runs])
     boot = single_arm_bootstrap(_strata(runs), num_boot)
     lo, hi = percentile_interval(boot['boot_mean'])
-    return dict(n=len(runs), seeds=sorted({r['seed'] for r in runs}),
-                folds=sorted({r['fold'] for r in runs}), f1=f1.tolist(),
-                mean=float(f1.mean()), sd=float(f1.std(ddof=1)) if len(f1) > 1 else None,
-                ci95=[float(lo), float(hi)],
-                per_au_mean=dict(zip(names, per_au.mean(0).tolist())),
-                train_time_s=float(np.mean([r['train_time_s'] for r in runs])))
+    return dict(
+        n=len(runs),
+        seeds=sorted({r['seed'] for r in runs}),
+        folds=sorted({r['fold'] for r in runs}),
+        f1=f1.tolist(),
+        mean=float(f1.mean()),
+        sd=float(f1.std(ddof=1)) if len(f1) > 1 else None,
+        ci95=[float(lo), float(hi)],
+        per_au_mean=dict(zip(names, per_au.mean(0).tolist())),
+        train_time_s=float(np.mean([r['train_time_s'] for r in runs])),
+    )
 
 
-def compare(runs_a: Dict[Tuple[int, int], dict], runs_b: Dict[Tuple[int, int], dict],
-            num_boot: int = NUM_BOOT) -> Optional[dict]:
+def compare(
+    runs_a: Dict[Tuple[int, int], dict],
+    runs_b: Dict[Tuple[int, int], dict],
+    num_boot: int = NUM_BOOT,
+) -> Optional[dict]:
     """Paired comparison A - B over the (seed, fold) runs both arms have."""
     keys = sorted(set(runs_a) & set(runs_b))
     if not keys:
@@ -131,18 +152,38 @@ def compare(runs_a: Dict[Tuple[int, int], dict], runs_b: Dict[Tuple[int, int], d
     lo, hi = percentile_interval(res['boot_mean'])
     au_lo, au_hi = percentile_interval(res['boot_au'])
     p = bootstrap_p_value(res['boot_au'])
-    return dict(n_pairs=len(keys), pairs=[list(k) for k in keys],
-                diff=float(res['diff_mean']), ci95=[float(lo), float(hi)],
-                p=float(bootstrap_p_value(res['boot_mean'])),
-                per_au={n: dict(diff=float(d), ci95=[float(lo), float(h)], p=float(pp),
-                                p_holm=float(ph), p_bh=float(pb))
-                        for n, d, lo, h, pp, ph, pb in zip(
-                            names, res['diff_au'], au_lo, au_hi, p, holm(p),
-                            benjamini_hochberg(p))})
+    return dict(
+        n_pairs=len(keys),
+        pairs=[list(k) for k in keys],
+        diff=float(res['diff_mean']),
+        ci95=[float(lo), float(hi)],
+        p=float(bootstrap_p_value(res['boot_mean'])),
+        per_au={
+            n: dict(
+                diff=float(d),
+                ci95=[float(lo), float(h)],
+                p=float(pp),
+                p_holm=float(ph),
+                p_bh=float(pb),
+            )
+            for n, d, lo, h, pp, ph, pb in zip(
+                names,
+                res['diff_au'],
+                au_lo,
+                au_hi,
+                p,
+                holm(p),
+                benjamini_hochberg(p),
+            )
+        },
+    )
 
 
-def analyse(records: Sequence[dict], comparisons: Sequence[Tuple[str, str]],
-            num_boot: int = NUM_BOOT) -> dict:
+def analyse(
+    records: Sequence[dict],
+    comparisons: Sequence[Tuple[str, str]],
+    num_boot: int = NUM_BOOT,
+) -> dict:
     """Every arm summary and every listed paired comparison, per variant.
 
     Args:
@@ -156,98 +197,150 @@ def analyse(records: Sequence[dict], comparisons: Sequence[Tuple[str, str]],
     grouped = _by_key(records)
     out: Dict[str, dict] = {}
     for variant in sorted({r['variant'] for r in records}):
-        arms = {arm: arm_summary(list(runs.values()), num_boot)
-                for (arm, v), runs in sorted(grouped.items()) if v == variant}
+        arms = {
+            arm: arm_summary(list(runs.values()), num_boot)
+            for (arm, v), runs in sorted(grouped.items())
+            if v == variant
+        }
         any_run = next(r for r in records if r['variant'] == variant)
         p = np.asarray(any_run['test_positive_rate'], np.float64)
         names = any_run['au_names']
         cmp = {}
         for a, b in comparisons:
             if (a, variant) in grouped and (b, variant) in grouped:
-                c = compare(grouped[(a, variant)], grouped[(b, variant)], num_boot)
+                c = compare(
+                    grouped[(a, variant)], grouped[(b, variant)], num_boot
+                )
                 if c is not None:
                     cmp[f'{a} - {b}'] = c
-        out[variant] = dict(arms=arms, comparisons=cmp, au_names=names,
-                            all_present=dict(zip(names, (200 * p / (1 + p)).tolist())))
+        out[variant] = dict(
+            arms=arms,
+            comparisons=cmp,
+            au_names=names,
+            all_present=dict(zip(names, (200 * p / (1 + p)).tolist())),
+        )
     return dict(variants=out, num_boot=num_boot)
 
 
-def markdown(summary: dict, labels: Dict[str, str], failed: Sequence[dict]) -> str:
+def markdown(
+    summary: dict, labels: Dict[str, str], failed: Sequence[dict]
+) -> str:
     """The study report as Markdown tables."""
     lines = []
     for variant, v in summary['variants'].items():
         ap = np.mean(list(v['all_present'].values()))
-        lines += [f'### Variant `{variant}`', '',
-                  '| arm | runs | mean F1 ± sd | 95% interval | per-run F1 | '
-                  'train time / run |', '|---|---|---|---|---|---|']
+        lines += [
+            f'### Variant `{variant}`',
+            '',
+            '| arm | runs | mean F1 ± sd | 95% interval | per-run F1 | '
+            'train time / run |',
+            '|---|---|---|---|---|---|',
+        ]
         for arm, s in v['arms'].items():
             sd = f'{s["sd"]:.2f}' if s['sd'] is not None else '-'
-            lines.append(f'| {labels.get(arm, arm)} | {s["n"]} | {s["mean"]:.2f} ± {sd} | '
-                         f'[{s["ci95"][0]:.2f}, {s["ci95"][1]:.2f}] | '
-                         f'{", ".join(f"{x:.1f}" for x in s["f1"])} | '
-                         f'{s["train_time_s"] / 60:.1f} min |')
+            lines.append(
+                f'| {labels.get(arm, arm)} | {s["n"]} | {s["mean"]:.2f} ± {sd} | '
+                f'[{s["ci95"][0]:.2f}, {s["ci95"][1]:.2f}] | '
+                f'{", ".join(f"{x:.1f}" for x in s["f1"])} | '
+                f'{s["train_time_s"] / 60:.1f} min |'
+            )
         lines += [f'| predict all present | - | {ap:.2f} | - | - | - |', '']
         if v['comparisons']:
-            lines += ['| paired difference | pairs | ΔF1 | 95% interval | p | AUs with '
-                      'Holm p < 0.05 |', '|---|---|---|---|---|---|']
+            lines += [
+                '| paired difference | pairs | ΔF1 | 95% interval | p | AUs with '
+                'Holm p < 0.05 |',
+                '|---|---|---|---|---|---|',
+            ]
             for name, c in v['comparisons'].items():
-                sig = [f'{au} ({d["diff"]:+.1f})' for au, d in c['per_au'].items()
-                       if d['p_holm'] < 0.05]
-                lines.append(f'| {name} | {c["n_pairs"]} | {c["diff"]:+.2f} | '
-                             f'[{c["ci95"][0]:+.2f}, {c["ci95"][1]:+.2f}] | '
-                             f'{c["p"]:.3f} | {", ".join(sig) or "none"} |')
+                sig = [
+                    f'{au} ({d["diff"]:+.1f})'
+                    for au, d in c['per_au'].items()
+                    if d['p_holm'] < 0.05
+                ]
+                lines.append(
+                    f'| {name} | {c["n_pairs"]} | {c["diff"]:+.2f} | '
+                    f'[{c["ci95"][0]:+.2f}, {c["ci95"][1]:+.2f}] | '
+                    f'{c["p"]:.3f} | {", ".join(sig) or "none"} |'
+                )
             lines.append('')
             names = v['au_names']
             cmps = list(v['comparisons'])
-            lines += ['| AU | all present | ' + ' | '.join(
-                f'{labels.get(a, a)} F1' for a in v['arms']) + ' | ' +
-                ' | '.join(f'Δ {c} [95%] (Holm p)' for c in cmps) + ' |',
-                '|---|---|' + '---|' * (len(v['arms']) + len(cmps))]
+            lines += [
+                '| AU | all present | '
+                + ' | '.join(f'{labels.get(a, a)} F1' for a in v['arms'])
+                + ' | '
+                + ' | '.join(f'Δ {c} [95%] (Holm p)' for c in cmps)
+                + ' |',
+                '|---|---|' + '---|' * (len(v['arms']) + len(cmps)),
+            ]
             for n in names:
-                cells = [f'{s["per_au_mean"][n]:.1f}' for s in v['arms'].values()]
-                cells += [f'{v["comparisons"][c]["per_au"][n]["diff"]:+.1f} '
-                          f'[{v["comparisons"][c]["per_au"][n]["ci95"][0]:+.1f}, '
-                          f'{v["comparisons"][c]["per_au"][n]["ci95"][1]:+.1f}] '
-                          f'({v["comparisons"][c]["per_au"][n]["p_holm"]:.2f})'
-                          for c in cmps]
-                lines.append(f'| {n} | {v["all_present"][n]:.1f} | ' + ' | '.join(cells)
-                             + ' |')
+                cells = [
+                    f'{s["per_au_mean"][n]:.1f}' for s in v['arms'].values()
+                ]
+                cells += [
+                    f'{v["comparisons"][c]["per_au"][n]["diff"]:+.1f} '
+                    f'[{v["comparisons"][c]["per_au"][n]["ci95"][0]:+.1f}, '
+                    f'{v["comparisons"][c]["per_au"][n]["ci95"][1]:+.1f}] '
+                    f'({v["comparisons"][c]["per_au"][n]["p_holm"]:.2f})'
+                    for c in cmps
+                ]
+                lines.append(
+                    f'| {n} | {v["all_present"][n]:.1f} | '
+                    + ' | '.join(cells)
+                    + ' |'
+                )
             lines.append('')
     if failed:
         lines += ['### Failed runs', '']
-        lines += [f'- {f["arm"]} / {f["variant"]} / seed {f["seed"]} / fold {f["fold"]}: '
-                  f'{f.get("error", "?")}' for f in failed]
+        lines += [
+            f'- {f["arm"]} / {f["variant"]} / seed {f["seed"]} / fold {f["fold"]}: '
+            f'{f.get("error", "?")}'
+            for f in failed
+        ]
         lines.append('')
     return '\n'.join(lines)
 
 
-def plot_intervals(summary: dict, labels: Dict[str, str], path: str,
-                   reference: str = 'plain') -> None:
+def plot_intervals(
+    summary: dict, labels: Dict[str, str], path: str, reference: str = 'plain'
+) -> None:
     """Per variant: each arm's mean F1 with its 95% interval, and the paired
     differences against ``reference`` with theirs (PNG, atomically)."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     from geoconv_mm.utils.atomic_io import atomic_path
 
     variants = list(summary['variants'])
-    fig, axes = plt.subplots(2, len(variants), figsize=(4.2 * len(variants), 6.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(variants), figsize=(4.2 * len(variants), 6.4), squeeze=False
+    )
     for j, variant in enumerate(variants):
         v = summary['variants'][variant]
         ax = axes[0, j]
         arms = list(v['arms'])
         for i, arm in enumerate(arms):
             s = v['arms'][arm]
-            ax.errorbar(s['mean'], i, xerr=[[s['mean'] - s['ci95'][0]],
-                                            [s['ci95'][1] - s['mean']]], fmt='o',
-                        capsize=4, color='tab:blue')
-            ax.plot(s['f1'], [i] * len(s['f1']), '.', color='tab:gray', alpha=0.6)
+            ax.errorbar(
+                s['mean'],
+                i,
+                xerr=[[s['mean'] - s['ci95'][0]], [s['ci95'][1] - s['mean']]],
+                fmt='o',
+                capsize=4,
+                color='tab:blue',
+            )
+            ax.plot(
+                s['f1'], [i] * len(s['f1']), '.', color='tab:gray', alpha=0.6
+            )
         ap = np.mean(list(v['all_present'].values()))
         ax.axvline(ap, color='tab:red', ls='--', lw=1, label='all present')
-        ax.set_yticks(range(len(arms)), [f'{labels.get(a, a)} (n={v["arms"][a]["n"]})'
-                                         for a in arms], fontsize=8)
+        ax.set_yticks(
+            range(len(arms)),
+            [f'{labels.get(a, a)} (n={v["arms"][a]["n"]})' for a in arms],
+            fontsize=8,
+        )
         ax.set_xlabel('mean F1 over AUs (%)')
         ax.set_title(f'{variant}: mean F1, 95% interval', fontsize=9)
         ax.legend(fontsize=7, loc='lower right')
@@ -255,15 +348,29 @@ def plot_intervals(summary: dict, labels: Dict[str, str], path: str,
         cmps = [c for c in v['comparisons'] if c.endswith(f' - {reference}')]
         for i, c in enumerate(cmps):
             d = v['comparisons'][c]
-            ax.errorbar(d['diff'], i, xerr=[[d['diff'] - d['ci95'][0]],
-                                            [d['ci95'][1] - d['diff']]], fmt='s',
-                        capsize=4, color='tab:green')
+            ax.errorbar(
+                d['diff'],
+                i,
+                xerr=[[d['diff'] - d['ci95'][0]], [d['ci95'][1] - d['diff']]],
+                fmt='s',
+                capsize=4,
+                color='tab:green',
+            )
         ax.axvline(0, color='k', lw=1)
-        ax.set_yticks(range(len(cmps)), [
-            f'{labels.get(c.split(" - ")[0], c)} (pairs={v["comparisons"][c]["n_pairs"]})'
-            for c in cmps], fontsize=8)
-        ax.set_xlabel(f'paired ΔF1 vs {labels.get(reference, reference)} (points)')
-        ax.set_title(f'{variant}: difference, 95% bootstrap interval', fontsize=9)
+        ax.set_yticks(
+            range(len(cmps)),
+            [
+                f'{labels.get(c.split(" - ")[0], c)} (pairs={v["comparisons"][c]["n_pairs"]})'
+                for c in cmps
+            ],
+            fontsize=8,
+        )
+        ax.set_xlabel(
+            f'paired ΔF1 vs {labels.get(reference, reference)} (points)'
+        )
+        ax.set_title(
+            f'{variant}: difference, 95% bootstrap interval', fontsize=9
+        )
     fig.tight_layout()
     with atomic_path(path, '.tmp.png') as tmp:
         fig.savefig(tmp, dpi=110, format='png')

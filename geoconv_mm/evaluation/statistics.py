@@ -9,6 +9,7 @@ summed confusion counts of the resampled subjects, exactly as
 Paired: both arms of a comparison use the *same* resampled seeds and subjects in a
 replicate, so subject difficulty and data-seed luck cancel in the difference.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,9 +21,13 @@ import numpy as np
 COUNT_FIELDS = ('tp', 'fp', 'fn', 'tn')
 
 
-def subject_counts(scores: np.ndarray, gt: np.ndarray, mask: Optional[np.ndarray],
-                   subjects: Sequence[str], threshold: float = 0.5
-                   ) -> Tuple[List[str], np.ndarray]:
+def subject_counts(
+    scores: np.ndarray,
+    gt: np.ndarray,
+    mask: Optional[np.ndarray],
+    subjects: Sequence[str],
+    threshold: float = 0.5,
+) -> Tuple[List[str], np.ndarray]:
     """Per-subject, per-AU confusion counts of thresholded scores.
 
     Args:
@@ -38,12 +43,15 @@ def subject_counts(scores: np.ndarray, gt: np.ndarray, mask: Optional[np.ndarray
     scores = np.asarray(scores, np.float64)
     gt = np.asarray(gt)
     if scores.ndim != 2 or gt.shape != scores.shape:
-        raise ValueError(f'scores {scores.shape} and labels {gt.shape} must both be '
-                         '(N, A)')
+        raise ValueError(
+            f'scores {scores.shape} and labels {gt.shape} must both be (N, A)'
+        )
     subjects = np.asarray(subjects)
-    if subjects.shape != (len(scores), ):
-        raise ValueError(f'{subjects.shape[0] if subjects.ndim else 0} subject ids for '
-                         f'{len(scores)} frames')
+    if subjects.shape != (len(scores),):
+        raise ValueError(
+            f'{subjects.shape[0] if subjects.ndim else 0} subject ids for '
+            f'{len(scores)} frames'
+        )
     mask = np.ones(gt.shape, bool) if mask is None else np.asarray(mask, bool)
     pred = scores >= threshold
     pos = gt > 0.5
@@ -83,13 +91,19 @@ class PairedStratum:
     def __post_init__(self) -> None:
         self.counts_a = np.asarray(self.counts_a, np.float64)
         self.counts_b = np.asarray(self.counts_b, np.float64)
-        if self.counts_a.shape != self.counts_b.shape or self.counts_a.ndim != 4:
-            raise ValueError(f'paired counts must have one (R, S, A, 4) shape, got '
-                             f'{self.counts_a.shape} and {self.counts_b.shape}')
+        if (
+            self.counts_a.shape != self.counts_b.shape
+            or self.counts_a.ndim != 4
+        ):
+            raise ValueError(
+                f'paired counts must have one (R, S, A, 4) shape, got '
+                f'{self.counts_a.shape} and {self.counts_b.shape}'
+            )
 
 
-def _replicate_f1(counts: np.ndarray, seed_idx: np.ndarray,
-                  subject_w: np.ndarray) -> np.ndarray:
+def _replicate_f1(
+    counts: np.ndarray, seed_idx: np.ndarray, subject_w: np.ndarray
+) -> np.ndarray:
     """(B, A) F1 averaged over the resampled runs of one stratum.
 
     counts (R, S, A, 4); seed_idx (B, R) resampled run indices; subject_w (B, S)
@@ -100,8 +114,9 @@ def _replicate_f1(counts: np.ndarray, seed_idx: np.ndarray,
     return f1_from_counts(pooled).mean(1)
 
 
-def paired_bootstrap(strata: Sequence[PairedStratum], num_boot: int = 10000,
-                     seed: int = 0) -> Dict[str, np.ndarray]:
+def paired_bootstrap(
+    strata: Sequence[PairedStratum], num_boot: int = 10000, seed: int = 0
+) -> Dict[str, np.ndarray]:
     """Bootstrap of F1(A) - F1(B) over test subjects and seeds, within each fold.
 
     Each replicate draws, per stratum (fold), R runs with replacement (the same run
@@ -127,7 +142,9 @@ def paired_bootstrap(strata: Sequence[PairedStratum], num_boot: int = 10000,
     for st in strata:
         r, s = st.counts_a.shape[:2]
         seed_idx = rng.integers(0, r, (num_boot, r))
-        subject_w = rng.multinomial(s, np.full(s, 1.0 / s), num_boot).astype(np.float64)
+        subject_w = rng.multinomial(s, np.full(s, 1.0 / s), num_boot).astype(
+            np.float64
+        )
         boot_a.append(_replicate_f1(st.counts_a, seed_idx, subject_w))
         boot_b.append(_replicate_f1(st.counts_b, seed_idx, subject_w))
         obs_a.append(f1_from_counts(st.counts_a.sum(1)).mean(0))
@@ -136,13 +153,22 @@ def paired_bootstrap(strata: Sequence[PairedStratum], num_boot: int = 10000,
     boot_au = np.mean(boot_a, 0) - np.mean(boot_b, 0)
     with np.errstate(invalid='ignore'):
         # Replicates where a rare AU has no resampled label count as missing for it.
-        boot_mean = np.nanmean(np.mean(boot_a, 0), 1) - np.nanmean(np.mean(boot_b, 0), 1)
-    return dict(diff_au=a_au - b_au, diff_mean=np.nanmean(a_au) - np.nanmean(b_au),
-                boot_au=boot_au, boot_mean=boot_mean, a_au=a_au, b_au=b_au)
+        boot_mean = np.nanmean(np.mean(boot_a, 0), 1) - np.nanmean(
+            np.mean(boot_b, 0), 1
+        )
+    return dict(
+        diff_au=a_au - b_au,
+        diff_mean=np.nanmean(a_au) - np.nanmean(b_au),
+        boot_au=boot_au,
+        boot_mean=boot_mean,
+        a_au=a_au,
+        b_au=b_au,
+    )
 
 
-def single_arm_bootstrap(strata_counts: Sequence[np.ndarray], num_boot: int = 10000,
-                         seed: int = 0) -> Dict[str, np.ndarray]:
+def single_arm_bootstrap(
+    strata_counts: Sequence[np.ndarray], num_boot: int = 10000, seed: int = 0
+) -> Dict[str, np.ndarray]:
     """The same resampling for one arm: its mean F1 and replicates.
 
     Args:
@@ -157,20 +183,30 @@ def single_arm_bootstrap(strata_counts: Sequence[np.ndarray], num_boot: int = 10
         c = np.asarray(c, np.float64)
         r, s = c.shape[:2]
         seed_idx = rng.integers(0, r, (num_boot, r))
-        subject_w = rng.multinomial(s, np.full(s, 1.0 / s), num_boot).astype(np.float64)
+        subject_w = rng.multinomial(s, np.full(s, 1.0 / s), num_boot).astype(
+            np.float64
+        )
         boots.append(_replicate_f1(c, seed_idx, subject_w))
-    observed = np.mean([f1_from_counts(np.asarray(c, np.float64).sum(1)).mean(0)
-                        for c in strata_counts], 0)
+    observed = np.mean(
+        [
+            f1_from_counts(np.asarray(c, np.float64).sum(1)).mean(0)
+            for c in strata_counts
+        ],
+        0,
+    )
     with np.errstate(invalid='ignore'):
         boot_mean = np.nanmean(np.mean(boots, 0), 1)
     return dict(mean=float(np.nanmean(observed)), boot_mean=boot_mean)
 
 
-def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> np.ndarray:
+def percentile_interval(
+    replicates: np.ndarray, level: float = 0.95
+) -> np.ndarray:
     """Percentile bootstrap interval along axis 0: (2, ...) lower and upper ends."""
     alpha = (1.0 - level) / 2.0
-    return np.nanquantile(np.asarray(replicates, np.float64), [alpha, 1.0 - alpha],
-                          axis=0)
+    return np.nanquantile(
+        np.asarray(replicates, np.float64), [alpha, 1.0 - alpha], axis=0
+    )
 
 
 def bootstrap_p_value(replicates: np.ndarray) -> np.ndarray:

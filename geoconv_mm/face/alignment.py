@@ -3,6 +3,7 @@
 Inference crops (:class:`FacePipeline`) and SynthAU crops both put the eyes
 and the mouth at these template positions, so they match.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
@@ -15,11 +16,12 @@ KEYPOINTS = ('left_eye', 'right_eye', 'mouth')
 # Template keypoints as fractions of the crop (x, y): chosen so that
 # MediaPipe's mesh (forehead to chin) fills the crop with a small margin.
 DEFAULT_TEMPLATE: Dict[str, Tuple[float, float]] = dict(
-    left_eye=(0.355, 0.40), right_eye=(0.645, 0.40), mouth=(0.5, 0.72))
+    left_eye=(0.355, 0.40), right_eye=(0.645, 0.40), mouth=(0.5, 0.72)
+)
 
 
 def template_fractions(
-        template: Optional[Mapping[str, Sequence[float]]] = None
+    template: Optional[Mapping[str, Sequence[float]]] = None,
 ) -> np.ndarray:
     """(3, 2) template positions (x, y) as crop fractions, in ``KEYPOINTS``
     order."""
@@ -27,9 +29,10 @@ def template_fractions(
     return np.array([template[k] for k in KEYPOINTS], np.float64)
 
 
-def template_points(crop_size: Union[int, Tuple[int, int]],
-                    template: Optional[Mapping[str, Sequence[float]]] = None
-                    ) -> np.ndarray:
+def template_points(
+    crop_size: Union[int, Tuple[int, int]],
+    template: Optional[Mapping[str, Sequence[float]]] = None,
+) -> np.ndarray:
     """(3, 2) template positions in crop pixels (x = fraction * W).
 
     Args:
@@ -51,7 +54,7 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     dst = np.asarray(dst, np.float64)
     ms, md = src.mean(0), dst.mean(0)
     s0, d0 = src - ms, dst - md
-    var = (s0 ** 2).sum()
+    var = (s0**2).sum()
     if var < 1e-12:
         raise DegenerateMeshError('alignment keypoints coincide')
     # Complex-number form of the 2D Procrustes problem: d = a * s with

@@ -1,4 +1,5 @@
 """Axis-aligned boxes (x0, y0, x1, y1) in pixels: overlap and suppression."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -23,8 +24,9 @@ def as_boxes(boxes) -> np.ndarray:
 def box_area(boxes: np.ndarray) -> np.ndarray:
     """(N,) areas; inverted boxes count as empty."""
     b = as_boxes(boxes)
-    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0,
-                                                         None)
+    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(
+        b[:, 3] - b[:, 1], 0, None
+    )
 
 
 def box_intersection(a, b) -> np.ndarray:
@@ -50,8 +52,12 @@ def box_containment(a, b) -> np.ndarray:
     return np.divide(inter, small, out=np.zeros_like(inter), where=small > 0)
 
 
-def nms(boxes, scores: Sequence[float], iou_threshold: float = 0.3,
-        containment_threshold: float = 1.0) -> np.ndarray:
+def nms(
+    boxes,
+    scores: Sequence[float],
+    iou_threshold: float = 0.3,
+    containment_threshold: float = 1.0,
+) -> np.ndarray:
     """Greedy non-maximum suppression.
 
     A box is dropped when it overlaps a higher-scoring kept box by more than
@@ -81,6 +87,7 @@ def nms(boxes, scores: Sequence[float], iou_threshold: float = 0.3,
         if suppressed[i]:
             continue
         keep.append(i)
-        suppressed |= (iou[i] > iou_threshold) | \
-            (cont[i] > containment_threshold)
+        suppressed |= (iou[i] > iou_threshold) | (
+            cont[i] > containment_threshold
+        )
     return np.asarray(keep, np.int64)

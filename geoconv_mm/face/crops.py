@@ -1,4 +1,5 @@
 """The image region the mesh stage runs on for one detected face."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,9 @@ class FaceCrop:
     def affine(self) -> np.ndarray:
         """(2, 3) map from image pixels to crop pixels."""
         s = self.scale
-        return np.array([[s, 0.0, -s * self.region[0]],
-                         [0.0, s, -s * self.region[1]]])
+        return np.array(
+            [[s, 0.0, -s * self.region[0]], [0.0, s, -s * self.region[1]]]
+        )
 
     def points_to_image(self, points: np.ndarray) -> np.ndarray:
         """Crop-frame points (N, 2) or mesh vertices (N, 3) to image pixels.
@@ -62,9 +64,12 @@ def crop_region(box, margin: float = 2.0) -> np.ndarray:
     return np.concatenate([centre - side / 2, centre + side / 2])
 
 
-def face_crop(image_bgr: np.ndarray, detection: FaceDetection,
-              margin: float = 2.0, size: Optional[int] = 256,
-              ) -> FaceCrop:
+def face_crop(
+    image_bgr: np.ndarray,
+    detection: FaceDetection,
+    margin: float = 2.0,
+    size: Optional[int] = 256,
+) -> FaceCrop:
     """Cut the region the mesh stage should run on for one detection.
 
     Args:
@@ -84,8 +89,13 @@ def face_crop(image_bgr: np.ndarray, detection: FaceDetection,
     scale = out / side
     crop = FaceCrop(np.zeros((out, out, 3), np.uint8), region, scale)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    crop.image = cv2.warpAffine(image_bgr, crop.affine, (out, out),
-                                flags=interp, borderMode=cv2.BORDER_CONSTANT)
+    crop.image = cv2.warpAffine(
+        image_bgr,
+        crop.affine,
+        (out, out),
+        flags=interp,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
     return crop
 
 
@@ -96,8 +106,9 @@ def mesh_box(vertices: np.ndarray) -> np.ndarray:
     return np.concatenate([xy.min(0), xy.max(0)])
 
 
-def mesh_in_detection(vertices: np.ndarray, detection: FaceDetection,
-                      min_fraction: float = 0.5) -> bool:
+def mesh_in_detection(
+    vertices: np.ndarray, detection: FaceDetection, min_fraction: float = 0.5
+) -> bool:
     """Whether a mesh found in a crop is the detected face and not a
     neighbour reaching into the crop: its centre lies in the box and it
     covers at least ``min_fraction`` of the box's side."""
@@ -106,5 +117,3 @@ def mesh_in_detection(vertices: np.ndarray, detection: FaceDetection,
     b = detection.box
     inside = b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3]
     return bool(inside and (mb[2] - mb[0]) >= min_fraction * (b[2] - b[0]))
-
-

@@ -5,6 +5,7 @@ the image's own pixels, best first). It runs before the mesh stage, which
 then reconstructs one mesh per detection on a crop around it
 (:func:`geoconv_mm.face.crops.face_crop`).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,14 @@ FACE_DETECTORS = Registry('face detector', scope='geoconv_mm')
 
 #: MediaPipe's six detection keypoints, in its order. "right"/"left" are the
 #: subject's: the right eye is the one at smaller x in a non-mirrored image.
-MEDIAPIPE_KEYPOINTS = ('right_eye', 'left_eye', 'nose_tip', 'mouth_center',
-                       'right_ear_tragion', 'left_ear_tragion')
+MEDIAPIPE_KEYPOINTS = (
+    'right_eye',
+    'left_eye',
+    'nose_tip',
+    'mouth_center',
+    'right_ear_tragion',
+    'left_ear_tragion',
+)
 
 
 @dataclass
@@ -49,20 +56,25 @@ class FaceDetection:
 
     @property
     def center(self) -> np.ndarray:
-        return np.array([(self.box[0] + self.box[2]) / 2,
-                         (self.box[1] + self.box[3]) / 2])
+        return np.array(
+            [(self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2]
+        )
 
     def to_dict(self) -> dict:
         """JSON-ready record (box as a list, score, named keypoints)."""
-        return dict(box=[round(float(v), 2) for v in self.box],
-                    score=round(float(self.score), 4),
-                    keypoints={n: [round(float(v), 2) for v in p]
-                               for n, p in zip(self.keypoint_names,
-                                               self.keypoints)})
+        return dict(
+            box=[round(float(v), 2) for v in self.box],
+            score=round(float(self.score), 4),
+            keypoints={
+                n: [round(float(v), 2) for v in p]
+                for n, p in zip(self.keypoint_names, self.keypoints)
+            },
+        )
 
 
-def tile_grid(height: int, width: int, tile: int,
-              overlap: float) -> List[Tuple[int, int, int, int]]:
+def tile_grid(
+    height: int, width: int, tile: int, overlap: float
+) -> List[Tuple[int, int, int, int]]:
     """Square tiles of side ``tile`` covering an image, xyxy, row-major.
 
     Neighbours share at least ``overlap * tile`` pixels and the last tile of
@@ -70,8 +82,9 @@ def tile_grid(height: int, width: int, tile: int,
     gets one tile spanning it.
     """
     if tile <= 0 or not 0 <= overlap < 1:
-        raise ValueError(f'tile {tile} must be > 0 and overlap {overlap} '
-                         'in [0, 1)')
+        raise ValueError(
+            f'tile {tile} must be > 0 and overlap {overlap} in [0, 1)'
+        )
 
     def starts(n: int) -> List[int]:
         if n <= tile:
@@ -79,13 +92,21 @@ def tile_grid(height: int, width: int, tile: int,
         count = int(np.ceil((n - tile) / (tile * (1 - overlap)))) + 1
         return [int(round(v)) for v in np.linspace(0, n - tile, count)]
 
-    return [(x, y, min(x + tile, width), min(y + tile, height))
-            for y in starts(height) for x in starts(width)]
+    return [
+        (x, y, min(x + tile, width), min(y + tile, height))
+        for y in starts(height)
+        for x in starts(width)
+    ]
 
 
-def pyramid_tiles(height: int, width: int, min_face_size: Optional[float],
-                  min_fraction: float, level_ratio: float, overlap: float
-                  ) -> List[Tuple[int, int, int, int]]:
+def pyramid_tiles(
+    height: int,
+    width: int,
+    min_face_size: Optional[float],
+    min_fraction: float,
+    level_ratio: float,
+    overlap: float,
+) -> List[Tuple[int, int, int, int]]:
     """Tiles of every pyramid level, finest first; the last is the image.
 
     A detector that sees a tile scaled to its input finds faces whose size is
@@ -100,7 +121,8 @@ def pyramid_tiles(height: int, width: int, min_face_size: Optional[float],
     if min_face_size <= 0 or not 0 < min_fraction < 1 or level_ratio <= 1:
         raise ValueError(
             f'min_face_size {min_face_size} must be > 0, min_fraction '
-            f'{min_fraction} in (0, 1) and level_ratio {level_ratio} > 1')
+            f'{min_fraction} in (0, 1) and level_ratio {level_ratio} > 1'
+        )
     tiles: List[Tuple[int, int, int, int]] = []
     side = min_face_size / min_fraction
     while side < max(height, width):
@@ -151,23 +173,34 @@ class MediaPipeFaceDetector:
     # 40-70 px faces (tools/benchmarks/benchmark_face_detection.py).
     BOX_TO_FACE = 0.7
 
-    def __init__(self, model: str = 'full_range', min_confidence: float = 0.5,
-                 min_face_size: Optional[float] = 40.0,
-                 max_faces: Optional[int] = None, tile_overlap: float = 0.35,
-                 level_ratio: float = 3.0, nms_iou: float = 0.3,
-                 nms_containment: float = 0.7) -> None:
+    def __init__(
+        self,
+        model: str = 'full_range',
+        min_confidence: float = 0.5,
+        min_face_size: Optional[float] = 40.0,
+        max_faces: Optional[int] = None,
+        tile_overlap: float = 0.35,
+        level_ratio: float = 3.0,
+        nms_iou: float = 0.3,
+        nms_containment: float = 0.7,
+    ) -> None:
         if model not in self.MIN_FRACTION:
-            raise ValueError(f'model must be one of {sorted(self.MIN_FRACTION)}, '
-                             f'got {model!r}')
+            raise ValueError(
+                f'model must be one of {sorted(self.MIN_FRACTION)}, '
+                f'got {model!r}'
+            )
         if max_faces is not None and max_faces < 1:
-            raise ValueError(f'max_faces must be >= 1 or None, got {max_faces}')
+            raise ValueError(
+                f'max_faces must be >= 1 or None, got {max_faces}'
+            )
         os.environ.setdefault('GLOG_minloglevel', '2')
         try:
             from mediapipe.python.solutions import face_detection
         except ImportError as exc:
             raise ImportError(
                 'MediaPipeFaceDetector needs mediapipe: '
-                'pip install --no-deps -r requirements/mediapipe.txt') from exc
+                'pip install --no-deps -r requirements/mediapipe.txt'
+            ) from exc
         self.model = model
         self.min_face_size = min_face_size
         self.max_faces = max_faces
@@ -177,16 +210,25 @@ class MediaPipeFaceDetector:
         self.nms_containment = nms_containment
         self._solution = face_detection.FaceDetection(
             model_selection=1 if model == 'full_range' else 0,
-            min_detection_confidence=min_confidence)
+            min_detection_confidence=min_confidence,
+        )
 
-    def tiles(self, height: int, width: int) -> List[Tuple[int, int, int, int]]:
+    def tiles(
+        self, height: int, width: int
+    ) -> List[Tuple[int, int, int, int]]:
         """The tiles this detector runs on for an image of this size."""
-        return pyramid_tiles(height, width, self.min_face_size,
-                             self.MIN_FRACTION[self.model], self.level_ratio,
-                             self.tile_overlap)
+        return pyramid_tiles(
+            height,
+            width,
+            self.min_face_size,
+            self.MIN_FRACTION[self.model],
+            self.level_ratio,
+            self.tile_overlap,
+        )
 
-    def _run_tile(self, rgb: np.ndarray, tile: Tuple[int, int, int, int]
-                  ) -> List[FaceDetection]:
+    def _run_tile(
+        self, rgb: np.ndarray, tile: Tuple[int, int, int, int]
+    ) -> List[FaceDetection]:
         x0, y0, x1, y1 = tile
         h, w = rgb.shape[:2]
         patch = np.ascontiguousarray(rgb[y0:y1, x0:x1])
@@ -200,19 +242,32 @@ class MediaPipeFaceDetector:
         for det in result.detections or []:
             loc = det.location_data
             bb = loc.relative_bounding_box
-            box = np.array([x0 + bb.xmin * tw, y0 + bb.ymin * th,
-                            x0 + (bb.xmin + bb.width) * tw,
-                            y0 + (bb.ymin + bb.height) * th])
-            cut = (inner[0] and box[0] < x0 + margin,
-                   inner[1] and box[1] < y0 + margin,
-                   inner[2] and box[2] > x1 - margin,
-                   inner[3] and box[3] > y1 - margin)
+            box = np.array(
+                [
+                    x0 + bb.xmin * tw,
+                    y0 + bb.ymin * th,
+                    x0 + (bb.xmin + bb.width) * tw,
+                    y0 + (bb.ymin + bb.height) * th,
+                ]
+            )
+            cut = (
+                inner[0] and box[0] < x0 + margin,
+                inner[1] and box[1] < y0 + margin,
+                inner[2] and box[2] > x1 - margin,
+                inner[3] and box[3] > y1 - margin,
+            )
             if any(cut):
                 continue
-            kp = np.array([[x0 + p.x * tw, y0 + p.y * th]
-                           for p in loc.relative_keypoints], np.float64)
-            out.append(FaceDetection(box, float(det.score[0]),
-                                     kp.reshape(-1, 2)))
+            kp = np.array(
+                [
+                    [x0 + p.x * tw, y0 + p.y * th]
+                    for p in loc.relative_keypoints
+                ],
+                np.float64,
+            )
+            out.append(
+                FaceDetection(box, float(det.score[0]), kp.reshape(-1, 2))
+            )
         return out
 
     def __call__(self, image_bgr: np.ndarray) -> List[FaceDetection]:
@@ -240,10 +295,11 @@ class MediaPipeFaceDetector:
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         for d, b in zip(found, boxes):
             d.box = b
-        keep = nms(boxes, [d.score for d in found], self.nms_iou,
-                   self.nms_containment)
+        keep = nms(
+            boxes, [d.score for d in found], self.nms_iou, self.nms_containment
+        )
         kept = [found[i] for i in keep]
-        return kept[:self.max_faces] if self.max_faces else kept
+        return kept[: self.max_faces] if self.max_faces else kept
 
     def close(self) -> None:
         self._solution.close()
@@ -257,20 +313,30 @@ class WholeImageDetector:
     def __call__(self, image_bgr: np.ndarray) -> List[FaceDetection]:
         check_image(image_bgr)
         h, w = image_bgr.shape[:2]
-        return [FaceDetection(np.array([0.0, 0.0, w, h]), 1.0,
-                              np.zeros((0, 2)), ())]
+        return [
+            FaceDetection(
+                np.array([0.0, 0.0, w, h]), 1.0, np.zeros((0, 2)), ()
+            )
+        ]
 
 
 def check_image(image_bgr: np.ndarray, name: str = 'image') -> None:
     """Raise a ValueError unless ``image_bgr`` is a non-empty (H, W, 3) array."""
-    if not isinstance(image_bgr, np.ndarray) or image_bgr.ndim != 3 or \
-            image_bgr.shape[2] != 3 or image_bgr.size == 0:
-        raise ValueError(f'{name}: expected an (H, W, 3) BGR image, got '
-                         f'{getattr(image_bgr, "shape", type(image_bgr))}')
+    if (
+        not isinstance(image_bgr, np.ndarray)
+        or image_bgr.ndim != 3
+        or image_bgr.shape[2] != 3
+        or image_bgr.size == 0
+    ):
+        raise ValueError(
+            f'{name}: expected an (H, W, 3) BGR image, got '
+            f'{getattr(image_bgr, "shape", type(image_bgr))}'
+        )
 
 
-def largest_face(detections: Sequence[FaceDetection]
-                 ) -> Optional[FaceDetection]:
+def largest_face(
+    detections: Sequence[FaceDetection],
+) -> Optional[FaceDetection]:
     """The detection with the largest box (the subject of a BP4D/DISFA
     frame), or None."""
     return max(detections, key=lambda d: d.size, default=None)
@@ -282,5 +348,6 @@ def build_face_detector(cfg):
         return FACE_DETECTORS.build(cfg)
     if callable(cfg):
         return cfg
-    raise TypeError(f'face detector must be a config dict or callable, got '
-                    f'{type(cfg)}')
+    raise TypeError(
+        f'face detector must be a config dict or callable, got {type(cfg)}'
+    )

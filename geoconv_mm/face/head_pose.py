@@ -25,6 +25,7 @@ given) and the reference face's size in millimetres (eye centres
 ``s`` pixels per millimetre, and ``Tx``, ``Ty`` back-project the image
 position of the reference's centroid.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,14 @@ POSE_KEYS = ('pose_Tx', 'pose_Ty', 'pose_Tz', 'pose_Rx', 'pose_Ry', 'pose_Rz')
 
 def euler_to_matrix(rx: float, ry: float, rz: float) -> np.ndarray:
     """OpenFace's ``R = Rx(rx) @ Ry(ry) @ Rz(rz)`` (radians), camera frame."""
-    cx, sx, cy, sy, cz, sz = (np.cos(rx), np.sin(rx), np.cos(ry), np.sin(ry),
-                              np.cos(rz), np.sin(rz))
+    cx, sx, cy, sy, cz, sz = (
+        np.cos(rx),
+        np.sin(rx),
+        np.cos(ry),
+        np.sin(ry),
+        np.cos(rz),
+        np.sin(rz),
+    )
     mx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
     my = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     mz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
@@ -69,8 +76,9 @@ def mesh_rotation(rx: float, ry: float, rz: float) -> np.ndarray:
     return _FLIP_Z @ euler_to_matrix(rx, ry, rz) @ _FLIP_Z
 
 
-def fit_similarity(src: np.ndarray, dst: np.ndarray
-                   ) -> Tuple[float, np.ndarray, np.ndarray]:
+def fit_similarity(
+    src: np.ndarray, dst: np.ndarray
+) -> Tuple[float, np.ndarray, np.ndarray]:
     """Least-squares ``dst ~ s R src + t`` over 3D points (Umeyama, 1991).
 
     Returns:
@@ -83,7 +91,7 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray
     dst = np.asarray(dst, np.float64)
     ms, md = src.mean(0), dst.mean(0)
     a, b = src - ms, dst - md
-    var = (a ** 2).sum()
+    var = (a**2).sum()
     u, sig, vt = np.linalg.svd(b.T @ a)
     if var < 1e-12 or sig[1] < 1e-9 * max(sig[0], 1e-300):
         raise ValueError('cannot fit a pose: the mesh points are degenerate')
@@ -125,9 +133,13 @@ class HeadPose:
         return float(np.degrees(self.ry))
 
 
-def frontal_reference(vertices: np.ndarray, left_eye: Sequence[int],
-                      right_eye: Sequence[int], mouth: Sequence[int],
-                      interocular_mm: float = INTEROCULAR_MM) -> np.ndarray:
+def frontal_reference(
+    vertices: np.ndarray,
+    left_eye: Sequence[int],
+    right_eye: Sequence[int],
+    mouth: Sequence[int],
+    interocular_mm: float = INTEROCULAR_MM,
+) -> np.ndarray:
     """Turn a neutral face mesh into a frontal reference in millimetres.
 
     The face's own frame defines "frontal": x along the line from the
@@ -147,8 +159,10 @@ def frontal_reference(vertices: np.ndarray, left_eye: Sequence[int],
         np.ndarray: (V, 3) reference vertices, same order.
     """
     v = np.asarray(vertices, np.float64)
-    le, re, mo = (v[np.asarray(i, np.int64)].mean(0)
-                  for i in (left_eye, right_eye, mouth))
+    le, re, mo = (
+        v[np.asarray(i, np.int64)].mean(0)
+        for i in (left_eye, right_eye, mouth)
+    )
     x = re - le
     dist = np.linalg.norm(x)
     if dist < 1e-12:
@@ -180,10 +194,12 @@ def mediapipe_reference() -> np.ndarray:
             hole_loops,
             reconstruct_base_face,
         )
+
         base = reconstruct_base_face()
         mouth, (eye_l, eye_r) = hole_loops(base.vertices, base.faces)
-        _DEFAULT_REFERENCE = frontal_reference(base.vertices, eye_l, eye_r,
-                                               mouth)
+        _DEFAULT_REFERENCE = frontal_reference(
+            base.vertices, eye_l, eye_r, mouth
+        )
     return _DEFAULT_REFERENCE
 
 
@@ -209,13 +225,18 @@ class HeadPoseEstimator:
             :func:`default_camera` of each image.
     """
 
-    def __init__(self, reference: Optional[np.ndarray] = None,
-                 indices: Optional[Sequence[int]] = None,
-                 camera: Optional[Tuple[float, float, float]] = None) -> None:
-        self._reference = None if reference is None else \
-            np.asarray(reference, np.float64)
-        self.indices = None if indices is None else np.asarray(indices,
-                                                               np.int64)
+    def __init__(
+        self,
+        reference: Optional[np.ndarray] = None,
+        indices: Optional[Sequence[int]] = None,
+        camera: Optional[Tuple[float, float, float]] = None,
+    ) -> None:
+        self._reference = (
+            None if reference is None else np.asarray(reference, np.float64)
+        )
+        self.indices = (
+            None if indices is None else np.asarray(indices, np.int64)
+        )
         self.camera = camera
 
     @property
@@ -224,8 +245,9 @@ class HeadPoseEstimator:
             self._reference = mediapipe_reference()
         return self._reference
 
-    def __call__(self, vertices: np.ndarray,
-                 image_size: Tuple[int, int]) -> HeadPose:
+    def __call__(
+        self, vertices: np.ndarray, image_size: Tuple[int, int]
+    ) -> HeadPose:
         """Pose of one mesh.
 
         Args:
@@ -240,9 +262,11 @@ class HeadPoseEstimator:
         ref = self.reference
         v = np.asarray(vertices, np.float64)
         if v.shape != ref.shape:
-            raise ValueError(f'head pose: mesh has shape {v.shape}, the '
-                             f'reference {ref.shape}; pass a reference with '
-                             'this topology')
+            raise ValueError(
+                f'head pose: mesh has shape {v.shape}, the '
+                f'reference {ref.shape}; pass a reference with '
+                'this topology'
+            )
         idx = self.indices if self.indices is not None else slice(None)
         f, cx, cy = self.camera or default_camera(image_size)
         src = ref[idx]
@@ -260,7 +284,7 @@ class HeadPoseEstimator:
             target[:, :2] -= ray * (target[:, 2:] - u[2])
         scale, rot, t = fit_similarity(src, target)
         res = target - (scale * src @ rot.T + t)
-        rms = float(np.sqrt((res ** 2).sum(1).mean()))
+        rms = float(np.sqrt((res**2).sum(1).mean()))
         cam = _FLIP_Z @ rot @ _FLIP_Z
         rx, ry, rz = matrix_to_euler(cam)
         # Weak perspective: s px per mm at depth f / s; u is the image
@@ -269,5 +293,6 @@ class HeadPoseEstimator:
         tz = f / scale
         tx = (u[0] - cx) * tz / f
         ty = (u[1] - cy) * tz / f
-        return HeadPose(rx, ry, rz, float(tx), float(ty), float(tz), cam,
-                        scale, rms)
+        return HeadPose(
+            rx, ry, rz, float(tx), float(ty), float(tz), cam, scale, rms
+        )

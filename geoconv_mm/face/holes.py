@@ -1,4 +1,5 @@
 """The mouth and eye holes of a face mesh, and the keypoints they give."""
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -8,8 +9,9 @@ import numpy as np
 from geoconv_mm.geodesic.topology import boundary_loops
 
 
-def hole_loops(vertices: np.ndarray, faces: np.ndarray
-               ) -> Tuple[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+def hole_loops(
+    vertices: np.ndarray, faces: np.ndarray
+) -> Tuple[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
     """The mouth loop and the two eye loops (image-left first) of a face mesh.
 
     The three largest inner boundary loops are the holes: the mouth is the
@@ -31,15 +33,17 @@ def hole_loops(vertices: np.ndarray, faces: np.ndarray
         raise ValueError(
             f'cannot find eyes and mouth: the mesh has {len(loops)} boundary '
             'loops, expected an outer loop plus mouth and eye holes; give '
-            'keypoint indices')
+            'keypoint indices'
+        )
     xy = np.asarray(vertices, np.float64)[:, :2]
     inner = sorted(loops[1:4], key=lambda lp: xy[lp, 1].mean())
     eyes = tuple(sorted(inner[:2], key=lambda lp: xy[lp, 0].mean()))
     return inner[2], eyes
 
 
-def keypoints_from_holes(vertices: np.ndarray,
-                         faces: np.ndarray) -> Dict[str, np.ndarray]:
+def keypoints_from_holes(
+    vertices: np.ndarray, faces: np.ndarray
+) -> Dict[str, np.ndarray]:
     """Eye and mouth centres of a face mesh with open eyes and mouth.
 
     Args:
@@ -52,5 +56,8 @@ def keypoints_from_holes(vertices: np.ndarray,
     """
     xy = np.asarray(vertices, np.float64)[:, :2]
     mouth, (left, right) = hole_loops(xy, faces)
-    return dict(left_eye=xy[left].mean(0), right_eye=xy[right].mean(0),
-                mouth=xy[mouth].mean(0))
+    return dict(
+        left_eye=xy[left].mean(0),
+        right_eye=xy[right].mean(0),
+        mouth=xy[mouth].mean(0),
+    )

@@ -6,6 +6,7 @@ sends the eye centres and the mouth centre to fixed template positions of the cr
 and the mesh is carried into the crop's pixel frame. The facial region is the
 rasterised mesh.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,20 +62,36 @@ class FacePipeline:
         mask_background (bool): Zero the crop outside the facial region.
     """
 
-    def __init__(self, reconstructor: Union[dict, object, None] = None,
-                 crop_size: Union[int, Tuple[int, int]] = 224,
-                 template: Optional[Dict[str, Sequence[float]]] = None,
-                 min_confidence: float = 0.0, mask_background: bool = False) -> None:
+    def __init__(
+        self,
+        reconstructor: Union[dict, object, None] = None,
+        crop_size: Union[int, Tuple[int, int]] = 224,
+        template: Optional[Dict[str, Sequence[float]]] = None,
+        min_confidence: float = 0.0,
+        mask_background: bool = False,
+    ) -> None:
         self.reconstructor = build_reconstructor(
-            reconstructor if reconstructor is not None else dict(type='MediaPipeFaceMesh'))
-        self.crop_size = (crop_size, crop_size) if isinstance(crop_size, int) \
+            reconstructor
+            if reconstructor is not None
+            else dict(type='MediaPipeFaceMesh')
+        )
+        self.crop_size = (
+            (crop_size, crop_size)
+            if isinstance(crop_size, int)
             else tuple(crop_size)
-        self.template = dict(DEFAULT_TEMPLATE if template is None else template)
+        )
+        self.template = dict(
+            DEFAULT_TEMPLATE if template is None else template
+        )
         self.min_confidence = min_confidence
         self.mask_background = mask_background
 
-    def process(self, image_bgr: np.ndarray, meta: Optional[dict] = None,
-                name: str = 'image') -> FaceResult:
+    def process(
+        self,
+        image_bgr: np.ndarray,
+        meta: Optional[dict] = None,
+        name: str = 'image',
+    ) -> FaceResult:
         """Align one image.
 
         Args:
@@ -87,25 +104,40 @@ class FacePipeline:
             NoFaceError: No face (or one below ``min_confidence``).
             DegenerateMeshError: The reconstructed mesh is unusable.
         """
-        if not isinstance(image_bgr, np.ndarray) or image_bgr.ndim != 3 or \
-                image_bgr.shape[2] != 3 or image_bgr.size == 0:
+        if (
+            not isinstance(image_bgr, np.ndarray)
+            or image_bgr.ndim != 3
+            or image_bgr.shape[2] != 3
+            or image_bgr.size == 0
+        ):
             shape = getattr(image_bgr, 'shape', None)
-            raise ValueError(f'{name}: expected an (H, W, 3) BGR image, got {shape}')
+            raise ValueError(
+                f'{name}: expected an (H, W, 3) BGR image, got {shape}'
+            )
         raw = self.reconstructor(image_bgr, meta)
         if raw is None:
             raise NoFaceError(f'{name}: no face found')
         if raw.confidence < self.min_confidence:
-            raise NoFaceError(f'{name}: face score {raw.confidence:.2f} below '
-                              f'{self.min_confidence}')
-        source = FaceSurface(raw.vertices, raw.faces, image_bgr.shape[:2]).validate(name)
+            raise NoFaceError(
+                f'{name}: face score {raw.confidence:.2f} below '
+                f'{self.min_confidence}'
+            )
+        source = FaceSurface(
+            raw.vertices, raw.faces, image_bgr.shape[:2]
+        ).validate(name)
         h, w = self.crop_size
         src = np.stack([raw.keypoints[k] for k in KEYPOINTS])
         if not np.isfinite(src).all():
             raise DegenerateMeshError(f'{name}: keypoints are not finite')
         dst = template_points((h, w), self.template)
         affine = similarity_transform(src, dst)
-        crop = cv2.warpAffine(image_bgr, affine, (w, h), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
+        crop = cv2.warpAffine(
+            image_bgr,
+            affine,
+            (w, h),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
         surface = source.transform(affine, (h, w)).validate(name)
         mask = rasterize_mask(surface)
         if self.mask_background:
@@ -115,5 +147,7 @@ class FacePipeline:
 
 def rasterize_mask(surface: FaceSurface) -> np.ndarray:
     """(H, W) bool: pixels whose centre is covered by the mesh."""
-    tri, _ = rasterize_fast(surface.vertices, surface.faces, surface.image_size)
+    tri, _ = rasterize_fast(
+        surface.vertices, surface.faces, surface.image_size
+    )
     return tri >= 0

@@ -5,6 +5,7 @@ A reconstructor maps an image (and the frame's identity, for file-backed ones) t
 scaled like x and y, larger z closer to the camera), plus the landmark centres used
 for alignment. ``None`` means no face.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,14 +41,17 @@ class RawFace:
     extra: dict = field(default_factory=dict)
 
 
-def keypoints_from_indices(vertices: np.ndarray,
-                           indices: Mapping[str, Sequence[int]]) -> Dict[str, np.ndarray]:
+def keypoints_from_indices(
+    vertices: np.ndarray, indices: Mapping[str, Sequence[int]]
+) -> Dict[str, np.ndarray]:
     """Keypoints as the mean image position of given vertex index lists."""
     xy = np.asarray(vertices, np.float64)[:, :2]
     out = {}
     for name in ('left_eye', 'right_eye', 'mouth'):
         if name not in indices:
-            raise ValueError(f'keypoint_indices needs "{name}", got {sorted(indices)}')
+            raise ValueError(
+                f'keypoint_indices needs "{name}", got {sorted(indices)}'
+            )
         out[name] = xy[np.asarray(indices[name], np.int64)].mean(0)
     return out
 
@@ -69,10 +73,13 @@ def facemesh_faces() -> np.ndarray:
         except ImportError as exc:
             raise ImportError(
                 'MediaPipe Face Mesh needs mediapipe: '
-                'pip install --no-deps -r requirements/mediapipe.txt') from exc
+                'pip install --no-deps -r requirements/mediapipe.txt'
+            ) from exc
         faces = triangles_from_edges(FACEMESH_TESSELATION)
         if len(faces) != 852:
-            raise RuntimeError(f'FACEMESH_TESSELATION gave {len(faces)} faces, expected 852')
+            raise RuntimeError(
+                f'FACEMESH_TESSELATION gave {len(faces)} faces, expected 852'
+            )
         _FACEMESH_FACES = faces
     return _FACEMESH_FACES
 
@@ -91,8 +98,11 @@ class MediaPipeFaceMesh:
         min_presence_confidence (float): Landmark model face-presence threshold.
     """
 
-    def __init__(self, min_detection_confidence: float = 0.5,
-                 min_presence_confidence: float = 0.5) -> None:
+    def __init__(
+        self,
+        min_detection_confidence: float = 0.5,
+        min_presence_confidence: float = 0.5,
+    ) -> None:
         # MediaPipe's C++ logging prints a few warnings per process; keep them out of
         # progress bars unless the user asked for them.
         os.environ.setdefault('GLOG_minloglevel', '2')
@@ -102,22 +112,27 @@ class MediaPipeFaceMesh:
         except ImportError as exc:
             raise ImportError(
                 'MediaPipeFaceMesh needs mediapipe: '
-                'pip install --no-deps -r requirements/mediapipe.txt') from exc
+                'pip install --no-deps -r requirements/mediapipe.txt'
+            ) from exc
         self.faces = facemesh_faces()
         # The legacy FaceMesh solution hides the detector score; the same graph
         # exposes it as the 'face_detections' stream.
         self._solution = SolutionBase(
             binary_graph_path=face_mesh._BINARYPB_FILE_PATH,
-            side_inputs=dict(num_faces=1, with_attention=False, use_prev_landmarks=False),
+            side_inputs=dict(
+                num_faces=1, with_attention=False, use_prev_landmarks=False
+            ),
             calculator_params={
                 'facedetectionshortrangecpu__facedetectionshortrange__facedetection__'
                 'TensorsToDetectionsCalculator.min_score_thresh': min_detection_confidence,
                 'facelandmarkcpu__ThresholdingCalculator.threshold': min_presence_confidence,
             },
-            outputs=['multi_face_landmarks', 'face_detections'])
+            outputs=['multi_face_landmarks', 'face_detections'],
+        )
 
-    def __call__(self, image_bgr: np.ndarray, meta: Optional[dict] = None
-                 ) -> Optional[RawFace]:
+    def __call__(
+        self, image_bgr: np.ndarray, meta: Optional[dict] = None
+    ) -> Optional[RawFace]:
         h, w = image_bgr.shape[:2]
         rgb = np.ascontiguousarray(image_bgr[..., ::-1])
         result = self._solution.process(input_data={'image': rgb})
@@ -129,17 +144,26 @@ class MediaPipeFaceMesh:
         score = 1.0
         if result.face_detections:
             score = float(result.face_detections[0].score[0])
-        return RawFace(vertices, self.faces, keypoints_from_holes(vertices, self.faces),
-                       confidence=score)
+        return RawFace(
+            vertices,
+            self.faces,
+            keypoints_from_holes(vertices, self.faces),
+            confidence=score,
+        )
 
 
 def _frame_key(meta: Optional[dict]) -> Dict[str, object]:
     if not meta or 'source' not in meta:
-        raise ValueError('this reconstructor reads per-frame files and needs '
-                         'meta=dict(source=..., frame_index=...)')
+        raise ValueError(
+            'this reconstructor reads per-frame files and needs '
+            'meta=dict(source=..., frame_index=...)'
+        )
     source = os.fspath(meta['source'])
-    return dict(source=source, stem=os.path.splitext(os.path.basename(source))[0],
-                frame_index=int(meta.get('frame_index', 0)))
+    return dict(
+        source=source,
+        stem=os.path.splitext(os.path.basename(source))[0],
+        frame_index=int(meta.get('frame_index', 0)),
+    )
 
 
 @RECONSTRUCTORS.register_module()
@@ -157,8 +181,13 @@ class MeshFileReconstructor:
         flip_y (bool): Set when the files use y up (y_img = -y); default False (y down).
     """
 
-    def __init__(self, pattern: str, faces=None, keypoint_indices: Optional[dict] = None,
-                 flip_y: bool = False) -> None:
+    def __init__(
+        self,
+        pattern: str,
+        faces=None,
+        keypoint_indices: Optional[dict] = None,
+        flip_y: bool = False,
+    ) -> None:
         self.pattern = pattern
         if isinstance(faces, (str, os.PathLike)):
             faces = np.load(faces)
@@ -166,18 +195,24 @@ class MeshFileReconstructor:
         self.keypoint_indices = keypoint_indices
         self.flip_y = flip_y
 
-    def __call__(self, image_bgr: np.ndarray, meta: Optional[dict] = None
-                 ) -> Optional[RawFace]:
+    def __call__(
+        self, image_bgr: np.ndarray, meta: Optional[dict] = None
+    ) -> Optional[RawFace]:
         path = self.pattern.format(**_frame_key(meta))
         if not os.path.exists(path):
-            raise FileNotFoundError(f'mesh file for {meta["source"]} not found: {path}')
+            raise FileNotFoundError(
+                f'mesh file for {meta["source"]} not found: {path}'
+            )
         if path.endswith('.npy'):
             if self.faces is None:
-                raise ValueError(f'{path}: vertex arrays need the fixed topology `faces`')
+                raise ValueError(
+                    f'{path}: vertex arrays need the fixed topology `faces`'
+                )
             vertices = np.load(path).astype(np.float64)
             faces = self.faces
         else:
             import trimesh
+
             try:
                 mesh = trimesh.load(path, force='mesh', process=False)
             except Exception as exc:
@@ -185,11 +220,16 @@ class MeshFileReconstructor:
             vertices = np.asarray(mesh.vertices, np.float64)
             faces = np.asarray(mesh.faces, np.int32)
         if vertices.ndim != 2 or vertices.shape[1] != 3:
-            raise ValueError(f'{path}: vertices must be (V, 3), got {vertices.shape}')
+            raise ValueError(
+                f'{path}: vertices must be (V, 3), got {vertices.shape}'
+            )
         if self.flip_y:
             vertices = vertices * np.array([1.0, -1.0, 1.0])
-        kp = (keypoints_from_indices(vertices, self.keypoint_indices)
-              if self.keypoint_indices else keypoints_from_holes(vertices, faces))
+        kp = (
+            keypoints_from_indices(vertices, self.keypoint_indices)
+            if self.keypoint_indices
+            else keypoints_from_holes(vertices, faces)
+        )
         return RawFace(vertices, faces, kp)
 
 
@@ -219,37 +259,53 @@ class Linear3DMM:
                 self.id_basis = np.asarray(data['id_basis'], np.float64)
                 self.exp_basis = np.asarray(data['exp_basis'], np.float64)
                 self.faces = np.asarray(data['faces'], np.int32)
-                kp = {k: np.asarray(data[k]) for k in ('left_eye', 'right_eye', 'mouth')
-                      if k in data.files}
+                kp = {
+                    k: np.asarray(data[k])
+                    for k in ('left_eye', 'right_eye', 'mouth')
+                    if k in data.files
+                }
         except KeyError as exc:
             raise ValueError(f'{model}: 3DMM file misses {exc}') from exc
         n = self.mean.size
         if self.id_basis.shape[0] != n or self.exp_basis.shape[0] != n:
-            raise ValueError(f'{model}: bases must have {n} rows (V*3), got '
-                             f'{self.id_basis.shape} and {self.exp_basis.shape}')
+            raise ValueError(
+                f'{model}: bases must have {n} rows (V*3), got '
+                f'{self.id_basis.shape} and {self.exp_basis.shape}'
+            )
         self.keypoint_indices = kp or None
         self.coefficients = coefficients
 
     def shape(self, alpha_id: np.ndarray, alpha_exp: np.ndarray) -> np.ndarray:
         """Eq. 1: the (V, 3) model-frame shape for the given coefficients."""
-        s = self.mean.reshape(-1) + self.id_basis @ np.asarray(alpha_id, np.float64) \
+        s = (
+            self.mean.reshape(-1)
+            + self.id_basis @ np.asarray(alpha_id, np.float64)
             + self.exp_basis @ np.asarray(alpha_exp, np.float64)
+        )
         return s.reshape(-1, 3)
 
-    def __call__(self, image_bgr: np.ndarray, meta: Optional[dict] = None
-                 ) -> Optional[RawFace]:
+    def __call__(
+        self, image_bgr: np.ndarray, meta: Optional[dict] = None
+    ) -> Optional[RawFace]:
         path = self.coefficients.format(**_frame_key(meta))
         try:
             with np.load(path) as data:
                 alpha_id, alpha_exp = data['alpha_id'], data['alpha_exp']
                 proj = np.asarray(data['projection'], np.float64)
         except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(f'{path}: bad 3DMM coefficient file ({exc})') from exc
+            raise ValueError(
+                f'{path}: bad 3DMM coefficient file ({exc})'
+            ) from exc
         if proj.shape != (3, 4):
-            raise ValueError(f'{path}: projection must be 3x4, got {proj.shape}')
+            raise ValueError(
+                f'{path}: projection must be 3x4, got {proj.shape}'
+            )
         vertices = self.shape(alpha_id, alpha_exp) @ proj[:, :3].T + proj[:, 3]
-        kp = (keypoints_from_indices(vertices, self.keypoint_indices)
-              if self.keypoint_indices else keypoints_from_holes(vertices, self.faces))
+        kp = (
+            keypoints_from_indices(vertices, self.keypoint_indices)
+            if self.keypoint_indices
+            else keypoints_from_holes(vertices, self.faces)
+        )
         return RawFace(vertices, self.faces, kp)
 
 
@@ -259,4 +315,6 @@ def build_reconstructor(cfg):
         return RECONSTRUCTORS.build(cfg)
     if callable(cfg):
         return cfg
-    raise TypeError(f'reconstructor must be a config dict or callable, got {type(cfg)}')
+    raise TypeError(
+        f'reconstructor must be a config dict or callable, got {type(cfg)}'
+    )

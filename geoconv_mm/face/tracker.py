@@ -1,5 +1,6 @@
 """Face identities across a video: a light tracker on box overlap and
 landmarks (no motion model, no appearance model)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,13 @@ class FaceTracker:
         max_missed (int): Frames a track survives without a match.
     """
 
-    def __init__(self, min_iou: float = 0.2, landmark_weight: float = 1.0,
-                 max_landmark_dist: float = 0.5, max_missed: int = 10) -> None:
+    def __init__(
+        self,
+        min_iou: float = 0.2,
+        landmark_weight: float = 1.0,
+        max_landmark_dist: float = 0.5,
+        max_missed: int = 10,
+    ) -> None:
         if max_missed < 0:
             raise ValueError(f'max_missed must be >= 0, got {max_missed}')
         self.min_iou = min_iou
@@ -61,8 +67,9 @@ class FaceTracker:
         self.tracks: List[Track] = []
         self.next_id = 0
 
-    def _landmark_dist(self, n: int,
-                       landmarks: Optional[np.ndarray]) -> np.ndarray:
+    def _landmark_dist(
+        self, n: int, landmarks: Optional[np.ndarray]
+    ) -> np.ndarray:
         """(n, tracks) landmark distance over the track box's side; inf
         where either side has no landmarks."""
         d = np.full((n, len(self.tracks)), np.inf)
@@ -72,8 +79,10 @@ class FaceTracker:
             if t.landmarks is None or t.landmarks.shape != landmarks.shape[1:]:
                 continue
             side = max((t.box[2] - t.box[0] + t.box[3] - t.box[1]) / 2, 1e-9)
-            d[:, j] = np.linalg.norm(landmarks - t.landmarks[None], axis=-1
-                                     ).mean(-1) / side
+            d[:, j] = (
+                np.linalg.norm(landmarks - t.landmarks[None], axis=-1).mean(-1)
+                / side
+            )
         return d
 
     def update(self, boxes, landmarks=None) -> List[int]:
@@ -93,8 +102,9 @@ class FaceTracker:
         if landmarks is not None:
             lm = np.asarray(landmarks, np.float64)
             if lm.ndim != 3 or len(lm) != len(b) or lm.shape[2] != 2:
-                raise ValueError(f'landmarks must be (N={len(b)}, K, 2), got '
-                                 f'{lm.shape}')
+                raise ValueError(
+                    f'landmarks must be (N={len(b)}, K, 2), got {lm.shape}'
+                )
         ids = [-1] * len(b)
         matched = set()
         if len(b) and self.tracks:
@@ -123,7 +133,12 @@ class FaceTracker:
         for i in range(len(b)):
             if ids[i] < 0:
                 ids[i] = self.next_id
-                self.tracks.append(Track(self.next_id, b[i].copy(),
-                                         None if lm is None else lm[i].copy()))
+                self.tracks.append(
+                    Track(
+                        self.next_id,
+                        b[i].copy(),
+                        None if lm is None else lm[i].copy(),
+                    )
+                )
                 self.next_id += 1
         return ids

@@ -1,4 +1,5 @@
 """Loading of the compiled geometry kernels, with an actionable error when missing."""
+
 from __future__ import annotations
 
 import functools
@@ -33,5 +34,6 @@ def load_geometry_ext() -> ModuleType:
             "the fast geodesic backend needs the compiled module geoconv_mm._geometry_ext "
             "(ops/csrc/geometry). Build it from the repository root with\n"
             "    pip install -e . --no-build-isolation\n"
-            "or use backend='numpy' (same algorithm, ~20x slower) or backend='heat'.")
+            "or use backend='numpy' (same algorithm, ~20x slower) or backend='heat'."
+        )
     return ext

@@ -1,4 +1,5 @@
 """Geodesic distance from one surface point to every pixel (for pictures and checks)."""
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -15,8 +16,13 @@ from .vertex_geodesics import (
 )
 
 
-def geodesic_distance_field(surface: FaceSurface, point_xy: Tuple[float, float], *,
-                            backend: str = 'fast', close_holes: bool = False) -> np.ndarray:
+def geodesic_distance_field(
+    surface: FaceSurface,
+    point_xy: Tuple[float, float],
+    *,
+    backend: str = 'fast',
+    close_holes: bool = False,
+) -> np.ndarray:
     """Geodesic distance from the surface point under ``point_xy`` to every pixel.
 
     Uses :func:`.vertex_geodesics.vertex_path_lengths` (``min |p-a| + G(a, b) +
@@ -53,8 +59,9 @@ def geodesic_distance_field(surface: FaceSurface, point_xy: Tuple[float, float],
     lookup[corners] = np.arange(3)
     on = tri >= 0
     q = pts[on]
-    best = vertex_path_lengths(p, t0[0, 0], q, tri[on], v, f,
-                               lambda a, b: rows[lookup[a], b])
+    best = vertex_path_lengths(
+        p, t0[0, 0], q, tri[on], v, f, lambda a, b: rows[lookup[a], b]
+    )
     same = tri[on] == t0[0, 0]
     best[same] = np.linalg.norm(q[same] - p, axis=1)
     out = np.full(surface.image_size, np.nan, np.float32)

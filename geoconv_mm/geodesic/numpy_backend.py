@@ -6,6 +6,7 @@ implements the same, and this module is its test oracle and the fallback on
 hosts without the build. With ``backend='heat'`` the vertex-to-vertex
 geodesics come from potpourri3d's heat method (the paper's choice).
 """
+
 from __future__ import annotations
 
 from math import gcd
@@ -25,7 +26,9 @@ from .vertex_geodesics import (
 )
 
 _PENALTY = 1e7  # marks a broken step; larger than any face, small enough for float64 sums
-_PAD = 8  # zero columns after each grid row: keeps line sums from wrapping rows
+_PAD = (
+    8  # zero columns after each grid row: keeps line sums from wrapping rows
+)
 BACKENDS = ('numpy', 'heat')
 
 
@@ -45,17 +48,23 @@ class TriangleLinks:
         face_patch, vertex_patch (np.ndarray, optional): From ``fill_holes``.
     """
 
-    def __init__(self, faces: np.ndarray, num_vertices: int,
-                 face_patch: Optional[np.ndarray] = None,
-                 vertex_patch: Optional[np.ndarray] = None) -> None:
+    def __init__(
+        self,
+        faces: np.ndarray,
+        num_vertices: int,
+        face_patch: Optional[np.ndarray] = None,
+        vertex_patch: Optional[np.ndarray] = None,
+    ) -> None:
         f = np.asarray(faces, np.int64)
         self.faces = f
         self.n = num_vertices
         self.interior = ~boundary_vertex_mask(f, num_vertices)
         a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
         b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
-        key, count = np.unique(np.minimum(a, b) * num_vertices + np.maximum(a, b),
-                               return_counts=True)
+        key, count = np.unique(
+            np.minimum(a, b) * num_vertices + np.maximum(a, b),
+            return_counts=True,
+        )
         self.inner_edges = key[count == 2]  # sorted
         self.face_patch = face_patch
         self.vertex_patch = vertex_patch
@@ -63,11 +72,15 @@ class TriangleLinks:
     def __call__(self, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
         f1, f2 = self.faces[t1], self.faces[t2]  # (N, 3)
         eq = f1[:, :, None] == f2[:, None, :]
-        ok = (eq.sum((1, 2)) >= 2) | (eq & self.interior[f1][:, :, None]).any((1, 2))
+        ok = (eq.sum((1, 2)) >= 2) | (eq & self.interior[f1][:, :, None]).any(
+            (1, 2)
+        )
         lo = np.minimum(f1[:, :, None], f2[:, None, :])
         hi = np.maximum(f1[:, :, None], f2[:, None, :])
         keys = (lo * self.n + hi).reshape(len(t1), 9)
-        pos = np.searchsorted(self.inner_edges, keys).clip(0, max(len(self.inner_edges) - 1, 0))
+        pos = np.searchsorted(self.inner_edges, keys).clip(
+            0, max(len(self.inner_edges) - 1, 0)
+        )
         if len(self.inner_edges):
             ok |= (self.inner_edges[pos] == keys).any(1)
         if self.face_patch is not None and (self.face_patch >= 0).any():
@@ -106,9 +119,9 @@ class _Grid:
         r0, r1 = 0, h - dr
         c0, c1 = max(0, -dc), w - max(0, dc)
         a_t = self.tri[r0:r1, c0:c1]
-        b_t = self.tri[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
+        b_t = self.tri[r0 + dr : r1 + dr, c0 + dc : c1 + dc]
         a_p = self.pts[r0:r1, c0:c1]
-        b_p = self.pts[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
+        b_p = self.pts[r0 + dr : r1 + dr, c0 + dc : c1 + dc]
         ok = (a_t >= 0) & (b_t >= 0)
         diff = ok & (a_t != b_t)
         ok[diff] = self.conn(a_t[diff], b_t[diff])
@@ -118,8 +131,8 @@ class _Grid:
         o = dr * self.wp + dc
         n = -(-len(flat) // o) * o
         buf = np.zeros(n)
-        buf[:len(flat)] = flat
-        cum = buf.reshape(-1, o).cumsum(0).ravel()[:len(flat)] - flat
+        buf[: len(flat)] = flat
+        cum = buf.reshape(-1, o).cumsum(0).ravel()[: len(flat)] - flat
         self._cum[key] = cum
         return cum
 
@@ -134,23 +147,39 @@ class SurfaceGeodesics:
         close_holes (bool): Triangulate inner boundary loops (mouth, eyes) first.
     """
 
-    def __init__(self, surface: FaceSurface, backend: str = 'numpy',
-                 close_holes: bool = False) -> None:
+    def __init__(
+        self,
+        surface: FaceSurface,
+        backend: str = 'numpy',
+        close_holes: bool = False,
+    ) -> None:
         if backend not in BACKENDS:
-            raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+            raise ValueError(
+                f'backend must be one of {BACKENDS}, got {backend!r}'
+            )
         surface.validate()
         self.surface = surface
         self.backend = backend
         self.vertices = surface.vertices.astype(np.float64)
-        self.faces, face_patch, vertex_patch = fill_holes(self.vertices, surface.faces) \
-            if close_holes else (surface.faces, None, None)
-        self.conn = TriangleLinks(self.faces, len(self.vertices), face_patch, vertex_patch)
+        self.faces, face_patch, vertex_patch = (
+            fill_holes(self.vertices, surface.faces)
+            if close_holes
+            else (surface.faces, None, None)
+        )
+        self.conn = TriangleLinks(
+            self.faces, len(self.vertices), face_patch, vertex_patch
+        )
         self._grids: Dict[float, _Grid] = {}
 
     def grid(self, offset: float) -> _Grid:
         if offset not in self._grids:
-            self._grids[offset] = _Grid(self.vertices, self.faces, self.surface.image_size,
-                                        offset, self.conn)
+            self._grids[offset] = _Grid(
+                self.vertices,
+                self.faces,
+                self.surface.image_size,
+                offset,
+                self.conn,
+            )
         return self._grids[offset]
 
     def vertex_geodesics(self, sources: np.ndarray) -> np.ndarray:
@@ -176,7 +205,11 @@ class SurfaceGeodesics:
             gc = np.rint(xy[..., 0]).astype(np.int64)
             gr = np.rint(xy[..., 1]).astype(np.int64)
             inside = (gc >= 0) & (gc < grid.w) & (gr >= 0) & (gr < grid.h)
-            tri = np.where(inside, grid.tri[gr.clip(0, grid.h - 1), gc.clip(0, grid.w - 1)], -1)
+            tri = np.where(
+                inside,
+                grid.tri[gr.clip(0, grid.h - 1), gc.clip(0, grid.w - 1)],
+                -1,
+            )
             ci = spec.centre_index
             dist = np.full(tri.shape, np.nan)
             dist[ci] = np.where(tri[ci] >= 0, 0.0, np.nan)
@@ -197,7 +230,9 @@ class SurfaceGeodesics:
                 dist[k] = np.where(good, lifted, np.nan)
                 broken = both & ~good
                 if broken.any():
-                    pending.append((len(out), k, np.nonzero(broken), grid, gr, gc))
+                    pending.append(
+                        (len(out), k, np.nonzero(broken), grid, gr, gc)
+                    )
             out.append(dist)
         if pending:
             self._around(out, pending)
@@ -213,18 +248,27 @@ class SurfaceGeodesics:
             t_taps.append(grid.tri[gr[k][idx], gc[k][idx]])
         # One solver call for all the sources the pending pairs need.
         # Tap corners are sources too, so the heat backend can symmetrise G.
-        sources = np.unique(np.concatenate([f[np.concatenate(t_centres)].ravel(),
-                                            f[np.concatenate(t_taps)].ravel()]))
+        sources = np.unique(
+            np.concatenate(
+                [
+                    f[np.concatenate(t_centres)].ravel(),
+                    f[np.concatenate(t_taps)].ravel(),
+                ]
+            )
+        )
         rows = self.vertex_geodesics(sources)
         lookup = np.full(len(self.vertices), -1, np.int64)
         lookup[sources] = np.arange(len(sources))
         v = self.vertices
-        for (si, k, idx, grid, gr, gc), t1, t2 in zip(pending, t_centres, t_taps):
+        for (si, k, idx, grid, gr, gc), t1, t2 in zip(
+            pending, t_centres, t_taps
+        ):
             ci = _centre_of(out[si])
             p = grid.pts[gr[ci][idx], gc[ci][idx]]
             q = grid.pts[gr[k][idx], gc[k][idx]]
             out[si][k][idx] = vertex_path_lengths(
-                p, t1, q, t2, v, f, lambda a, b: rows[lookup[a], b])
+                p, t1, q, t2, v, f, lambda a, b: rows[lookup[a], b]
+            )
 
 
 def _centre_of(dist: np.ndarray) -> int:

@@ -17,6 +17,7 @@ taps' log-weights (by -inf, or by the smallest on-surface log-weight) and taking
 surface stay plain convolution (all 1), as do cells without any on-surface
 neighbour under ``'zero'`` (there is nothing to spread the K-1 over).
 """
+
 from __future__ import annotations
 
 from typing import Dict, Sequence
@@ -32,8 +33,9 @@ from .topology import fill_holes
 OFF_SURFACE_RULES = ('flat', 'zero', 'cap')
 
 
-def off_surface_taps(surface: FaceSurface, specs: Sequence[GeoSpec],
-                     close_holes: bool = False) -> Dict[str, np.ndarray]:
+def off_surface_taps(
+    surface: FaceSurface, specs: Sequence[GeoSpec], close_holes: bool = False
+) -> Dict[str, np.ndarray]:
     """Which taps of every cell have no surface point.
 
     The taps are looked up as :mod:`geoconv_mm.geodesic.weights` does: the mesh is
@@ -53,20 +55,24 @@ def off_surface_taps(surface: FaceSurface, specs: Sequence[GeoSpec],
     for spec in specs:
         offset = 0.5 if spec.in_stride % 2 == 0 else 0.0
         if offset not in grids:
-            grids[offset] = rasterize_fast(surface.vertices.astype(np.float64), faces,
-                                           size, offset)[0]
+            grids[offset] = rasterize_fast(
+                surface.vertices.astype(np.float64), faces, size, offset
+            )[0]
         tri = grids[offset]
         xy = spec.tap_image_points(size) - offset
         gc = np.rint(xy[..., 0]).astype(np.int64)
         gr = np.rint(xy[..., 1]).astype(np.int64)
         inside = (gc >= 0) & (gc < size[1]) & (gr >= 0) & (gr < size[0])
-        hit = np.where(inside, tri[gr.clip(0, size[0] - 1), gc.clip(0, size[1] - 1)], -1)
+        hit = np.where(
+            inside, tri[gr.clip(0, size[0] - 1), gc.clip(0, size[1] - 1)], -1
+        )
         out[spec.key] = hit < 0
     return out
 
 
-def apply_off_surface_rule(weights: np.ndarray, off: np.ndarray, centre: int,
-                           rule: str) -> np.ndarray:
+def apply_off_surface_rule(
+    weights: np.ndarray, off: np.ndarray, centre: int, rule: str
+) -> np.ndarray:
     """Re-weight one layer's delivered weights under another off-surface rule.
 
     Args:
@@ -79,7 +85,9 @@ def apply_off_surface_rule(weights: np.ndarray, off: np.ndarray, centre: int,
         np.ndarray: float32 (K, H, W).
     """
     if rule not in OFF_SURFACE_RULES:
-        raise ValueError(f'off_surface must be one of {OFF_SURFACE_RULES}, got {rule!r}')
+        raise ValueError(
+            f'off_surface must be one of {OFF_SURFACE_RULES}, got {rule!r}'
+        )
     w = np.asarray(weights, np.float64)
     if w.shape != off.shape:
         raise ValueError(f'weights {w.shape} and mask {off.shape} differ')
@@ -87,7 +95,9 @@ def apply_off_surface_rule(weights: np.ndarray, off: np.ndarray, centre: int,
         return np.asarray(weights, np.float32)
     k = w.shape[0]
     others = np.arange(k) != centre
-    live = ~off[centre]  # cells of plain convolution (centre off) are left alone
+    live = ~off[
+        centre
+    ]  # cells of plain convolution (centre off) are left alone
     with np.errstate(divide='ignore'):
         logw = np.log(w[others])  # 0 weights (ratio at the cap) are -inf
     off_o = off[others]
@@ -96,11 +106,15 @@ def apply_off_surface_rule(weights: np.ndarray, off: np.ndarray, centre: int,
     if rule == 'zero':
         repl = np.full(logw.shape[1:], -np.inf)
     else:
-        repl = np.where(on_o, logw, np.inf).min(0)  # smallest on-surface log-weight
+        repl = np.where(on_o, logw, np.inf).min(
+            0
+        )  # smallest on-surface log-weight
     change = live & off_o.any(0) & has_on
     with np.errstate(invalid='ignore', over='ignore'):
         new = np.where(off_o, repl[None], logw)
-        new = new - np.where(np.isfinite(new), new, -np.inf).max(0, keepdims=True)
+        new = new - np.where(np.isfinite(new), new, -np.inf).max(
+            0, keepdims=True
+        )
         e = np.exp(new)
         g = (k - 1) * e / e.sum(0, keepdims=True)
     out = w.copy()

@@ -5,6 +5,7 @@ A sample at grid position (row r, column c) looks at image point
 projection (ties on shared edges included) count as on the surface; where triangles
 overlap in the image the one closest to the camera (largest z) wins.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -14,8 +15,12 @@ import numpy as np
 from .surface import FaceSurface
 
 
-def rasterize(vertices: np.ndarray, faces: np.ndarray, size: Tuple[int, int],
-              offset: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+def rasterize(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    size: Tuple[int, int],
+    offset: float = 0.0,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Triangle id and barycentric coordinates of every grid sample.
 
     Args:
@@ -32,8 +37,9 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, size: Tuple[int, int],
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
     p0, p1, p2 = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-    det = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - \
-        (p2[:, 0] - p0[:, 0]) * (p1[:, 1] - p0[:, 1])
+    det = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (
+        p2[:, 0] - p0[:, 0]
+    ) * (p1[:, 1] - p0[:, 1])
     xs = np.stack([p0[:, 0], p1[:, 0], p2[:, 0]], 1) - offset
     ys = np.stack([p0[:, 1], p1[:, 1], p2[:, 1]], 1) - offset
     c0 = np.maximum(np.ceil(xs.min(1)), 0).astype(np.int64)
@@ -58,12 +64,25 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, size: Tuple[int, int],
     y = rr + offset
     # Barycentrics from 2D edge functions; ties on a shared edge are kept (>= 0).
     inv = 1.0 / det[t]
-    l1 = ((x - p0[t, 0]) * (p2[t, 1] - p0[t, 1]) - (p2[t, 0] - p0[t, 0]) * (y - p0[t, 1])) * inv
-    l2 = ((p1[t, 0] - p0[t, 0]) * (y - p0[t, 1]) - (x - p0[t, 0]) * (p1[t, 1] - p0[t, 1])) * inv
+    l1 = (
+        (x - p0[t, 0]) * (p2[t, 1] - p0[t, 1])
+        - (p2[t, 0] - p0[t, 0]) * (y - p0[t, 1])
+    ) * inv
+    l2 = (
+        (p1[t, 0] - p0[t, 0]) * (y - p0[t, 1])
+        - (x - p0[t, 0]) * (p1[t, 1] - p0[t, 1])
+    ) * inv
     l0 = 1.0 - l1 - l2
     eps = -1e-9
     inside = (l0 >= eps) & (l1 >= eps) & (l2 >= eps)
-    t, rr, cc, l0, l1, l2 = t[inside], rr[inside], cc[inside], l0[inside], l1[inside], l2[inside]
+    t, rr, cc, l0, l1, l2 = (
+        t[inside],
+        rr[inside],
+        cc[inside],
+        l0[inside],
+        l1[inside],
+        l2[inside],
+    )
     z = l0 * p0[t, 2] + l1 * p1[t, 2] + l2 * p2[t, 2]
     pix = rr * cols + cc
     # z-buffer: sort by (pixel, -z, triangle) and keep the first sample of each pixel.
@@ -80,22 +99,32 @@ def rasterize(vertices: np.ndarray, faces: np.ndarray, size: Tuple[int, int],
     return tri, bary
 
 
-def rasterize_fast(vertices: np.ndarray, faces: np.ndarray, size: Tuple[int, int],
-                   offset: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+def rasterize_fast(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    size: Tuple[int, int],
+    offset: float = 0.0,
+) -> Tuple[np.ndarray, np.ndarray]:
     """:func:`rasterize` through the compiled kernel when it is built (same result)."""
     from ._ext import geometry_ext_available, load_geometry_ext
+
     if not geometry_ext_available():
         return rasterize(vertices, faces, size, offset)
     import torch
+
     tri, bary = load_geometry_ext().rasterize_mesh(
         torch.from_numpy(np.ascontiguousarray(vertices, np.float64)),
-        torch.from_numpy(np.ascontiguousarray(faces, np.int32)), int(size[0]), int(size[1]),
-        float(offset))
+        torch.from_numpy(np.ascontiguousarray(faces, np.int32)),
+        int(size[0]),
+        int(size[1]),
+        float(offset),
+    )
     return tri.numpy(), bary.numpy()
 
 
-def surface_points(vertices: np.ndarray, faces: np.ndarray, tri: np.ndarray,
-                   bary: np.ndarray) -> np.ndarray:
+def surface_points(
+    vertices: np.ndarray, faces: np.ndarray, tri: np.ndarray, bary: np.ndarray
+) -> np.ndarray:
     """3D surface point of every sample (NaN off the surface)."""
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
@@ -113,7 +142,9 @@ def render_depth(surface: FaceSurface) -> np.ndarray:
         smallest z of the mesh (so the surface is >= 0 and grows toward the camera),
         0 off the surface.
     """
-    tri, bary = rasterize_fast(surface.vertices, surface.faces, surface.image_size)
+    tri, bary = rasterize_fast(
+        surface.vertices, surface.faces, surface.image_size
+    )
     pts = surface_points(surface.vertices, surface.faces, tri, bary)
     depth = pts[..., 2] - float(surface.vertices[:, 2].min())
     depth[tri < 0] = 0.0

@@ -1,4 +1,5 @@
 """FaceSurface: a coarse 3D face mesh in the pixel frame of its aligned crop."""
+
 from __future__ import annotations
 
 import os
@@ -40,23 +41,31 @@ class FaceSurface:
         """Raise :class:`DegenerateMeshError` (naming ``name``) unless usable."""
         v, f = self.vertices, self.faces
         if v.ndim != 2 or v.shape[1] != 3 or len(v) < 3:
-            raise DegenerateMeshError(f'{name}: vertices must be (V>=3, 3), got {v.shape}')
+            raise DegenerateMeshError(
+                f'{name}: vertices must be (V>=3, 3), got {v.shape}'
+            )
         if f.ndim != 2 or f.shape[1] != 3 or len(f) == 0:
-            raise DegenerateMeshError(f'{name}: faces must be (F>=1, 3), got {f.shape}')
+            raise DegenerateMeshError(
+                f'{name}: faces must be (F>=1, 3), got {f.shape}'
+            )
         if not np.isfinite(v).all():
             raise DegenerateMeshError(f'{name}: vertices contain NaN or inf')
         if f.min() < 0 or f.max() >= len(v):
             raise DegenerateMeshError(
-                f'{name}: face indices out of range [0, {len(v)}): {f.min()}..{f.max()}')
+                f'{name}: face indices out of range [0, {len(v)}): {f.min()}..{f.max()}'
+            )
         if min(self.image_size) < 1:
-            raise DegenerateMeshError(f'{name}: bad image_size {self.image_size}')
+            raise DegenerateMeshError(
+                f'{name}: bad image_size {self.image_size}'
+            )
         e1 = v[f[:, 1]].astype(np.float64) - v[f[:, 0]]
         e2 = v[f[:, 2]].astype(np.float64) - v[f[:, 0]]
         area3d = 0.5 * np.linalg.norm(np.cross(e1, e2), axis=1).sum()
         area2d = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]).sum()
         if not area3d > 1e-6 or not area2d > 1e-6:
             raise DegenerateMeshError(
-                f'{name}: zero-area mesh (3D area {area3d:.3g}, image area {area2d:.3g})')
+                f'{name}: zero-area mesh (3D area {area3d:.3g}, image area {area2d:.3g})'
+            )
         return self
 
     def flip_horizontal(self) -> 'FaceSurface':
@@ -66,7 +75,9 @@ class FaceSurface:
         # A mirror reverses orientation; swap two corners to keep normals outward.
         return FaceSurface(v, self.faces[:, ::-1], self.image_size)
 
-    def transform(self, affine: np.ndarray, out_size: Tuple[int, int]) -> 'FaceSurface':
+    def transform(
+        self, affine: np.ndarray, out_size: Tuple[int, int]
+    ) -> 'FaceSurface':
         """Apply a 2x3 image affine (crop, resize, rotate) to the mesh.
 
         x, y follow the affine; z is multiplied by its mean scale sqrt(|det A|) so the
@@ -83,25 +94,36 @@ class FaceSurface:
         out = np.empty_like(v)
         out[:, :2] = v[:, :2] @ a[:, :2].T + a[:, 2]
         out[:, 2] = v[:, 2] * np.sqrt(abs(np.linalg.det(a[:, :2])))
-        faces = self.faces if np.linalg.det(a[:, :2]) > 0 else self.faces[:, ::-1]
+        faces = (
+            self.faces if np.linalg.det(a[:, :2]) > 0 else self.faces[:, ::-1]
+        )
         return FaceSurface(out, faces, out_size)
 
     def save(self, path: str) -> None:
         """Write a compressed .npz record atomically (temp file, then rename)."""
         with atomic_path(os.fspath(path), '.tmp.npz') as tmp:
             with open(tmp, 'wb') as fh:
-                np.savez_compressed(fh, vertices=self.vertices, faces=self.faces,
-                                    image_size=np.asarray(self.image_size, np.int32))
+                np.savez_compressed(
+                    fh,
+                    vertices=self.vertices,
+                    faces=self.faces,
+                    image_size=np.asarray(self.image_size, np.int32),
+                )
 
     @classmethod
     def load(cls, path: str) -> 'FaceSurface':
         """Read a record written by :meth:`save`; errors name the file."""
         try:
             with np.load(path) as data:
-                surface = cls(data['vertices'], data['faces'],
-                              tuple(int(v) for v in data['image_size']))
+                surface = cls(
+                    data['vertices'],
+                    data['faces'],
+                    tuple(int(v) for v in data['image_size']),
+                )
         except FileNotFoundError:
             raise
         except Exception as exc:  # zip/pickle/key errors all mean a bad record
-            raise ValueError(f'{path}: not a valid FaceSurface record ({exc})') from exc
+            raise ValueError(
+                f'{path}: not a valid FaceSurface record ({exc})'
+            ) from exc
         return surface.validate(str(path))

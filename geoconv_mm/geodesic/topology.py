@@ -4,6 +4,7 @@ MediaPipe publishes its Face Mesh only as an edge set (``FACEMESH_TESSELATION``)
 triangles are its 3-cycles, less the few 3-cycles that are not faces. The mesh is a
 disk with three holes (mouth, two eyes): four boundary loops.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -78,25 +79,39 @@ def triangles_from_edges(edges: Iterable[Tuple[int, int]]) -> np.ndarray:
     Raises:
         ValueError: If the edges do not describe a manifold triangle mesh.
     """
-    edge_arr = np.unique(np.sort(np.asarray(list(edges), dtype=np.int64), axis=1), axis=0)
+    edge_arr = np.unique(
+        np.sort(np.asarray(list(edges), dtype=np.int64), axis=1), axis=0
+    )
     adj: Dict[int, set] = defaultdict(set)
     for a, b in edge_arr:
         adj[int(a)].add(int(b))
         adj[int(b)].add(int(a))
-    cycles = sorted({tuple(sorted((int(a), int(b), c)))
-                     for a, b in edge_arr for c in adj[int(a)] & adj[int(b)]})
+    cycles = sorted(
+        {
+            tuple(sorted((int(a), int(b), c)))
+            for a, b in edge_arr
+            for c in adj[int(a)] & adj[int(b)]
+        }
+    )
     faces = np.array(cycles, dtype=np.int32).reshape(-1, 3)
     count = _edge_face_count(faces)
 
     def n_over(tri):
-        return sum(count[(min(tri[k], tri[(k + 1) % 3]), max(tri[k], tri[(k + 1) % 3]))] > 2
-                   for k in range(3))
+        return sum(
+            count[
+                (min(tri[k], tri[(k + 1) % 3]), max(tri[k], tri[(k + 1) % 3]))
+            ]
+            > 2
+            for k in range(3)
+        )
 
     keep = np.array([n_over(t) < 3 for t in faces], bool)
     faces = faces[keep]
     if max(_edge_face_count(faces).values()) > 2:
-        raise ValueError('the edge set is not a manifold triangle mesh '
-                         '(an edge bounds more than two faces)')
+        raise ValueError(
+            'the edge set is not a manifold triangle mesh '
+            '(an edge bounds more than two faces)'
+        )
     return orient_faces(faces)
 
 
@@ -126,8 +141,10 @@ def boundary_loops(faces: np.ndarray) -> List[np.ndarray]:
         v = nxt[start]
         while v != start:
             if v in seen or v not in nxt:
-                raise ValueError('boundary is not a set of simple closed loops '
-                                 f'(vertex {v} is visited twice)')
+                raise ValueError(
+                    'boundary is not a set of simple closed loops '
+                    f'(vertex {v} is visited twice)'
+                )
             loop.append(v)
             seen.add(v)
             v = nxt[v]
@@ -149,8 +166,9 @@ def close_holes(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return fill_holes(vertices, faces)[0]
 
 
-def fill_holes(vertices: np.ndarray, faces: np.ndarray
-               ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fill_holes(
+    vertices: np.ndarray, faces: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Triangulate every inner boundary loop (mouth, eyes), keeping the outer one.
 
     The outer loop is the one enclosing the largest area in the image plane (x, y),
@@ -228,8 +246,10 @@ def _ear_clip(xy: np.ndarray, loop: np.ndarray) -> np.ndarray:
             a, b, c = idx[k - 1], idx[k], idx[(k + 1) % n]
             cross = sign * _cross(xy[a], xy[b], xy[c])
             if cross > 0 and not any(
-                    _inside(xy[p], xy[a], xy[b], xy[c], sign)
-                    for p in idx if p not in (a, b, c)):
+                _inside(xy[p], xy[a], xy[b], xy[c], sign)
+                for p in idx
+                if p not in (a, b, c)
+            ):
                 best = k
                 break
             if cross > best_score:
@@ -247,5 +267,8 @@ def _cross(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
 
 
 def _inside(p, a, b, c, sign) -> bool:
-    return (sign * _cross(a, b, p) >= 0 and sign * _cross(b, c, p) >= 0
-            and sign * _cross(c, a, p) >= 0)
+    return (
+        sign * _cross(a, b, p) >= 0
+        and sign * _cross(b, c, p) >= 0
+        and sign * _cross(c, a, p) >= 0
+    )

@@ -10,6 +10,7 @@
 
 Holes are respected by both: nothing connects the two sides of a boundary loop.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -65,7 +66,9 @@ def refined_edge_graph(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
     return _symmetric_min(ea, eb, w, len(v))
 
 
-def _symmetric_min(ea: np.ndarray, eb: np.ndarray, w: np.ndarray, n: int) -> csr_matrix:
+def _symmetric_min(
+    ea: np.ndarray, eb: np.ndarray, w: np.ndarray, n: int
+) -> csr_matrix:
     """Symmetric sparse graph keeping the shortest of duplicate edges (not their sum)."""
     i = np.concatenate([ea, eb])
     j = np.concatenate([eb, ea])
@@ -79,9 +82,12 @@ def _symmetric_min(ea: np.ndarray, eb: np.ndarray, w: np.ndarray, n: int) -> csr
     return csr_matrix((ww[keep], (i[keep], j[keep])), shape=(n, n))
 
 
-def graph_geodesics(vertices: np.ndarray, faces: np.ndarray,
-                    sources: Optional[Sequence[int]] = None,
-                    limit: float = np.inf) -> np.ndarray:
+def graph_geodesics(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    sources: Optional[Sequence[int]] = None,
+    limit: float = np.inf,
+) -> np.ndarray:
     """Geodesic distances by Dijkstra on :func:`refined_edge_graph`.
 
     Args:
@@ -94,14 +100,21 @@ def graph_geodesics(vertices: np.ndarray, faces: np.ndarray,
         np.ndarray: (len(sources), V) float64 distances.
     """
     graph = refined_edge_graph(vertices, faces)
-    idx = np.arange(len(vertices)) if sources is None else np.asarray(sources, np.int64)
+    idx = (
+        np.arange(len(vertices))
+        if sources is None
+        else np.asarray(sources, np.int64)
+    )
     if len(idx) == 0:
         return np.zeros((0, len(vertices)))
     return dijkstra(graph, directed=False, indices=idx, limit=limit)
 
 
-def heat_geodesics(vertices: np.ndarray, faces: np.ndarray,
-                   sources: Optional[Sequence[int]] = None) -> np.ndarray:
+def heat_geodesics(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    sources: Optional[Sequence[int]] = None,
+) -> np.ndarray:
     """Geodesic distances by the heat method (potpourri3d).
 
     The heat method is not symmetric; d(a, b) is replaced by the mean of d(a, b) and
@@ -112,6 +125,7 @@ def heat_geodesics(vertices: np.ndarray, faces: np.ndarray,
         np.ndarray: (len(sources), V) float64 distances.
     """
     import potpourri3d as pp3d
+
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
     n = len(v)
@@ -128,13 +142,16 @@ def heat_geodesics(vertices: np.ndarray, faces: np.ndarray,
         row[comp != comp[s]] = np.inf
         rows[r] = row
     sub = rows[:, idx]
-    rows[:, idx] = np.where(np.isfinite(sub) & np.isfinite(sub.T), 0.5 * (sub + sub.T), np.inf)
+    rows[:, idx] = np.where(
+        np.isfinite(sub) & np.isfinite(sub.T), 0.5 * (sub + sub.T), np.inf
+    )
     rows[np.arange(len(idx)), idx] = 0.0
     return rows
 
 
 def _components(faces: np.ndarray, n: int) -> np.ndarray:
     from scipy.sparse.csgraph import connected_components
+
     f = np.asarray(faces, np.int64)
     i = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
     j = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
@@ -142,9 +159,15 @@ def _components(faces: np.ndarray, n: int) -> np.ndarray:
     return connected_components(g, directed=False)[1]
 
 
-def vertex_path_lengths(p: np.ndarray, tri_p: np.ndarray, q: np.ndarray,
-                        tri_q: np.ndarray, vertices: np.ndarray,
-                        faces: np.ndarray, vertex_geodesic) -> np.ndarray:
+def vertex_path_lengths(
+    p: np.ndarray,
+    tri_p: np.ndarray,
+    q: np.ndarray,
+    tri_q: np.ndarray,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    vertex_geodesic,
+) -> np.ndarray:
     """Geodesics between surface points through the mesh vertices.
 
     ``min over corners a of tri(p), b of tri(q) of |p - a| + G(a, b) + |b - q|``,
@@ -166,7 +189,7 @@ def vertex_path_lengths(p: np.ndarray, tri_p: np.ndarray, q: np.ndarray,
     """
     q = np.asarray(q, np.float64)
     p = np.broadcast_to(np.asarray(p, np.float64), q.shape)
-    tri_p = np.broadcast_to(np.asarray(tri_p), (len(q), ))
+    tri_p = np.broadcast_to(np.asarray(tri_p), (len(q),))
     v = vertices
     best = np.where(tri_p == tri_q, np.linalg.norm(p - q, axis=-1), np.inf)
     for i in range(3):
@@ -174,6 +197,8 @@ def vertex_path_lengths(p: np.ndarray, tri_p: np.ndarray, q: np.ndarray,
         pa = np.linalg.norm(p - v[a], axis=-1)
         for j in range(3):
             b = faces[tri_q, j]
-            best = np.minimum(best, pa + vertex_geodesic(a, b)
-                              + np.linalg.norm(q - v[b], axis=-1))
+            best = np.minimum(
+                best,
+                pa + vertex_geodesic(a, b) + np.linalg.norm(q - v[b], axis=-1),
+            )
     return best

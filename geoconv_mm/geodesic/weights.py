@@ -54,6 +54,7 @@ leaving the surface, so its pair takes the vertex path, an overestimate for shor
 pairs. Where the mesh overlaps itself in the image (a nose hiding a cheek) the
 nearer triangle is used.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Sequence
@@ -71,14 +72,19 @@ RATIO_CAP = 30.0
 BACKENDS = ('fast', 'numpy', 'heat')
 
 
-def geodesic_weights_from_distances(dist: np.ndarray, spec: GeoSpec,
-                                    hierarchy_compensation: bool = True) -> np.ndarray:
+def geodesic_weights_from_distances(
+    dist: np.ndarray, spec: GeoSpec, hierarchy_compensation: bool = True
+) -> np.ndarray:
     """Eq. 4 from tap distances (NaN = no surface point), with the off-surface rule."""
     ci = spec.centre_index
     d_eu = spec.euclidean_distances()[:, None, None]
     denom = d_eu if hierarchy_compensation else np.ones_like(d_eu)
-    with np.errstate(invalid='ignore', divide='ignore'):  # the centre tap has D_eu = 0
-        ratio = np.where(np.isnan(dist), d_eu / denom, dist / np.where(denom > 0, denom, 1))
+    with np.errstate(
+        invalid='ignore', divide='ignore'
+    ):  # the centre tap has D_eu = 0
+        ratio = np.where(
+            np.isnan(dist), d_eu / denom, dist / np.where(denom > 0, denom, 1)
+        )
     ratio = np.minimum(ratio, RATIO_CAP)
     others = np.arange(spec.num_taps) != ci
     logits = -ratio[others]
@@ -90,9 +96,14 @@ def geodesic_weights_from_distances(dist: np.ndarray, spec: GeoSpec,
     return g.astype(np.float32)
 
 
-def compute_geodesic_weights(surface: FaceSurface, specs: Sequence[GeoSpec], *,
-                             hierarchy_compensation: bool = True, backend: str = 'fast',
-                             close_holes: bool = False) -> Dict[str, np.ndarray]:
+def compute_geodesic_weights(
+    surface: FaceSurface,
+    specs: Sequence[GeoSpec],
+    *,
+    hierarchy_compensation: bool = True,
+    backend: str = 'fast',
+    close_holes: bool = False,
+) -> Dict[str, np.ndarray]:
     """Eq. 4 weights of every spec for one face (see the module docstring).
 
     Args:
@@ -105,41 +116,71 @@ def compute_geodesic_weights(surface: FaceSurface, specs: Sequence[GeoSpec], *,
     Returns:
         dict[str, np.ndarray]: ``spec.key`` -> float32 (K, H_out, W_out).
     """
-    weights, _ = _compute(surface, specs, hierarchy_compensation, backend, close_holes,
-                          return_distances=False)
+    weights, _ = _compute(
+        surface,
+        specs,
+        hierarchy_compensation,
+        backend,
+        close_holes,
+        return_distances=False,
+    )
     return weights
 
 
-def compute_geodesic_distances(surface: FaceSurface, specs: Sequence[GeoSpec], *,
-                               backend: str = 'fast', close_holes: bool = False
-                               ) -> Dict[str, np.ndarray]:
+def compute_geodesic_distances(
+    surface: FaceSurface,
+    specs: Sequence[GeoSpec],
+    *,
+    backend: str = 'fast',
+    close_holes: bool = False,
+) -> Dict[str, np.ndarray]:
     """D_geo of every tap (float64 (K, H_out, W_out), NaN without a surface point).
 
     With ``backend='fast'`` distances whose ratio exceeds ``RATIO_CAP`` may be ``inf``.
     """
-    _, dists = _compute(surface, specs, True, backend, close_holes, return_distances=True)
+    _, dists = _compute(
+        surface, specs, True, backend, close_holes, return_distances=True
+    )
     return dists
 
 
-def _compute(surface, specs, hierarchy_compensation, backend, close_holes,
-             return_distances):
+def _compute(
+    surface,
+    specs,
+    hierarchy_compensation,
+    backend,
+    close_holes,
+    return_distances,
+):
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
     specs = list(specs)
     for spec in specs:
         spec.centre_index  # noqa: B018  (raises for even kernels)
     if backend == 'fast':
-        return _compute_fast(surface, specs, hierarchy_compensation, close_holes,
-                             return_distances)
+        return _compute_fast(
+            surface,
+            specs,
+            hierarchy_compensation,
+            close_holes,
+            return_distances,
+        )
     geo = SurfaceGeodesics(surface, backend=backend, close_holes=close_holes)
     dists = geo.tap_distances(specs)
-    weights = {spec.key: geodesic_weights_from_distances(d, spec, hierarchy_compensation)
-               for spec, d in zip(specs, dists)}
+    weights = {
+        spec.key: geodesic_weights_from_distances(
+            d, spec, hierarchy_compensation
+        )
+        for spec, d in zip(specs, dists)
+    }
     return weights, {spec.key: d for spec, d in zip(specs, dists)}
 
 
-def _compute_fast(surface, specs, hierarchy_compensation, close_holes, return_distances):
+def _compute_fast(
+    surface, specs, hierarchy_compensation, close_holes, return_distances
+):
     import torch
+
     ext = load_geometry_ext()
     surface.validate()
     faces = surface.faces
@@ -147,16 +188,26 @@ def _compute_fast(surface, specs, hierarchy_compensation, close_holes, return_di
     vertex_patch = np.zeros(0, np.int32)
     if close_holes:
         faces, face_patch, vertex_patch = fill_holes(surface.vertices, faces)
-    rows = [(s.in_stride, *s.kernel_size, *s.stride, *s.padding, *s.dilation) for s in specs]
+    rows = [
+        (s.in_stride, *s.kernel_size, *s.stride, *s.padding, *s.dilation)
+        for s in specs
+    ]
     for s in specs:
         s.output_size(surface.image_size)  # noqa: B018  (clear errors for bad sizes)
     h, w = surface.image_size
     res = ext.geodesic_weights(
         torch.from_numpy(surface.vertices.astype(np.float64)),
-        torch.from_numpy(np.ascontiguousarray(faces, np.int32)), h, w,
-        torch.tensor(rows, dtype=torch.int64).reshape(-1, 9), hierarchy_compensation,
-        RATIO_CAP, torch.zeros(0, dtype=torch.float64), return_distances,
-        torch.from_numpy(face_patch), torch.from_numpy(vertex_patch))
+        torch.from_numpy(np.ascontiguousarray(faces, np.int32)),
+        h,
+        w,
+        torch.tensor(rows, dtype=torch.int64).reshape(-1, 9),
+        hierarchy_compensation,
+        RATIO_CAP,
+        torch.zeros(0, dtype=torch.float64),
+        return_distances,
+        torch.from_numpy(face_patch),
+        torch.from_numpy(vertex_patch),
+    )
     n = len(specs)
     weights = {s.key: t.numpy() for s, t in zip(specs, res[:n])}
     dists = {s.key: t.numpy() for s, t in zip(specs, res[n:])}

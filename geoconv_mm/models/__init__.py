@@ -1,4 +1,5 @@
 """GeoCNN and its parts; importing registers them in mmpretrain's MODELS."""
+
 from .backbones import GeoBranch, GeoCNNBackbone, MultiChannelVGG
 from .classifiers import GeoAUClassifier
 from .data_preprocessors import AUDataPreprocessor
@@ -7,7 +8,13 @@ from .losses import AUBalancedBCELoss, balanced_au_weights
 from .necks import ConcatFusionNeck
 
 __all__ = [
-    'GeoBranch', 'GeoCNNBackbone', 'MultiChannelVGG', 'GeoAUClassifier',
-    'AUDataPreprocessor', 'AUHead', 'AUBalancedBCELoss', 'balanced_au_weights',
-    'ConcatFusionNeck'
+    'GeoBranch',
+    'GeoCNNBackbone',
+    'MultiChannelVGG',
+    'GeoAUClassifier',
+    'AUDataPreprocessor',
+    'AUHead',
+    'AUBalancedBCELoss',
+    'balanced_au_weights',
+    'ConcatFusionNeck',
 ]

@@ -1,4 +1,5 @@
 """Loading of the compiled operators, with an actionable error when they are missing."""
+
 from __future__ import annotations
 
 import functools
@@ -9,7 +10,8 @@ BUILD_HINT = (
     'Build them from the repository root with\n'
     '    pip install -e . --no-build-isolation\n'
     'which compiles the C++ operators (and the CUDA kernels when torch sees a GPU; '
-    'set FORCE_CUDA=1 to build them on a host without one).')
+    'set FORCE_CUDA=1 to build them on a host without one).'
+)
 
 
 class ExtensionNotBuiltError(RuntimeError):
@@ -23,6 +25,7 @@ def _import_ext() -> Optional[ModuleType]:
     except ImportError:
         return None
     from ._op_registration import register
+
     register()
     return _ext
 
@@ -32,7 +35,9 @@ def load_ext() -> ModuleType:
     ext = _import_ext()
     if ext is None:
         raise ExtensionNotBuiltError(
-            'geoconv_mm\'s compiled operators (geoconv_mm._ext) are not built. ' + BUILD_HINT)
+            'geoconv_mm\'s compiled operators (geoconv_mm._ext) are not built. '
+            + BUILD_HINT
+        )
     return ext
 
 
@@ -49,4 +54,5 @@ def build_info() -> Dict[str, object]:
     return dict(
         compiled=True,
         cuda=ext.cuda_version() if ext.compiled_with_cuda() else None,
-        torch=ext.torch_version())
+        torch=ext.torch_version(),
+    )

@@ -4,6 +4,7 @@ Registered on the operators themselves, so that a direct ``torch.ops`` call is
 differentiable and ``torch.compile`` / ``torch.export`` can trace them. The fake
 kernels follow the layout rules of the C++ kernels (``ops/csrc/geo_conv.h``).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
@@ -20,8 +21,11 @@ def wants_channels_last(input: torch.Tensor) -> bool:
     Mirrors ``wants_channels_last`` in ``ops/csrc/geo_conv.h``: channels_last
     exactly when the input is channels_last and not also contiguous.
     """
-    return (input.dim() == 4 and not input.is_contiguous()
-            and input.is_contiguous(memory_format=torch.channels_last))
+    return (
+        input.dim() == 4
+        and not input.is_contiguous()
+        and input.is_contiguous(memory_format=torch.channels_last)
+    )
 
 
 def _output_size(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -35,21 +39,39 @@ def _like_input(input: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
     return out
 
 
-def _forward_fake(input, weight, geo_weight, bias, stride, padding, dilation,
-                  groups):
-    torch._check(input.dim() == 4 and weight.dim() == 4,
-                 lambda: 'geo_conv2d: input and weight must be 4-D')
+def _forward_fake(
+    input, weight, geo_weight, bias, stride, padding, dilation, groups
+):
+    torch._check(
+        input.dim() == 4 and weight.dim() == 4,
+        lambda: 'geo_conv2d: input and weight must be 4-D',
+    )
     kh, kw = weight.shape[-2:]
-    out_h = _output_size(input.shape[2], kh, stride[0], padding[0], dilation[0])
-    out_w = _output_size(input.shape[3], kw, stride[1], padding[1], dilation[1])
+    out_h = _output_size(
+        input.shape[2], kh, stride[0], padding[0], dilation[0]
+    )
+    out_w = _output_size(
+        input.shape[3], kw, stride[1], padding[1], dilation[1]
+    )
     return _like_input(input, (input.shape[0], weight.shape[0], out_h, out_w))
 
 
-def _backward_fake(grad_output, input, weight, geo_weight, stride, padding,
-                   dilation, groups, output_mask):
+def _backward_fake(
+    grad_output,
+    input,
+    weight,
+    geo_weight,
+    stride,
+    padding,
+    dilation,
+    groups,
+    output_mask,
+):
     grad_input = _like_input(input, input.shape) if output_mask[0] else None
     grad_weight = weight.new_empty(weight.shape) if output_mask[1] else None
-    grad_geo = geo_weight.new_empty(geo_weight.shape) if output_mask[2] else None
+    grad_geo = (
+        geo_weight.new_empty(geo_weight.shape) if output_mask[2] else None
+    )
     return grad_input, grad_weight, grad_geo
 
 
@@ -60,15 +82,26 @@ def _setup_context(ctx, inputs, output) -> None:
     ctx.save_for_backward(input, weight, geo_weight)
 
 
-def _backward(ctx, grad_output: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+def _backward(
+    ctx, grad_output: torch.Tensor
+) -> Tuple[Optional[torch.Tensor], ...]:
     input, weight, geo_weight = ctx.saved_tensors
     need_input, need_weight, need_geo, need_bias = ctx.needs_input_grad[:4]
     grad_input = grad_weight = grad_geo = None
     if need_input or need_weight or need_geo:
-        grad_input, grad_weight, grad_geo = torch.ops.geoconv_mm.geo_conv2d_backward(
-            grad_output, input, weight, geo_weight, *ctx.conv_args,
-            [need_input, need_weight, need_geo])
-    grad_bias = grad_output.sum((0, 2, 3)) if ctx.has_bias and need_bias else None
+        grad_input, grad_weight, grad_geo = (
+            torch.ops.geoconv_mm.geo_conv2d_backward(
+                grad_output,
+                input,
+                weight,
+                geo_weight,
+                *ctx.conv_args,
+                [need_input, need_weight, need_geo],
+            )
+        )
+    grad_bias = (
+        grad_output.sum((0, 2, 3)) if ctx.has_bias and need_bias else None
+    )
     return grad_input, grad_weight, grad_geo, grad_bias, None, None, None, None
 
 
@@ -79,7 +112,8 @@ def _setup_backward_context(ctx, inputs, output) -> None:
 def _double_backward(ctx, *grads):
     raise RuntimeError(
         'geo_conv2d does not support double backward (gradients of its gradients); '
-        'its backward is computed by a kernel without a derivative of its own')
+        'its backward is computed by a kernel without a derivative of its own'
+    )
 
 
 _registered = False
@@ -93,9 +127,11 @@ def register() -> None:
     torch.library.register_fake(FORWARD)(_forward_fake)
     torch.library.register_fake(BACKWARD)(_backward_fake)
     torch.library.register_autograd(
-        FORWARD, _backward, setup_context=_setup_context)
+        FORWARD, _backward, setup_context=_setup_context
+    )
     torch.library.register_autograd(
-        BACKWARD, _double_backward, setup_context=_setup_backward_context)
+        BACKWARD, _double_backward, setup_context=_setup_backward_context
+    )
     _registered = True
 
 

@@ -5,6 +5,7 @@
 ``g`` has one weight per sample, output location and tap, shared by all channels, in
 the layout of torchvision's DCNv2 mask. With ``g == 1`` this is ``F.conv2d`` exactly.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple, Union
@@ -24,53 +25,88 @@ IntOrPair = Union[int, Tuple[int, int]]
 _OPS_READY = _import_ext() is not None
 
 
-def geo_weight_shape(input: torch.Tensor, weight: torch.Tensor, stride: IntOrPair,
-                     padding: IntOrPair, dilation: IntOrPair) -> Tuple[int, int, int, int]:
+def geo_weight_shape(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    stride: IntOrPair,
+    padding: IntOrPair,
+    dilation: IntOrPair,
+) -> Tuple[int, int, int, int]:
     """The (N, Kh*Kw, H_out, W_out) shape a geo_weight must have for this convolution."""
     kh, kw = weight.shape[-2:]
     out = []
-    for size, k, s, p, d in zip(input.shape[-2:], (kh, kw), _pair(stride), _pair(padding),
-                                _pair(dilation)):
+    for size, k, s, p, d in zip(
+        input.shape[-2:],
+        (kh, kw),
+        _pair(stride),
+        _pair(padding),
+        _pair(dilation),
+    ):
         out.append((size + 2 * p - d * (k - 1) - 1) // s + 1)
     return input.shape[0], kh * kw, out[0], out[1]
 
 
-def _check_args(input, weight, geo_weight, bias, stride, padding, dilation, groups):
+def _check_args(
+    input, weight, geo_weight, bias, stride, padding, dilation, groups
+):
     if input.dim() != 4:
-        raise ValueError(f'geo_conv2d: input must be (N, C, H, W), got shape {tuple(input.shape)}')
+        raise ValueError(
+            f'geo_conv2d: input must be (N, C, H, W), got shape {tuple(input.shape)}'
+        )
     if weight.dim() != 4:
-        raise ValueError('geo_conv2d: weight must be (O, C/groups, Kh, Kw), got shape '
-                         f'{tuple(weight.shape)}')
+        raise ValueError(
+            'geo_conv2d: weight must be (O, C/groups, Kh, Kw), got shape '
+            f'{tuple(weight.shape)}'
+        )
     if weight.shape[1] * groups != input.shape[1]:
-        raise ValueError(f'geo_conv2d: weight {tuple(weight.shape)} with groups={groups} '
-                         f'expects {weight.shape[1] * groups} input channels, input has '
-                         f'{input.shape[1]}')
+        raise ValueError(
+            f'geo_conv2d: weight {tuple(weight.shape)} with groups={groups} '
+            f'expects {weight.shape[1] * groups} input channels, input has '
+            f'{input.shape[1]}'
+        )
     expected = geo_weight_shape(input, weight, stride, padding, dilation)
     if tuple(geo_weight.shape) != tuple(expected):
-        raise ValueError(f'geo_conv2d: geo_weight must have shape (N, Kh*Kw, H_out, W_out) = '
-                         f'{tuple(expected)}, got {tuple(geo_weight.shape)}')
-    for name, t in (('weight', weight), ('geo_weight', geo_weight), ('bias', bias)):
+        raise ValueError(
+            f'geo_conv2d: geo_weight must have shape (N, Kh*Kw, H_out, W_out) = '
+            f'{tuple(expected)}, got {tuple(geo_weight.shape)}'
+        )
+    for name, t in (
+        ('weight', weight),
+        ('geo_weight', geo_weight),
+        ('bias', bias),
+    ):
         if t is None:
             continue
         if t.dtype != input.dtype:
-            raise TypeError(f'geo_conv2d: {name} has dtype {t.dtype} but input has '
-                            f'{input.dtype}; cast it with .to(input.dtype)')
+            raise TypeError(
+                f'geo_conv2d: {name} has dtype {t.dtype} but input has '
+                f'{input.dtype}; cast it with .to(input.dtype)'
+            )
         if t.device != input.device:
-            raise ValueError(f'geo_conv2d: {name} is on {t.device} but input is on '
-                             f'{input.device}')
-    if input.device.type == 'cpu' and input.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f'geo_conv2d: the CPU kernels support float32 and float64, got '
-                        f'{input.dtype}')
+            raise ValueError(
+                f'geo_conv2d: {name} is on {t.device} but input is on '
+                f'{input.device}'
+            )
+    if input.device.type == 'cpu' and input.dtype not in (
+        torch.float32,
+        torch.float64,
+    ):
+        raise TypeError(
+            f'geo_conv2d: the CPU kernels support float32 and float64, got '
+            f'{input.dtype}'
+        )
 
 
-def geo_conv2d(input: torch.Tensor,
-               weight: torch.Tensor,
-               geo_weight: Optional[torch.Tensor],
-               bias: Optional[torch.Tensor] = None,
-               stride: IntOrPair = 1,
-               padding: IntOrPair = 0,
-               dilation: IntOrPair = 1,
-               groups: int = 1) -> torch.Tensor:
+def geo_conv2d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    geo_weight: Optional[torch.Tensor],
+    bias: Optional[torch.Tensor] = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+) -> torch.Tensor:
     """Geodesic guided convolution (Eq. 3 of the paper).
 
     Args:
@@ -103,20 +139,43 @@ def geo_conv2d(input: torch.Tensor,
         # As F.conv2d under autocast: float32 tensors run in the autocast dtype,
         # float64 ones stay float64. The CPU kernels have no reduced-precision path,
         # so CPU autocast runs them in float32.
-        dtype = torch.get_autocast_dtype(device) if device == 'cuda' else torch.float32
-        input, weight, geo_weight, bias = (_autocast_cast(t, dtype)
-                                           for t in (input, weight, geo_weight, bias))
+        dtype = (
+            torch.get_autocast_dtype(device)
+            if device == 'cuda'
+            else torch.float32
+        )
+        input, weight, geo_weight, bias = (
+            _autocast_cast(t, dtype) for t in (input, weight, geo_weight, bias)
+        )
         with torch.autocast(device, enabled=False):
-            return geo_conv2d(input, weight, geo_weight, bias, stride, padding,
-                              dilation, groups)
-    _check_args(input, weight, geo_weight, bias, stride, padding, dilation, groups)
-    return torch.ops.geoconv_mm.geo_conv2d_forward(input, weight, geo_weight, bias,
-                                                   list(stride), list(padding),
-                                                   list(dilation), groups)
+            return geo_conv2d(
+                input,
+                weight,
+                geo_weight,
+                bias,
+                stride,
+                padding,
+                dilation,
+                groups,
+            )
+    _check_args(
+        input, weight, geo_weight, bias, stride, padding, dilation, groups
+    )
+    return torch.ops.geoconv_mm.geo_conv2d_forward(
+        input,
+        weight,
+        geo_weight,
+        bias,
+        list(stride),
+        list(padding),
+        list(dilation),
+        groups,
+    )
 
 
-def _autocast_cast(t: Optional[torch.Tensor],
-                   dtype: torch.dtype) -> Optional[torch.Tensor]:
+def _autocast_cast(
+    t: Optional[torch.Tensor], dtype: torch.dtype
+) -> Optional[torch.Tensor]:
     """Casts ``t`` as autocast casts an eligible argument: floating and not float64."""
     if t is None or not t.is_floating_point() or t.dtype == torch.float64:
         return t
@@ -145,32 +204,53 @@ class GeoConv2d(nn.Conv2d):
             exclude it from weight decay (``paramwise_cfg`` ``custom_keys``).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_size: IntOrPair,
-                 stride: IntOrPair = 1,
-                 padding: Union[IntOrPair, str] = 0,
-                 dilation: IntOrPair = 1,
-                 groups: int = 1,
-                 bias: bool = True,
-                 padding_mode: str = 'zeros',
-                 device=None,
-                 dtype=None,
-                 fallback: str = 'error',
-                 temperature: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrPair,
+        stride: IntOrPair = 1,
+        padding: Union[IntOrPair, str] = 0,
+        dilation: IntOrPair = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = 'zeros',
+        device=None,
+        dtype=None,
+        fallback: str = 'error',
+        temperature: bool = False,
+    ) -> None:
         if padding_mode != 'zeros':
-            raise ValueError(f"GeoConv supports padding_mode='zeros' only, got {padding_mode!r}")
+            raise ValueError(
+                f"GeoConv supports padding_mode='zeros' only, got {padding_mode!r}"
+            )
         if fallback not in ('error', 'conv'):
-            raise ValueError(f"fallback must be 'error' or 'conv', got {fallback!r}")
+            raise ValueError(
+                f"fallback must be 'error' or 'conv', got {fallback!r}"
+            )
         if isinstance(padding, str):
-            padding = self._numeric_padding(padding, _pair(kernel_size), _pair(stride),
-                                            _pair(dilation))
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device, dtype)
+            padding = self._numeric_padding(
+                padding, _pair(kernel_size), _pair(stride), _pair(dilation)
+            )
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
         self.fallback = fallback
-        self.log_tau = nn.Parameter(torch.zeros((), device=device, dtype=dtype)) \
-            if temperature else None
+        self.log_tau = (
+            nn.Parameter(torch.zeros((), device=device, dtype=dtype))
+            if temperature
+            else None
+        )
         # Set only while a GeodesicContext is bound (see GeodesicContext.bind).
         self._geodesic_context = None
         self._geodesic_name = ''
@@ -183,12 +263,17 @@ class GeoConv2d(nn.Conv2d):
             total = [d * (k - 1) for k, d in zip(kernel, dilation)]
             if all(t % 2 == 0 for t in total):
                 return total[0] // 2, total[1] // 2
-        raise ValueError(f'GeoConv cannot express padding={mode!r} with kernel {kernel}, '
-                         f'stride {stride}, dilation {dilation}; give numeric padding')
+        raise ValueError(
+            f'GeoConv cannot express padding={mode!r} with kernel {kernel}, '
+            f'stride {stride}, dilation {dilation}; give numeric padding'
+        )
 
     def extra_repr(self) -> str:
-        return (super().extra_repr() + f', fallback={self.fallback}' +
-                (', temperature=True' if self.log_tau is not None else ''))
+        return (
+            super().extra_repr()
+            + f', fallback={self.fallback}'
+            + (', temperature=True' if self.log_tau is not None else '')
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         context = self._geodesic_context
@@ -199,9 +284,18 @@ class GeoConv2d(nn.Conv2d):
                 'GeoConv layer received no geodesic weights: bind a batch\'s weights with '
                 '`with GeodesicContext(geo_weights, image_size).bind(model): ...` (the '
                 'GeoConv classifiers do this for you), or build the layer with '
-                "fallback='conv' to run it as a plain convolution.")
+                "fallback='conv' to run it as a plain convolution."
+            )
         geo_weight = context.geo_weight_for(self, x)
         if self.log_tau is not None:
             geo_weight = apply_temperature(geo_weight, self.log_tau.exp())
-        return geo_conv2d(x, self.weight, geo_weight, self.bias, self.stride, self.padding,
-                          self.dilation, self.groups)
+        return geo_conv2d(
+            x,
+            self.weight,
+            geo_weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )

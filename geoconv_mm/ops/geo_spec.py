@@ -5,6 +5,7 @@ at the centre of its receptive field. :class:`GeoSpec` captures exactly what tha
 projection depends on, so that the data pipeline can compute a layer's geodesic
 weights without knowing anything else about the network.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,7 +51,11 @@ class GeoSpec:
             object.__setattr__(self, name, _pair(getattr(self, name), name))
         if self.in_stride < 1:
             raise ValueError(f'in_stride must be >= 1, got {self.in_stride}')
-        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.dilation) < 1:
+        if (
+            min(self.kernel_size) < 1
+            or min(self.stride) < 1
+            or min(self.dilation) < 1
+        ):
             raise ValueError(f'invalid GeoSpec {self!r}')
         if min(self.padding) < 0:
             raise ValueError(f'padding must be >= 0, got {self.padding}')
@@ -60,7 +65,7 @@ class GeoSpec:
         """Stable string used as the dict key of this spec's weights."""
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         (ph, pw), (dh, dw) = self.padding, self.dilation
-        return (f'S{self.in_stride}_k{kh}x{kw}_s{sh}x{sw}_p{ph}x{pw}_d{dh}x{dw}')
+        return f'S{self.in_stride}_k{kh}x{kw}_s{sh}x{sw}_p{ph}x{pw}_d{dh}x{dw}'
 
     @classmethod
     def from_key(cls, key: str) -> 'GeoSpec':
@@ -82,7 +87,8 @@ class GeoSpec:
         kh, kw = self.kernel_size
         if kh % 2 == 0 or kw % 2 == 0:
             raise ValueError(
-                f'geodesic weights (Eq. 4) need a centre tap, but kernel {kh}x{kw} is even')
+                f'geodesic weights (Eq. 4) need a centre tap, but kernel {kh}x{kw} is even'
+            )
         return (kh // 2) * kw + kw // 2
 
     def input_size(self, image_hw: Tuple[int, int]) -> IntPair:
@@ -90,24 +96,34 @@ class GeoSpec:
         h, w = image_hw
         if h % self.in_stride or w % self.in_stride:
             raise ValueError(
-                f'image size {h}x{w} is not divisible by the input stride {self.in_stride}')
+                f'image size {h}x{w} is not divisible by the input stride {self.in_stride}'
+            )
         return h // self.in_stride, w // self.in_stride
 
     def output_size(self, image_hw: Tuple[int, int]) -> IntPair:
         """(H_out, W_out) of the layer, as ``torch.nn.functional.conv2d`` computes it."""
         out = []
-        for n, k, s, p, d in zip(self.input_size(image_hw), self.kernel_size, self.stride,
-                                 self.padding, self.dilation):
+        for n, k, s, p, d in zip(
+            self.input_size(image_hw),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+        ):
             out.append((n + 2 * p - d * (k - 1) - 1) // s + 1)
         if min(out) < 1:
-            raise ValueError(f'{self.key} gives an empty output for image {image_hw}')
+            raise ValueError(
+                f'{self.key} gives an empty output for image {image_hw}'
+            )
         return out[0], out[1]
 
     def tap_offsets(self) -> np.ndarray:
         """(Kh*Kw, 2) integer tap offsets (di, dj) in input-feature cells, row-major."""
         kh, kw = self.kernel_size
         i, j = np.meshgrid(np.arange(kh), np.arange(kw), indexing='ij')
-        return np.stack([i.ravel() * self.dilation[0], j.ravel() * self.dilation[1]], 1)
+        return np.stack(
+            [i.ravel() * self.dilation[0], j.ravel() * self.dilation[1]], 1
+        )
 
     def tap_image_points(self, image_hw: Tuple[int, int]) -> np.ndarray:
         """Image coordinates of every tap of every output cell.
@@ -138,5 +154,7 @@ class GeoSpec:
         """
         kh, kw = self.kernel_size
         offsets = self.tap_offsets().astype(np.float64)
-        centre = np.array([(kh - 1) / 2 * self.dilation[0], (kw - 1) / 2 * self.dilation[1]])
+        centre = np.array(
+            [(kh - 1) / 2 * self.dilation[0], (kw - 1) / 2 * self.dilation[1]]
+        )
         return self.in_stride * np.linalg.norm(offsets - centre, axis=1)

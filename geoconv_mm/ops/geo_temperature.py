@@ -14,12 +14,15 @@ every non-centre tap, and the constant cancels in the softmax, so
 A tap with ``g_k == 0`` (ratio at the cap, underflowed) stays 0; a cell of plain
 convolution (all weights 1) stays all ones.
 """
+
 from __future__ import annotations
 
 import torch
 
 
-def apply_temperature(geo_weight: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+def apply_temperature(
+    geo_weight: torch.Tensor, tau: torch.Tensor
+) -> torch.Tensor:
     """Re-temper Eq. 4 weights.
 
     Args:
@@ -33,11 +36,15 @@ def apply_temperature(geo_weight: torch.Tensor, tau: torch.Tensor) -> torch.Tens
     """
     k = geo_weight.shape[1]
     if k % 2 == 0 or k < 3:
-        raise ValueError(f'apply_temperature needs an odd kernel with K >= 3 taps, got '
-                         f'K={k}')
+        raise ValueError(
+            f'apply_temperature needs an odd kernel with K >= 3 taps, got '
+            f'K={k}'
+        )
     c = k // 2
-    others = torch.cat([geo_weight[:, :c], geo_weight[:, c + 1:]], 1)
+    others = torch.cat([geo_weight[:, :c], geo_weight[:, c + 1 :]], 1)
     # log(0) = -inf: such taps keep weight 0 at every temperature.
     logits = torch.log(others) / tau.to(others.dtype)
     tempered = (k - 1) * torch.softmax(logits, dim=1)
-    return torch.cat([tempered[:, :c], geo_weight[:, c:c + 1], tempered[:, c:]], 1)
+    return torch.cat(
+        [tempered[:, :c], geo_weight[:, c : c + 1], tempered[:, c:]], 1
+    )

@@ -5,6 +5,7 @@ block, and unbound afterwards: nothing is global, so several models (or DDP repl
 other processes) never see each other's weights, and a layer used outside a bound call
 fails loudly instead of reusing a stale batch.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,11 @@ class GeodesicContext:
             for; a layer's input stride is ``image_size / its input size``.
     """
 
-    def __init__(self, geo_weights: Optional[Mapping[str, torch.Tensor]],
-                 image_size: Tuple[int, int]) -> None:
+    def __init__(
+        self,
+        geo_weights: Optional[Mapping[str, torch.Tensor]],
+        image_size: Tuple[int, int],
+    ) -> None:
         self.geo_weights: Dict[str, torch.Tensor] = dict(geo_weights or {})
         self.image_size = (int(image_size[0]), int(image_size[1]))
 
@@ -38,10 +42,19 @@ class GeodesicContext:
             raise ValueError(
                 f'GeoConv layer {layer._geodesic_name!r}: its input feature map {h}x{w} is '
                 f'not the image {H}x{W} divided by one integer stride; geodesic weights need '
-                'layer inputs whose total stride divides the image size')
-        return GeoSpec(H // h, layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+                'layer inputs whose total stride divides the image size'
+            )
+        return GeoSpec(
+            H // h,
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.dilation,
+        )
 
-    def geo_weight_for(self, layer: GeoConv2d, x: torch.Tensor) -> torch.Tensor:
+    def geo_weight_for(
+        self, layer: GeoConv2d, x: torch.Tensor
+    ) -> torch.Tensor:
         """Returns the weights ``layer`` needs for input ``x``, checked and cast."""
         spec = self.spec_for(layer, x)
         weight = self.geo_weights.get(spec.key)
@@ -51,21 +64,32 @@ class GeodesicContext:
                 f'{spec.key}, which this batch does not carry (it has '
                 f'{sorted(self.geo_weights) or "none"}). Add the spec to the '
                 'GenerateGeodesicWeights transform of the data pipeline; '
-                'geoconv_mm.ops.collect_geo_specs(model, image_size) lists all a model needs.')
-        expected = (x.shape[0], spec.num_taps) + spec.output_size(self.image_size)
+                'geoconv_mm.ops.collect_geo_specs(model, image_size) lists all a model needs.'
+            )
+        expected = (x.shape[0], spec.num_taps) + spec.output_size(
+            self.image_size
+        )
         if tuple(weight.shape) != expected:
-            raise ValueError(f'geodesic weights {spec.key} have shape {tuple(weight.shape)}, '
-                             f'layer {layer._geodesic_name!r} expects {expected}')
+            raise ValueError(
+                f'geodesic weights {spec.key} have shape {tuple(weight.shape)}, '
+                f'layer {layer._geodesic_name!r} expects {expected}'
+            )
         if weight.device != x.device:
-            raise ValueError(f'geodesic weights {spec.key} are on {weight.device} but layer '
-                             f'{layer._geodesic_name!r} runs on {x.device}')
+            raise ValueError(
+                f'geodesic weights {spec.key} are on {weight.device} but layer '
+                f'{layer._geodesic_name!r} runs on {x.device}'
+            )
         # The pipeline stores float32; follow the network's precision (float64, half...).
         return weight.to(x.dtype)
 
     @contextlib.contextmanager
     def bind(self, model: nn.Module) -> Iterator['GeodesicContext']:
         """Makes every GeoConv layer of ``model`` read this context inside the block."""
-        layers = [(name, m) for name, m in model.named_modules() if isinstance(m, GeoConv2d)]
+        layers = [
+            (name, m)
+            for name, m in model.named_modules()
+            if isinstance(m, GeoConv2d)
+        ]
         previous = [(m._geodesic_context, m._geodesic_name) for _, m in layers]
         for name, m in layers:
             m._geodesic_context, m._geodesic_name = self, name
@@ -83,7 +107,9 @@ class _SpecRecorder(GeodesicContext):
         super().__init__(None, image_size)
         self.specs: List[GeoSpec] = []
 
-    def geo_weight_for(self, layer: GeoConv2d, x: torch.Tensor) -> torch.Tensor:
+    def geo_weight_for(
+        self, layer: GeoConv2d, x: torch.Tensor
+    ) -> torch.Tensor:
         spec = self.spec_for(layer, x)
         if spec not in self.specs:
             self.specs.append(spec)
@@ -92,10 +118,12 @@ class _SpecRecorder(GeodesicContext):
 
 
 @torch.no_grad()
-def collect_geo_specs(model: nn.Module,
-                      image_size: Sequence[int],
-                      in_channels: int = 3,
-                      forward=None) -> List[GeoSpec]:
+def collect_geo_specs(
+    model: nn.Module,
+    image_size: Sequence[int],
+    in_channels: int = 3,
+    forward=None,
+) -> List[GeoSpec]:
     """Lists the :class:`GeoSpec` of every GeoConv layer of ``model``, in call order.
 
     Args:
@@ -110,12 +138,19 @@ def collect_geo_specs(model: nn.Module,
     """
     recorder = _SpecRecorder((int(image_size[0]), int(image_size[1])))
     param = next(model.parameters(), None)
-    x = torch.zeros(1, in_channels, *recorder.image_size,
-                    device=param.device if param is not None else 'cpu',
-                    dtype=param.dtype if param is not None else torch.float32)
+    x = torch.zeros(
+        1,
+        in_channels,
+        *recorder.image_size,
+        device=param.device if param is not None else 'cpu',
+        dtype=param.dtype if param is not None else torch.float32,
+    )
     if forward is None:
-        forward = (lambda m, t: m.extract_feat(t)) if hasattr(model, 'extract_feat') else (
-            lambda m, t: m(t))
+        forward = (
+            (lambda m, t: m.extract_feat(t))
+            if hasattr(model, 'extract_feat')
+            else (lambda m, t: m(t))
+        )
     was_training = model.training
     model.eval()  # batch statistics of a single dummy sample would fail or mislead
     try:

@@ -1,29 +1,43 @@
 """Pure-PyTorch references of GeoConv (Eq. 3), independent of the compiled op.
 
 Slow and memory-hungry by design: they exist to check the op (tests) and to measure it
-against (tools/benchmark_geoconv.py).
+against (tools/benchmarks/benchmark_geoconv.py).
 """
+
 import torch
 import torch.nn.functional as F
 
 
-def geo_conv2d_unfold(x, weight, geo_weight, bias=None, stride=1, padding=0, dilation=1,
-                      groups=1):
+def geo_conv2d_unfold(
+    x, weight, geo_weight, bias=None, stride=1, padding=0, dilation=1, groups=1
+):
     """Eq. 3 through ``F.unfold``: columns scaled per tap and location, then a matmul."""
     n, c = x.shape[:2]
     o, cg, kh, kw = weight.shape
     k = kh * kw
-    cols = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)
+    cols = F.unfold(
+        x, (kh, kw), dilation=dilation, padding=padding, stride=stride
+    )
     length = cols.shape[-1]
     cols = cols.view(n, c, k, length) * geo_weight.reshape(n, 1, k, length)
     cols = cols.view(n, groups, cg * k, length)
     w = weight.reshape(groups, o // groups, cg * k)
-    out = torch.einsum('gok,ngkl->ngol', w, cols).reshape(n, o, *geo_weight.shape[-2:])
+    out = torch.einsum('gok,ngkl->ngol', w, cols).reshape(
+        n, o, *geo_weight.shape[-2:]
+    )
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-def geo_conv2d_loop(x, weight, geo_weight, bias=None, stride=(1, 1), padding=(0, 0),
-                    dilation=(1, 1), groups=1):
+def geo_conv2d_loop(
+    x,
+    weight,
+    geo_weight,
+    bias=None,
+    stride=(1, 1),
+    padding=(0, 0),
+    dilation=(1, 1),
+    groups=1,
+):
     """Eq. 3 as a plain loop over output locations and taps (small inputs only)."""
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
@@ -40,14 +54,26 @@ def geo_conv2d_loop(x, weight, geo_weight, bias=None, stride=(1, 1), padding=(0,
                         continue
                     g = geo_weight[:, i * kw + j, y, xx]  # (N,)
                     for grp in range(groups):
-                        v = x[:, grp * cg:(grp + 1) * cg, hi, wi]  # (N, Cg)
-                        wk = weight[grp * og:(grp + 1) * og, :, i, j]  # (Og, Cg)
-                        out[:, grp * og:(grp + 1) * og, y, xx] += g[:, None] * (v @ wk.t())
+                        v = x[:, grp * cg : (grp + 1) * cg, hi, wi]  # (N, Cg)
+                        wk = weight[
+                            grp * og : (grp + 1) * og, :, i, j
+                        ]  # (Og, Cg)
+                        out[:, grp * og : (grp + 1) * og, y, xx] += g[
+                            :, None
+                        ] * (v @ wk.t())
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-def geo_conv2d_taps(x, weight, geo_weight, bias=None, stride=(1, 1), padding=(0, 0),
-                    dilation=(1, 1), groups=1):
+def geo_conv2d_taps(
+    x,
+    weight,
+    geo_weight,
+    bias=None,
+    stride=(1, 1),
+    padding=(0, 0),
+    dilation=(1, 1),
+    groups=1,
+):
     """Eq. 3 as a sum over taps of strided views of the zero-padded input.
 
     ``out = sum_k g_k * (W_k x_k)``: each tap's input is a strided slice of the padded
@@ -63,7 +89,12 @@ def geo_conv2d_taps(x, weight, geo_weight, bias=None, stride=(1, 1), padding=(0,
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            xs = xp[:, :, r0:r0 + (ho - 1) * sh + 1:sh, c0:c0 + (wo - 1) * sw + 1:sw]
+            xs = xp[
+                :,
+                :,
+                r0 : r0 + (ho - 1) * sh + 1 : sh,
+                c0 : c0 + (wo - 1) * sw + 1 : sw,
+            ]
             xs = xs.reshape(n, groups, cg, ho, wo)
             wk = weight[:, :, i, j].reshape(groups, og, cg)
             y = torch.einsum('goc,ngchw->ngohw', wk, xs).reshape(n, o, ho, wo)

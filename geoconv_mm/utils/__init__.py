@@ -1,13 +1,21 @@
 """Small shared helpers."""
+
 from .atomic_io import (
-                        atomic_imwrite,
-                        atomic_path,
-                        atomic_savez,
-                        atomic_write_bytes,
-                        atomic_write_json,
+    atomic_imwrite,
+    atomic_path,
+    atomic_savez,
+    atomic_write_bytes,
+    atomic_write_json,
 )
 from .config import default_work_dir, ensure_geo_specs_hook, set_fold
 
-__all__ = ['atomic_path', 'atomic_savez', 'atomic_write_bytes', 'atomic_write_json',
-           'atomic_imwrite', 'default_work_dir', 'ensure_geo_specs_hook',
-           'set_fold']
+__all__ = [
+    'atomic_path',
+    'atomic_savez',
+    'atomic_write_bytes',
+    'atomic_write_json',
+    'atomic_imwrite',
+    'default_work_dir',
+    'ensure_geo_specs_hook',
+    'set_fold',
+]

@@ -1,4 +1,5 @@
 """Atomic file writes (temp name in the same folder, then ``os.replace``)."""
+
 from __future__ import annotations
 
 import json

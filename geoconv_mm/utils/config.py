@@ -1,4 +1,5 @@
 """Config helpers shared by the train and test tools."""
+
 from __future__ import annotations
 
 import os.path as osp
@@ -30,8 +31,10 @@ def set_fold(cfg: Config, fold: int) -> Config:
         if loader is None:
             continue
         if 'fold' not in loader.dataset:
-            raise KeyError(f'{name}.dataset ({loader.dataset.get("type")}) has '
-                           'no fold to set')
+            raise KeyError(
+                f'{name}.dataset ({loader.dataset.get("type")}) has '
+                'no fold to set'
+            )
         loader.dataset.fold = fold
     return cfg
 

@@ -5,6 +5,7 @@ converters) goes through this module, so that they accept the same inputs and
 report a file that cannot be decoded the same way: the error names the file,
 and for a video the frame.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,11 +19,20 @@ import cv2
 import numpy as np
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mov', '.mkv', '.m4v', '.mpg', '.mpeg',
-                    '.wmv', '.webm')
+VIDEO_EXTENSIONS = (
+    '.avi',
+    '.mp4',
+    '.mov',
+    '.mkv',
+    '.m4v',
+    '.mpg',
+    '.mpeg',
+    '.wmv',
+    '.webm',
+)
 # A list file: one image or video path per line, relative to the list's folder;
 # blank lines and lines starting with '#' are skipped.
-LIST_EXTENSIONS = ('.txt', )
+LIST_EXTENSIONS = ('.txt',)
 
 Source = Union[str, int, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
@@ -48,18 +58,21 @@ def is_list_file(path: Union[str, os.PathLike]) -> bool:
 
 def is_webcam(source) -> bool:
     """Whether ``source`` names a webcam: an int or a digit string."""
-    return isinstance(source, int) or (isinstance(source, str)
-                                       and source.isdigit())
+    return isinstance(source, int) or (
+        isinstance(source, str) and source.isdigit()
+    )
 
 
 def natural_key(path: str) -> list:
     """Sort key putting ``2.jpg`` before ``10.jpg``."""
-    return [int(t) if t.isdigit() else t.lower()
-            for t in re.split(r'(\d+)', path)]
+    return [
+        int(t) if t.isdigit() else t.lower() for t in re.split(r'(\d+)', path)
+    ]
 
 
-def list_files(folder: str, recursive: bool = False,
-               videos: bool = False) -> List[str]:
+def list_files(
+    folder: str, recursive: bool = False, videos: bool = False
+) -> List[str]:
     """Images (and, with ``videos``, videos) of ``folder``, natural order.
 
     Args:
@@ -72,11 +85,18 @@ def list_files(folder: str, recursive: bool = False,
     """
     exts = IMAGE_EXTENSIONS + (VIDEO_EXTENSIONS if videos else ())
     if recursive:
-        found = [osp.join(root, n) for root, _, names in os.walk(folder)
-                 for n in names if _has_ext(n, exts)]
+        found = [
+            osp.join(root, n)
+            for root, _, names in os.walk(folder)
+            for n in names
+            if _has_ext(n, exts)
+        ]
     else:
-        found = [osp.join(folder, n) for n in os.listdir(folder)
-                 if _has_ext(n, exts)]
+        found = [
+            osp.join(folder, n)
+            for n in os.listdir(folder)
+            if _has_ext(n, exts)
+        ]
     return sorted(found, key=lambda p: natural_key(osp.relpath(p, folder)))
 
 
@@ -84,8 +104,10 @@ def list_images(folder: str) -> List[str]:
     """Image files of ``folder`` in natural order; raises if there are none."""
     paths = list_files(folder)
     if not paths:
-        raise ValueError(f'{folder}: no images ({", ".join(IMAGE_EXTENSIONS)}) '
-                         'in this folder')
+        raise ValueError(
+            f'{folder}: no images ({", ".join(IMAGE_EXTENSIONS)}) '
+            'in this folder'
+        )
     return paths
 
 
@@ -115,8 +137,9 @@ def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
         raise FileNotFoundError(f'image not found: {path}')
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError(f'{path}: cannot decode image (corrupt or not an '
-                         'image)')
+        raise ValueError(
+            f'{path}: cannot decode image (corrupt or not an image)'
+        )
     return image
 
 
@@ -126,8 +149,9 @@ def open_video(path: str) -> cv2.VideoCapture:
         raise FileNotFoundError(f'video not found: {path}')
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
-        raise ValueError(f'{path}: cannot open video (corrupt or unsupported '
-                         'codec)')
+        raise ValueError(
+            f'{path}: cannot open video (corrupt or unsupported codec)'
+        )
     return cap
 
 
@@ -156,8 +180,9 @@ def count_video_frames(path: str, trust_container: bool = False) -> int:
     return n
 
 
-def read_video_frames(path: str, indices: Sequence[int]
-                      ) -> Iterator[Tuple[int, Union[np.ndarray, Exception]]]:
+def read_video_frames(
+    path: str, indices: Sequence[int]
+) -> Iterator[Tuple[int, Union[np.ndarray, Exception]]]:
     """The wanted frames of a video, decoded in order.
 
     A frame that cannot be read comes as an exception naming the file and the
@@ -183,8 +208,12 @@ def read_video_frames(path: str, indices: Sequence[int]
                 pos += 1
             ok, frame = cap.read() if pos == idx else (False, None)
             pos += 1 if ok else 0
-            yield idx, frame if ok else ValueError(
-                f'{path}: cannot read frame {idx}')
+            yield (
+                idx,
+                frame
+                if ok
+                else ValueError(f'{path}: cannot read frame {idx}'),
+            )
     finally:
         cap.release()
 
@@ -222,8 +251,12 @@ class FrameSource:
             forever).
     """
 
-    def __init__(self, source: Source, fps: float = 30.0,
-                 max_frames: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        fps: float = 30.0,
+        max_frames: Optional[int] = None,
+    ) -> None:
         self.fps = fps
         self.max_frames = max_frames
         self.kind, self.items = self._resolve(source)
@@ -249,13 +282,16 @@ class FrameSource:
             paths = [full for full, _ in read_list_file(path)]
             videos = [p for p in paths if is_video(p)]
             if videos:
-                raise ValueError(f'{path}: lists videos ({videos[0]}); a list '
-                                 'for inference holds images only')
+                raise ValueError(
+                    f'{path}: lists videos ({videos[0]}); a list '
+                    'for inference holds images only'
+                )
             return 'images', paths
         raise ValueError(
             f'{path}: not an image ({", ".join(IMAGE_EXTENSIONS)}), a video '
             f'({", ".join(VIDEO_EXTENSIONS)}) or a list file '
-            f'({", ".join(LIST_EXTENSIONS)})')
+            f'({", ".join(LIST_EXTENSIONS)})'
+        )
 
     def __len__(self) -> int:
         """Number of frames when known in advance (0 for webcams)."""
@@ -270,8 +306,11 @@ class FrameSource:
         return min(n, self.max_frames) if self.max_frames else n
 
     def __iter__(self) -> Iterator[Frame]:
-        frames = {'images': self._images, 'video': self._video,
-                  'webcam': self._webcam}
+        frames = {
+            'images': self._images,
+            'video': self._video,
+            'webcam': self._webcam,
+        }
         for i, frame in enumerate(frames[self.kind]()):
             if self.max_frames is not None and i >= self.max_frames:
                 return
@@ -296,8 +335,9 @@ class FrameSource:
         finally:
             cap.release()
         if i == 0:
-            raise ValueError(f'{name}: no frame could be decoded (corrupt '
-                             'video?)')
+            raise ValueError(
+                f'{name}: no frame could be decoded (corrupt video?)'
+            )
 
     def _video(self) -> Iterator[Frame]:
         path = self.items
@@ -310,5 +350,6 @@ class FrameSource:
         if not cap.isOpened():
             raise ValueError(f'cannot open webcam {self.items}')
         start = time.monotonic()
-        yield from self._capture(cap, f'webcam{self.items}',
-                                 lambda i: time.monotonic() - start)
+        yield from self._capture(
+            cap, f'webcam{self.items}', lambda i: time.monotonic() - start
+        )

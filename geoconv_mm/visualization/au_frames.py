@@ -1,4 +1,5 @@
 """Annotated inference frames: the input, the aligned face crop, and a bar per AU."""
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,14 @@ PANEL_WIDTH = 260
 _ON, _OFF, _TEXT = (60, 180, 75), (150, 150, 150), (255, 255, 255)
 
 
-def draw_au_frame(image: np.ndarray, crop: Optional[np.ndarray],
-                  probabilities: Optional[np.ndarray], au_names: Sequence[str],
-                  threshold: float = 0.5, height: int = 480) -> np.ndarray:
+def draw_au_frame(
+    image: np.ndarray,
+    crop: Optional[np.ndarray],
+    probabilities: Optional[np.ndarray],
+    au_names: Sequence[str],
+    threshold: float = 0.5,
+    height: int = 480,
+) -> np.ndarray:
     """The frame (scaled to ``height``) with a side panel: the face crop on top, then one
     bar per AU whose length is its probability, green when detected.
 
@@ -27,22 +33,51 @@ def draw_au_frame(image: np.ndarray, crop: Optional[np.ndarray],
     y = 8
     if crop is not None:
         side = min(PANEL_WIDTH - 16, height // 2)
-        panel[y:y + side, 8:8 + side] = cv2.resize(crop, (side, side))
+        panel[y : y + side, 8 : 8 + side] = cv2.resize(crop, (side, side))
         y += side + 10
     if probabilities is None:
-        cv2.putText(panel, 'no face', (10, y + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (80, 80, 230),
-                    2, cv2.LINE_AA)
+        cv2.putText(
+            panel,
+            'no face',
+            (10, y + 20),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7,
+            (80, 80, 230),
+            2,
+            cv2.LINE_AA,
+        )
         return np.concatenate([frame, panel], 1)
     row = max(10, min(22, (height - y - 4) // max(1, len(au_names))))
     bar_x, bar_w = 62, PANEL_WIDTH - 70
     for name, p in zip(au_names, probabilities):
         colour = _ON if p >= threshold else _OFF
-        cv2.putText(panel, name, (6, y + row - 6), cv2.FONT_HERSHEY_SIMPLEX, row / 36, _TEXT, 1,
-                    cv2.LINE_AA)
-        cv2.rectangle(panel, (bar_x, y + 3), (bar_x + int(bar_w * float(p)), y + row - 3),
-                      colour, -1)
-        cv2.putText(panel, f'{p:.2f}', (bar_x + 2, y + row - 6), cv2.FONT_HERSHEY_SIMPLEX,
-                    row / 40, _TEXT, 1, cv2.LINE_AA)
+        cv2.putText(
+            panel,
+            name,
+            (6, y + row - 6),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            row / 36,
+            _TEXT,
+            1,
+            cv2.LINE_AA,
+        )
+        cv2.rectangle(
+            panel,
+            (bar_x, y + 3),
+            (bar_x + int(bar_w * float(p)), y + row - 3),
+            colour,
+            -1,
+        )
+        cv2.putText(
+            panel,
+            f'{p:.2f}',
+            (bar_x + 2, y + row - 6),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            row / 40,
+            _TEXT,
+            1,
+            cv2.LINE_AA,
+        )
         y += row
     return np.concatenate([frame, panel], 1)
 
@@ -76,11 +111,17 @@ class AnnotatedFrameWriter:
             return
         if self.writer is None:
             self.size = (frame.shape[1], frame.shape[0])
-            os.makedirs(osp.dirname(osp.abspath(self.out)) or '.', exist_ok=True)
+            os.makedirs(
+                osp.dirname(osp.abspath(self.out)) or '.', exist_ok=True
+            )
             root, ext = osp.splitext(self.out)
             self.tmp = f'{root}.partial{ext}'
-            fourcc = cv2.VideoWriter_fourcc(*('mp4v' if ext.lower() == '.mp4' else 'MJPG'))
-            self.writer = cv2.VideoWriter(self.tmp, fourcc, self.fps, self.size)
+            fourcc = cv2.VideoWriter_fourcc(
+                *('mp4v' if ext.lower() == '.mp4' else 'MJPG')
+            )
+            self.writer = cv2.VideoWriter(
+                self.tmp, fourcc, self.fps, self.size
+            )
             if not self.writer.isOpened():
                 raise RuntimeError(f'cannot open {self.out} for writing')
         if (frame.shape[1], frame.shape[0]) != self.size:

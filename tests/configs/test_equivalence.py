@@ -1,6 +1,7 @@
 """The configs that derive geodesic specs from the model (specs='auto') and
 serve every fold from one file (--fold) give the same models and the same
 resolved data pipelines as the hand-written configs of commit e12378b."""
+
 import copy
 import glob
 import io
@@ -19,22 +20,26 @@ import geoconv_mm  # noqa: F401
 from geoconv_mm.engine import model_geo_specs
 from geoconv_mm.ops import GeoSpec
 from geoconv_mm.utils import set_fold
+from tests.fixtures.paths import REPO_ROOT as ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 OLD_COMMIT = 'e12378b'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # The old RGB-D demo computed five specs' weights for a model without GeoConv
 # (its pipeline came from a base that still had the step); nothing read them.
 WASTED_WEIGHTS = {'configs/rgbd-g00000_synthau_demo.py'}
-TRANSFORM_DEFAULTS = dict(hierarchy_compensation=True, backend='fast',
-                          close_holes=False)
+TRANSFORM_DEFAULTS = dict(
+    hierarchy_compensation=True, backend='fast', close_holes=False
+)
 
 
 @pytest.fixture(scope='module')
 def old_root(tmp_path_factory):
     try:
-        tar = subprocess.run(['git', '-C', ROOT, 'archive', OLD_COMMIT, 'configs'],
-                             check=True, capture_output=True).stdout
+        tar = subprocess.run(
+            ['git', '-C', ROOT, 'archive', OLD_COMMIT, 'configs'],
+            check=True,
+            capture_output=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f'the configs of {OLD_COMMIT} are not in git here: {exc}')
     root = tmp_path_factory.mktemp('old')
@@ -44,9 +49,13 @@ def old_root(tmp_path_factory):
 
 
 def old_configs(root):
-    return sorted(osp.relpath(p, root)
-                  for p in glob.glob(osp.join(root, 'configs', '**', '*.py'),
-                                     recursive=True) if '_base_' not in p)
+    return sorted(
+        osp.relpath(p, root)
+        for p in glob.glob(
+            osp.join(root, 'configs', '**', '*.py'), recursive=True
+        )
+        if '_base_' not in p
+    )
 
 
 def new_counterpart(old_path):
@@ -72,8 +81,10 @@ def resolve_pipeline(pipeline, model_specs):
         if t['type'] == 'GenerateGeodesicWeights':
             specs = t.get('specs', 'auto')
             specs = model_specs if specs == 'auto' else specs
-            keys = sorted(GeoSpec.from_key(s).key if isinstance(s, str)
-                          else s.key for s in specs)
+            keys = sorted(
+                GeoSpec.from_key(s).key if isinstance(s, str) else s.key
+                for s in specs
+            )
             if not keys:
                 continue
             t = dict(TRANSFORM_DEFAULTS, **t)
@@ -89,15 +100,21 @@ def resolved(cfg, model_specs):
     for name in LOADERS:
         if d.get(name):
             d[name]['dataset']['pipeline'] = resolve_pipeline(
-                d[name]['dataset']['pipeline'], model_specs)
+                d[name]['dataset']['pipeline'], model_specs
+            )
     for name in list(d):
-        if name.startswith('_') or name in ('train_pipeline', 'test_pipeline',
-                                            'geo_specs', 'geo_weights'):
+        if name.startswith('_') or name in (
+            'train_pipeline',
+            'test_pipeline',
+            'geo_specs',
+            'geo_weights',
+        ):
             del d[name]
     # Registration and the spec hook are how a run is set up, not what it is.
     d.pop('custom_imports', None)
-    d['custom_hooks'] = [h for h in d.get('custom_hooks', [])
-                         if h['type'] != 'GeoSpecsHook']
+    d['custom_hooks'] = [
+        h for h in d.get('custom_hooks', []) if h['type'] != 'GeoSpecsHook'
+    ]
     return d
 
 
@@ -116,19 +133,25 @@ def specs_of(cfg):
     key = json.dumps(cfg.model.to_dict(), sort_keys=True, default=str)
     if key not in _SPECS:
         model = MODELS.build(copy.deepcopy(cfg.model))
-        _SPECS[key] = [s.key for s in model_geo_specs(
-            model, cfg.get('image_size', 224))]
+        _SPECS[key] = [
+            s.key for s in model_geo_specs(model, cfg.get('image_size', 224))
+        ]
     return _SPECS[key]
 
 
 def test_every_old_config_has_a_counterpart_and_every_new_one_an_ancestor(
-        old_root):
+    old_root,
+):
     old = old_configs(old_root)
     assert len(old) > 50
     counterparts = {new_counterpart(p)[0] for p in old}
-    new = {osp.relpath(p, ROOT)
-           for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
-                              recursive=True) if '_base_' not in p}
+    new = {
+        osp.relpath(p, ROOT)
+        for p in glob.glob(
+            osp.join(ROOT, 'configs', '**', '*.py'), recursive=True
+        )
+        if '_base_' not in p
+    }
     assert counterparts.isdisjoint(ADDED)
     assert counterparts | ADDED == new
 
@@ -150,8 +173,11 @@ def test_new_configs_build_the_old_models_and_pipelines(old_root):
             assert specs == []
             for name in LOADERS:
                 pipeline = a[name]['dataset']['pipeline']
-                geo = [t for t in pipeline
-                       if t['type'] == 'GenerateGeodesicWeights']
+                geo = [
+                    t
+                    for t in pipeline
+                    if t['type'] == 'GenerateGeodesicWeights'
+                ]
                 assert len(geo) == 1 and geo[0]['specs'], old_path
                 pipeline.remove(geo[0])
         for name in sorted(set(a) | set(b)):
@@ -165,11 +191,18 @@ def test_resolution_is_not_vacuous(old_root):
     config's model must give exactly those, and VGG-19 none."""
     g00111 = load(osp.join(ROOT, 'configs/ablations/geocnn-g00111_bp4d.py'))
     assert sorted(specs_of(g00111)) == sorted(
-        ['S4_k3x3_s1x1_p1x1_d1x1', 'S8_k3x3_s1x1_p1x1_d1x1',
-         'S16_k3x3_s1x1_p1x1_d1x1'])
+        [
+            'S4_k3x3_s1x1_p1x1_d1x1',
+            'S8_k3x3_s1x1_p1x1_d1x1',
+            'S16_k3x3_s1x1_p1x1_d1x1',
+        ]
+    )
     vgg = load(osp.join(ROOT, 'configs/ablations/vgg19_bp4d.py'))
     assert specs_of(vgg) == []
-    old = load(osp.join(old_root, 'configs/ablations/geocnn-g00111_bp4d_fold1.py'))
+    old = load(
+        osp.join(old_root, 'configs/ablations/geocnn-g00111_bp4d_fold1.py')
+    )
     a = resolved(old, [])['train_dataloader']['dataset']['pipeline']
-    assert [t['specs'] for t in a if t['type'] == 'GenerateGeodesicWeights'] == [
-        sorted(specs_of(g00111))]
+    assert [
+        t['specs'] for t in a if t['type'] == 'GenerateGeodesicWeights'
+    ] == [sorted(specs_of(g00111))]

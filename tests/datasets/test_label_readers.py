@@ -1,5 +1,4 @@
 import pytest
-from builders import write_bp4d_csv
 
 from geoconv_mm.datasets.label_readers import (
     list_frame_images,
@@ -7,6 +6,7 @@ from geoconv_mm.datasets.label_readers import (
     read_disfa_au_file,
     read_disfa_subject,
 )
+from tests.fixtures.builders import write_bp4d_csv
 
 
 def test_bp4d_csv_reads_columns_by_name(tmp_path):
@@ -17,15 +17,22 @@ def test_bp4d_csv_reads_columns_by_name(tmp_path):
     assert labels.tolist() == [[0, 1], [1, 9]]
 
 
-@pytest.mark.parametrize('header,rows,match', [
-    (['frame', 1, 2], [[1, 0, 0]], 'unexpected columns'),
-    ([0, 1], [[1, 0]], r'missing \[2\]'),
-    ([0, 1, 1, 2], [[1, 0, 0, 0]], 'duplicate columns'),
-    ([0, 1, 2], [[1, 0, 2]], r'F001_T1.csv: line 2, frame 1: AU2 = \'2\''),
-    ([0, 1, 2], [[1, 0, 0], [2, '', 1]], r'line 3, frame 2: AU1'),
-    ([0, 1, 2], [[1, 0, 0], [1, 0, 0]], 'frame 1 appears on lines 2 and 3'),
-    ([0, 1, 2], [[1, 0]], 'line 2 has 2 cells'),
-])
+@pytest.mark.parametrize(
+    'header,rows,match',
+    [
+        (['frame', 1, 2], [[1, 0, 0]], 'unexpected columns'),
+        ([0, 1], [[1, 0]], r'missing \[2\]'),
+        ([0, 1, 1, 2], [[1, 0, 0, 0]], 'duplicate columns'),
+        ([0, 1, 2], [[1, 0, 2]], r'F001_T1.csv: line 2, frame 1: AU2 = \'2\''),
+        ([0, 1, 2], [[1, 0, 0], [2, '', 1]], r'line 3, frame 2: AU1'),
+        (
+            [0, 1, 2],
+            [[1, 0, 0], [1, 0, 0]],
+            'frame 1 appears on lines 2 and 3',
+        ),
+        ([0, 1, 2], [[1, 0]], 'line 2 has 2 cells'),
+    ],
+)
 def test_bp4d_csv_errors_name_file_and_frame(tmp_path, header, rows, match):
     path = str(tmp_path / 'F001_T1.csv')
     write_bp4d_csv(path, header, rows)
@@ -49,13 +56,16 @@ def test_disfa_file_and_subject(tmp_path):
         read_disfa_subject(str(tmp_path), 'SN001', [1, 9])
 
 
-@pytest.mark.parametrize('text,match', [
-    ('1,0\n2,7\n', 'line 2, frame 2: intensity 7'),
-    ('1,0\n3,1\n', 'line 2: frameIdx 3, expected 2'),
-    ('1;0\n', 'line 1: expected'),
-    ('1,2.5\n', 'line 1: expected'),
-    ('', 'empty'),
-])
+@pytest.mark.parametrize(
+    'text,match',
+    [
+        ('1,0\n2,7\n', 'line 2, frame 2: intensity 7'),
+        ('1,0\n3,1\n', 'line 2: frameIdx 3, expected 2'),
+        ('1;0\n', 'line 1: expected'),
+        ('1,2.5\n', 'line 1: expected'),
+        ('', 'empty'),
+    ],
+)
 def test_disfa_file_errors(tmp_path, text, match):
     path = tmp_path / 'SN001_au1.txt'
     path.write_text(text)
@@ -67,7 +77,11 @@ def test_frame_images_padded_and_unpadded(tmp_path):
     for name in ('0732.jpg', '733.jpg', 'Thumbs.db'):
         (tmp_path / name).write_bytes(b'')
     images, others = list_frame_images(str(tmp_path))
-    assert images == {732: '0732.jpg', 733: '733.jpg'} and others == ['Thumbs.db']
+    assert images == {732: '0732.jpg', 733: '733.jpg'} and others == [
+        'Thumbs.db'
+    ]
     (tmp_path / '732.jpg').write_bytes(b'')
-    with pytest.raises(ValueError, match='0732.jpg and 732.jpg both name frame 732'):
+    with pytest.raises(
+        ValueError, match='0732.jpg and 732.jpg both name frame 732'
+    ):
         list_frame_images(str(tmp_path))

@@ -8,13 +8,46 @@ from geoconv_mm.datasets.protocol import (
 )
 
 # The full subject lists, written independently of the parts (datasets.md).
-BP4D_ALL = {f'F{i:03d}' for i in range(1, 24)} | {f'M{i:03d}' for i in range(1, 19)}
-DISFA_ALL = {f'SN{i:03d}' for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17,
-                                     18, 21, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32)}
+BP4D_ALL = {f'F{i:03d}' for i in range(1, 24)} | {
+    f'M{i:03d}' for i in range(1, 19)
+}
+DISFA_ALL = {
+    f'SN{i:03d}'
+    for i in (
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+        11,
+        12,
+        13,
+        16,
+        17,
+        18,
+        21,
+        23,
+        24,
+        25,
+        26,
+        27,
+        28,
+        29,
+        30,
+        31,
+        32,
+    )
+}
 
 
-@pytest.mark.parametrize('parts,everyone', [(BP4D_PARTS, BP4D_ALL),
-                                            (DISFA_PARTS, DISFA_ALL)])
+@pytest.mark.parametrize(
+    'parts,everyone', [(BP4D_PARTS, BP4D_ALL), (DISFA_PARTS, DISFA_ALL)]
+)
 def test_folds_are_subject_exclusive_and_cover_everyone(parts, everyone):
     assert len(everyone) in (41, 27)
     test_count = {s: 0 for s in everyone}

@@ -1,4 +1,5 @@
 """The study's statistics against hand-computed values and a plain-loop bootstrap."""
+
 import numpy as np
 import pytest
 
@@ -37,8 +38,9 @@ def test_f1_from_counts_by_hand_and_against_metric():
     scores, gt = rng.random((50, 4)), rng.random((50, 4)) < 0.3
     mask = rng.random((50, 4)) < 0.9
     _, c = subject_counts(scores, gt, mask, rng.integers(0, 5, 50).astype(str))
-    np.testing.assert_allclose(f1_from_counts(c.sum(0)),
-                               au_f1_scores(scores, gt, mask)['f1'] * 100)
+    np.testing.assert_allclose(
+        f1_from_counts(c.sum(0)), au_f1_scores(scores, gt, mask)['f1'] * 100
+    )
 
 
 def test_holm_and_bh_by_hand():
@@ -56,7 +58,9 @@ def test_bootstrap_p_value_by_hand():
     # one replicate <= 0 of 4: 2 * (1 + 1) / 5 = 0.8
     assert bootstrap_p_value(d) == pytest.approx(0.8)
     assert bootstrap_p_value(np.ones(99)) == pytest.approx(2 / 100)
-    np.testing.assert_allclose(percentile_interval(np.arange(101.0)), [2.5, 97.5])
+    np.testing.assert_allclose(
+        percentile_interval(np.arange(101.0)), [2.5, 97.5]
+    )
 
 
 def _loop_bootstrap(counts_a, counts_b, num_boot, seed):
@@ -74,8 +78,12 @@ def _loop_bootstrap(counts_a, counts_b, num_boot, seed):
             for i in runs:
                 pooled = sum(w[j] * arm[i, j] for j in range(s))
                 tp, fp, fn = pooled[:, 0], pooled[:, 1], pooled[:, 2]
-                per_run.append([200 * t / (2 * t + p + n) if 2 * t + p + n else 0.0
-                                for t, p, n in zip(tp, fp, fn)])
+                per_run.append(
+                    [
+                        200 * t / (2 * t + p + n) if 2 * t + p + n else 0.0
+                        for t, p, n in zip(tp, fp, fn)
+                    ]
+                )
             diffs.append(np.mean(per_run, 0))
         out.append(diffs[0] - diffs[1])
     return np.array(out)

@@ -1,4 +1,5 @@
 """Box overlap and non-maximum suppression against plain loops."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,8 +12,9 @@ def _iou_loop(a, b):
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) \
-        - inter
+    union = (
+        (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    )
     return inter / union if union > 0 else 0.0
 
 
@@ -27,17 +29,20 @@ def test_iou_hand_values():
 
 
 boxes_st = st.lists(
-    st.tuples(st.floats(0, 90), st.floats(0, 90), st.floats(1, 40),
-              st.floats(1, 40)).map(lambda t: (t[0], t[1], t[0] + t[2],
-                                               t[1] + t[3])),
-    min_size=1, max_size=12)
+    st.tuples(
+        st.floats(0, 90), st.floats(0, 90), st.floats(1, 40), st.floats(1, 40)
+    ).map(lambda t: (t[0], t[1], t[0] + t[2], t[1] + t[3])),
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(max_examples=60, deadline=None)
 @given(boxes_st, st.data())
 def test_nms_properties(boxes, data):
-    scores = data.draw(st.lists(st.floats(0, 1), min_size=len(boxes),
-                                max_size=len(boxes)))
+    scores = data.draw(
+        st.lists(st.floats(0, 1), min_size=len(boxes), max_size=len(boxes))
+    )
     b = np.array(boxes)
     iou = np.array([[_iou_loop(x, y) for y in b] for x in b])
     keep = nms(b, scores, 0.3)
@@ -49,8 +54,9 @@ def test_nms_properties(boxes, data):
     # ... and every dropped box overlaps a kept box scoring at least as high.
     for i in set(range(len(b))) - kept:
         assert any(iou[i, j] > 0.3 and scores[j] >= scores[i] for j in kept)
-    assert all(scores[keep[k]] >= scores[keep[k + 1]]
-               for k in range(len(keep) - 1))
+    assert all(
+        scores[keep[k]] >= scores[keep[k + 1]] for k in range(len(keep) - 1)
+    )
 
 
 def test_nms_containment_drops_a_box_inside_a_better_one():

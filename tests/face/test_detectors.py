@@ -1,4 +1,5 @@
 """The face detector stage: tiling, MediaPipe on real photos, crops."""
+
 import cv2
 import numpy as np
 import pytest
@@ -21,8 +22,12 @@ pytest.importorskip('mediapipe')
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.integers(1, 900), st.integers(1, 900), st.integers(8, 400),
-       st.floats(0, 0.6))
+@given(
+    st.integers(1, 900),
+    st.integers(1, 900),
+    st.integers(8, 400),
+    st.floats(0, 0.6),
+)
 def test_tiles_cover_the_image_with_the_overlap(h, w, tile, overlap):
     tiles = tile_grid(h, w, tile, overlap)
     covered = np.zeros((h, w), int)
@@ -43,7 +48,8 @@ def test_pyramid_ends_with_the_whole_image():
     assert sides == [400, 1200]
     assert pyramid_tiles(300, 300, 40, 0.1, 3.0, 0.35) == [(0, 0, 300, 300)]
     assert pyramid_tiles(3000, 3000, None, 0.1, 3.0, 0.35) == [
-        (0, 0, 3000, 3000)]
+        (0, 0, 3000, 3000)
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +80,7 @@ def test_astronaut_face(detector, astronaut):
 
 def _paste(canvas, face, x, y, side):
     patch = cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA)
-    canvas[y:y + side, x:x + side] = patch
+    canvas[y : y + side, x : x + side] = patch
 
 
 def test_small_and_large_faces_in_a_large_image(detector, astronaut):
@@ -82,18 +88,20 @@ def test_small_and_large_faces_in_a_large_image(detector, astronaut):
     face = astronaut[0:230, 110:340]
     canvas = np.full((1500, 1800, 3), 100, np.uint8)
     truth = {(200, 300, 100): 45, (1100, 200, 600): 270, (900, 1200, 200): 90}
-    for (x, y, side) in truth:
+    for x, y, side in truth:
         _paste(canvas, face, x, y, side)
     dets = detector(canvas)
     assert len(dets) == 3
     for (x, y, side), size in truth.items():
         centre = np.array([x + side * 0.5, y + side * 0.52])
-        near = [d for d in dets
-                if np.linalg.norm(d.center - centre) < 0.3 * size]
+        near = [
+            d for d in dets if np.linalg.norm(d.center - centre) < 0.3 * size
+        ]
         assert len(near) == 1 and 0.6 < near[0].size / size < 1.5
     # One pass over the whole image, as before, loses the 45 px face.
-    whole = build_face_detector(dict(type='MediaPipeFaceDetector',
-                                     min_face_size=None))
+    whole = build_face_detector(
+        dict(type='MediaPipeFaceDetector', min_face_size=None)
+    )
     assert len(whole(canvas)) < 3
     best = build_face_detector(dict(type='MediaPipeFaceDetector', max_faces=1))
     assert len(best(canvas)) == 1
@@ -110,33 +118,48 @@ def test_no_face_and_bad_input(detector):
 
 
 def test_whole_image_detector():
-    d, = WholeImageDetector()(np.zeros((20, 30, 3), np.uint8))
+    (d,) = WholeImageDetector()(np.zeros((20, 30, 3), np.uint8))
     assert d.box.tolist() == [0, 0, 30, 20] and d.score == 1.0
 
 
 def test_face_crop_maps_back_to_the_image(astronaut):
-    det = FaceDetection(np.array([170.0, 60.0, 280.0, 180.0]), 0.9,
-                        np.zeros((0, 2)))
+    det = FaceDetection(
+        np.array([170.0, 60.0, 280.0, 180.0]), 0.9, np.zeros((0, 2))
+    )
     crop = face_crop(astronaut, det, margin=2.0, size=256)
     assert crop.image.shape == (256, 256, 3)
     side = 240.0
-    np.testing.assert_allclose(crop.region, [225 - side / 2, 120 - side / 2,
-                                             225 + side / 2, 120 + side / 2])
+    np.testing.assert_allclose(
+        crop.region,
+        [225 - side / 2, 120 - side / 2, 225 + side / 2, 120 + side / 2],
+    )
     # Crop pixel (u, v) shows image pixel region[:2] + (u, v) / scale.
     uv = np.array([[30.0, 40.0], [200.0, 128.0]])
     xy = crop.points_to_image(uv)
     for (u, v), (x, y) in zip(uv, xy):
-        assert np.abs(crop.image[int(v), int(u)].astype(int)
-                      - astronaut[int(round(y)), int(round(x))]).max() < 40
+        assert (
+            np.abs(
+                crop.image[int(v), int(u)].astype(int)
+                - astronaut[int(round(y)), int(round(x))]
+            ).max()
+            < 40
+        )
     mesh = np.array([[128.0, 128.0, 10.0], [64.0, 100.0, -4.0]])
     back = crop.points_to_image(mesh)
     np.testing.assert_allclose(back[:, 2], mesh[:, 2] / crop.scale)
     # A crop of a face at the image's corner is padded with black.
-    corner = FaceDetection(np.array([0.0, 0.0, 50.0, 50.0]), 1.0,
-                           np.zeros((0, 2)))
+    corner = FaceDetection(
+        np.array([0.0, 0.0, 50.0, 50.0]), 1.0, np.zeros((0, 2))
+    )
     c = face_crop(astronaut, corner, size=None)
     assert c.image.shape == (100, 100, 3) and c.image[:20, :20].max() == 0
-    ring = np.stack([np.cos(np.linspace(0, 6, 20)),
-                     np.sin(np.linspace(0, 6, 20)), np.zeros(20)], 1)
+    ring = np.stack(
+        [
+            np.cos(np.linspace(0, 6, 20)),
+            np.sin(np.linspace(0, 6, 20)),
+            np.zeros(20),
+        ],
+        1,
+    )
     assert mesh_in_detection(ring * 50 + [225, 120, 0], det)
     assert not mesh_in_detection(ring * 50 + [400, 120, 0], det)

@@ -1,4 +1,5 @@
 """Head pose in OpenFace's convention from meshes rotated by known angles."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,18 +18,21 @@ pytest.importorskip('mediapipe')
 
 
 def rx(a):
-    return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)],
-                     [0, np.sin(a), np.cos(a)]])
+    return np.array(
+        [[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]]
+    )
 
 
 def ry(a):
-    return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0],
-                     [-np.sin(a), 0, np.cos(a)]])
+    return np.array(
+        [[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]
+    )
 
 
 def rz(a):
-    return np.array([[np.cos(a), -np.sin(a), 0],
-                     [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    return np.array(
+        [[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]]
+    )
 
 
 FLIP = np.diag([1.0, 1.0, -1.0])
@@ -37,12 +41,14 @@ FLIP = np.diag([1.0, 1.0, -1.0])
 @pytest.fixture(scope='module')
 def reference():
     from geoconv_mm.face.head_pose import mediapipe_reference
+
     return mediapipe_reference()
 
 
 @pytest.fixture(scope='module')
 def base_face():
     from geoconv_mm.datasets.synthau.face_model import reconstruct_base_face
+
     return reconstruct_base_face()
 
 
@@ -51,9 +57,11 @@ def _posed(ref, R_mesh, scale=3.0, offset=(320.0, 240.0, 0.0)):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.floats(-np.pi / 2 + 0.01, np.pi / 2 - 0.01),
-       st.floats(-np.pi / 2 + 0.01, np.pi / 2 - 0.01),
-       st.floats(-np.pi, np.pi))
+@given(
+    st.floats(-np.pi / 2 + 0.01, np.pi / 2 - 0.01),
+    st.floats(-np.pi / 2 + 0.01, np.pi / 2 - 0.01),
+    st.floats(-np.pi, np.pi),
+)
 def test_euler_round_trip(a, b, c):
     R = euler_to_matrix(a, b, c)
     np.testing.assert_allclose(R, rx(a) @ ry(b) @ rz(c), atol=1e-12)
@@ -62,6 +70,7 @@ def test_euler_round_trip(a, b, c):
 
 def test_reference_is_frontal_and_metric(reference, base_face):
     from geoconv_mm.datasets.synthau.face_model import hole_loops
+
     mouth, (eye_l, eye_r) = hole_loops(base_face.vertices, base_face.faces)
     le, re, mo = (reference[i].mean(0) for i in (eye_l, eye_r, mouth))
     np.testing.assert_allclose(np.linalg.norm(re - le), 63.0)
@@ -95,8 +104,13 @@ def test_signs_seen_in_the_image(reference):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.floats(-60, 60), st.floats(-60, 60), st.floats(-45, 45),
-       st.floats(1.0, 8.0), st.integers(0, 2 ** 31 - 1))
+@given(
+    st.floats(-60, 60),
+    st.floats(-60, 60),
+    st.floats(-45, 45),
+    st.floats(1.0, 8.0),
+    st.integers(0, 2**31 - 1),
+)
 def test_recovers_known_angles(reference, pitch, yaw, roll, scale, seed):
     # The mesh-frame rotation built by hand: OpenFace's Rx Ry Rz in the
     # camera frame (z away), conjugated by the z flip to the mesh frame.
@@ -108,8 +122,9 @@ def test_recovers_known_angles(reference, pitch, yaw, roll, scale, seed):
     v = _posed(reference, R_mesh, scale, (320.0, 240.0, 7.0))
     v += rng.normal(0, 0.5, v.shape)  # half a pixel of landmark noise
     pose = HeadPoseEstimator(reference)(v, (480, 640))
-    np.testing.assert_allclose(np.degrees([pose.rx, pose.ry, pose.rz]),
-                               [pitch, yaw, roll], atol=0.5)
+    np.testing.assert_allclose(
+        np.degrees([pose.rx, pose.ry, pose.rz]), [pitch, yaw, roll], atol=0.5
+    )
     assert pose.scale == pytest.approx(scale, rel=0.01)
     assert pose.rms < 1.5
 
@@ -120,19 +135,21 @@ def test_synthau_poses_recover_the_generator_angles(base_face):
     # the generator's with the sign of an axis that the z flip reverses:
     # pose_Rx = -pitch, pose_Ry = -yaw, pose_Rz = roll.
     from geoconv_mm.datasets.synthau.generator import _rotation
+
     centred = base_face.vertices - base_face.vertices.mean(0)
     est = HeadPoseEstimator(reference=centred)
-    for yaw, pitch, roll in ((25, 0, 0), (0, 15, 0), (0, 0, -12),
-                             (-40, 0, 0)):
+    for yaw, pitch, roll in ((25, 0, 0), (0, 15, 0), (0, 0, -12), (-40, 0, 0)):
         R = _rotation(yaw, pitch, roll)
         v = centred @ R.T * 300 + [128, 128, 0]
         p = est(v, (256, 256))
-        np.testing.assert_allclose(np.degrees([p.rx, p.ry, p.rz]),
-                                   [-pitch, -yaw, roll], atol=1e-6)
+        np.testing.assert_allclose(
+            np.degrees([p.rx, p.ry, p.rz]), [-pitch, -yaw, roll], atol=1e-6
+        )
 
 
-@pytest.mark.parametrize('T', [(0.0, 0.0, 600.0), (80.0, -40.0, 600.0),
-                               (250.0, 150.0, 500.0)])
+@pytest.mark.parametrize(
+    'T', [(0.0, 0.0, 600.0), (80.0, -40.0, 600.0), (250.0, 150.0, 500.0)]
+)
 def test_pose_under_a_pinhole_camera(reference, T):
     # A head seen by OpenFace's default camera for 640x480 (f = 500), up to
     # 30 degrees off the optical axis: x and y are perspective projections,
@@ -148,12 +165,20 @@ def test_pose_under_a_pinhole_camera(reference, T):
     y = f * cam[:, 1] / cam[:, 2] + cy
     z = -f * (cam[:, 2] - T[2]) / T[2]  # depth toward the camera, pixels
     pose = HeadPoseEstimator(reference)(np.stack([x, y, z], 1), (480, 640))
-    np.testing.assert_allclose([pose.tx, pose.ty, pose.tz], T, rtol=0.05,
-                               atol=3)
-    np.testing.assert_allclose([pose.rx, pose.ry, pose.rz],
-                               [0.1, -0.3, 0.05], atol=0.015)
-    assert set(pose.to_dict()) == {'pose_Tx', 'pose_Ty', 'pose_Tz',
-                                   'pose_Rx', 'pose_Ry', 'pose_Rz'}
+    np.testing.assert_allclose(
+        [pose.tx, pose.ty, pose.tz], T, rtol=0.05, atol=3
+    )
+    np.testing.assert_allclose(
+        [pose.rx, pose.ry, pose.rz], [0.1, -0.3, 0.05], atol=0.015
+    )
+    assert set(pose.to_dict()) == {
+        'pose_Tx',
+        'pose_Ty',
+        'pose_Tz',
+        'pose_Rx',
+        'pose_Ry',
+        'pose_Rz',
+    }
 
 
 def test_bad_meshes(reference):
@@ -177,6 +202,7 @@ def test_synthau_renders_with_identity_and_expression(base_face):
         SynthAUSpec,
         _rotation,
     )
+
     spec = SynthAUSpec(image_size=128, max_yaw=40, max_pitch=20, max_roll=15)
     centred = base_face.vertices - base_face.vertices.mean(0)
     est = HeadPoseEstimator(reference=centred, camera=(1e12, 64.0, 64.0))
@@ -187,7 +213,8 @@ def test_synthau_renders_with_identity_and_expression(base_face):
             frame = renderer.frame()
             expected = matrix_to_euler(FLIP @ _rotation(*frame['pose']) @ FLIP)
             pose = est(frame['vertices'], (128, 128))
-            errors.append(np.degrees(np.subtract([pose.rx, pose.ry, pose.rz],
-                                                 expected)))
+            errors.append(
+                np.degrees(np.subtract([pose.rx, pose.ry, pose.rz], expected))
+            )
     errors = np.abs(errors)
     assert errors.max() < 4.0 and errors.mean() < 1.5, errors

@@ -1,4 +1,5 @@
 """FaceTracker: ids kept over frames, new faces, retirement, determinism."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -61,7 +62,7 @@ def test_assignment_is_global_not_greedy():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 6), st.integers(0, 2 ** 31 - 1))
+@given(st.integers(1, 6), st.integers(0, 2**31 - 1))
 def test_ids_follow_faces_whatever_the_order(n, seed):
     rng = np.random.default_rng(seed)
     centres = rng.uniform(0, 2000, (n, 2))

@@ -1,4 +1,5 @@
 """Both backends against exact geodesics on meshes where the answer is known."""
+
 import numpy as np
 import pytest
 
@@ -8,14 +9,15 @@ from geoconv_mm.geodesic.vertex_geodesics import (
     heat_geodesics,
 )
 from geoconv_mm.ops.geo_spec import GeoSpec
-
-from .meshes import cylinder, grid_mesh, hemisphere
+from tests.fixtures.meshes import cylinder, grid_mesh, hemisphere
 
 BACKENDS = ['fast', 'numpy', 'heat']
 
 
-@pytest.mark.parametrize('solver,mean_tol,max_tol', [(graph_geodesics, 0.06, 0.09),
-                                                     (heat_geodesics, 0.02, 0.05)])
+@pytest.mark.parametrize(
+    'solver,mean_tol,max_tol',
+    [(graph_geodesics, 0.06, 0.09), (heat_geodesics, 0.02, 0.05)],
+)
 def test_vertex_geodesics_on_a_plane(solver, mean_tol, max_tol):
     # Exact geodesic on a plane: the straight line. The refined graph (edges plus
     # unfolded diagonals) is an upper bound; the heat method errs both ways.
@@ -42,7 +44,12 @@ def test_cylinder_taps_are_arcs(backend):
         pts = spec.tap_image_points(size)
         theta = np.arcsin(np.clip((pts[..., 0] - cx) / r, -1, 1))
         inner = np.abs(pts[..., 0] - cx) < 0.7 * r
-        ok = inner[4] & inner[5] & inner[8] & np.isfinite(d[[4, 5, 7, 8]]).all(0)
+        ok = (
+            inner[4]
+            & inner[5]
+            & inner[8]
+            & np.isfinite(d[[4, 5, 7, 8]]).all(0)
+        )
         arc = r * np.abs(theta[5] - theta[4])
         helix = np.hypot(r * np.abs(theta[8] - theta[4]), s)
         np.testing.assert_allclose(d[5][ok], arc[ok], rtol=2e-3)
@@ -53,18 +60,24 @@ def test_cylinder_taps_are_arcs(backend):
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_hemisphere_taps_are_great_circle_arcs(backend):
     r, c, size = 40.0, 47.5, (96, 96)
-    surf = hemisphere(r, size, n_rings=12, n_seg=40)  # face-like triangle sizes
+    surf = hemisphere(
+        r, size, n_rings=12, n_seg=40
+    )  # face-like triangle sizes
     errs = []
     for s in (2, 4, 8):
         spec = GeoSpec(s)
         d = compute_geodesic_distances(surf, [spec], backend=backend)[spec.key]
         p = spec.tap_image_points(size) - c
-        r2 = (p ** 2).sum(-1)
-        p3 = np.concatenate([p, np.sqrt(np.clip(r * r - r2, 0, None))[..., None]], -1)
+        r2 = (p**2).sum(-1)
+        p3 = np.concatenate(
+            [p, np.sqrt(np.clip(r * r - r2, 0, None))[..., None]], -1
+        )
         for k in range(9):
             if k == 4:
                 continue
-            exact = r * np.arccos(np.clip((p3[4] * p3[k]).sum(-1) / r ** 2, -1, 1))
+            exact = r * np.arccos(
+                np.clip((p3[4] * p3[k]).sum(-1) / r**2, -1, 1)
+            )
             ok = (r2[4] < (0.7 * r) ** 2) & (r2[k] < (0.7 * r) ** 2)
             assert np.isfinite(d[k][ok]).all()
             errs.append(np.abs(d[k][ok] / exact[ok] - 1))
@@ -80,7 +93,9 @@ def _sheet_with_hole():
     return FaceSurface(v, f, (64, 64))
 
 
-@pytest.mark.parametrize('backend,tol', [('fast', 0.05), ('numpy', 0.05), ('heat', 0.06)])
+@pytest.mark.parametrize(
+    'backend,tol', [('fast', 0.05), ('numpy', 0.05), ('heat', 0.06)]
+)
 def test_geodesic_goes_around_a_hole(backend, tol):
     spec = GeoSpec(16)
     surf = _sheet_with_hole()
@@ -91,16 +106,24 @@ def test_geodesic_goes_around_a_hole(backend, tol):
     # Pairs that do not cross the hole stay straight.
     assert d[7, 1, 1] == pytest.approx(16.0)
     assert d[5, 0, 1] == pytest.approx(16.0)
-    closed = compute_geodesic_distances(surf, [spec], backend=backend,
-                                        close_holes=True)[spec.key]
+    closed = compute_geodesic_distances(
+        surf, [spec], backend=backend, close_holes=True
+    )[spec.key]
     assert closed[5, 1, 1] == pytest.approx(16.0, rel=1e-6)
 
 
 def test_tap_inside_a_hole_has_no_surface_point():
     spec = GeoSpec(8)
-    d = compute_geodesic_distances(_sheet_with_hole(), [spec], backend='numpy')[spec.key]
+    d = compute_geodesic_distances(
+        _sheet_with_hole(), [spec], backend='numpy'
+    )[spec.key]
     pts = spec.tap_image_points((64, 64))
-    inside = (pts[..., 0] > 26) & (pts[..., 0] < 37) & (pts[..., 1] > 18) & (pts[..., 1] < 29)
+    inside = (
+        (pts[..., 0] > 26)
+        & (pts[..., 0] < 37)
+        & (pts[..., 1] > 18)
+        & (pts[..., 1] < 29)
+    )
     assert inside.any()
     assert np.isnan(d[inside]).all()
     in_image = (pts >= 0).all(-1) & (pts <= 63).all(-1)

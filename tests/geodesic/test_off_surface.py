@@ -1,4 +1,5 @@
 """Off-surface rules on delivered weights against Eq. 4 recomputed from distances."""
+
 import numpy as np
 import pytest
 
@@ -12,19 +13,30 @@ from geoconv_mm.geodesic.off_surface import (
 )
 from geoconv_mm.geodesic.weights import RATIO_CAP
 from geoconv_mm.ops import GeoSpec
+from tests.fixtures.meshes import grid_mesh, surface
 
-from .meshes import grid_mesh, surface
-
-SPECS = [GeoSpec.from_key(k) for k in ('S1_k3x3_s1x1_p1x1_d1x1', 'S2_k3x3_s1x1_p1x1_d1x1',
-                                       'S4_k3x3_s1x1_p1x1_d1x1')]
+SPECS = [
+    GeoSpec.from_key(k)
+    for k in (
+        'S1_k3x3_s1x1_p1x1_d1x1',
+        'S2_k3x3_s1x1_p1x1_d1x1',
+        'S4_k3x3_s1x1_p1x1_d1x1',
+    )
+]
 
 
 @pytest.fixture(scope='module')
 def bumpy_face():
     """A wavy patch with a hole, smaller than the image: every kind of tap."""
-    v, f = grid_mesh(6, 40, 5, 42, 2.0,
-                     height=lambda x, y: 4 * np.sin(x / 5.0) * np.cos(y / 7.0),
-                     hole=(18, 28, 20, 26))
+    v, f = grid_mesh(
+        6,
+        40,
+        5,
+        42,
+        2.0,
+        height=lambda x, y: 4 * np.sin(x / 5.0) * np.cos(y / 7.0),
+        hole=(18, 28, 20, 26),
+    )
     return surface(v, f, (48, 48))
 
 
@@ -46,8 +58,12 @@ def _eq4_by_rule(dist, spec, rule):
             elif rule == 'cap' and on:
                 r.update({j: max(r.values()) for j in taps if j not in r})
             if not on or len(r) == 0:
-                r = {j: 1.0 if np.isnan(dist[j, y, x]) else
-                     min(dist[j, y, x] / d_eu[j], RATIO_CAP) for j in taps}
+                r = {
+                    j: 1.0
+                    if np.isnan(dist[j, y, x])
+                    else min(dist[j, y, x] / d_eu[j], RATIO_CAP)
+                    for j in taps
+                }
             m = min(r.values())
             e = {j: np.exp(-(v - m)) for j, v in r.items()}
             s = sum(e.values())
@@ -63,8 +79,9 @@ def test_mask_is_where_distances_are_nan(bumpy_face, backend):
     for s in SPECS:
         # A cell whose centre is off has no distances at all.
         centre_on = ~off[s.key][s.centre_index]
-        np.testing.assert_array_equal(off[s.key][:, centre_on],
-                                      np.isnan(dist[s.key])[:, centre_on])
+        np.testing.assert_array_equal(
+            off[s.key][:, centre_on], np.isnan(dist[s.key])[:, centre_on]
+        )
         assert np.isnan(dist[s.key][:, ~centre_on]).all()
         assert off[s.key][:, centre_on].any() and centre_on.any()
 
@@ -75,27 +92,35 @@ def test_rules_match_eq4_from_distances(bumpy_face, rule):
     delivered = compute_geodesic_weights(bumpy_face, SPECS, backend='numpy')
     off = off_surface_taps(bumpy_face, SPECS)
     for s in SPECS:
-        got = apply_off_surface_rule(delivered[s.key], off[s.key], s.centre_index, rule)
+        got = apply_off_surface_rule(
+            delivered[s.key], off[s.key], s.centre_index, rule
+        )
         want = _eq4_by_rule(dist[s.key], s, rule)
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
         centre_on = ~off[s.key][s.centre_index]
         others = np.arange(s.num_taps) != s.centre_index
-        np.testing.assert_allclose(got[others].sum(0)[centre_on], s.num_taps - 1,
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            got[others].sum(0)[centre_on], s.num_taps - 1, rtol=1e-5
+        )
         if rule == 'zero':
             assert np.all(got[off[s.key] & centre_on[None]] == 0)
 
 
 def test_transform_option(bumpy_face):
     from geoconv_mm.datasets.transforms.geodesic import GenerateGeodesicWeights
+
     img = np.zeros((48, 48, 3), np.uint8)
-    base = GenerateGeodesicWeights(SPECS)(dict(img=img, face_surface=bumpy_face))
+    base = GenerateGeodesicWeights(SPECS)(
+        dict(img=img, face_surface=bumpy_face)
+    )
     cap = GenerateGeodesicWeights(SPECS, off_surface='cap')(
-        dict(img=img, face_surface=bumpy_face))
+        dict(img=img, face_surface=bumpy_face)
+    )
     off = off_surface_taps(bumpy_face, SPECS)
     for s in SPECS:
-        want = apply_off_surface_rule(base['geo_weights'][s.key], off[s.key],
-                                      s.centre_index, 'cap')
+        want = apply_off_surface_rule(
+            base['geo_weights'][s.key], off[s.key], s.centre_index, 'cap'
+        )
         np.testing.assert_array_equal(cap['geo_weights'][s.key], want)
     with pytest.raises(ValueError, match='off_surface must be one of'):
         GenerateGeodesicWeights(SPECS, off_surface='far')

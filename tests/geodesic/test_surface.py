@@ -1,4 +1,5 @@
 """FaceSurface records, rasterisation, depth and topology."""
+
 import os
 
 import numpy as np
@@ -17,8 +18,7 @@ from geoconv_mm.geodesic.topology import (
     close_holes,
     triangles_from_edges,
 )
-
-from .meshes import grid_mesh
+from tests.fixtures.meshes import grid_mesh
 
 
 def test_save_load_roundtrip_is_atomic(tmp_path):
@@ -69,7 +69,16 @@ def test_flip_and_transform():
 
 
 def test_rasterize_single_triangle_and_zbuffer():
-    v = np.array([[0, 0, 0], [10, 0, 0], [0, 10, 0], [0, 0, 5], [10, 0, 5], [0, 10, 5.0]])
+    v = np.array(
+        [
+            [0, 0, 0],
+            [10, 0, 0],
+            [0, 10, 0],
+            [0, 0, 5],
+            [10, 0, 5],
+            [0, 10, 5.0],
+        ]
+    )
     f = np.array([[0, 1, 2], [3, 4, 5]])
     tri, bary = rasterize(v, f, (12, 12))
     # Pixel (row 2, col 3) = point (3, 2): inside, the nearer triangle (z = 5) wins.
@@ -77,18 +86,27 @@ def test_rasterize_single_triangle_and_zbuffer():
     np.testing.assert_allclose(bary[2, 3], [0.5, 0.3, 0.2], atol=1e-6)
     assert tri[9, 9] == -1  # beyond the hypotenuse
     tri_off, _ = rasterize(v, f, (12, 12), offset=0.5)
-    assert tri_off[9, 0] == 1 and tri_off[9, 1] == -1  # (0.5, 9.5) in, (1.5, 9.5) out
+    assert (
+        tri_off[9, 0] == 1 and tri_off[9, 1] == -1
+    )  # (0.5, 9.5) in, (1.5, 9.5) out
 
 
-@pytest.mark.skipif(not geometry_ext_available(), reason='needs the compiled kernels')
+@pytest.mark.skipif(
+    not geometry_ext_available(), reason='needs the compiled kernels'
+)
 def test_compiled_rasterizer_matches_numpy(astronaut):
     import torch
+
     s = astronaut.surface
     for offset in (0.0, 0.5):
         tri, bary = rasterize(s.vertices, s.faces, (224, 224), offset)
         t2, b2 = load_geometry_ext().rasterize_mesh(
-            torch.from_numpy(s.vertices.astype(np.float64)), torch.from_numpy(s.faces),
-            224, 224, offset)
+            torch.from_numpy(s.vertices.astype(np.float64)),
+            torch.from_numpy(s.faces),
+            224,
+            224,
+            offset,
+        )
         np.testing.assert_array_equal(t2.numpy(), tri)
         np.testing.assert_allclose(b2.numpy(), bary, atol=1e-6)
 
@@ -98,7 +116,9 @@ def test_render_depth_of_a_tilted_plane():
     depth = render_depth(FaceSurface(v, f, (8, 8)))
     xs = np.arange(8)
     # z - min z = 0.5 * x - 0.5 * (-1)
-    np.testing.assert_allclose(depth, np.broadcast_to(0.5 * xs + 0.5, (8, 8)), atol=1e-5)
+    np.testing.assert_allclose(
+        depth, np.broadcast_to(0.5 * xs + 0.5, (8, 8)), atol=1e-5
+    )
 
 
 def test_facemesh_topology():
@@ -108,7 +128,11 @@ def test_facemesh_topology():
     loops = boundary_loops(f)
     assert len(loops) == 4  # face oval, mouth, two eyes
     # Consistent orientation: every directed edge appears once.
-    directed = {(a, b) for t in f for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))}
+    directed = {
+        (a, b)
+        for t in f
+        for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))
+    }
     assert len(directed) == 3 * len(f)
     assert facemesh_faces() is f  # computed once
 
@@ -116,8 +140,11 @@ def test_facemesh_topology():
 def test_triangles_from_edges_and_hole_filling():
     # A 3x3 grid of squares, the middle square removed: a ring with one hole.
     v, f = grid_mesh(0, 3, 0, 3, 1.0, hole=(1, 2, 1, 2))
-    edges = {(min(a, b), max(a, b)) for t in f for a, b in ((t[0], t[1]), (t[1], t[2]),
-                                                            (t[2], t[0]))}
+    edges = {
+        (min(a, b), max(a, b))
+        for t in f
+        for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))
+    }
     g = triangles_from_edges(edges)
     assert {tuple(sorted(t)) for t in g} == {tuple(sorted(t)) for t in f}
     assert len(boundary_loops(g)) == 2

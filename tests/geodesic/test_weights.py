@@ -1,4 +1,5 @@
 """Eq. 4 weights: hand-computed cases, invariants, backends, off-surface rule."""
+
 import numpy as np
 import pytest
 
@@ -9,8 +10,7 @@ from geoconv_mm.geodesic import (
 )
 from geoconv_mm.geodesic import _ext as ext_mod
 from geoconv_mm.ops.geo_spec import GeoSpec
-
-from .meshes import grid_mesh
+from tests.fixtures.meshes import grid_mesh
 
 BACKENDS = ['fast', 'numpy', 'heat']
 SPECS = [GeoSpec(s) for s in (1, 2, 4, 8)]
@@ -19,8 +19,14 @@ SPECS = [GeoSpec(s) for s in (1, 2, 4, 8)]
 def plane(size=(32, 32), slope=0.0, x_max=None):
     """Plane z = slope * x covering the image (or x <= x_max), facing the camera."""
     h, w = size
-    v, f = grid_mesh(-2, (w + 1) if x_max is None else x_max, -2, h + 1, 1.0,
-                     height=lambda x, y: slope * x)
+    v, f = grid_mesh(
+        -2,
+        (w + 1) if x_max is None else x_max,
+        -2,
+        h + 1,
+        1.0,
+        height=lambda x, y: slope * x,
+    )
     return FaceSurface(v, f, size)
 
 
@@ -34,8 +40,9 @@ def test_flat_surface_gives_plain_convolution(backend):
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_without_hc_on_a_plane(backend):
     # w/o HC: ratio = D_geo / 1 = S (axial) or S*sqrt(2) (diagonal), by hand.
-    w = compute_geodesic_weights(plane(), SPECS, backend=backend,
-                                 hierarchy_compensation=False)
+    w = compute_geodesic_weights(
+        plane(), SPECS, backend=backend, hierarchy_compensation=False
+    )
     for spec in SPECS:
         s = spec.in_stride
         ea, ed = np.exp(-s), np.exp(-s * np.sqrt(2))
@@ -54,8 +61,8 @@ def test_tilted_plane_and_off_surface_taps(backend):
     surf = plane((32, 32), slope, x_max=20)
     spec = GeoSpec(1)
     g = compute_geodesic_weights(surf, [spec], backend=backend)[spec.key]
-    rh = np.sqrt(1 + slope ** 2)
-    rd = np.sqrt(2 + slope ** 2) / np.sqrt(2)
+    rh = np.sqrt(1 + slope**2)
+    rd = np.sqrt(2 + slope**2) / np.sqrt(2)
     logits = -np.array([rd, 1, rd, rh, 0, rh, rd, 1, rd])
     others = np.arange(9) != 4
     e = np.exp(logits[others])
@@ -89,10 +96,13 @@ def test_invariants_on_a_real_face(astronaut, face_specs):
 
 def test_flip_gives_mirrored_weights(astronaut, face_specs):
     w = compute_geodesic_weights(astronaut.surface, face_specs)
-    wf = compute_geodesic_weights(astronaut.surface.flip_horizontal(), face_specs)
+    wf = compute_geodesic_weights(
+        astronaut.surface.flip_horizontal(), face_specs
+    )
     for spec in face_specs:
-        np.testing.assert_allclose(wf[spec.key], flip_geodesic_weights(w[spec.key], 3),
-                                   atol=2e-4)
+        np.testing.assert_allclose(
+            wf[spec.key], flip_geodesic_weights(w[spec.key], 3), atol=2e-4
+        )
 
 
 def test_flip_geodesic_weights_by_hand():
@@ -101,7 +111,9 @@ def test_flip_geodesic_weights_by_hand():
     # tap (i, j) -> (i, 2 - j), x -> 2 - x
     for i in range(3):
         for j in range(3):
-            np.testing.assert_array_equal(f[i * 3 + j], w[i * 3 + 2 - j][:, ::-1])
+            np.testing.assert_array_equal(
+                f[i * 3 + j], w[i * 3 + 2 - j][:, ::-1]
+            )
     np.testing.assert_array_equal(flip_geodesic_weights(f, (3, 3)), w)
     batch = np.stack([w, 2 * w])
     np.testing.assert_array_equal(flip_geodesic_weights(batch, 3)[1], 2 * f)
@@ -111,10 +123,16 @@ def test_flip_geodesic_weights_by_hand():
 
 @pytest.mark.parametrize('hc', [True, False])
 @pytest.mark.parametrize('close_holes', [False, True])
-def test_fast_kernel_matches_numpy_twin(astronaut, face_specs, hc, close_holes):
+def test_fast_kernel_matches_numpy_twin(
+    astronaut, face_specs, hc, close_holes
+):
     kw = dict(hierarchy_compensation=hc, close_holes=close_holes)
-    a = compute_geodesic_weights(astronaut.surface, face_specs, backend='fast', **kw)
-    b = compute_geodesic_weights(astronaut.surface, face_specs, backend='numpy', **kw)
+    a = compute_geodesic_weights(
+        astronaut.surface, face_specs, backend='fast', **kw
+    )
+    b = compute_geodesic_weights(
+        astronaut.surface, face_specs, backend='numpy', **kw
+    )
     for spec in face_specs:
         np.testing.assert_allclose(a[spec.key], b[spec.key], atol=1e-3)
 
@@ -122,7 +140,9 @@ def test_fast_kernel_matches_numpy_twin(astronaut, face_specs, hc, close_holes):
 def test_fast_agrees_with_heat_reference(astronaut, face_specs):
     a = compute_geodesic_weights(astronaut.surface, face_specs, backend='fast')
     b = compute_geodesic_weights(astronaut.surface, face_specs, backend='heat')
-    diff = np.concatenate([np.abs(a[s.key] - b[s.key]).ravel() for s in face_specs])
+    diff = np.concatenate(
+        [np.abs(a[s.key] - b[s.key]).ravel() for s in face_specs]
+    )
     assert diff.mean() < 0.005 and np.percentile(diff, 99) < 0.05
 
 
@@ -133,9 +153,12 @@ def test_open_mouth_weights_respect_the_hole_and_close_holes_connects():
     surf = FaceSurface(v, f, (64, 64))
     spec = GeoSpec(16)
     for backend in BACKENDS:
-        open_ = compute_geodesic_weights(surf, [spec], backend=backend)[spec.key]
-        closed = compute_geodesic_weights(surf, [spec], backend=backend,
-                                          close_holes=True)[spec.key]
+        open_ = compute_geodesic_weights(surf, [spec], backend=backend)[
+            spec.key
+        ]
+        closed = compute_geodesic_weights(
+            surf, [spec], backend=backend, close_holes=True
+        )[spec.key]
         assert open_[5, 1, 1] < 0.75 * open_[7, 1, 1]
         np.testing.assert_allclose(closed[:, 1, 1], 1.0, atol=1e-5)
 
@@ -147,26 +170,33 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='backend'):
         compute_geodesic_weights(surf, [GeoSpec(1)], backend='exact')
     with pytest.raises(ValueError, match='divisible'):
-        compute_geodesic_weights(FaceSurface(surf.vertices, surf.faces, (30, 30)),
-                                 [GeoSpec(4)])
+        compute_geodesic_weights(
+            FaceSurface(surf.vertices, surf.faces, (30, 30)), [GeoSpec(4)]
+        )
 
 
 def test_missing_extension_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(ext_mod, '_import', lambda: None)
-    with pytest.raises(ext_mod.GeometryExtensionMissing, match='pip install -e'):
+    with pytest.raises(
+        ext_mod.GeometryExtensionMissing, match='pip install -e'
+    ):
         compute_geodesic_weights(plane(), [GeoSpec(1)], backend='fast')
     # The numpy twin still works without the build.
     w = compute_geodesic_weights(plane(), [GeoSpec(1)], backend='numpy')
     np.testing.assert_allclose(w[GeoSpec(1).key], 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize('spec', [
-    GeoSpec(3, kernel_size=3, stride=1, padding=1),
-    GeoSpec(2, kernel_size=5, stride=2, padding=2, dilation=2),
-    GeoSpec(4, kernel_size=(3, 5), stride=(1, 2), padding=(1, 2)),
-])
+@pytest.mark.parametrize(
+    'spec',
+    [
+        GeoSpec(3, kernel_size=3, stride=1, padding=1),
+        GeoSpec(2, kernel_size=5, stride=2, padding=2, dilation=2),
+        GeoSpec(4, kernel_size=(3, 5), stride=(1, 2), padding=(1, 2)),
+    ],
+)
 def test_general_specs_fast_matches_numpy_and_flat(spec):
-    from .meshes import hemisphere
+    from tests.fixtures.meshes import hemisphere
+
     size = (96, 96)
     surf = hemisphere(40.0, size, n_rings=12, n_seg=40)
     a = compute_geodesic_weights(surf, [spec], backend='fast')[spec.key]
@@ -174,5 +204,7 @@ def test_general_specs_fast_matches_numpy_and_flat(spec):
     assert a.shape == (spec.num_taps, *spec.output_size(size))
     np.testing.assert_allclose(a, b, atol=1e-4)
     np.testing.assert_allclose(a.sum(0) - 1, spec.num_taps - 1, rtol=1e-5)
-    flat = compute_geodesic_weights(plane(size), [spec], backend='fast')[spec.key]
+    flat = compute_geodesic_weights(plane(size), [spec], backend='fast')[
+        spec.key
+    ]
     np.testing.assert_allclose(flat, 1.0, atol=1e-5)

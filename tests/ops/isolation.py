@@ -1,4 +1,5 @@
 """Runs a check in a forked child, so that a crash is a failure naming its case."""
+
 import os
 import select
 import signal
@@ -24,6 +25,7 @@ def run_isolated(fn, *args, label: str = '', timeout: float = 300.0) -> None:
         status = 0
         try:
             import torch
+
             # OpenMP thread pools do not survive fork(); one thread needs none. A
             # check must not raise the thread count again (it would hang).
             torch.set_num_threads(1)
@@ -41,7 +43,9 @@ def run_isolated(fn, *args, label: str = '', timeout: float = 300.0) -> None:
             if left <= 0:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-                raise AssertionError(f'{label}: timed out after {timeout:.0f} s')
+                raise AssertionError(
+                    f'{label}: timed out after {timeout:.0f} s'
+                )
             ready, _, _ = select.select([read_fd], [], [], left)
             if ready:
                 data = os.read(read_fd, 65536)
@@ -55,4 +59,6 @@ def run_isolated(fn, *args, label: str = '', timeout: float = 300.0) -> None:
         sig = signal.Signals(os.WTERMSIG(status)).name
         raise AssertionError(f'{label}: crashed the process ({sig})')
     if os.WEXITSTATUS(status) != 0:
-        raise AssertionError(f'{label}:\n' + b''.join(chunks).decode(errors='replace'))
+        raise AssertionError(
+            f'{label}:\n' + b''.join(chunks).decode(errors='replace')
+        )

@@ -24,7 +24,12 @@ def make(case, dtype=torch.float64, device='cpu', seed=0):
     bias = torch.randn(o, generator=gen, dtype=dtype)
     shape = geo_weight_shape(x, weight, s, p, d)
     geo = torch.rand(shape, generator=gen, dtype=dtype) * 2
-    return [t.to(device).requires_grad_() for t in (x, weight, geo, bias)] + [s, p, d, groups]
+    return [t.to(device).requires_grad_() for t in (x, weight, geo, bias)] + [
+        s,
+        p,
+        d,
+        groups,
+    ]
 
 
 @pytest.mark.parametrize('case', CASES)
@@ -45,7 +50,9 @@ def test_forward_and_gradients_match_unfold_reference(case):
     grad = torch.randn_like(out)
     got = torch.autograd.grad(out, (x, weight, geo, bias), grad)
     want = torch.autograd.grad(ref, (x, weight, geo, bias), grad)
-    for name, a, b in zip(('input', 'weight', 'geo_weight', 'bias'), got, want):
+    for name, a, b in zip(
+        ('input', 'weight', 'geo_weight', 'bias'), got, want
+    ):
         torch.testing.assert_close(a, b, msg=lambda m: f'grad of {name}: {m}')
 
 
@@ -53,7 +60,9 @@ def test_forward_and_gradients_match_unfold_reference(case):
 def test_forward_matches_plain_loop(case):
     x, weight, geo, bias, s, p, d, groups = make(case)
     out = geo_conv2d(x, weight, geo, bias, s, p, d, groups)
-    torch.testing.assert_close(out, geo_conv2d_loop(x, weight, geo, bias, s, p, d, groups))
+    torch.testing.assert_close(
+        out, geo_conv2d_loop(x, weight, geo, bias, s, p, d, groups)
+    )
 
 
 @pytest.mark.parametrize('case', CASES[:4])
@@ -62,14 +71,21 @@ def test_gradcheck_float64(case):
     small = (min(n, 2), c, o, min(h, 7), min(w, 7), *rest)
     x, weight, geo, bias, s, p, d, groups = make(small)
     assert torch.autograd.gradcheck(
-        lambda *t: geo_conv2d(*t, s, p, d, groups), (x, weight, geo, bias))
+        lambda *t: geo_conv2d(*t, s, p, d, groups), (x, weight, geo, bias)
+    )
 
 
 def test_float32_matches_float64():
     x, weight, geo, bias, s, p, d, groups = make(CASES[0])
-    out32 = geo_conv2d(*(t.float() for t in (x, weight, geo, bias)), s, p, d, groups)
-    torch.testing.assert_close(out32.double(), geo_conv2d(x, weight, geo, bias, s, p, d, groups),
-                               rtol=1e-5, atol=1e-5)
+    out32 = geo_conv2d(
+        *(t.float() for t in (x, weight, geo, bias)), s, p, d, groups
+    )
+    torch.testing.assert_close(
+        out32.double(),
+        geo_conv2d(x, weight, geo, bias, s, p, d, groups),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_large_input_spans_several_tiles():
@@ -88,11 +104,15 @@ def test_large_input_spans_several_tiles():
 
 def test_non_contiguous_inputs():
     x, weight, geo, bias, s, p, d, groups = make(CASES[0])
-    xt = x.detach().transpose(2, 3).contiguous().transpose(2, 3)  # same values, other strides
+    xt = (
+        x.detach().transpose(2, 3).contiguous().transpose(2, 3)
+    )  # same values, other strides
     geo_t = geo.detach().permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
     assert not xt.is_contiguous() and not geo_t.is_contiguous()
-    torch.testing.assert_close(geo_conv2d(xt, weight, geo_t, bias, s, p, d, groups),
-                               geo_conv2d(x, weight, geo, bias, s, p, d, groups))
+    torch.testing.assert_close(
+        geo_conv2d(xt, weight, geo_t, bias, s, p, d, groups),
+        geo_conv2d(x, weight, geo, bias, s, p, d, groups),
+    )
 
 
 def test_batch_size_zero():
@@ -107,8 +127,10 @@ def test_batch_size_zero():
 
 def test_none_geo_weight_is_plain_conv():
     x, weight, _, bias, s, p, d, groups = make(CASES[1])
-    torch.testing.assert_close(geo_conv2d(x, weight, None, bias, s, p, d, groups),
-                               F.conv2d(x, weight, bias, s, p, d, groups))
+    torch.testing.assert_close(
+        geo_conv2d(x, weight, None, bias, s, p, d, groups),
+        F.conv2d(x, weight, bias, s, p, d, groups),
+    )
 
 
 def test_wrong_geo_weight_shape_names_expected_shape():
@@ -122,15 +144,26 @@ def test_wrong_geo_weight_dtype_and_device():
     x = torch.randn(2, 4, 8, 8)
     weight = torch.randn(6, 4, 3, 3)
     with pytest.raises(TypeError, match='geo_weight has dtype torch.float64'):
-        geo_conv2d(x, weight, torch.rand(2, 9, 8, 8, dtype=torch.float64), None, 1, 1)
+        geo_conv2d(
+            x, weight, torch.rand(2, 9, 8, 8, dtype=torch.float64), None, 1, 1
+        )
     with pytest.raises(ValueError, match='geo_weight is on meta'):
-        geo_conv2d(x, weight, torch.rand(2, 9, 8, 8, device='meta'), None, 1, 1)
+        geo_conv2d(
+            x, weight, torch.rand(2, 9, 8, 8, device='meta'), None, 1, 1
+        )
 
 
 def test_unsupported_cpu_dtype_is_an_error():
     x = torch.randn(1, 2, 4, 4).half()
     with pytest.raises(TypeError, match='float32 and float64'):
-        geo_conv2d(x, torch.randn(2, 2, 3, 3).half(), torch.rand(1, 9, 4, 4).half(), None, 1, 1)
+        geo_conv2d(
+            x,
+            torch.randn(2, 2, 3, 3).half(),
+            torch.rand(1, 9, 4, 4).half(),
+            None,
+            1,
+            1,
+        )
 
 
 def test_cpu_autocast_runs_in_float32():
@@ -138,7 +171,9 @@ def test_cpu_autocast_runs_in_float32():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = geo_conv2d(x, weight, geo, bias, s, p, d, groups)
     assert out.dtype == torch.float32
-    torch.testing.assert_close(out, geo_conv2d(x, weight, geo, bias, s, p, d, groups))
+    torch.testing.assert_close(
+        out, geo_conv2d(x, weight, geo, bias, s, p, d, groups)
+    )
 
 
 def test_build_info_reports_compiled_extension():
@@ -149,8 +184,17 @@ def test_build_info_reports_compiled_extension():
 
 def test_module_is_constructor_compatible_with_conv2d():
     torch.manual_seed(0)
-    geo = GeoConv2d(4, 6, 3, stride=2, padding=1, dilation=1, groups=2, bias=False,
-                    fallback='conv')
+    geo = GeoConv2d(
+        4,
+        6,
+        3,
+        stride=2,
+        padding=1,
+        dilation=1,
+        groups=2,
+        bias=False,
+        fallback='conv',
+    )
     conv = torch.nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2, bias=False)
     conv.load_state_dict(geo.state_dict())
     x = torch.randn(2, 4, 9, 9)
@@ -165,6 +209,7 @@ def test_module_is_constructor_compatible_with_conv2d():
 def test_package_imports_without_compiled_op_and_says_how_to_build(tmp_path):
     import subprocess
     import sys
+
     code = (
         'import sys\n'
         "sys.modules['geoconv_mm._ext'] = None  # as if it had never been compiled\n"
@@ -176,8 +221,10 @@ def test_package_imports_without_compiled_op_and_says_how_to_build(tmp_path):
         'except ExtensionNotBuiltError as e:\n'
         "    assert 'pip install -e . --no-build-isolation' in str(e), e\n"
         'else:\n'
-        "    raise SystemExit('no error without the extension')\n")
+        "    raise SystemExit('no error without the extension')\n"
+    )
     root = __file__.rsplit('/tests/', 1)[0]
-    result = subprocess.run([sys.executable, '-c', code], cwd=root, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, '-c', code], cwd=root, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -4,6 +4,7 @@ Every example runs in a forked child (tests/ops/isolation.py): a crash in the ke
 fails the test with the example's parameters instead of killing the test run.
 ``GEOCONV_PROPERTY_EXAMPLES`` raises the number of examples (default: the CI budget).
 """
+
 import os
 from dataclasses import dataclass
 from typing import Tuple, Union
@@ -40,39 +41,60 @@ class Case:
 
 def numeric_padding(case: Case) -> Tuple[int, int]:
     if case.padding == 'same':
-        return GeoConv2d._numeric_padding('same', case.kernel, case.stride, case.dilation)
+        return GeoConv2d._numeric_padding(
+            'same', case.kernel, case.stride, case.dilation
+        )
     return case.padding
 
 
 @st.composite
 def cases(draw, wide: bool = False):
     groups = draw(st.sampled_from([1, 1, 2, 3]))
-    if wide:  # enough (channel, tap) rows that the CPU kernel splits output rows
-        cg, og = draw(st.integers(24, 80)) // groups + 1, draw(st.integers(1, 4))
+    if (
+        wide
+    ):  # enough (channel, tap) rows that the CPU kernel splits output rows
+        cg, og = (
+            draw(st.integers(24, 80)) // groups + 1,
+            draw(st.integers(1, 4)),
+        )
     else:
         cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     kernel = (draw(st.integers(1, 7)), draw(st.integers(1, 7)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = draw(st.one_of(
-        st.just('same'), st.tuples(st.integers(0, 3), st.integers(0, 3))))
+    padding = draw(
+        st.one_of(
+            st.just('same'), st.tuples(st.integers(0, 3), st.integers(0, 3))
+        )
+    )
     if padding == 'same':
         try:
             GeoConv2d._numeric_padding('same', kernel, stride, dilation)
         except ValueError:
             padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
-    pad = padding if padding != 'same' else GeoConv2d._numeric_padding(
-        'same', kernel, stride, dilation)
+    pad = (
+        padding
+        if padding != 'same'
+        else GeoConv2d._numeric_padding('same', kernel, stride, dilation)
+    )
     size = []
     for k, d, p in zip(kernel, dilation, pad):
         smallest = max(1, d * (k - 1) + 1 - 2 * p)  # one output pixel
         size.append(smallest + draw(st.integers(0, 40 if wide else 9)))
     return Case(
         batch=draw(st.integers(1, 2) if wide else st.integers(0, 3)),
-        channels=cg * groups, out_channels=og * groups, size=tuple(size),
-        kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-        groups=groups, layout=draw(st.sampled_from(LAYOUTS)),
-        bias=draw(st.booleans()), seed=draw(st.integers(0, 2**16)))
+        channels=cg * groups,
+        out_channels=og * groups,
+        size=tuple(size),
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        layout=draw(st.sampled_from(LAYOUTS)),
+        bias=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**16)),
+    )
 
 
 def _layout(t: torch.Tensor, layout: str) -> torch.Tensor:
@@ -91,12 +113,29 @@ def _layout(t: torch.Tensor, layout: str) -> torch.Tensor:
 def make_inputs(case: Case, dtype=torch.float64):
     gen = torch.Generator().manual_seed(case.seed)
     pad = numeric_padding(case)
-    x = torch.randn(case.batch, case.channels, *case.size, generator=gen, dtype=dtype)
-    w = torch.randn(case.out_channels, case.channels // case.groups, *case.kernel,
-                    generator=gen, dtype=dtype)
-    g = torch.rand(geo_weight_shape(x, w, case.stride, pad, case.dilation),
-                   generator=gen, dtype=dtype) * 2
-    b = torch.randn(case.out_channels, generator=gen, dtype=dtype) if case.bias else None
+    x = torch.randn(
+        case.batch, case.channels, *case.size, generator=gen, dtype=dtype
+    )
+    w = torch.randn(
+        case.out_channels,
+        case.channels // case.groups,
+        *case.kernel,
+        generator=gen,
+        dtype=dtype,
+    )
+    g = (
+        torch.rand(
+            geo_weight_shape(x, w, case.stride, pad, case.dilation),
+            generator=gen,
+            dtype=dtype,
+        )
+        * 2
+    )
+    b = (
+        torch.randn(case.out_channels, generator=gen, dtype=dtype)
+        if case.bias
+        else None
+    )
     x, g = _layout(x, case.layout), _layout(g, case.layout)
     w = w.requires_grad_()
     if b is not None:
@@ -115,20 +154,32 @@ def check_case(case: Case) -> None:
     if case.layout == 'channels_last' and not x.is_contiguous():
         assert out.is_contiguous(memory_format=torch.channels_last)
     inputs = [t for t in (x, w, g, b) if t is not None]
-    grad = torch.randn(out.shape, dtype=out.dtype,
-                       generator=torch.Generator().manual_seed(case.seed + 1))
+    grad = torch.randn(
+        out.shape,
+        dtype=out.dtype,
+        generator=torch.Generator().manual_seed(case.seed + 1),
+    )
     got = torch.autograd.grad(out, inputs, grad, allow_unused=True)
     want = torch.autograd.grad(ref, inputs, grad, allow_unused=True)
-    for name, t, a, e in zip(('input', 'weight', 'geo_weight', 'bias'), inputs, got,
-                             want):
+    for name, t, a, e in zip(
+        ('input', 'weight', 'geo_weight', 'bias'), inputs, got, want
+    ):
         e = torch.zeros_like(t) if e is None else e
         assert a is not None, f'no gradient for {name}'
-        torch.testing.assert_close(a, e, rtol=1e-9, atol=1e-9,
-                                   msg=lambda m, name=name: f'grad of {name}: {m}')
+        torch.testing.assert_close(
+            a,
+            e,
+            rtol=1e-9,
+            atol=1e-9,
+            msg=lambda m, name=name: f'grad of {name}: {m}',
+        )
 
 
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @PROPERTY
@@ -137,8 +188,11 @@ def test_small_shapes_match_reference(case):
     run_isolated(check_case, case, label=repr(case))
 
 
-@settings(max_examples=max(EXAMPLES // 3, 10), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=max(EXAMPLES // 3, 10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(cases(wide=True))
 def test_wide_shapes_match_reference(case):
     run_isolated(check_case, case, label=repr(case))
@@ -147,9 +201,48 @@ def test_wide_shapes_match_reference(case):
 # Shapes that once crashed the CPU kernels: a cache tile ending partway through an
 # output row whose piece lies wholly in the left padding.
 CRASHED = [
-    Case(1, 64, 8, (29, 29), (5, 5), (1, 1), (2, 2), (1, 1), 1, 'contiguous', True, 0),
-    Case(1, 64, 8, (57, 57), (3, 3), (1, 1), (2, 2), (2, 2), 1, 'contiguous', True, 1),
-    Case(1, 64, 8, (40, 137), (7, 7), (1, 1), (3, 3), (1, 1), 1, 'contiguous', False, 2),
+    Case(
+        1,
+        64,
+        8,
+        (29, 29),
+        (5, 5),
+        (1, 1),
+        (2, 2),
+        (1, 1),
+        1,
+        'contiguous',
+        True,
+        0,
+    ),
+    Case(
+        1,
+        64,
+        8,
+        (57, 57),
+        (3, 3),
+        (1, 1),
+        (2, 2),
+        (2, 2),
+        1,
+        'contiguous',
+        True,
+        1,
+    ),
+    Case(
+        1,
+        64,
+        8,
+        (40, 137),
+        (7, 7),
+        (1, 1),
+        (3, 3),
+        (1, 1),
+        1,
+        'contiguous',
+        False,
+        2,
+    ),
 ]
 
 
@@ -161,9 +254,13 @@ def test_shapes_that_crashed(case):
 def _check_float32_tiles(case: Case) -> None:
     x, w, g, b, pad = make_inputs(case, dtype=torch.float32)
     out = geo_conv2d(x, w, g, b, case.stride, pad, case.dilation, case.groups)
-    ref = geo_conv2d_unfold(*(None if t is None else t.detach().double()
-                              for t in (x, w, g, b)),
-                            case.stride, pad, case.dilation, case.groups)
+    ref = geo_conv2d_unfold(
+        *(None if t is None else t.detach().double() for t in (x, w, g, b)),
+        case.stride,
+        pad,
+        case.dilation,
+        case.groups,
+    )
     torch.testing.assert_close(out.double(), ref, rtol=1e-4, atol=1e-3)
 
 
@@ -178,15 +275,33 @@ def test_cpu_gradients_are_bit_reproducible():
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        case = Case(8, 32, 16, (20, 20), (3, 3), (1, 1), (1, 1), (1, 1), 1,
-                    'contiguous', False, 3)
+        case = Case(
+            8,
+            32,
+            16,
+            (20, 20),
+            (3, 3),
+            (1, 1),
+            (1, 1),
+            (1, 1),
+            1,
+            'contiguous',
+            False,
+            3,
+        )
         x, w, g, _b, pad = make_inputs(case, dtype=torch.float32)
         grads = []
         for _ in range(3):
             out = geo_conv2d(x, w, g, None, 1, pad)
-            grads.append(torch.autograd.grad(out, (w, g, x), torch.ones_like(out)))
+            grads.append(
+                torch.autograd.grad(out, (w, g, x), torch.ones_like(out))
+            )
     finally:
         torch.set_num_threads(threads)
     for other in grads[1:]:
-        for name, a, b in zip(('weight', 'geo_weight', 'input'), grads[0], other):
-            assert torch.equal(a, b), f'{name} gradients differ between identical runs'
+        for name, a, b in zip(
+            ('weight', 'geo_weight', 'input'), grads[0], other
+        ):
+            assert torch.equal(a, b), (
+                f'{name} gradients differ between identical runs'
+            )

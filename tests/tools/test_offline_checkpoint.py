@@ -1,5 +1,6 @@
 """Offline, tools/train.py stops with one line naming the checkpoint and the
 config key to set, not a urllib traceback."""
+
 import importlib.util
 import os.path as osp
 import sys
@@ -11,9 +12,8 @@ from geoconv_mm.engine.pretrained import (
     offline_checkpoint_message,
     remote_checkpoints,
 )
-from tests.models.tiny_data import make_tiny_au_tree
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tiny_data import make_tiny_au_tree
 
 CONFIG = '''
 _base_ = {base!r}
@@ -27,7 +27,8 @@ train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
 
 def load_train_tool():
     spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(ROOT, 'tools', 'train.py'))
+        'train_tool', osp.join(ROOT, 'tools', 'train.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -35,8 +36,9 @@ def load_train_tool():
 
 def test_remote_checkpoints_are_found_with_their_keys():
     from mmengine.config import Config
+
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py'))
-    (key, url), = remote_checkpoints(cfg.model)
+    ((key, url),) = remote_checkpoints(cfg.model)
     assert key == 'model.backbone.main_branch.init_cfg'
     assert url.startswith('https://download.openmmlab.com/')
     cfg.model.backbone.main_branch.init_cfg = None
@@ -44,8 +46,9 @@ def test_remote_checkpoints_are_found_with_their_keys():
     assert offline_checkpoint_message(cfg.model, URLError('x')) is None
 
 
-def test_train_without_network_dies_with_one_clear_line(tmp_path, monkeypatch,
-                                                        capsys):
+def test_train_without_network_dies_with_one_clear_line(
+    tmp_path, monkeypatch, capsys
+):
     import mmengine.runner.checkpoint as ckpt
 
     def no_network(*args, **kwargs):
@@ -54,19 +57,32 @@ def test_train_without_network_dies_with_one_clear_line(tmp_path, monkeypatch,
     monkeypatch.setattr(ckpt, 'load_url', no_network)
     make_tiny_au_tree(str(tmp_path), 'BP4D', size=32, frames_per_subject=2)
     cfg = tmp_path / 'cfg.py'
-    cfg.write_text(CONFIG.format(
-        base=osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py'),
-        root=str(tmp_path)))
+    cfg.write_text(
+        CONFIG.format(
+            base=osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py'),
+            root=str(tmp_path),
+        )
+    )
     tool = load_train_tool()
-    monkeypatch.setattr(sys, 'argv', [
-        'train.py', str(cfg), '--work-dir', str(tmp_path / 'work'),
-        '--no-validate'])
+    monkeypatch.setattr(
+        sys,
+        'argv',
+        [
+            'train.py',
+            str(cfg),
+            '--work-dir',
+            str(tmp_path / 'work'),
+            '--no-validate',
+        ],
+    )
     with pytest.raises(SystemExit) as exc:
         tool.main()
     message = str(exc.value)
     assert '\n' not in message
     assert 'vgg19_batch256_imagenet' in message
     assert 'name resolution' in message
-    assert 'set model.backbone.main_branch.init_cfg.checkpoint to a local ' \
-           'file' in message
+    assert (
+        'set model.backbone.main_branch.init_cfg.checkpoint to a local '
+        'file' in message
+    )
     assert 'model.backbone.main_branch.init_cfg=None' in message

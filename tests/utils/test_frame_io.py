@@ -1,5 +1,6 @@
 """One frame reader: images, folders, list files, videos; errors name the
 file and the frame."""
+
 import os
 
 import cv2
@@ -20,8 +21,9 @@ from geoconv_mm.utils.frame_io import (
 
 
 def write_video(path, n, size=32):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10.0,
-                             (size, size))
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10.0, (size, size)
+    )
     assert writer.isOpened()
     for k in range(n):
         writer.write(np.full((size, size, 3), 20 * k, np.uint8))
@@ -40,24 +42,34 @@ def test_extensions_are_case_insensitive():
 
 def test_folder_listing_is_natural_and_optionally_recursive(tmp_path):
     for name in ('10.jpg', '2.jpg', 'notes.md'):
-        write_image(tmp_path / name) if name.endswith('.jpg') else \
-            (tmp_path / name).write_text('x')
+        write_image(tmp_path / name) if name.endswith('.jpg') else (
+            tmp_path / name
+        ).write_text('x')
     (tmp_path / 'sub').mkdir()
     write_image(tmp_path / 'sub' / '1.png')
     write_video(tmp_path / 'clip.avi', 2)
     names = [os.path.relpath(p, tmp_path) for p in list_files(str(tmp_path))]
     assert names == ['2.jpg', '10.jpg']
-    names = [os.path.relpath(p, tmp_path) for p in
-             list_files(str(tmp_path), recursive=True, videos=True)]
-    assert names == ['2.jpg', '10.jpg', 'clip.avi', os.path.join('sub', '1.png')]
+    names = [
+        os.path.relpath(p, tmp_path)
+        for p in list_files(str(tmp_path), recursive=True, videos=True)
+    ]
+    assert names == [
+        '2.jpg',
+        '10.jpg',
+        'clip.avi',
+        os.path.join('sub', '1.png'),
+    ]
 
 
 def test_list_file_entries_are_relative_to_the_list(tmp_path):
     write_image(tmp_path / 'a.jpg')
     lst = tmp_path / 'frames.txt'
     lst.write_text('# comment\n\na.jpg\n/abs/b.png\n')
-    assert read_list_file(str(lst)) == [(str(tmp_path / 'a.jpg'), 'a.jpg'),
-                                        ('/abs/b.png', '/abs/b.png')]
+    assert read_list_file(str(lst)) == [
+        (str(tmp_path / 'a.jpg'), 'a.jpg'),
+        ('/abs/b.png', '/abs/b.png'),
+    ]
     empty = tmp_path / 'empty.txt'
     empty.write_text('# nothing\n')
     with pytest.raises(ValueError, match='empty.txt'):
@@ -84,8 +96,9 @@ def test_decode_errors_name_the_file_and_the_frame(tmp_path):
     broken.write_bytes(b'\0' * 64)
     out = list(read_video_frames(str(broken), [1, 0]))
     assert [i for i, _ in out] == [0, 1]
-    assert all(isinstance(e, ValueError) and 'broken.mp4' in str(e)
-               for _, e in out)
+    assert all(
+        isinstance(e, ValueError) and 'broken.mp4' in str(e) for _, e in out
+    )
     with pytest.raises(ValueError, match='broken.mp4'):
         count_video_frames(str(broken))
 

@@ -14,18 +14,16 @@ degrees): add ``'pose'`` to the ``meta_keys`` of the test pipeline's
 The bins are those of :func:`geoconv_mm.evaluation.au_f1_by_yaw`
 (default |yaw| < 10, 10-25, >= 25 degrees).
 """
+
 import argparse
 import os.path as osp
 import pickle
 import sys
 from typing import Dict, List, Optional, Sequence
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from geoconv_mm.evaluation.metrics.au_f1_metric import (  # noqa: E402
+from geoconv_mm.evaluation.metrics.au_f1_metric import (
     au_f1_by_yaw,
     format_yaw_table,
     yaw_of_sample,
@@ -41,10 +39,15 @@ def load_results(path: str) -> List[dict]:
             results = pickle.load(fh)
     except (pickle.UnpicklingError, EOFError, AttributeError) as exc:
         raise ValueError(f'{path}: not a results pickle ({exc})') from exc
-    if not isinstance(results, list) or not results or \
-            not all(isinstance(r, dict) for r in results):
-        raise ValueError(f'{path}: expected a non-empty list of per-frame '
-                         'dicts (tools/test.py --out)')
+    if (
+        not isinstance(results, list)
+        or not results
+        or not all(isinstance(r, dict) for r in results)
+    ):
+        raise ValueError(
+            f'{path}: expected a non-empty list of per-frame '
+            'dicts (tools/test.py --out)'
+        )
     return results
 
 
@@ -54,10 +57,15 @@ def _array(value) -> np.ndarray:
     return np.asarray(value).reshape(-1)
 
 
-def f1_by_pose(results: Sequence[dict], edges: Sequence[float] = (10, 25),
-               yaw_key: str = 'pose_Ry', yaw_index: Optional[int] = None,
-               yaw_unit: str = 'rad', threshold: float = 0.5,
-               name: str = 'results') -> List[Dict[str, object]]:
+def f1_by_pose(
+    results: Sequence[dict],
+    edges: Sequence[float] = (10, 25),
+    yaw_key: str = 'pose_Ry',
+    yaw_index: Optional[int] = None,
+    yaw_unit: str = 'rad',
+    threshold: float = 0.5,
+    name: str = 'results',
+) -> List[Dict[str, object]]:
     """:func:`au_f1_by_yaw` of per-frame result dicts.
 
     Raises:
@@ -68,27 +76,42 @@ def f1_by_pose(results: Sequence[dict], edges: Sequence[float] = (10, 25),
     for i, r in enumerate(results):
         missing = [k for k in ('pred_score', 'gt_au') if k not in r]
         if missing:
-            raise ValueError(f'{name}: frame {i} ({r.get("img_path", "?")}) '
-                             f'has no {missing}')
+            raise ValueError(
+                f'{name}: frame {i} ({r.get("img_path", "?")}) '
+                f'has no {missing}'
+            )
         scores.append(_array(r['pred_score']).astype(np.float64))
         gts.append(_array(r['gt_au']))
-        masks.append(_array(r['au_mask']).astype(bool) if 'au_mask' in r
-                     else np.ones(len(gts[-1]), bool))
+        masks.append(
+            _array(r['au_mask']).astype(bool)
+            if 'au_mask' in r
+            else np.ones(len(gts[-1]), bool)
+        )
         yaw = yaw_of_sample(r, yaw_key, yaw_index, yaw_unit)
         yaws.append(np.nan if yaw is None else yaw)
     if np.isnan(yaws).all():
         keys = sorted(results[0])
-        raise ValueError(f'{name}: no frame has "{yaw_key}" (keys: {keys}); '
-                         'keep the pose as a meta key of PackAUInputs or '
-                         'pass --yaw-key')
-    return au_f1_by_yaw(np.stack(scores), np.stack(gts), np.stack(masks),
-                        np.array(yaws), edges, threshold)
+        raise ValueError(
+            f'{name}: no frame has "{yaw_key}" (keys: {keys}); '
+            'keep the pose as a meta key of PackAUInputs or '
+            'pass --yaw-key'
+        )
+    return au_f1_by_yaw(
+        np.stack(scores),
+        np.stack(gts),
+        np.stack(masks),
+        np.array(yaws),
+        edges,
+        threshold,
+    )
 
 
-def plot(names: Sequence[str], bins: List[Dict[str, object]],
-         path: str) -> None:
+def plot(
+    names: Sequence[str], bins: List[Dict[str, object]], path: str
+) -> None:
     """Grouped bars: F1 per AU (and the mean) for each |yaw| bin."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -97,13 +120,18 @@ def plot(names: Sequence[str], bins: List[Dict[str, object]],
     labels = list(names) + ['Avg']
     x = np.arange(len(labels))
     width = 0.8 / len(bins)
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels) * len(bins) / 2),
-                                    4))
+    fig, ax = plt.subplots(
+        figsize=(max(6, 0.6 * len(labels) * len(bins) / 2), 4)
+    )
     for k, b in enumerate(bins):
         f1 = b['f1'] * 100
         mean = np.nanmean(f1) if not np.isnan(f1).all() else np.nan
-        ax.bar(x - 0.4 + width * (k + 0.5), list(f1) + [mean], width,
-               label=f'|yaw| {b["label"]} deg ({b["num_frames"]} frames)')
+        ax.bar(
+            x - 0.4 + width * (k + 0.5),
+            list(f1) + [mean],
+            width,
+            label=f'|yaw| {b["label"]} deg ({b["num_frames"]} frames)',
+        )
     ax.set_xticks(x)
     ax.set_xticklabels(labels, rotation=45 if len(labels) > 10 else 0)
     ax.set_ylabel('F1-frame (%)')
@@ -120,16 +148,28 @@ def plot(names: Sequence[str], bins: List[Dict[str, object]],
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('results', help='pickle from tools/test.py --out')
-    parser.add_argument('--bins', type=float, nargs='+', default=[10, 25],
-                        help='|yaw| bin edges in degrees')
+    parser.add_argument(
+        '--bins',
+        type=float,
+        nargs='+',
+        default=[10, 25],
+        help='|yaw| bin edges in degrees',
+    )
     parser.add_argument('--yaw-key', default='pose_Ry')
-    parser.add_argument('--yaw-index', type=int, default=None,
-                        help='element of a sequence-valued yaw field')
+    parser.add_argument(
+        '--yaw-index',
+        type=int,
+        default=None,
+        help='element of a sequence-valued yaw field',
+    )
     parser.add_argument('--yaw-unit', choices=['rad', 'deg'], default='rad')
     parser.add_argument('--threshold', type=float, default=0.5)
     parser.add_argument('--au-names', nargs='+', help='AU names in order')
-    parser.add_argument('--out', help='PNG to write (default: beside the '
-                        'results, <stem>_f1_by_yaw.png)')
+    parser.add_argument(
+        '--out',
+        help='PNG to write (default: beside the '
+        'results, <stem>_f1_by_yaw.png)',
+    )
     return parser.parse_args(argv)
 
 
@@ -137,16 +177,25 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         results = load_results(args.results)
-        bins = f1_by_pose(results, args.bins, args.yaw_key, args.yaw_index,
-                          args.yaw_unit, args.threshold, args.results)
+        bins = f1_by_pose(
+            results,
+            args.bins,
+            args.yaw_key,
+            args.yaw_index,
+            args.yaw_unit,
+            args.threshold,
+            args.results,
+        )
     except (OSError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
     num_aus = len(bins[0]['f1'])
     names = args.au_names or [f'AU{i}' for i in range(num_aus)]
     if len(names) != num_aus:
-        print(f'error: {len(names)} --au-names for {num_aus} AUs',
-              file=sys.stderr)
+        print(
+            f'error: {len(names)} --au-names for {num_aus} AUs',
+            file=sys.stderr,
+        )
         return 1
     print('AU F1-frame (%) by |yaw| (degrees):')
     print(format_yaw_table(names, bins))

@@ -14,6 +14,7 @@ transforms, samples/s per core, the load average beside every figure, and the
 loader cores one GPU needs to train at ``--images-per-s`` (and to test at
 ``--test-images-per-s``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,8 @@ import time
 for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
     os.environ.setdefault(_var, '1')
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
 
-import cv2  # noqa: E402
+import cv2  # noqa: E402  (after the thread caps, which it reads)
 import numpy as np  # noqa: E402
 
 #: One train (part 1) and one test (part 3) subject of fold 1.
@@ -42,6 +42,7 @@ PROTOCOL_AUS = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 def face_frames(n: int, size=(1040, 1392)) -> list:
     """``n`` BP4D-sized BGR frames showing the astronaut's face in varied poses."""
     from skimage import data
+
     face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)[:300, 90:390]
     rng = np.random.RandomState(0)
     h, w = size
@@ -50,7 +51,10 @@ def face_frames(n: int, size=(1040, 1392)) -> list:
         scale = rng.uniform(1.6, 2.4)
         angle = rng.uniform(-12, 12)
         m = cv2.getRotationMatrix2D((150, 150), angle, scale)
-        m[:, 2] += (w / 2 - 150 + rng.uniform(-80, 80), h / 2 - 150 + rng.uniform(-60, 60))
+        m[:, 2] += (
+            w / 2 - 150 + rng.uniform(-80, 80),
+            h / 2 - 150 + rng.uniform(-60, 60),
+        )
         img = cv2.warpAffine(face, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
         frames.append(np.ascontiguousarray(img[:, ::-1]) if i % 2 else img)
     return frames
@@ -69,7 +73,9 @@ def write_raw_tree(root: str, frames_per_subject: int) -> None:
             img = images[s * frames_per_subject + i]
             if not cv2.imwrite(osp.join(folder, f'{n:04d}.jpg'), img):
                 raise OSError(f'cannot write {folder}/{n:04d}.jpg')
-            rows.append(','.join([str(n), *map(str, rng.choice([0, 1, 9], 12))]))
+            rows.append(
+                ','.join([str(n), *map(str, rng.choice([0, 1, 9], 12))])
+            )
         labels = osp.join(root, 'AUCoding', 'AU_OCC', f'{subject}_{task}.csv')
         os.makedirs(osp.dirname(labels), exist_ok=True)
         with open(labels, 'w') as f:
@@ -87,8 +93,11 @@ def prepare(work_dir: str, frames_per_subject: int) -> str:
     raw = osp.join(work_dir, 'BP4D')
     write_raw_tree(raw, frames_per_subject)
     from geoconv_mm.datasets.converters import bp4d
+
     if bp4d.main([raw, '--out', out]) != 0:
-        raise RuntimeError(f'preparing {raw} failed; see {out}/prepare_report.json')
+        raise RuntimeError(
+            f'preparing {raw} failed; see {out}/prepare_report.json'
+        )
     return out
 
 
@@ -112,11 +121,14 @@ def build_dataset(config: str, data_root: str, split: str):
     from mmpretrain.registry import DATASETS
 
     import geoconv_mm.datasets  # noqa: F401  (registers datasets and transforms)
+
     cfg = Config.fromfile(config)
     loader = cfg.train_dataloader if split == 'train' else cfg.test_dataloader
     ds_cfg = dict(loader.dataset, data_root=data_root)
     dataset = DATASETS.build(ds_cfg)
-    dataset.pipeline.transforms = [TimedTransform(t) for t in dataset.pipeline.transforms]
+    dataset.pipeline.transforms = [
+        TimedTransform(t) for t in dataset.pipeline.transforms
+    ]
     if len(dataset) == 0:
         raise RuntimeError(f'{split}: no samples in {data_root}')
     return dataset
@@ -131,29 +143,58 @@ def run_round(dataset) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', default=osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py'))
-    parser.add_argument('--frames', type=int, default=12,
-                        help='frames per subject (one train, one test subject)')
-    parser.add_argument('--rounds', type=int, default=10,
-                        help='passes over each split, train and test alternated')
-    parser.add_argument('--images-per-s', type=float, default=1500.0,
-                        help='training step rate of one GPU, images/s')
-    parser.add_argument('--test-images-per-s', type=float, default=None,
-                        help='test rate of one GPU, images/s (default: 3x training)')
-    parser.add_argument('--work-dir', default=None,
-                        help='where to build the tree (default: a temporary folder)')
-    parser.add_argument('--out', default=None, help='also write the figures as JSON')
+    parser.add_argument(
+        '--config', default=osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py')
+    )
+    parser.add_argument(
+        '--frames',
+        type=int,
+        default=12,
+        help='frames per subject (one train, one test subject)',
+    )
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=10,
+        help='passes over each split, train and test alternated',
+    )
+    parser.add_argument(
+        '--images-per-s',
+        type=float,
+        default=1500.0,
+        help='training step rate of one GPU, images/s',
+    )
+    parser.add_argument(
+        '--test-images-per-s',
+        type=float,
+        default=None,
+        help='test rate of one GPU, images/s (default: 3x training)',
+    )
+    parser.add_argument(
+        '--work-dir',
+        default=None,
+        help='where to build the tree (default: a temporary folder)',
+    )
+    parser.add_argument(
+        '--out', default=None, help='also write the figures as JSON'
+    )
     args = parser.parse_args(argv)
 
     import torch
+
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)
         data_root = prepare(work_dir, args.frames)
-        datasets = {s: build_dataset(args.config, data_root, s) for s in ('train', 'test')}
-        for ds in datasets.values():  # warm-up: imports, first-call allocations
+        datasets = {
+            s: build_dataset(args.config, data_root, s)
+            for s in ('train', 'test')
+        }
+        for (
+            ds
+        ) in datasets.values():  # warm-up: imports, first-call allocations
             run_round(ds)
             for t in ds.pipeline.transforms:
                 t.times.clear()
@@ -164,27 +205,39 @@ def main(argv=None) -> int:
             for split in order:
                 per_sample[split].append(run_round(datasets[split]))
             loads.append(os.getloadavg()[0])
-    rates = {'train': args.images_per_s,
-             'test': args.test_images_per_s or 3 * args.images_per_s}
-    print(f'one core (torch/OpenMP/OpenCV threads = 1); {args.rounds} rounds, train and '
-          f'test alternated; load average {min(loads):.2f}-{max(loads):.2f} '
-          f'(now {os.getloadavg()})')
+    rates = {
+        'train': args.images_per_s,
+        'test': args.test_images_per_s or 3 * args.images_per_s,
+    }
+    print(
+        f'one core (torch/OpenMP/OpenCV threads = 1); {args.rounds} rounds, train and '
+        f'test alternated; load average {min(loads):.2f}-{max(loads):.2f} '
+        f'(now {os.getloadavg()})'
+    )
     result = dict(config=args.config, rounds=args.rounds, load_average=loads)
     for split, ds in datasets.items():
         ms = statistics.median(per_sample[split]) * 1000
         cores = rates[split] * ms / 1000
-        print(f'\n{split}: {len(ds)} samples, {ms:.2f} ms/sample, '
-              f'{1000 / ms:.0f} samples/s per core; {rates[split]:g} images/s on one GPU '
-              f'needs {cores:.1f} loader cores')
+        print(
+            f'\n{split}: {len(ds)} samples, {ms:.2f} ms/sample, '
+            f'{1000 / ms:.0f} samples/s per core; {rates[split]:g} images/s on one GPU '
+            f'needs {cores:.1f} loader cores'
+        )
         stages = {}
         for t in ds.pipeline.transforms:
             stages[t.name] = statistics.median(t.times) * 1000
             print(f'  {t.name:<26} {stages[t.name]:7.3f} ms')
-        result[split] = dict(samples=len(ds), ms_per_sample=ms,
-                             samples_per_s_per_core=1000 / ms, images_per_s=rates[split],
-                             loader_cores=cores, stages_ms=stages)
+        result[split] = dict(
+            samples=len(ds),
+            ms_per_sample=ms,
+            samples_per_s_per_core=1000 / ms,
+            images_per_s=rates[split],
+            loader_cores=cores,
+            stages_ms=stages,
+        )
     if args.out:
         from geoconv_mm.utils.atomic_io import atomic_write_json
+
         atomic_write_json(args.out, result, indent=1)
         print(f'wrote {args.out}')
     return 0

@@ -8,6 +8,7 @@ Usage::
 See geoconv_mm/datasets/converters/disfa.py for the input layout and the policy on
 missing or bad data; ``--help`` lists every option.
 """
+
 import sys
 
 from geoconv_mm.datasets.converters.disfa import main

@@ -6,7 +6,9 @@ dataset_type = 'BP4DDataset'
 data_root = 'data/bp4d'
 ann_file = 'annotations/bp4d.json'
 train_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file))
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file)
+)
 val_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file))
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file)
+)
 test_dataloader = val_dataloader

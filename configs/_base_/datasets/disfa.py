@@ -7,7 +7,9 @@ dataset_type = 'DISFADataset'
 data_root = 'data/disfa'
 ann_file = 'annotations/disfa.json'
 train_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file))
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file)
+)
 val_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file))
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file)
+)
 test_dataloader = val_dataloader

@@ -14,6 +14,7 @@ and logged with file and frame, never dropped silently. With ``--no-geometry`` t
 annotation lists every labelled frame that has an image, with its ``source`` and
 ``source_frame`` but no ``img_path``/``geo_path``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,37 +45,62 @@ def get_logger() -> logging.Logger:
     return logger
 
 
-
 def add_common_args(parser: argparse.ArgumentParser, default_aus: str) -> None:
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--au-ids', default=None,
-                        help=f'comma-separated AUs to store (default: {default_aus}); '
-                        'datasets can select any subset of them')
-    parser.add_argument('--subjects', default=None,
-                        help='comma-separated subjects to prepare (default: all found)')
-    parser.add_argument('--ann-name', default=None, help='annotation file stem')
-    parser.add_argument('--no-geometry', action='store_true',
-                        help='only scan the tree and write the report and a label-only '
-                        'annotation (no crops, records, img_path or geo_path); a later run '
-                        'without it adds the geometry')
-    parser.add_argument('--pipeline-config', default=None,
-                        help='mmengine config file with a `pipeline` dict for FacePipeline '
-                        '(default: the geometry package default)')
-    parser.add_argument('--workers', type=int, default=1, help='geometry worker processes')
-    parser.add_argument('--shard', type=parse_shard, default=None,
-                        help='process only shard i of N (i/N, 0-based); the run that '
-                        'leaves no frame without a result writes the annotation')
-    parser.add_argument('--no-resume', action='store_true',
-                        help='recompute frames that already have records')
+    parser.add_argument(
+        '--au-ids',
+        default=None,
+        help=f'comma-separated AUs to store (default: {default_aus}); '
+        'datasets can select any subset of them',
+    )
+    parser.add_argument(
+        '--subjects',
+        default=None,
+        help='comma-separated subjects to prepare (default: all found)',
+    )
+    parser.add_argument(
+        '--ann-name', default=None, help='annotation file stem'
+    )
+    parser.add_argument(
+        '--no-geometry',
+        action='store_true',
+        help='only scan the tree and write the report and a label-only '
+        'annotation (no crops, records, img_path or geo_path); a later run '
+        'without it adds the geometry',
+    )
+    parser.add_argument(
+        '--pipeline-config',
+        default=None,
+        help='mmengine config file with a `pipeline` dict for FacePipeline '
+        '(default: the geometry package default)',
+    )
+    parser.add_argument(
+        '--workers', type=int, default=1, help='geometry worker processes'
+    )
+    parser.add_argument(
+        '--shard',
+        type=parse_shard,
+        default=None,
+        help='process only shard i of N (i/N, 0-based); the run that '
+        'leaves no frame without a result writes the annotation',
+    )
+    parser.add_argument(
+        '--no-resume',
+        action='store_true',
+        help='recompute frames that already have records',
+    )
 
 
 def load_pipeline_cfg(path: Optional[str]) -> Optional[dict]:
     if path is None:
         return None
     from mmengine.config import Config
+
     cfg = Config.fromfile(path)
     if 'pipeline' not in cfg:
-        raise ValueError(f'{path}: no `pipeline` dict (the FacePipeline config)')
+        raise ValueError(
+            f'{path}: no `pipeline` dict (the FacePipeline config)'
+        )
     return cfg.to_dict()['pipeline']
 
 
@@ -95,17 +121,26 @@ class Report:
             return
         self.problems.setdefault(kind, []).extend(items)
         examples = ', '.join(_describe(i) for i in items[:LOG_EXAMPLES])
-        more = f' (+{len(items) - LOG_EXAMPLES} more in the report)' \
-            if len(items) > LOG_EXAMPLES else ''
-        self.logger.warning(f'{message}: {len(items)} frame(s): {examples}{more}')
+        more = (
+            f' (+{len(items) - LOG_EXAMPLES} more in the report)'
+            if len(items) > LOG_EXAMPLES
+            else ''
+        )
+        self.logger.warning(
+            f'{message}: {len(items)} frame(s): {examples}{more}'
+        )
 
     def counts(self) -> Dict[str, int]:
         return {k: len(v) for k, v in self.problems.items()}
 
     def write(self, out_dir: str) -> str:
         path = osp.join(out_dir, REPORT_NAME)
-        atomic_write_json(path, dict(self.data, problem_counts=self.counts(),
-                                     problems=self.problems))
+        atomic_write_json(
+            path,
+            dict(
+                self.data, problem_counts=self.counts(), problems=self.problems
+            ),
+        )
         return path
 
 
@@ -116,8 +151,9 @@ def _describe(item: dict) -> str:
     return str(where)
 
 
-def run_geometry(entries: List[dict], root: str, out_dir: str, args,
-                 report: Report) -> Optional[List[dict]]:
+def run_geometry(
+    entries: List[dict], root: str, out_dir: str, args, report: Report
+) -> Optional[List[dict]]:
     """Run the face pipeline on ``entries``.
 
     Entries need ``source`` (relative to ``root``), ``source_frame`` and ``out_name``.
@@ -127,8 +163,12 @@ def run_geometry(entries: List[dict], root: str, out_dir: str, args,
     from .jobs import FrameTask, process_frames
 
     frames_dir = osp.join(out_dir, FRAMES_DIR)
-    tasks = [FrameTask(osp.join(root, e['source']), e['source_frame'], e['out_name'])
-             for e in entries]
+    tasks = [
+        FrameTask(
+            osp.join(root, e['source']), e['source_frame'], e['out_name']
+        )
+        for e in entries
+    ]
     kwargs = dict(workers=args.workers, resume=not args.no_resume)
     if args.shard is not None:
         kwargs['shard'] = args.shard
@@ -143,32 +183,54 @@ def run_geometry(entries: List[dict], root: str, out_dir: str, args,
     kept, failed, pending = [], {}, []
     for e, task in zip(entries, tasks):
         s = status.get(e['out_name'])
-        if s is None or s.get('source') != task.source \
-                or int(s.get('frame_index', -1)) != task.frame_index:
+        if (
+            s is None
+            or s.get('source') != task.source
+            or int(s.get('frame_index', -1)) != task.frame_index
+        ):
             pending.append(e)  # no result, or a stale one for another source
             continue
         if s['status'] == 'ok':
-            e = dict(e, img_path=f"{FRAMES_DIR}/{e['out_name']}.jpg",
-                     geo_path=f"{FRAMES_DIR}/{e['out_name']}.npz")
-            missing = [p for p in (e['img_path'], e['geo_path'])
-                       if not osp.isfile(osp.join(out_dir, p))]
+            e = dict(
+                e,
+                img_path=f"{FRAMES_DIR}/{e['out_name']}.jpg",
+                geo_path=f"{FRAMES_DIR}/{e['out_name']}.npz",
+            )
+            missing = [
+                p
+                for p in (e['img_path'], e['geo_path'])
+                if not osp.isfile(osp.join(out_dir, p))
+            ]
             if missing:
                 failed.setdefault('missing_record', []).append(
-                    dict(file=missing[0], source=e['source'], frame=e['frame'],
-                         reason='summary says ok but the record is missing'))
+                    dict(
+                        file=missing[0],
+                        source=e['source'],
+                        frame=e['frame'],
+                        reason='summary says ok but the record is missing',
+                    )
+                )
                 continue
             kept.append(e)
         else:
             failed.setdefault(s['status'], []).append(
-                dict(source=e['source'], frame=e['frame'], reason=s.get('reason')))
+                dict(
+                    source=e['source'],
+                    frame=e['frame'],
+                    reason=s.get('reason'),
+                )
+            )
     for kind, items in sorted(failed.items()):
-        label = {'no_face': 'no face found', 'error': 'geometry failed'}.get(kind, kind)
+        label = {'no_face': 'no face found', 'error': 'geometry failed'}.get(
+            kind, kind
+        )
         report.problem(f'geometry_{kind}', label, items)
     if pending:
         report.logger.warning(
             f'{len(pending)} frame(s) have no geometry result yet (other shards); the '
             'annotation is written by the run that completes the last shard, or by a run '
-            'without --shard (which resumes)')
+            'without --shard (which resumes)'
+        )
         report.set('geometry_pending', len(pending))
         return None
     return kept
@@ -180,20 +242,29 @@ def read_geometry_status(frames_dir: str) -> Dict[str, dict]:
     return {e['out_name']: e for e in read_summaries(frames_dir).values()}
 
 
-def write_annotation(out_dir: str, name: str, metainfo: dict,
-                     entries: Iterable[dict]) -> str:
+def write_annotation(
+    out_dir: str, name: str, metainfo: dict, entries: Iterable[dict]
+) -> str:
     """Write ``annotations/<name>.json`` atomically; drops converter-internal keys."""
     data_list = []
     for e in entries:
         e = {k: v for k, v in e.items() if k != 'out_name'}
         data_list.append(e)
     path = osp.join(out_dir, ANN_DIR, f'{name}.json')
-    atomic_write_json(path, dict(metainfo=metainfo, data_list=data_list), indent=1)
+    atomic_write_json(
+        path, dict(metainfo=metainfo, data_list=data_list), indent=1
+    )
     return path
 
 
-def finish(args, root: str, entries: List[dict], metainfo: dict, report: Report,
-           default_name: str) -> int:
+def finish(
+    args,
+    root: str,
+    entries: List[dict],
+    metainfo: dict,
+    report: Report,
+    default_name: str,
+) -> int:
     """Geometry step (unless --no-geometry), annotation and report."""
     out_dir = osp.abspath(args.out)
     name = args.ann_name or default_name
@@ -210,6 +281,8 @@ def finish(args, root: str, entries: List[dict], metainfo: dict, report: Report,
     report.set('annotated_frames', len(kept))
     ann = write_annotation(out_dir, name, metainfo, kept)
     report_path = report.write(out_dir)
-    report.logger.info(f'{len(kept)} frames of {len(report.data["subjects"])} subjects -> '
-                       f'{ann}; report: {report_path}')
+    report.logger.info(
+        f'{len(kept)} frames of {len(report.data["subjects"])} subjects -> '
+        f'{ann}; report: {report_path}'
+    )
     return 0

@@ -9,6 +9,7 @@ that has labels is an error; a video shorter than its labels by up to
 ``--max-video-shortfall`` frames is a logged skip of the trailing labels (listed in the
 report), by more it is an error; video frames past the labels are reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,9 @@ SUBJECT_RE = re.compile(r'^SN\d{3}$')
 DEFAULT_THRESHOLD = 2
 
 
-def scan_subjects(root: str, subjects: Optional[Sequence[str]]) -> Dict[str, dict]:
+def scan_subjects(
+    root: str, subjects: Optional[Sequence[str]]
+) -> Dict[str, dict]:
     found: Dict[str, dict] = {}
     video_dir = osp.join(root, VIDEO_SUBDIR)
     label_dir = osp.join(root, LABEL_SUBDIR)
@@ -43,7 +46,9 @@ def scan_subjects(root: str, subjects: Optional[Sequence[str]]) -> Dict[str, dic
         for name in sorted(os.listdir(video_dir)):
             m = VIDEO_RE.match(name)
             if m:
-                found.setdefault(m.group(1).upper(), {})['video'] = osp.join(video_dir, name)
+                found.setdefault(m.group(1).upper(), {})['video'] = osp.join(
+                    video_dir, name
+                )
     for name in sorted(os.listdir(label_dir)):
         if SUBJECT_RE.match(name) and osp.isdir(osp.join(label_dir, name)):
             found.setdefault(name, {})['labels'] = True
@@ -53,21 +58,32 @@ def scan_subjects(root: str, subjects: Optional[Sequence[str]]) -> Dict[str, dic
             raise ValueError(f'--subjects {unknown} not found under {root}')
         found = {k: v for k, v in found.items() if k in set(subjects)}
     if not found:
-        raise FileNotFoundError(f'no DISFA videos or label folders under {root}')
+        raise FileNotFoundError(
+            f'no DISFA videos or label folders under {root}'
+        )
     return dict(sorted(found.items()))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('root', help='DISFA root (holds Videos_LeftCamera/ and '
-                        'ActionUnit_Labels/)')
-    parser.add_argument('--max-video-shortfall', type=int, default=2,
-                        help='largest number of labelled frames a video may lack '
-                        '(reported and skipped); more is an error')
+    parser.add_argument(
+        'root',
+        help='DISFA root (holds Videos_LeftCamera/ and ActionUnit_Labels/)',
+    )
+    parser.add_argument(
+        '--max-video-shortfall',
+        type=int,
+        default=2,
+        help='largest number of labelled frames a video may lack '
+        '(reported and skipped); more is an error',
+    )
     add_common_args(parser, 'all 12 labelled AUs')
     args = parser.parse_args(argv)
-    au_ids = (parse_au_ids(args.au_ids, '--au-ids') if args.au_ids
-              else list(DISFA_LABELLED_AU_IDS))
+    au_ids = (
+        parse_au_ids(args.au_ids, '--au-ids')
+        if args.au_ids
+        else list(DISFA_LABELLED_AU_IDS)
+    )
     subjects = args.subjects.split(',') if args.subjects else None
     root = osp.abspath(args.root)
     label_root = osp.join(root, LABEL_SUBDIR)
@@ -75,21 +91,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     found = scan_subjects(root, subjects)
     entries, no_label, no_video, short, per_subject = [], [], [], [], {}
     bases = {}
-    for subject, item in tqdm(found.items(), desc='DISFA: scanning videos and labels',
-                              unit='subject'):
-        n_video = count_video_frames(item['video']) if 'video' in item else None
-        video_rel = osp.relpath(item['video'], root) if 'video' in item else None
+    for subject, item in tqdm(
+        found.items(), desc='DISFA: scanning videos and labels', unit='subject'
+    ):
+        n_video = (
+            count_video_frames(item['video']) if 'video' in item else None
+        )
+        video_rel = (
+            osp.relpath(item['video'], root) if 'video' in item else None
+        )
         if not item.get('labels'):
-            no_label.extend(dict(file=video_rel, frame=t) for t in range(n_video))
+            no_label.extend(
+                dict(file=video_rel, frame=t) for t in range(n_video)
+            )
             per_subject[subject] = dict(video_frames=n_video, label_frames=0)
             continue
         intensities, base = read_disfa_subject(label_root, subject, au_ids)
         bases[subject] = base
         n_labels = len(intensities)
-        per_subject[subject] = dict(video_frames=n_video, label_frames=n_labels)
+        per_subject[subject] = dict(
+            video_frames=n_video, label_frames=n_labels
+        )
         label_file = osp.relpath(osp.join(label_root, subject), root)
         if n_video is None:
-            no_video.extend(dict(file=label_file, frame=t) for t in range(n_labels))
+            no_video.extend(
+                dict(file=label_file, frame=t) for t in range(n_labels)
+            )
             continue
         if n_video < n_labels:
             if n_labels - n_video > args.max_video_shortfall:
@@ -97,30 +124,60 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     f'{item["video"]} has {n_video} frames but the labels in '
                     f'{label_file} have {n_labels} (frames {n_video}..{n_labels - 1} '
                     f'missing, more than --max-video-shortfall='
-                    f'{args.max_video_shortfall})')
-            short.extend(dict(file=video_rel, frame=t) for t in range(n_video, n_labels))
-        no_label.extend(dict(file=video_rel, frame=t) for t in range(n_labels, n_video))
+                    f'{args.max_video_shortfall})'
+                )
+            short.extend(
+                dict(file=video_rel, frame=t) for t in range(n_video, n_labels)
+            )
+        no_label.extend(
+            dict(file=video_rel, frame=t) for t in range(n_labels, n_video)
+        )
         for t in range(min(n_video, n_labels)):
             values = [int(v) for v in intensities[t]]
-            entries.append(dict(
-                subject=subject, sequence='left', frame=t, frame_idx=base + t,
-                source=video_rel, source_frame=t,
-                au_labels=[int(v >= DEFAULT_THRESHOLD) for v in values],
-                au_intensities=values, out_name=f'{subject}/{t:05d}'))
-    report.problem('video_without_labels', 'video frames without labels', no_label)
-    report.problem('labels_without_video', 'labelled frames without a video', no_video)
-    report.problem('video_shorter_than_labels', 'labelled frames past the end of the '
-                   'video', short)
+            entries.append(
+                dict(
+                    subject=subject,
+                    sequence='left',
+                    frame=t,
+                    frame_idx=base + t,
+                    source=video_rel,
+                    source_frame=t,
+                    au_labels=[int(v >= DEFAULT_THRESHOLD) for v in values],
+                    au_intensities=values,
+                    out_name=f'{subject}/{t:05d}',
+                )
+            )
+    report.problem(
+        'video_without_labels', 'video frames without labels', no_label
+    )
+    report.problem(
+        'labels_without_video', 'labelled frames without a video', no_video
+    )
+    report.problem(
+        'video_shorter_than_labels',
+        'labelled frames past the end of the video',
+        short,
+    )
     report.set('subjects', sorted(found))
-    report.set('subjects_not_in_protocol',
-               sorted(set(found) - {s for p in DISFA_PARTS for s in p}))
+    report.set(
+        'subjects_not_in_protocol',
+        sorted(set(found) - {s for p in DISFA_PARTS for s in p}),
+    )
     report.set('per_subject', per_subject)
     report.set('label_frame_index_base', sorted(set(bases.values())))
-    report.logger.info(f'frame mapping: label line t = video frame t (0-based); label '
-                       f'frameIdx starts at {sorted(set(bases.values()))}')
+    report.logger.info(
+        f'frame mapping: label line t = video frame t (0-based); label '
+        f'frameIdx starts at {sorted(set(bases.values()))}'
+    )
     report.set('labelled_frames_with_image', len(entries))
     report.set('au_ids', au_ids)
-    metainfo = dict(dataset='DISFA', au_ids=au_ids, au_names=au_full_names(au_ids),
-                    au_labels_threshold=DEFAULT_THRESHOLD, camera='left',
-                    source_root=root, geometry=not args.no_geometry)
+    metainfo = dict(
+        dataset='DISFA',
+        au_ids=au_ids,
+        au_names=au_full_names(au_ids),
+        au_labels_threshold=DEFAULT_THRESHOLD,
+        camera='left',
+        source_root=root,
+        geometry=not args.no_geometry,
+    )
     return finish(args, root, entries, metainfo, report, default_name='disfa')

@@ -5,6 +5,7 @@ Every prepare tool (images, videos, BP4D, DISFA) lists its frames as
 ``<out_dir>/<out_name>.jpg`` (aligned crop) and ``<out_dir>/<out_name>.npz``
 (:class:`FaceSurface` record), both atomically, and a summary with one entry per frame.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,7 +64,8 @@ def parse_shard(text: str) -> Tuple[int, int]:
         i, n = (int(v) for v in text.split('/'))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f'--shard must look like i/N, got {text!r}') from None
+            f'--shard must look like i/N, got {text!r}'
+        ) from None
     if n < 1 or not 0 <= i < n:
         raise argparse.ArgumentTypeError(f'--shard {text}: need 0 <= i < N')
     return i, n
@@ -86,8 +88,10 @@ def read_summaries(out_dir: str) -> Dict[Tuple[str, int], dict]:
                 frames = json.load(fh)['frames']
             loaded = {(e['source'], int(e['frame_index'])): e for e in frames}
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            warnings.warn(f'{path}: not a readable job summary ({exc}); its '
-                          'frames count as not done')
+            warnings.warn(
+                f'{path}: not a readable job summary ({exc}); its '
+                'frames count as not done'
+            )
             continue
         entries.update(loaded)
     return entries
@@ -101,10 +105,13 @@ def _init_worker(pipeline_cfg: dict) -> None:
     global _PIPELINE
     cv2.setNumThreads(1)
     from geoconv_mm.face import FacePipeline
+
     _PIPELINE = FacePipeline(**pipeline_cfg)
 
 
-def _read_frames(source: str, indices: Sequence[int]) -> Iterator[Tuple[int, object]]:
+def _read_frames(
+    source: str, indices: Sequence[int]
+) -> Iterator[Tuple[int, object]]:
     """Yield (frame_index, BGR image or Exception) for the wanted frames of a source."""
     if is_video(source):
         yield from read_video_frames(source, indices)
@@ -120,20 +127,31 @@ def _process_unit(args) -> List[dict]:
     """Process the frames of one source; returns their summary entries."""
     out_dir, tasks = args
     from geoconv_mm.face import NoFaceError
+
     by_index = {t.frame_index: t for t in tasks}
     entries = []
     for idx, frame in _read_frames(tasks[0].source, list(by_index)):
         task = by_index[idx]
-        entry = dict(source=task.source, frame_index=task.frame_index,
-                     out_name=task.out_name, status='ok', reason='')
+        entry = dict(
+            source=task.source,
+            frame_index=task.frame_index,
+            out_name=task.out_name,
+            status='ok',
+            reason='',
+        )
         try:
             if isinstance(frame, Exception):
                 raise frame
-            name = task.source if not is_video(task.source) else \
-                f'{task.source} frame {task.frame_index}'
+            name = (
+                task.source
+                if not is_video(task.source)
+                else f'{task.source} frame {task.frame_index}'
+            )
             meta = dict(source=task.source, frame_index=task.frame_index)
             result = _PIPELINE.process(frame, meta=meta, name=name)
-            ok, jpg = cv2.imencode('.jpg', result.crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            ok, jpg = cv2.imencode(
+                '.jpg', result.crop, [cv2.IMWRITE_JPEG_QUALITY, 95]
+            )
             if not ok:
                 raise RuntimeError('JPEG encoding failed')
             base = os.path.join(out_dir, task.out_name)
@@ -149,21 +167,30 @@ def _process_unit(args) -> List[dict]:
     return entries
 
 
-def _units(tasks: Sequence[FrameTask], images_per_unit: int = 16) -> List[List[FrameTask]]:
+def _units(
+    tasks: Sequence[FrameTask], images_per_unit: int = 16
+) -> List[List[FrameTask]]:
     """Frames of one video form one unit (decoded in order); images go in batches."""
     videos: Dict[str, List[FrameTask]] = OrderedDict()
     images: List[FrameTask] = []
     for t in tasks:
-        (videos.setdefault(t.source, []) if is_video(t.source) else images).append(t)
+        (
+            videos.setdefault(t.source, []) if is_video(t.source) else images
+        ).append(t)
     units = [sorted(v, key=lambda t: t.frame_index) for v in videos.values()]
-    units += [images[i:i + images_per_unit] for i in range(0, len(images), images_per_unit)]
+    units += [
+        images[i : i + images_per_unit]
+        for i in range(0, len(images), images_per_unit)
+    ]
     return units
 
 
 def _split_by_source(unit: List[FrameTask]) -> List[List[FrameTask]]:
     groups: Dict[Tuple[str, int], List[FrameTask]] = OrderedDict()
     for t in unit:
-        groups.setdefault((t.source, 0 if is_video(t.source) else t.frame_index), []).append(t)
+        groups.setdefault(
+            (t.source, 0 if is_video(t.source) else t.frame_index), []
+        ).append(t)
     return list(groups.values())
 
 
@@ -176,10 +203,16 @@ def _run_unit(args) -> List[dict]:
 
 
 # ----------------------------------------------------------------- driver side
-def process_frames(tasks: Sequence[FrameTask], out_dir: str, *,
-                   pipeline_cfg: Optional[dict] = None, workers: int = 1,
-                   shard: Tuple[int, int] = (0, 1), resume: bool = True,
-                   progress: bool = True) -> dict:
+def process_frames(
+    tasks: Sequence[FrameTask],
+    out_dir: str,
+    *,
+    pipeline_cfg: Optional[dict] = None,
+    workers: int = 1,
+    shard: Tuple[int, int] = (0, 1),
+    resume: bool = True,
+    progress: bool = True,
+) -> dict:
     """Run :class:`FacePipeline` over frames; write crops, records and a summary.
 
     Args:
@@ -200,6 +233,7 @@ def process_frames(tasks: Sequence[FrameTask], out_dir: str, *,
         and ``counts``.
     """
     from tqdm import tqdm
+
     i, n = shard
     if not (n >= 1 and 0 <= i < n):
         raise ValueError(f'shard must be (i, N) with 0 <= i < N, got {shard}')
@@ -211,23 +245,37 @@ def process_frames(tasks: Sequence[FrameTask], out_dir: str, *,
     os.makedirs(out_dir, exist_ok=True)
     previous = read_summaries(out_dir) if resume else {}
     entries: Dict[Tuple[str, int], dict] = OrderedDict(
-        ((t.source, t.frame_index), None) for t in mine)
+        ((t.source, t.frame_index), None) for t in mine
+    )
     todo = []
     for t in mine:
         key = (t.source, t.frame_index)
         old = previous.get(key)
         if resume and _is_done(out_dir, t):
-            entries[key] = old if old and old.get('status') == 'ok' else dict(
-                source=t.source, frame_index=t.frame_index, out_name=t.out_name,
-                status='ok', reason='')
+            entries[key] = (
+                old
+                if old and old.get('status') == 'ok'
+                else dict(
+                    source=t.source,
+                    frame_index=t.frame_index,
+                    out_name=t.out_name,
+                    status='ok',
+                    reason='',
+                )
+            )
         elif resume and old and old.get('status') == 'no_face':
             entries[key] = old
         else:
             todo.append(t)
     cfg = dict(pipeline_cfg or {})
     units = _units(todo)
-    bar = tqdm(total=len(todo), desc=f'faces {i}/{n}', disable=not progress,
-               unit='frame', dynamic_ncols=True)
+    bar = tqdm(
+        total=len(todo),
+        desc=f'faces {i}/{n}',
+        disable=not progress,
+        unit='frame',
+        dynamic_ncols=True,
+    )
     try:
         if workers <= 1:
             _init_worker(cfg)
@@ -236,8 +284,12 @@ def process_frames(tasks: Sequence[FrameTask], out_dir: str, *,
                 _collect(res, entries, bar)
         else:
             ctx = mp.get_context('spawn')
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(cfg,)) as pool:
-                for res in pool.imap_unordered(_run_unit, [(out_dir, u) for u in units]):
+            with ctx.Pool(
+                workers, initializer=_init_worker, initargs=(cfg,)
+            ) as pool:
+                for res in pool.imap_unordered(
+                    _run_unit, [(out_dir, u) for u in units]
+                ):
                     _collect(res, entries, bar)
     finally:
         bar.close()
@@ -252,15 +304,24 @@ def _collect(res: List[dict], entries: dict, bar) -> None:
     bar.update(len(res))
 
 
-def _write_summary(out_dir: str, shard: Tuple[int, int], frames: List[dict]) -> dict:
-    counts = {s: sum(e['status'] == s for e in frames) for s in ('ok', 'no_face', 'error')}
+def _write_summary(
+    out_dir: str, shard: Tuple[int, int], frames: List[dict]
+) -> dict:
+    counts = {
+        s: sum(e['status'] == s for e in frames)
+        for s in ('ok', 'no_face', 'error')
+    }
     summary = dict(counts=counts, frames=frames)
-    atomic_write_bytes(os.path.join(out_dir, summary_name(shard)),
-                       json.dumps(summary, indent=1).encode())
+    atomic_write_bytes(
+        os.path.join(out_dir, summary_name(shard)),
+        json.dumps(summary, indent=1).encode(),
+    )
     return summary
 
 
-def image_tasks(paths: Sequence[str], root: Optional[str] = None) -> List[FrameTask]:
+def image_tasks(
+    paths: Sequence[str], root: Optional[str] = None
+) -> List[FrameTask]:
     """Tasks for images; out_name is the path relative to ``root`` without extension."""
     tasks = []
     for p in paths:
@@ -269,11 +330,13 @@ def image_tasks(paths: Sequence[str], root: Optional[str] = None) -> List[FrameT
     return tasks
 
 
-def video_tasks(path: str, every: int = 1, out_prefix: Optional[str] = None
-                ) -> List[FrameTask]:
+def video_tasks(
+    path: str, every: int = 1, out_prefix: Optional[str] = None
+) -> List[FrameTask]:
     """Tasks for every ``every``-th frame of a video (frames counted by decoding
     when the container does not say)."""
     count = count_video_frames(path, trust_container=True)
     prefix = out_prefix or os.path.splitext(os.path.basename(path))[0]
-    return [FrameTask(path, k, f'{prefix}/{k:06d}') for k in range(0, count, every)]
-
+    return [
+        FrameTask(path, k, f'{prefix}/{k:06d}') for k in range(0, count, every)
+    ]

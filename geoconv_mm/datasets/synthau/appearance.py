@@ -7,6 +7,7 @@ darkening of the albedo in texture space, scaled by the AU's intensity, so they
 follow the face through pose and deformation. They are a 2D cue; the geometry-only
 variant turns them off.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,10 @@ AU_FURROWS: Dict[int, Tuple[Furrow, ...]] = {
     6: (Furrow('eye', (0.06, 0.005), (0.018, 0.025), 70, 0.012),),
     7: (Furrow('lower_lid', (0.0, 0.012), (0.03, 0.01), 0, 0.012),),
     9: (Furrow('nose_bridge', (0.0, 0.0), (0.04, 0.03), 0, 0.012, False),),
-    10: (Furrow('nasolabial', (0.0, -0.01), (0.012, 0.03), 65, 0.02),
-         Furrow('upper_lip', (0.0, -0.008), (0.035, 0.012), 90, 0.01, False)),
+    10: (
+        Furrow('nasolabial', (0.0, -0.01), (0.012, 0.03), 65, 0.02),
+        Furrow('upper_lip', (0.0, -0.008), (0.035, 0.012), 90, 0.01, False),
+    ),
     12: (Furrow('nasolabial', (0.01, 0.01), (0.015, 0.035), 60, 0.02),),
     14: (Furrow('dimple', (0.005, 0.0), (0.008, 0.012), 90, 0.02),),
     15: (Furrow('mouth_corner', (0.005, 0.03), (0.01, 0.02), 80, 0.02),),
@@ -59,8 +62,12 @@ AU_FURROWS: Dict[int, Tuple[Furrow, ...]] = {
 }
 
 
-def furrow_maps(regions: FaceRegions, vertices: np.ndarray, uv: np.ndarray,
-                texture_size: int) -> Dict[int, np.ndarray]:
+def furrow_maps(
+    regions: FaceRegions,
+    vertices: np.ndarray,
+    uv: np.ndarray,
+    texture_size: int,
+) -> Dict[int, np.ndarray]:
     """Per AU, a (T, T) float32 darkening map in [0, 1] in texture space.
 
     Landmarks (canonical frame, ``vertices``' frame) go to texture pixels through the
@@ -73,7 +80,9 @@ def furrow_maps(regions: FaceRegions, vertices: np.ndarray, uv: np.ndarray,
     for au, furrows in AU_FURROWS.items():
         m = np.zeros((t, t), np.float32)
         for f in furrows:
-            sides = (('_l', -1.0), ('_r', 1.0)) if f.bilateral else (('', 1.0), )
+            sides = (
+                (('_l', -1.0), ('_r', 1.0)) if f.bilateral else (('', 1.0),)
+            )
             for suffix, side in sides:
                 p = regions.anchors[f.anchor + suffix]
                 lateral = side if f.bilateral else 1.0
@@ -82,8 +91,13 @@ def furrow_maps(regions: FaceRegions, vertices: np.ndarray, uv: np.ndarray,
                 # Texture position of q: the nearest vertex's uv plus the residual.
                 c = uv[nearest] + (q - vertices[nearest, :2]) * t
                 dx, dy = xx - c[0], yy - c[1]
-                env = np.exp(-0.5 * ((dx / (f.sigma[0] * t)) ** 2 +
-                                     (dy / (f.sigma[1] * t)) ** 2))
+                env = np.exp(
+                    -0.5
+                    * (
+                        (dx / (f.sigma[0] * t)) ** 2
+                        + (dy / (f.sigma[1] * t)) ** 2
+                    )
+                )
                 a = np.deg2rad(f.angle) * (lateral if f.bilateral else 1.0)
                 # Lines of direction `angle`: the phase runs along their normal.
                 phase = (-np.sin(a) * dx + np.cos(a) * dy) / (f.period * t)
@@ -94,12 +108,23 @@ def furrow_maps(regions: FaceRegions, vertices: np.ndarray, uv: np.ndarray,
 
 
 #: Bundled scikit-image pictures (no download) that lend identities their skin detail.
-DETAIL_SOURCES = ('camera', 'coffee', 'chelsea', 'rocket', 'brick', 'grass', 'gravel',
-                  'moon', 'coins', 'horse')
+DETAIL_SOURCES = (
+    'camera',
+    'coffee',
+    'chelsea',
+    'rocket',
+    'brick',
+    'grass',
+    'gravel',
+    'moon',
+    'coins',
+    'horse',
+)
 
 
-def varied_texture(base_texture: np.ndarray, rng: np.random.Generator,
-                   strength: float = 0.1) -> np.ndarray:
+def varied_texture(
+    base_texture: np.ndarray, rng: np.random.Generator, strength: float = 0.1
+) -> np.ndarray:
     """A per-identity texture: the base photo's low frequencies (the layout of eyes,
     brows and lips) with the fine detail of a random crop of a scikit-image picture.
 
@@ -122,7 +147,7 @@ def varied_texture(base_texture: np.ndarray, rng: np.random.Generator,
         img = cv2.resize(img, (max(t, img.shape[1]), max(t, img.shape[0])))
     r0 = rng.integers(0, img.shape[0] - t + 1)
     c0 = rng.integers(0, img.shape[1] - t + 1)
-    crop = img[r0:r0 + t, c0:c0 + t]
+    crop = img[r0 : r0 + t, c0 : c0 + t]
     detail = crop - cv2.GaussianBlur(crop, (0, 0), 4.0)
     detail /= max(float(detail.std()), 1e-6)
     low = cv2.GaussianBlur(base_texture.astype(np.float32), (0, 0), 3.0)

@@ -1,4 +1,5 @@
 """The registered SynthAU dataset: builds itself on first use, then reads like BP4D."""
+
 from __future__ import annotations
 
 import json
@@ -38,27 +39,41 @@ class SynthAUDataset(AUDataset):
     DEFAULT_AU_IDS = SYNTHAU_AU_IDS
     DATASET_NAME = 'SynthAU'
 
-    def __init__(self,
-                 data_root: str = 'data/synthau',
-                 generator: Optional[dict] = None,
-                 au_ids: Optional[Sequence[int]] = None,
-                 fold: Optional[int] = None,
-                 split: Optional[str] = None,
-                 progress: bool = True,
-                 **kwargs):
+    def __init__(
+        self,
+        data_root: str = 'data/synthau',
+        generator: Optional[dict] = None,
+        au_ids: Optional[Sequence[int]] = None,
+        fold: Optional[int] = None,
+        split: Optional[str] = None,
+        progress: bool = True,
+        **kwargs,
+    ):
         for key in ('ann_file', 'data_prefix', 'parts'):
             if key in kwargs:
-                raise ValueError(f'SynthAUDataset sets {key} itself; got {key}='
-                                 f'{kwargs[key]!r}')
+                raise ValueError(
+                    f'SynthAUDataset sets {key} itself; got {key}='
+                    f'{kwargs[key]!r}'
+                )
         try:
             self.spec = SynthAUSpec(**(generator or {}))
         except TypeError as exc:
             raise TypeError(f'SynthAUDataset generator: {exc}') from exc
         rank, _ = get_dist_info()
-        build = generate_synthau(data_root, self.spec, progress=progress and rank == 0)
+        build = generate_synthau(
+            data_root, self.spec, progress=progress and rank == 0
+        )
         ann_file = osp.join(build, ANNOTATION)
         with open(ann_file) as fh:
             parts = json.load(fh)['metainfo']['parts']
         self.build_dir = build
-        super().__init__(ann_file=ann_file, au_ids=au_ids, fold=fold, split=split,
-                         parts=parts, data_root=build, data_prefix=build, **kwargs)
+        super().__init__(
+            ann_file=ann_file,
+            au_ids=au_ids,
+            fold=fold,
+            split=split,
+            parts=parts,
+            data_root=build,
+            data_prefix=build,
+            **kwargs,
+        )

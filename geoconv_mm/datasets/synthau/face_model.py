@@ -6,6 +6,7 @@ photograph itself as its texture. Shapes live in a *canonical frame*: the aligne
 of :class:`geoconv_mm.face.FacePipeline` divided by its size and centred, i.e. x
 right, y down, z toward the camera, a face about 0.7 units wide.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,16 +41,28 @@ class BaseFace:
 
     def save(self, path: str) -> None:
         """Write the base face to an .npz file atomically."""
-        atomic_savez(path, vertices=self.vertices, faces=self.faces, texture=self.texture,
-                     uv=self.uv)
+        atomic_savez(
+            path,
+            vertices=self.vertices,
+            faces=self.faces,
+            texture=self.texture,
+            uv=self.uv,
+        )
 
     @classmethod
     def load(cls, path: str) -> 'BaseFace':
         try:
             with np.load(path) as data:
-                return cls(data['vertices'], data['faces'], data['texture'], data['uv'])
+                return cls(
+                    data['vertices'],
+                    data['faces'],
+                    data['texture'],
+                    data['uv'],
+                )
         except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(f'{path}: not a SynthAU base face record ({exc})') from exc
+            raise ValueError(
+                f'{path}: not a SynthAU base face record ({exc})'
+            ) from exc
 
 
 def reconstruct_base_face() -> BaseFace:
@@ -67,7 +80,9 @@ def reconstruct_base_face() -> BaseFace:
     from geoconv_mm.face import FacePipeline, NoFaceError
 
     image_bgr = np.ascontiguousarray(skimage.data.astronaut()[..., ::-1])
-    pipeline = FacePipeline(dict(type='MediaPipeFaceMesh'), crop_size=TEXTURE_SIZE)
+    pipeline = FacePipeline(
+        dict(type='MediaPipeFaceMesh'), crop_size=TEXTURE_SIZE
+    )
     try:
         result = pipeline.process(image_bgr, name='skimage.data.astronaut()')
     except NoFaceError as exc:
@@ -109,7 +124,9 @@ class FaceRegions:
     midline_x: float
 
 
-def split_loop(vertices: np.ndarray, loop: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def split_loop(
+    vertices: np.ndarray, loop: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray]:
     """Upper and lower arcs of a hole, cut at its leftmost and rightmost vertices
     (the corners, which belong to neither arc)."""
     x = vertices[loop, 0]
@@ -124,15 +141,22 @@ def split_loop(vertices: np.ndarray, loop: np.ndarray) -> Tuple[np.ndarray, np.n
 
 
 def _edge_graph(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]).astype(np.int64)
+    e = np.concatenate(
+        [faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]
+    ).astype(np.int64)
     length = np.linalg.norm(vertices[e[:, 0]] - vertices[e[:, 1]], axis=1)
     n = len(vertices)
     g = csr_matrix((length, (e[:, 0], e[:, 1])), shape=(n, n))
     return g.maximum(g.T)
 
 
-def side_field(vertices: np.ndarray, faces: np.ndarray, upper: np.ndarray,
-               lower: np.ndarray, softness: float) -> np.ndarray:
+def side_field(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    softness: float,
+) -> np.ndarray:
     """(V,) soft 'below the hole' indicator: a logistic of the difference of the mesh
     distances to the hole's upper and lower arcs. Paths run through the mesh, so the
     two lips are far apart even when the mouth is closed."""
@@ -161,7 +185,7 @@ def close_mouth(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     # Offset of each lower-arc vertex from the upper arc at the same x, spread over the
     # lower face by a Gaussian in x and gated by `below`.
     delta = np.stack([v[lower, 1] - on_upper(1), v[lower, 2] - on_upper(2)], 1)
-    wx = np.exp(-(v[:, None, 0] - v[None, lower, 0]) ** 2 / (2 * 0.03 ** 2))
+    wx = np.exp(-((v[:, None, 0] - v[None, lower, 0]) ** 2) / (2 * 0.03**2))
     shift = (wx @ delta) / np.maximum(wx.sum(1, keepdims=True), 1e-9)
     v[:, 1:] -= below[:, None] * shift
     # Exact contact on the arc, less a hairline opening so that the hole stays a
@@ -190,8 +214,10 @@ def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
     eye_c = [v[lp].mean(0) for lp in eyes]
     mid = 0.5 * (eye_c[0][0] + eye_c[1][0])
     a: Dict[str, np.ndarray] = {}
-    corners = sorted((int(i) for i in mouth if i not in set(upper) | set(lower)),
-                     key=lambda i: v[i, 0])
+    corners = sorted(
+        (int(i) for i in mouth if i not in set(upper) | set(lower)),
+        key=lambda i: v[i, 0],
+    )
     a['mouth_corner_l'], a['mouth_corner_r'] = v[corners[0]], v[corners[-1]]
     a['mouth'] = v[mouth].mean(0)
     a['upper_lip'] = v[upper].mean(0) + np.array([0, -0.015, 0])
@@ -199,7 +225,10 @@ def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
     for side, ec in zip('lr', eye_c):
         a[f'eye_{side}'] = ec
     # Image-left brow is the subject's right one.
-    for side, conn in (('l', FACEMESH_RIGHT_EYEBROW), ('r', FACEMESH_LEFT_EYEBROW)):
+    for side, conn in (
+        ('l', FACEMESH_RIGHT_EYEBROW),
+        ('r', FACEMESH_LEFT_EYEBROW),
+    ):
         ids = np.array(sorted({i for e in conn for i in e}))
         dist = np.abs(v[ids, 0] - mid)
         a[f'brow_inner_{side}'] = v[ids[np.argsort(dist)[:2]]].mean(0)
@@ -217,7 +246,9 @@ def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
     for side in 'lr':
         eye, corner = a[f'eye_{side}'], a[f'mouth_corner_{side}']
         out = -1.0 if side == 'l' else 1.0
-        a[f'cheek_{side}'] = eye + 0.45 * (corner - eye) + np.array([0.03 * out, 0, 0])
+        a[f'cheek_{side}'] = (
+            eye + 0.45 * (corner - eye) + np.array([0.03 * out, 0, 0])
+        )
         a[f'lower_lid_{side}'] = eye + np.array([0, 0.018, 0])
         a[f'dimple_{side}'] = corner + np.array([0.012 * out, 0, 0])
         wing = a[f'nose_wing_{side}']
@@ -233,12 +264,21 @@ def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
         field = side_field(v, faces, up, low, softness=0.01)
         sel = near_left if k == 0 else ~near_left
         below_eye[sel] = field[sel]
-    return FaceRegions(a, side_field(v, faces, upper, lower, softness=0.01), below_eye,
-                       upper, lower, mouth, eyes, float(mid))
+    return FaceRegions(
+        a,
+        side_field(v, faces, upper, lower, softness=0.01),
+        below_eye,
+        upper,
+        lower,
+        mouth,
+        eyes,
+        float(mid),
+    )
 
 
-def sample_identity(base: np.ndarray, rng: np.random.Generator,
-                    midline_x: float) -> np.ndarray:
+def sample_identity(
+    base: np.ndarray, rng: np.random.Generator, midline_x: float
+) -> np.ndarray:
     """A new identity: global proportions and smooth, near-symmetric local changes.
 
     Args:
@@ -251,16 +291,25 @@ def sample_identity(base: np.ndarray, rng: np.random.Generator,
     """
     v = base.copy()
     centre = v.mean(0)
-    scale = np.array([rng.uniform(0.9, 1.1), rng.uniform(0.93, 1.07), rng.uniform(0.8, 1.25)])
+    scale = np.array(
+        [
+            rng.uniform(0.9, 1.1),
+            rng.uniform(0.93, 1.07),
+            rng.uniform(0.8, 1.25),
+        ]
+    )
     v = (v - centre) * scale + centre
     disp = np.zeros_like(v)
     for _ in range(6):
         c = base[rng.integers(len(base))]
         amp = rng.normal(0, [0.008, 0.008, 0.015])
         sigma = rng.uniform(0.05, 0.14)
-        for sign in (1.0, -1.0):  # the mirrored twin keeps the face near-symmetric
+        for sign in (
+            1.0,
+            -1.0,
+        ):  # the mirrored twin keeps the face near-symmetric
             cx = c.copy()
             cx[0] = midline_x + sign * (c[0] - midline_x)
-            w = np.exp(-((base - cx) ** 2).sum(1) / (2 * sigma ** 2))
+            w = np.exp(-((base - cx) ** 2).sum(1) / (2 * sigma**2))
             disp += w[:, None] * (amp * np.array([sign, 1.0, 1.0]))
     return v + disp

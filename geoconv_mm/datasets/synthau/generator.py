@@ -15,6 +15,7 @@ a build is deterministic for a seed and an interrupted build resumes where it st
 with the same result. Variants (:mod:`.variants`) change only what they name: the
 identities, poses, lights and labels of a seed are the same in every variant.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -60,7 +61,7 @@ def neutral_geo_path(geo_path: str) -> str:
     """Where a build keeps the AU-free mesh of the frame whose mesh is ``geo_path``."""
     if not geo_path.endswith('.npz'):
         raise ValueError(f'not a SynthAU mesh record path: {geo_path!r}')
-    return geo_path[:-len('.npz')] + NEUTRAL_SUFFIX
+    return geo_path[: -len('.npz')] + NEUTRAL_SUFFIX
 
 
 # Where FacePipeline's template puts the eyes and the mouth, as crop fractions:
@@ -115,48 +116,71 @@ class SynthAUSpec:
     render_neutral: bool = False
 
     def __post_init__(self) -> None:
-        for name, allowed in (('geometry', GEOMETRIES), ('lighting', LIGHTINGS),
-                              ('texture', TEXTURES)):
+        for name, allowed in (
+            ('geometry', GEOMETRIES),
+            ('lighting', LIGHTINGS),
+            ('texture', TEXTURES),
+        ):
             if getattr(self, name) not in allowed:
-                raise ValueError(f'{name} must be one of {allowed}, got '
-                                 f'{getattr(self, name)!r}')
+                raise ValueError(
+                    f'{name} must be one of {allowed}, got '
+                    f'{getattr(self, name)!r}'
+                )
         for name in ('inplane_scale', 'depth_scale', 'appearance'):
             if not getattr(self, name) >= 0:
-                raise ValueError(f'{name} must be >= 0, got {getattr(self, name)!r}')
+                raise ValueError(
+                    f'{name} must be >= 0, got {getattr(self, name)!r}'
+                )
         if self.num_parts < 2 or self.num_subjects < self.num_parts:
-            raise ValueError(f'need num_parts >= 2 and num_subjects >= num_parts, got '
-                             f'num_subjects={self.num_subjects}, num_parts={self.num_parts}')
+            raise ValueError(
+                f'need num_parts >= 2 and num_subjects >= num_parts, got '
+                f'num_subjects={self.num_subjects}, num_parts={self.num_parts}'
+            )
         if self.images_per_subject < 1 or self.image_size < 32:
-            raise ValueError(f'need images_per_subject >= 1 and image_size >= 32, got '
-                             f'{self.images_per_subject}, {self.image_size}')
+            raise ValueError(
+                f'need images_per_subject >= 1 and image_size >= 32, got '
+                f'{self.images_per_subject}, {self.image_size}'
+            )
 
     @property
     def key(self) -> str:
         """Folder name of this build (every parameter that changes the data)."""
-        return (f'synthau-v{GENERATOR_VERSION}_seed{self.seed}_{self.num_subjects}x'
-                f'{self.images_per_subject}_{self.image_size}px_{self.geometry}_p'
-                f'{self.num_parts}_pose{self.max_yaw:g}-{self.max_pitch:g}-{self.max_roll:g}'
-                f'_xy{self.inplane_scale:g}_z{self.depth_scale:g}_ap{self.appearance:g}'
-                f'_{self.lighting}_{self.texture}' + ('_neutralimg' if self.render_neutral
-                                                      else ''))
+        return (
+            f'synthau-v{GENERATOR_VERSION}_seed{self.seed}_{self.num_subjects}x'
+            f'{self.images_per_subject}_{self.image_size}px_{self.geometry}_p'
+            f'{self.num_parts}_pose{self.max_yaw:g}-{self.max_pitch:g}-{self.max_roll:g}'
+            f'_xy{self.inplane_scale:g}_z{self.depth_scale:g}_ap{self.appearance:g}'
+            f'_{self.lighting}_{self.texture}'
+            + ('_neutralimg' if self.render_neutral else '')
+        )
 
     def subjects(self) -> List[str]:
         return [f'S{i + 1:03d}' for i in range(self.num_subjects)]
 
     def parts(self) -> List[List[str]]:
         """Subjects dealt round-robin into parts after a seeded shuffle."""
-        order = np.random.default_rng([self.seed, 7919]).permutation(self.num_subjects)
+        order = np.random.default_rng([self.seed, 7919]).permutation(
+            self.num_subjects
+        )
         subjects = self.subjects()
-        return [sorted(subjects[i] for i in order[p::self.num_parts])
-                for p in range(self.num_parts)]
+        return [
+            sorted(subjects[i] for i in order[p :: self.num_parts])
+            for p in range(self.num_parts)
+        ]
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """R = Rz(roll) Ry(yaw) Rx(pitch), degrees; frame x right, y down, z to camera."""
     y, p, r = np.deg2rad([yaw, pitch, roll])
-    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
-    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
-    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    rx = np.array(
+        [[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]]
+    )
+    ry = np.array(
+        [[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]]
+    )
+    rz = np.array(
+        [[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]]
+    )
     return rz @ ry @ rx
 
 
@@ -175,9 +199,12 @@ def _albedo_gain(rng: np.random.Generator, texture_size: int) -> np.ndarray:
     """Per-identity skin tone and smooth blotches, as a texture multiplier."""
     tone = rng.uniform(0.7, 1.25) * rng.uniform(0.9, 1.1, 3)
     # Mostly luminance blotches (freckles, flush), a little colour.
-    blotch = (rng.normal(0, 0.06, (6, 6, 1)) + rng.normal(0, 0.02, (6, 6, 3))
-              ).astype(np.float32)
-    blotch = cv2.resize(blotch, (texture_size, texture_size), interpolation=cv2.INTER_CUBIC)
+    blotch = (
+        rng.normal(0, 0.06, (6, 6, 1)) + rng.normal(0, 0.02, (6, 6, 3))
+    ).astype(np.float32)
+    blotch = cv2.resize(
+        blotch, (texture_size, texture_size), interpolation=cv2.INTER_CUBIC
+    )
     return (tone[None, None] * (1.0 + blotch)).astype(np.float32)
 
 
@@ -187,9 +214,13 @@ class SubjectRenderer:
     def __init__(self, base: BaseFace, spec: SynthAUSpec, index: int):
         self.spec = spec
         self.base = base
-        self.rng = np.random.default_rng(np.random.SeedSequence([spec.seed, index]))
+        self.rng = np.random.default_rng(
+            np.random.SeedSequence([spec.seed, index])
+        )
         base_regions = face_regions(base.vertices, base.faces)
-        self.shape = sample_identity(base.vertices, self.rng, base_regions.midline_x)
+        self.shape = sample_identity(
+            base.vertices, self.rng, base_regions.midline_x
+        )
         self.regions = face_regions(self.shape, base.faces)
         self.expressiveness = float(self.rng.uniform(0.8, 1.2))
         self.proto_weights = subject_prototype_weights(self.rng)
@@ -197,22 +228,39 @@ class SubjectRenderer:
         self.mirror_texture = bool(self.rng.random() < 0.5)
         # Options draw from their own stream, so every variant of a seed shares the
         # identities, poses and labels of the main one.
-        extra = np.random.default_rng(np.random.SeedSequence([spec.seed, index, 1]))
-        self.texture = (varied_texture(base.texture, extra) if spec.texture == 'varied'
-                        else base.texture)
-        self.furrows = (furrow_maps(self.regions, self.shape, base.uv,
-                                    base.texture.shape[0]) if spec.appearance > 0 else {})
+        extra = np.random.default_rng(
+            np.random.SeedSequence([spec.seed, index, 1])
+        )
+        self.texture = (
+            varied_texture(base.texture, extra)
+            if spec.texture == 'varied'
+            else base.texture
+        )
+        self.furrows = (
+            furrow_maps(
+                self.regions, self.shape, base.uv, base.texture.shape[0]
+            )
+            if spec.appearance > 0
+            else {}
+        )
 
     def frame(self) -> dict:
         """Render the next frame: image, mesh (pixel frame), labels and parameters."""
         rng, spec = self.rng, self.spec
         proto, intensity = sample_expression(rng, self.proto_weights)
         applied = {au: s * self.expressiveness for au, s in intensity.items()}
-        shape = self.shape + au_displacement(self.shape, self.regions, applied,
-                                             spec.inplane_scale, spec.depth_scale)
-        pose = (float(rng.uniform(-spec.max_yaw, spec.max_yaw)),
-                float(rng.uniform(-spec.max_pitch, spec.max_pitch)),
-                float(rng.uniform(-spec.max_roll, spec.max_roll)))
+        shape = self.shape + au_displacement(
+            self.shape,
+            self.regions,
+            applied,
+            spec.inplane_scale,
+            spec.depth_scale,
+        )
+        pose = (
+            float(rng.uniform(-spec.max_yaw, spec.max_yaw)),
+            float(rng.uniform(-spec.max_pitch, spec.max_pitch)),
+            float(rng.uniform(-spec.max_roll, spec.max_roll)),
+        )
         rot = _rotation(*pose)
         centre = self.shape.mean(0)
         # Alignment like FacePipeline: a similarity sending the *neutral* posed eyes and
@@ -233,22 +281,47 @@ class SubjectRenderer:
         texture = self.texture
         gain = self.gain
         if self.furrows and not spec.render_neutral:
-            dark = sum(applied[au] * m for au, m in self.furrows.items() if applied[au] > 0)
+            dark = sum(
+                applied[au] * m
+                for au, m in self.furrows.items()
+                if applied[au] > 0
+            )
             if not np.isscalar(dark):
-                gain = gain * (1.0 - 0.5 * spec.appearance * np.clip(dark, 0, 1))[..., None]
-        if self.mirror_texture:  # a mirrored photo keeps the mesh/texture registration
+                gain = (
+                    gain
+                    * (1.0 - 0.5 * spec.appearance * np.clip(dark, 0, 1))[
+                        ..., None
+                    ]
+                )
+        if (
+            self.mirror_texture
+        ):  # a mirrored photo keeps the mesh/texture registration
             texture, gain = texture[:, ::-1], gain[:, ::-1]
             uv = uv.copy()
             uv[:, 0] = texture.shape[1] - 1 - uv[:, 0]
         shown = neutral if spec.render_neutral else verts
-        image, _ = render_face(shown, self.base.faces, uv, np.ascontiguousarray(texture),
-                               np.ascontiguousarray(gain), light, size, background,
-                               self.regions.mouth_loop, self.regions.eye_loops)
+        image, _ = render_face(
+            shown,
+            self.base.faces,
+            uv,
+            np.ascontiguousarray(texture),
+            np.ascontiguousarray(gain),
+            light,
+            size,
+            background,
+            self.regions.mouth_loop,
+            self.regions.eye_loops,
+        )
         noise = rng.normal(0, rng.uniform(1.0, 4.0), image.shape)
         image = np.clip(image + noise, 0, 255).astype(np.uint8)
-        return dict(image=image, vertices=verts.astype(np.float32),
-                    neutral_vertices=neutral.astype(np.float32), prototype=proto,
-                    intensity=intensity, pose=pose)
+        return dict(
+            image=image,
+            vertices=verts.astype(np.float32),
+            neutral_vertices=neutral.astype(np.float32),
+            prototype=proto,
+            intensity=intensity,
+            pose=pose,
+        )
 
 
 def _fit_scale_shift(src: np.ndarray, dst: np.ndarray):
@@ -262,15 +335,18 @@ def _fit_scale_shift(src: np.ndarray, dst: np.ndarray):
 def _build_lock(path: str) -> Iterator[None]:
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)  # concurrent ranks/processes wait for one builder
+        fcntl.flock(
+            fh, fcntl.LOCK_EX
+        )  # concurrent ranks/processes wait for one builder
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def generate_synthau(root: str, spec: Optional[SynthAUSpec] = None,
-                     progress: bool = True) -> str:
+def generate_synthau(
+    root: str, spec: Optional[SynthAUSpec] = None, progress: bool = True
+) -> str:
     """Build (or finish building, or just find) a SynthAU dataset.
 
     Args:
@@ -305,11 +381,18 @@ def _build(out: str, spec: SynthAUSpec, progress: bool) -> None:
     pipeline = None
     if spec.geometry == 'reconstructed':
         from geoconv_mm.face import FacePipeline
-        pipeline = FacePipeline(dict(type='MediaPipeFaceMesh'), crop_size=spec.image_size)
+
+        pipeline = FacePipeline(
+            dict(type='MediaPipeFaceMesh'), crop_size=spec.image_size
+        )
     entries: List[dict] = []
     summary: List[dict] = []
-    bar = tqdm(total=spec.num_subjects * spec.images_per_subject, disable=not progress,
-               desc=f'SynthAU {spec.key}', unit='img')
+    bar = tqdm(
+        total=spec.num_subjects * spec.images_per_subject,
+        disable=not progress,
+        desc=f'SynthAU {spec.key}',
+        unit='img',
+    )
     for index, subject in enumerate(spec.subjects()):
         manifest = osp.join(out, 'subjects', f'{subject}.json')
         if osp.isfile(manifest):
@@ -322,23 +405,40 @@ def _build(out: str, spec: SynthAUSpec, progress: bool) -> None:
         renderer = SubjectRenderer(base, spec, index)
         subject_entries, subject_summary = [], []
         for frame in range(spec.images_per_subject):
-            entry, status = _write_frame(out, spec, renderer, subject, frame, pipeline)
+            entry, status = _write_frame(
+                out, spec, renderer, subject, frame, pipeline
+            )
             subject_summary.append(status)
             if entry is not None:
                 subject_entries.append(entry)
             bar.update(1)
-        atomic_write_json(manifest, dict(entries=subject_entries, summary=subject_summary))
+        atomic_write_json(
+            manifest, dict(entries=subject_entries, summary=subject_summary)
+        )
         entries += subject_entries
         summary += subject_summary
     bar.close()
     atomic_write_json(osp.join(out, 'summary.json'), summary)
-    metainfo = dict(dataset='SynthAU', au_ids=list(SYNTHAU_AU_IDS), parts=spec.parts(),
-                    spec=asdict(spec), generator_version=GENERATOR_VERSION)
-    atomic_write_json(osp.join(out, ANNOTATION), dict(metainfo=metainfo, data_list=entries))
+    metainfo = dict(
+        dataset='SynthAU',
+        au_ids=list(SYNTHAU_AU_IDS),
+        parts=spec.parts(),
+        spec=asdict(spec),
+        generator_version=GENERATOR_VERSION,
+    )
+    atomic_write_json(
+        osp.join(out, ANNOTATION), dict(metainfo=metainfo, data_list=entries)
+    )
 
 
-def _write_frame(out: str, spec: SynthAUSpec, renderer: SubjectRenderer, subject: str,
-                 frame: int, pipeline) -> tuple:
+def _write_frame(
+    out: str,
+    spec: SynthAUSpec,
+    renderer: SubjectRenderer,
+    subject: str,
+    frame: int,
+    pipeline,
+) -> tuple:
     from geoconv_mm.face import NoFaceError
     from geoconv_mm.geodesic import FaceSurface
 
@@ -358,18 +458,25 @@ def _write_frame(out: str, spec: SynthAUSpec, renderer: SubjectRenderer, subject
     atomic_imwrite(osp.join(out, rel + '.png'), image)
     surface.save(osp.join(out, rel + '.npz'))
     if pipeline is None:
-        FaceSurface(f['neutral_vertices'], renderer.base.faces, image.shape[:2]).save(
-            neutral_geo_path(osp.join(out, rel + '.npz')))
+        FaceSurface(
+            f['neutral_vertices'], renderer.base.faces, image.shape[:2]
+        ).save(neutral_geo_path(osp.join(out, rel + '.npz')))
     labels = active_aus(f['intensity'])
     entry = dict(
-        img_path=rel + '.png', geo_path=rel + '.npz', subject=subject,
-        sequence=f['prototype'], frame=frame,
+        img_path=rel + '.png',
+        geo_path=rel + '.npz',
+        subject=subject,
+        sequence=f['prototype'],
+        frame=frame,
         au_labels=[int(au in labels) for au in SYNTHAU_AU_IDS],
         # 0-5 like DISFA's intensities: 0 below the occurrence threshold.
-        au_intensities=[int(np.ceil(5 * f['intensity'][au])) if au in labels else 0
-                        for au in SYNTHAU_AU_IDS],
+        au_intensities=[
+            int(np.ceil(5 * f['intensity'][au])) if au in labels else 0
+            for au in SYNTHAU_AU_IDS
+        ],
         au_strength=[round(f['intensity'][au], 4) for au in SYNTHAU_AU_IDS],
-        pose=[round(p, 3) for p in f['pose']])
+        pose=[round(p, 3) for p in f['pose']],
+    )
     return entry, status
 
 

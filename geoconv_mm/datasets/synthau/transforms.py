@@ -1,4 +1,5 @@
 """SynthAU-only pipeline steps."""
+
 from __future__ import annotations
 
 from mmcv.transforms import BaseTransform
@@ -31,18 +32,24 @@ class LoadNeutralFaceSurface(BaseTransform):
 
         path = results.get('geo_path')
         if path is None:
-            raise KeyError(f'LoadNeutralFaceSurface: no "geo_path" for '
-                           f'{results.get("img_path")}')
+            raise KeyError(
+                f'LoadNeutralFaceSurface: no "geo_path" for '
+                f'{results.get("img_path")}'
+            )
         neutral = neutral_geo_path(path)
         try:
             surface = FaceSurface.load(neutral)
         except (OSError, ValueError) as exc:
-            raise ValueError(f'LoadNeutralFaceSurface: cannot read {neutral} (SynthAU '
-                             f'builds of generator version >= 2 with geometry="gt" '
-                             f'have it): {exc}') from exc
+            raise ValueError(
+                f'LoadNeutralFaceSurface: cannot read {neutral} (SynthAU '
+                f'builds of generator version >= 2 with geometry="gt" '
+                f'have it): {exc}'
+            ) from exc
         img_hw = tuple(results['img'].shape[:2])
         if tuple(surface.image_size) != img_hw:
-            raise ValueError(f'{neutral}: image_size {tuple(surface.image_size)} differs '
-                             f'from the image {img_hw}')
+            raise ValueError(
+                f'{neutral}: image_size {tuple(surface.image_size)} differs '
+                f'from the image {img_hw}'
+            )
         results['face_surface'] = surface
         return results

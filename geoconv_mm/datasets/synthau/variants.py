@@ -15,12 +15,14 @@ and labels.
 - ``geometry_only_x4``: geometry-only with the depth motion quadrupled.
 - ``varied_texture``: the default with a different skin texture per identity.
 """
+
 from __future__ import annotations
 
 from typing import Dict
 
-_GEOMETRY_ONLY = dict(inplane_scale=0.0, appearance=0.0, lighting='ambient',
-                      render_neutral=True)
+_GEOMETRY_ONLY = dict(
+    inplane_scale=0.0, appearance=0.0, lighting='ambient', render_neutral=True
+)
 
 SYNTHAU_VARIANTS: Dict[str, dict] = {
     'default': {},
@@ -39,6 +41,8 @@ def variant_generator(generator: dict, variant: str) -> dict:
         KeyError: for an unknown variant (naming the known ones).
     """
     if variant not in SYNTHAU_VARIANTS:
-        raise KeyError(f'unknown SynthAU variant {variant!r}; known: '
-                       f'{sorted(SYNTHAU_VARIANTS)}')
+        raise KeyError(
+            f'unknown SynthAU variant {variant!r}; known: '
+            f'{sorted(SYNTHAU_VARIANTS)}'
+        )
     return {**dict(generator), **SYNTHAU_VARIANTS[variant]}

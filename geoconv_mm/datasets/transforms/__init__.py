@@ -1,4 +1,5 @@
 """AU data transforms; importing registers them in mmpretrain's TRANSFORMS."""
+
 from .formatting import PackAUInputs
 from .geodesic import GenerateGeodesicWeights, RenderDepth
 from .geometric import CropFace, RandomFlipFace, ResizeFace
@@ -6,7 +7,13 @@ from .loading import LoadFaceSurface
 from .photometric import PCALighting, RandomHSVScale
 
 __all__ = [
-    'LoadFaceSurface', 'RandomFlipFace', 'ResizeFace', 'CropFace',
-    'GenerateGeodesicWeights', 'RenderDepth', 'PackAUInputs', 'RandomHSVScale',
-    'PCALighting'
+    'LoadFaceSurface',
+    'RandomFlipFace',
+    'ResizeFace',
+    'CropFace',
+    'GenerateGeodesicWeights',
+    'RenderDepth',
+    'PackAUInputs',
+    'RandomHSVScale',
+    'PCALighting',
 ]

@@ -1,4 +1,5 @@
 """Pack an AU sample for the model."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -35,9 +36,19 @@ class PackAUInputs(BaseTransform):
         meta_keys (Sequence[str]): Keys stored as metainfo when present.
     """
 
-    DEFAULT_META_KEYS = ('sample_idx', 'img_path', 'geo_path', 'subject', 'sequence',
-                         'frame', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                         'flip_direction')
+    DEFAULT_META_KEYS = (
+        'sample_idx',
+        'img_path',
+        'geo_path',
+        'subject',
+        'sequence',
+        'frame',
+        'ori_shape',
+        'img_shape',
+        'scale_factor',
+        'flip',
+        'flip_direction',
+    )
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS):
         self.meta_keys = tuple(meta_keys)
@@ -47,18 +58,31 @@ class PackAUInputs(BaseTransform):
         sample = DataSample()
         if 'gt_au' in results:
             gt = np.asarray(results['gt_au'])
-            mask = np.asarray(results.get('au_mask', np.ones(gt.shape, bool)), bool)
+            mask = np.asarray(
+                results.get('au_mask', np.ones(gt.shape, bool)), bool
+            )
             if mask.shape != gt.shape:
-                raise ValueError(f'au_mask {mask.shape} and gt_au {gt.shape} differ '
-                                 f"({results.get('img_path')})")
+                raise ValueError(
+                    f'au_mask {mask.shape} and gt_au {gt.shape} differ '
+                    f"({results.get('img_path')})"
+                )
             sample.set_field(torch.as_tensor(gt, dtype=torch.float32), 'gt_au')
             sample.set_field(torch.from_numpy(mask.copy()), 'au_mask')
         if 'au_intensities' in results:
-            sample.set_field(torch.as_tensor(np.asarray(results['au_intensities']),
-                                             dtype=torch.int64), 'au_intensities')
+            sample.set_field(
+                torch.as_tensor(
+                    np.asarray(results['au_intensities']), dtype=torch.int64
+                ),
+                'au_intensities',
+            )
         if 'geo_weights' in results:
-            sample.set_field({k: torch.from_numpy(np.ascontiguousarray(v, np.float32))
-                              for k, v in results['geo_weights'].items()}, 'geo_weights')
+            sample.set_field(
+                {
+                    k: torch.from_numpy(np.ascontiguousarray(v, np.float32))
+                    for k, v in results['geo_weights'].items()
+                },
+                'geo_weights',
+            )
         if 'depth' in results:
             depth = np.ascontiguousarray(results['depth'], np.float32)
             sample.set_field(torch.from_numpy(depth)[None], 'depth')

@@ -1,4 +1,5 @@
 """Per-sample maps derived from the (transformed) face surface: geodesic weights, depth."""
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence, Union
@@ -17,18 +18,24 @@ def _build_spec(spec: Union[GeoSpec, dict, str]) -> GeoSpec:
         return GeoSpec.from_key(spec)
     if isinstance(spec, dict):
         return GeoSpec(**spec)
-    raise TypeError(f'a spec must be a GeoSpec, its kwargs or its key, got {spec!r}')
+    raise TypeError(
+        f'a spec must be a GeoSpec, its kwargs or its key, got {spec!r}'
+    )
 
 
 def _surface(results: dict, name: str):
     surface = results.get('face_surface')
     if surface is None:
-        raise KeyError(f'{name} needs results["face_surface"]: put LoadFaceSurface before '
-                       f"it ({results.get('img_path')})")
+        raise KeyError(
+            f'{name} needs results["face_surface"]: put LoadFaceSurface before '
+            f"it ({results.get('img_path')})"
+        )
     img_hw = tuple(results['img'].shape[:2])
     if tuple(surface.image_size) != img_hw:
-        raise ValueError(f'{name}: face_surface image_size {tuple(surface.image_size)} '
-                         f"differs from the image {img_hw} ({results.get('img_path')})")
+        raise ValueError(
+            f'{name}: face_surface image_size {tuple(surface.image_size)} '
+            f"differs from the image {img_hw} ({results.get('img_path')})"
+        )
     return surface
 
 
@@ -70,27 +77,33 @@ class GenerateGeodesicWeights(BaseTransform):
             :mod:`geoconv_mm.geodesic.off_surface`.
     """
 
-    def __init__(self,
-                 specs: Union[str, Sequence[Union[GeoSpec, dict, str]]] = 'auto',
-                 hierarchy_compensation: bool = True,
-                 backend: str = 'fast',
-                 close_holes: bool = False,
-                 off_surface: str = 'flat'):
+    def __init__(
+        self,
+        specs: Union[str, Sequence[Union[GeoSpec, dict, str]]] = 'auto',
+        hierarchy_compensation: bool = True,
+        backend: str = 'fast',
+        close_holes: bool = False,
+        off_surface: str = 'flat',
+    ):
         self.auto = isinstance(specs, str) and specs == 'auto'
         self.specs: Optional[List[GeoSpec]] = None
         if not self.auto:
             if not specs:
                 raise ValueError(
                     "GenerateGeodesicWeights needs at least one spec, or "
-                    "specs='auto'")
+                    "specs='auto'"
+                )
             self.set_specs(specs)
         self.hierarchy_compensation = hierarchy_compensation
         self.backend = backend
         self.close_holes = close_holes
         from geoconv_mm.geodesic.off_surface import OFF_SURFACE_RULES
+
         if off_surface not in OFF_SURFACE_RULES:
-            raise ValueError(f'off_surface must be one of {OFF_SURFACE_RULES}, got '
-                             f'{off_surface!r}')
+            raise ValueError(
+                f'off_surface must be one of {OFF_SURFACE_RULES}, got '
+                f'{off_surface!r}'
+            )
         self.off_surface = off_surface
 
     def set_specs(self, specs: Sequence[Union[GeoSpec, dict, str]]) -> None:
@@ -111,7 +124,8 @@ class GenerateGeodesicWeights(BaseTransform):
                 "GenerateGeodesicWeights(specs='auto') has no specs yet: add "
                 "dict(type='GeoSpecsHook') to custom_hooks, or call "
                 'geoconv_mm.engine.fill_geo_specs(pipeline, '
-                'model_geo_specs(model)) before using the pipeline')
+                'model_geo_specs(model)) before using the pipeline'
+            )
         if not self.specs:
             return results
         # Imported here so that label-only use (--no-geometry) needs no
@@ -120,18 +134,28 @@ class GenerateGeodesicWeights(BaseTransform):
 
         surface = _surface(results, type(self).__name__)
         weights = compute_geodesic_weights(
-            surface, self.specs,
+            surface,
+            self.specs,
             hierarchy_compensation=self.hierarchy_compensation,
-            backend=self.backend, close_holes=self.close_holes)
+            backend=self.backend,
+            close_holes=self.close_holes,
+        )
         if self.off_surface != 'flat':
             from geoconv_mm.geodesic.off_surface import (
                 apply_off_surface_rule,
                 off_surface_taps,
             )
+
             off = off_surface_taps(surface, self.specs, self.close_holes)
-            weights = {s.key: apply_off_surface_rule(weights[s.key], off[s.key],
-                                                     s.centre_index, self.off_surface)
-                       for s in self.specs}
+            weights = {
+                s.key: apply_off_surface_rule(
+                    weights[s.key],
+                    off[s.key],
+                    s.centre_index,
+                    self.off_surface,
+                )
+                for s in self.specs
+            }
         img_hw = tuple(results['img'].shape[:2])
         for spec in self.specs:
             w = weights.get(spec.key)
@@ -140,19 +164,23 @@ class GenerateGeodesicWeights(BaseTransform):
                 got = None if w is None else w.shape
                 raise RuntimeError(
                     f'compute_geodesic_weights gave {got} for {spec.key}, '
-                    f'expected {expected}')
+                    f'expected {expected}'
+                )
         results['geo_weights'] = {
-            s.key: np.asarray(weights[s.key], np.float32) for s in self.specs}
+            s.key: np.asarray(weights[s.key], np.float32) for s in self.specs
+        }
         return results
 
     def __repr__(self) -> str:
         specs = None if self.specs is None else [s.key for s in self.specs]
         if self.auto:
             specs = f"'auto' -> {specs}"
-        return (f'{type(self).__name__}(specs={specs}, '
-                f'hierarchy_compensation={self.hierarchy_compensation}, '
-                f'backend={self.backend!r}, close_holes={self.close_holes}, '
-                f'off_surface={self.off_surface!r})')
+        return (
+            f'{type(self).__name__}(specs={specs}, '
+            f'hierarchy_compensation={self.hierarchy_compensation}, '
+            f'backend={self.backend!r}, close_holes={self.close_holes}, '
+            f'off_surface={self.off_surface!r})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -194,13 +222,17 @@ class RenderDepth(BaseTransform):
         depth = np.asarray(render_depth(surface), np.float32)
         img = results['img']
         if depth.shape != img.shape[:2]:
-            raise RuntimeError(f'render_depth gave {depth.shape}, image is {img.shape[:2]}')
+            raise RuntimeError(
+                f'render_depth gave {depth.shape}, image is {img.shape[:2]}'
+            )
         if self.mode == 'key':
             results['depth'] = depth
         else:
             if img.ndim == 2:
                 img = img[..., None]
-            results['img'] = np.concatenate([img.astype(np.float32), depth[..., None]], -1)
+            results['img'] = np.concatenate(
+                [img.astype(np.float32), depth[..., None]], -1
+            )
         return results
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ They refuse to run after ``GenerateGeodesicWeights`` or ``RenderDepth``: weights
 depth are derived from the transformed surface, which keeps them consistent with the
 image by construction (flipping a weight grid is only exact for some layer specs).
 """
+
 from __future__ import annotations
 
 from typing import Sequence, Tuple, Union
@@ -22,20 +23,29 @@ def _check_order(transform: BaseTransform, results: dict) -> None:
     if done:
         raise RuntimeError(
             f'{type(transform).__name__} must run before GenerateGeodesicWeights / '
-            f'RenderDepth (results already hold {done}); put geometric transforms first')
+            f'RenderDepth (results already hold {done}); put geometric transforms first'
+        )
 
 
 def _check_surface(results: dict) -> None:
     surface = results.get('face_surface')
-    if surface is not None and tuple(surface.image_size) != tuple(results['img'].shape[:2]):
-        raise ValueError(f'face_surface image_size {tuple(surface.image_size)} differs from'
-                         f" the image {results['img'].shape[:2]}")
+    if surface is not None and tuple(surface.image_size) != tuple(
+        results['img'].shape[:2]
+    ):
+        raise ValueError(
+            f'face_surface image_size {tuple(surface.image_size)} differs from'
+            f" the image {results['img'].shape[:2]}"
+        )
 
 
-def _apply_affine(results: dict, affine: np.ndarray, out_hw: Tuple[int, int]) -> None:
+def _apply_affine(
+    results: dict, affine: np.ndarray, out_hw: Tuple[int, int]
+) -> None:
     """Move the surface (if any) with a 2x3 pixel-centre affine map."""
     if results.get('face_surface') is not None:
-        results['face_surface'] = results['face_surface'].transform(affine, tuple(out_hw))
+        results['face_surface'] = results['face_surface'].transform(
+            affine, tuple(out_hw)
+        )
 
 
 @TRANSFORMS.register_module()
@@ -64,7 +74,9 @@ class RandomFlipFace(BaseTransform):
 
     def __init__(self, prob: float = 0.5, direction: str = 'horizontal'):
         if direction != 'horizontal':
-            raise ValueError(f'RandomFlipFace only flips horizontally, got {direction!r}')
+            raise ValueError(
+                f'RandomFlipFace only flips horizontally, got {direction!r}'
+            )
         if not 0 <= prob <= 1:
             raise ValueError(f'prob must be in [0, 1], got {prob}')
         self.prob = prob
@@ -79,9 +91,13 @@ class RandomFlipFace(BaseTransform):
         _check_surface(results)
         flip = self._do_flip()
         if flip:
-            results['img'] = mmcv.imflip(results['img'], direction='horizontal')
+            results['img'] = mmcv.imflip(
+                results['img'], direction='horizontal'
+            )
             if results.get('face_surface') is not None:
-                results['face_surface'] = results['face_surface'].flip_horizontal()
+                results['face_surface'] = results[
+                    'face_surface'
+                ].flip_horizontal()
         results['flip'] = flip
         results['flip_direction'] = self.direction if flip else None
         return results
@@ -117,11 +133,14 @@ class ResizeFace(BaseTransform):
         interpolation (str): mmcv interpolation name.
     """
 
-    def __init__(self, scale: Union[int, Sequence[int]],
-                 interpolation: str = 'bilinear'):
+    def __init__(
+        self, scale: Union[int, Sequence[int]], interpolation: str = 'bilinear'
+    ):
         self.scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
         if len(self.scale) != 2 or min(self.scale) < 1:
-            raise ValueError(f'scale must be a positive int or (H, W), got {scale!r}')
+            raise ValueError(
+                f'scale must be a positive int or (H, W), got {scale!r}'
+            )
         self.interpolation = interpolation
 
     def transform(self, results: dict) -> dict:
@@ -130,9 +149,12 @@ class ResizeFace(BaseTransform):
         h, w = results['img'].shape[:2]
         oh, ow = self.scale
         sx, sy = ow / w, oh / h
-        results['img'] = mmcv.imresize(results['img'], (ow, oh),
-                                       interpolation=self.interpolation)
-        affine = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]], np.float64)
+        results['img'] = mmcv.imresize(
+            results['img'], (ow, oh), interpolation=self.interpolation
+        )
+        affine = np.array(
+            [[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]], np.float64
+        )
         _apply_affine(results, affine, (oh, ow))
         results['img_shape'] = (oh, ow)
         results['scale_factor'] = (sx, sy)
@@ -167,18 +189,27 @@ class CropFace(BaseTransform):
         random (bool): Random offset (training) or centred (testing).
     """
 
-    def __init__(self, crop_size: Union[int, Sequence[int]], random: bool = True):
-        self.crop_size = ((crop_size, crop_size) if isinstance(crop_size, int)
-                          else tuple(crop_size))
+    def __init__(
+        self, crop_size: Union[int, Sequence[int]], random: bool = True
+    ):
+        self.crop_size = (
+            (crop_size, crop_size)
+            if isinstance(crop_size, int)
+            else tuple(crop_size)
+        )
         if len(self.crop_size) != 2 or min(self.crop_size) < 1:
-            raise ValueError(f'crop_size must be a positive int or (H, W), got {crop_size!r}')
+            raise ValueError(
+                f'crop_size must be a positive int or (H, W), got {crop_size!r}'
+            )
         self.random = random
 
     @cache_randomness
     def _offset(self, h: int, w: int) -> Tuple[int, int]:
         ch, cw = self.crop_size
         if self.random:
-            return int(np.random.randint(0, h - ch + 1)), int(np.random.randint(0, w - cw + 1))
+            return int(np.random.randint(0, h - ch + 1)), int(
+                np.random.randint(0, w - cw + 1)
+            )
         return (h - ch) // 2, (w - cw) // 2
 
     def transform(self, results: dict) -> dict:
@@ -187,10 +218,12 @@ class CropFace(BaseTransform):
         h, w = results['img'].shape[:2]
         ch, cw = self.crop_size
         if ch > h or cw > w:
-            raise ValueError(f'crop {ch}x{cw} is larger than the image {h}x{w} '
-                             f"({results.get('img_path')})")
+            raise ValueError(
+                f'crop {ch}x{cw} is larger than the image {h}x{w} '
+                f"({results.get('img_path')})"
+            )
         y0, x0 = self._offset(h, w)
-        results['img'] = results['img'][y0:y0 + ch, x0:x0 + cw].copy()
+        results['img'] = results['img'][y0 : y0 + ch, x0 : x0 + cw].copy()
         affine = np.array([[1, 0, -x0], [0, 1, -y0]], np.float64)
         _apply_affine(results, affine, (ch, cw))
         results['img_shape'] = (ch, cw)

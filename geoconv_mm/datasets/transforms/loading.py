@@ -1,4 +1,5 @@
 """Load a frame's FaceSurface record."""
+
 from __future__ import annotations
 
 import os.path as osp
@@ -33,17 +34,23 @@ class LoadFaceSurface(BaseTransform):
         from geoconv_mm.geodesic import FaceSurface
 
         path = results.get('geo_path')
-        where = f"subject {results.get('subject')} frame {results.get('frame')}"
+        where = (
+            f"subject {results.get('subject')} frame {results.get('frame')}"
+        )
         if path is None:
-            raise KeyError(f'{where}: no "geo_path" (an annotation written with '
-                           '--no-geometry has no surface records)')
+            raise KeyError(
+                f'{where}: no "geo_path" (an annotation written with '
+                '--no-geometry has no surface records)'
+            )
         if not osp.isfile(path):
             raise FileNotFoundError(f'{where}: missing geodesic record {path}')
         surface = FaceSurface.load(path)
         if 'img' in results:
             img_hw = tuple(results['img'].shape[:2])
             if tuple(surface.image_size) != img_hw:
-                raise ValueError(f'{path}: surface image_size {tuple(surface.image_size)}'
-                                 f' differs from the image {img_hw} ({where})')
+                raise ValueError(
+                    f'{path}: surface image_size {tuple(surface.image_size)}'
+                    f' differs from the image {img_hw} ({where})'
+                )
         results['face_surface'] = surface
         return results

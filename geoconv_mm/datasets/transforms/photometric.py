@@ -4,6 +4,7 @@ mmpretrain's ``ColorJitter`` *shifts* hue (torchvision semantics) rather than sc
 it, and its ``Lighting`` returns RGB channel order when ``to_rgb=True`` and wraps
 uint8 values past 255 around. Hence these two small transforms.
 """
+
 from __future__ import annotations
 
 from typing import Sequence, Tuple
@@ -17,14 +18,19 @@ from mmpretrain.registry import TRANSFORMS
 
 #: PCA of ImageNet RGB pixel values (0-255), as in AlexNet / mmpretrain's configs.
 IMAGENET_EIGVAL = (55.4625, 4.7940, 1.1475)
-IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140),
-                   (-0.5836, -0.6948, 0.4203))
+IMAGENET_EIGVEC = (
+    (-0.5675, 0.7192, 0.4009),
+    (-0.5808, -0.0045, -0.8140),
+    (-0.5836, -0.6948, 0.4203),
+)
 
 
 def _range(value, name: str) -> Tuple[float, float]:
     low, high = (float(v) for v in value)
     if not 0 <= low <= high:
-        raise ValueError(f'{name} must be (low, high) with 0 <= low <= high, got {value}')
+        raise ValueError(
+            f'{name} must be (low, high) with 0 <= low <= high, got {value}'
+        )
     return low, high
 
 
@@ -49,23 +55,33 @@ class RandomHSVScale(BaseTransform):
         brightness (tuple): (low, high) of the value factor.
     """
 
-    def __init__(self, hue: Sequence[float] = (0.6, 1.4),
-                 saturation: Sequence[float] = (0.6, 1.4),
-                 brightness: Sequence[float] = (0.6, 1.4)):
+    def __init__(
+        self,
+        hue: Sequence[float] = (0.6, 1.4),
+        saturation: Sequence[float] = (0.6, 1.4),
+        brightness: Sequence[float] = (0.6, 1.4),
+    ):
         self.hue = _range(hue, 'hue')
         self.saturation = _range(saturation, 'saturation')
         self.brightness = _range(brightness, 'brightness')
 
     @cache_randomness
     def _factors(self) -> np.ndarray:
-        return np.array([np.random.uniform(*r) for r in
-                         (self.hue, self.saturation, self.brightness)], np.float32)
+        return np.array(
+            [
+                np.random.uniform(*r)
+                for r in (self.hue, self.saturation, self.brightness)
+            ],
+            np.float32,
+        )
 
     def transform(self, results: dict) -> dict:
         img = results['img']
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-            raise ValueError(f'RandomHSVScale needs a uint8 BGR image, got {img.dtype} '
-                             f"{img.shape} ({results.get('img_path')})")
+            raise ValueError(
+                f'RandomHSVScale needs a uint8 BGR image, got {img.dtype} '
+                f"{img.shape} ({results.get('img_path')})"
+            )
         fh, fs, fv = self._factors()
         hsv = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_BGR2HSV)
         hsv[..., 0] = np.mod(hsv[..., 0] * fh, 360.0)
@@ -76,8 +92,10 @@ class RandomHSVScale(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(hue={self.hue}, saturation={self.saturation}, '
-                f'brightness={self.brightness})')
+        return (
+            f'{type(self).__name__}(hue={self.hue}, saturation={self.saturation}, '
+            f'brightness={self.brightness})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -103,12 +121,20 @@ class PCALighting(Lighting):
         channel_order (str): 'bgr' (``LoadImageFromFile``) or 'rgb'.
     """
 
-    def __init__(self, eigval: Sequence[float] = IMAGENET_EIGVAL,
-                 eigvec: Sequence[Sequence[float]] = IMAGENET_EIGVEC,
-                 alphastd: float = 0.1, channel_order: str = 'bgr'):
-        super().__init__(list(eigval), [list(v) for v in eigvec], float(alphastd))
+    def __init__(
+        self,
+        eigval: Sequence[float] = IMAGENET_EIGVAL,
+        eigvec: Sequence[Sequence[float]] = IMAGENET_EIGVEC,
+        alphastd: float = 0.1,
+        channel_order: str = 'bgr',
+    ):
+        super().__init__(
+            list(eigval), [list(v) for v in eigvec], float(alphastd)
+        )
         if channel_order not in ('bgr', 'rgb'):
-            raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
+            raise ValueError(
+                f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}"
+            )
         self.channel_order = channel_order
 
     @cache_randomness
@@ -128,5 +154,7 @@ class PCALighting(Lighting):
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(alphastd={self.alphastd}, '
-                f'channel_order={self.channel_order!r})')
+        return (
+            f'{type(self).__name__}(alphastd={self.alphastd}, '
+            f'channel_order={self.channel_order!r})'
+        )

@@ -4,6 +4,12 @@ from .geo_specs_hook import GeoSpecsHook, fill_geo_specs, model_geo_specs
 from .torch_threads_hook import TorchThreadsHook
 
 __all__ = [
-    'AUF1ChartHook', 'AUStatisticsHook', 'GeoSpecsHook', 'TorchThreadsHook',
-    'fill_geo_specs', 'find_au_statistics', 'model_geo_specs', 'plot_au_f1'
+    'AUF1ChartHook',
+    'AUStatisticsHook',
+    'GeoSpecsHook',
+    'TorchThreadsHook',
+    'fill_geo_specs',
+    'find_au_statistics',
+    'model_geo_specs',
+    'plot_au_f1',
 ]

@@ -1,4 +1,5 @@
 """The per-AU F1 chart saved after every validation."""
+
 from __future__ import annotations
 
 import os.path as osp
@@ -10,8 +11,12 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
 
-def plot_au_f1(f1: Dict[str, float], path: str, title: str,
-               baseline: Optional[Dict[str, float]] = None) -> None:
+def plot_au_f1(
+    f1: Dict[str, float],
+    path: str,
+    title: str,
+    baseline: Optional[Dict[str, float]] = None,
+) -> None:
     """Bar chart of per-AU F1 (percent), optionally beside a baseline, to ``path``.
 
     Args:
@@ -22,6 +27,7 @@ def plot_au_f1(f1: Dict[str, float], path: str, title: str,
             all-positive predictor), drawn as a second bar.
     """
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -31,11 +37,21 @@ def plot_au_f1(f1: Dict[str, float], path: str, title: str,
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(names) + 2), 3.6))
     width = 0.4 if baseline else 0.7
-    ax.bar(x - (width / 2 if baseline else 0), [f1[n] for n in names], width,
-           label='model', color='tab:blue')
+    ax.bar(
+        x - (width / 2 if baseline else 0),
+        [f1[n] for n in names],
+        width,
+        label='model',
+        color='tab:blue',
+    )
     if baseline:
-        ax.bar(x + width / 2, [baseline.get(n, 0.0) for n in names], width,
-               label='predict all present', color='tab:gray')
+        ax.bar(
+            x + width / 2,
+            [baseline.get(n, 0.0) for n in names],
+            width,
+            label='predict all present',
+            color='tab:gray',
+        )
         ax.legend(loc='upper left', bbox_to_anchor=(1.0, 1.0), fontsize=8)
     ax.set_xticks(x, names, rotation=45, fontsize=8)
     ax.set_ylabel('F1 (%)')
@@ -67,19 +83,31 @@ class AUF1ChartHook(Hook):
         self.prefix = prefix
         self.filename = filename
 
-    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+    def after_val_epoch(
+        self, runner, metrics: Optional[Dict[str, float]] = None
+    ) -> None:
         if not metrics:
             return
         pattern = re.compile(rf'^{re.escape(self.prefix)}/F1_(.+)$')
-        f1 = {m.group(1): float(v) for k, v in metrics.items()
-              if (m := pattern.match(k))}
+        f1 = {
+            m.group(1): float(v)
+            for k, v in metrics.items()
+            if (m := pattern.match(k))
+        }
         if not f1:
-            runner.logger.warning(f'AUF1ChartHook: no {self.prefix}/F1_* metrics')
+            runner.logger.warning(
+                f'AUF1ChartHook: no {self.prefix}/F1_* metrics'
+            )
             return
         mean = metrics.get(f'{self.prefix}/F1', float('nan'))
         path = osp.join(runner.log_dir, self.filename)
-        plot_au_f1(f1, path, f'{runner.experiment_name}: epoch {runner.epoch}, '
-                   f'mean F1 {mean:.1f}%', baseline=self._all_present(runner, list(f1)))
+        plot_au_f1(
+            f1,
+            path,
+            f'{runner.experiment_name}: epoch {runner.epoch}, '
+            f'mean F1 {mean:.1f}%',
+            baseline=self._all_present(runner, list(f1)),
+        )
         runner.logger.info(f'per-AU F1 chart saved to {path}')
 
     @staticmethod

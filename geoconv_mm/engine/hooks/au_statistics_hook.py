@@ -1,4 +1,5 @@
 """Hands the training split's AU statistics (Eq. 6) to the model's losses."""
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -19,7 +20,10 @@ def find_au_statistics(dataset) -> Optional[Dict[str, np.ndarray]]:
     """
     if hasattr(dataset, 'get_au_statistics'):
         stats = dataset.get_au_statistics()
-        return {k: np.asarray(stats[k], np.int64) for k in ('num_known', 'num_positive')}
+        return {
+            k: np.asarray(stats[k], np.int64)
+            for k in ('num_known', 'num_positive')
+        }
     if isinstance(dataset, ConcatDataset):
         parts = [find_au_statistics(d) for d in dataset.datasets]
         if any(p is None for p in parts):
@@ -43,11 +47,17 @@ class AUStatisticsHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = (
+            runner.model.module
+            if is_model_wrapper(runner.model)
+            else runner.model
+        )
         losses = [m for m in model.modules() if hasattr(m, 'set_statistics')]
         if not losses:
-            runner.logger.warning('AUStatisticsHook: the model has no loss that takes AU '
-                                  'statistics; nothing to do')
+            runner.logger.warning(
+                'AUStatisticsHook: the model has no loss that takes AU '
+                'statistics; nothing to do'
+            )
             return
         dataset = runner.train_dataloader.dataset
         stats = find_au_statistics(dataset)
@@ -57,12 +67,20 @@ class AUStatisticsHook(Hook):
                     f'AUStatisticsHook: the training dataset ({type(dataset).__name__}) '
                     'has no get_au_statistics(), but the balanced loss (Eq. 5-6) needs '
                     'per-AU counts of the training split; use an AUDataset or set '
-                    'use_balanced_weights=False')
+                    'use_balanced_weights=False'
+                )
             return
         for loss in losses:
             loss.set_statistics(stats['num_known'], stats['num_positive'])
-        names = (getattr(dataset, 'metainfo', None) or {}).get('classes') or \
-            [str(i) for i in range(len(stats['num_known']))]
-        rows = ', '.join(f'{n}: {p}/{k}' for n, p, k in
-                         zip(names, stats['num_positive'], stats['num_known']))
-        runner.logger.info(f'AU statistics of the training split (positive/known): {rows}')
+        names = (getattr(dataset, 'metainfo', None) or {}).get('classes') or [
+            str(i) for i in range(len(stats['num_known']))
+        ]
+        rows = ', '.join(
+            f'{n}: {p}/{k}'
+            for n, p, k in zip(
+                names, stats['num_positive'], stats['num_known']
+            )
+        )
+        runner.logger.info(
+            f'AU statistics of the training split (positive/known): {rows}'
+        )

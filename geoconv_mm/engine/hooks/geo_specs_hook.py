@@ -1,4 +1,5 @@
 """Geodesic-weight specs of the data pipelines, derived from the model."""
+
 from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -20,9 +21,10 @@ def _input_channels(model: nn.Module) -> int:
     return int(mean.numel()) if mean is not None else 3
 
 
-def model_geo_specs(model: nn.Module,
-                    image_size: Union[int, Sequence[int]] = DEFAULT_IMAGE_SIZE
-                    ) -> List[GeoSpec]:
+def model_geo_specs(
+    model: nn.Module,
+    image_size: Union[int, Sequence[int]] = DEFAULT_IMAGE_SIZE,
+) -> List[GeoSpec]:
     """The specs of every GeoConv layer of ``model``; [] without GeoConv.
 
     Args:
@@ -38,8 +40,9 @@ def model_geo_specs(model: nn.Module,
         return []
     if isinstance(image_size, int):
         image_size = (image_size, image_size)
-    return collect_geo_specs(model, tuple(image_size),
-                             in_channels=_input_channels(model))
+    return collect_geo_specs(
+        model, tuple(image_size), in_channels=_input_channels(model)
+    )
 
 
 def _pipeline_transforms(obj: Any, seen: set) -> List[Any]:
@@ -87,7 +90,8 @@ def fill_geo_specs(pipeline: Any, specs: Sequence[GeoSpec]) -> int:
             raise ValueError(
                 f'GenerateGeodesicWeights lists specs {[s.key for s in t.specs]}'
                 f' but the model needs {sorted(missing)} too; use '
-                "specs='auto'")
+                "specs='auto'"
+            )
     return filled
 
 
@@ -104,8 +108,9 @@ class GeoSpecsHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self,
-                 image_size: Optional[Union[int, Tuple[int, int]]] = None):
+    def __init__(
+        self, image_size: Optional[Union[int, Tuple[int, int]]] = None
+    ):
         self.image_size = image_size
         self._specs: Optional[List[GeoSpec]] = None
 
@@ -114,12 +119,14 @@ class GeoSpecsHook(Hook):
             size = self.image_size
             if size is None:
                 cfg = getattr(runner, 'cfg', None)
-                size = (cfg.get('image_size', None) if cfg is not None
-                        else None) or DEFAULT_IMAGE_SIZE
+                size = (
+                    cfg.get('image_size', None) if cfg is not None else None
+                ) or DEFAULT_IMAGE_SIZE
             self._specs = model_geo_specs(runner.model, size)
             keys = [s.key for s in self._specs]
             runner.logger.info(
-                f'GeoSpecsHook: geodesic weights for {keys or "no layer"}')
+                f'GeoSpecsHook: geodesic weights for {keys or "no layer"}'
+            )
         return self._specs
 
     def _fill(self, runner, loop_name: str) -> None:

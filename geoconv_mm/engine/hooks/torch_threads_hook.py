@@ -1,4 +1,5 @@
 """The torch intra-op thread count of a run."""
+
 from __future__ import annotations
 
 import os
@@ -32,4 +33,6 @@ class TorchThreadsHook(Hook):
         if 'OMP_NUM_THREADS' in os.environ:
             return
         torch.set_num_threads(self.num_threads)
-        runner.logger.info(f'TorchThreadsHook: torch uses {self.num_threads} thread(s)')
+        runner.logger.info(
+            f'TorchThreadsHook: torch uses {self.num_threads} thread(s)'
+        )

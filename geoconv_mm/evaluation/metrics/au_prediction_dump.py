@@ -1,4 +1,5 @@
 """Write a test set's AU scores, labels and subjects to one compact .npz file."""
+
 from __future__ import annotations
 
 import os.path as osp
@@ -18,8 +19,10 @@ def _subject_of(sample: dict) -> str:
         # AU datasets store frames as <...>/<subject>/<frame>.<ext>.
         path = sample.get('img_path')
         if path is None:
-            raise KeyError('AUPredictionDump: a data sample has neither "subject" nor '
-                           '"img_path" (keep them in PackAUInputs meta_keys)')
+            raise KeyError(
+                'AUPredictionDump: a data sample has neither "subject" nor '
+                '"img_path" (keep them in PackAUInputs meta_keys)'
+            )
         subject = osp.basename(osp.dirname(path))
     return str(subject)
 
@@ -34,9 +37,13 @@ def load_predictions(path: str) -> Dict[str, np.ndarray]:
     try:
         with np.load(path) as data:
             names = data['subject_names']
-            return dict(scores=data['scores'], gt=data['gt'], mask=data['mask'],
-                        subjects=names[data['subject_index']],
-                        au_names=data['au_names'])
+            return dict(
+                scores=data['scores'],
+                gt=data['gt'],
+                mask=data['mask'],
+                subjects=names[data['subject_index']],
+                au_names=data['au_names'],
+            )
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f'{path}: not an AU prediction dump ({exc})') from exc
 
@@ -58,26 +65,44 @@ class AUPredictionDump(BaseMetric):
 
     default_prefix = 'au_dump'
 
-    def __init__(self, out_file: str, collect_device: str = 'cpu',
-                 prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        out_file: str,
+        collect_device: str = 'cpu',
+        prefix: str | None = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not str(out_file).endswith('.npz'):
-            raise ValueError(f'AUPredictionDump out_file must end in .npz, got '
-                             f'{out_file!r}')
+            raise ValueError(
+                f'AUPredictionDump out_file must end in .npz, got {out_file!r}'
+            )
         self.out_file = out_file
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for i, sample in enumerate(data_samples):
             missing = [k for k in ('pred_score', 'gt_au') if k not in sample]
             if missing:
-                raise KeyError(f'AUPredictionDump: data sample {i} has no {missing}')
-            score = torch.as_tensor(sample['pred_score']).detach().cpu().flatten()
+                raise KeyError(
+                    f'AUPredictionDump: data sample {i} has no {missing}'
+                )
+            score = (
+                torch.as_tensor(sample['pred_score']).detach().cpu().flatten()
+            )
             gt = torch.as_tensor(sample['gt_au']).detach().cpu().flatten()
             mask = sample.get('au_mask')
-            mask = (torch.ones_like(gt, dtype=torch.bool) if mask is None else
-                    torch.as_tensor(mask).detach().cpu().flatten().bool())
-            self.results.append(dict(score=score.float().numpy(), gt=gt.numpy(),
-                                     mask=mask.numpy(), subject=_subject_of(sample)))
+            mask = (
+                torch.ones_like(gt, dtype=torch.bool)
+                if mask is None
+                else torch.as_tensor(mask).detach().cpu().flatten().bool()
+            )
+            self.results.append(
+                dict(
+                    score=score.float().numpy(),
+                    gt=gt.numpy(),
+                    mask=mask.numpy(),
+                    subject=_subject_of(sample),
+                )
+            )
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         if not results:
@@ -87,12 +112,18 @@ class AUPredictionDump(BaseMetric):
         index = {s: i for i, s in enumerate(names)}
         au_names = (self.dataset_meta or {}).get('classes')
         num_aus = len(results[0]['score'])
-        au_names = list(au_names) if au_names is not None else [
-            f'AU{i}' for i in range(num_aus)]
-        atomic_savez(self.out_file,
-                     scores=np.stack([r['score'] for r in results]).astype(np.float32),
-                     gt=np.stack([r['gt'] for r in results]).round().astype(np.uint8),
-                     mask=np.stack([r['mask'] for r in results]).astype(bool),
-                     subject_index=np.array([index[s] for s in subjects], np.int16),
-                     subject_names=np.array(names), au_names=np.array(au_names))
+        au_names = (
+            list(au_names)
+            if au_names is not None
+            else [f'AU{i}' for i in range(num_aus)]
+        )
+        atomic_savez(
+            self.out_file,
+            scores=np.stack([r['score'] for r in results]).astype(np.float32),
+            gt=np.stack([r['gt'] for r in results]).round().astype(np.uint8),
+            mask=np.stack([r['mask'] for r in results]).astype(bool),
+            subject_index=np.array([index[s] for s in subjects], np.int16),
+            subject_names=np.array(names),
+            au_names=np.array(au_names),
+        )
         return {}

@@ -1,4 +1,5 @@
 """The shallow GeoConv branch of GeoCNN (Sec. 3.4, Fig. 3)."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -47,23 +48,32 @@ class GeoBranch(BaseModule):
         init_cfg (dict | list, optional): Initialisation config.
     """
 
-    def __init__(self,
-                 in_channels: int = 3,
-                 channels: Sequence[int] = (32, 64, 128, 256, 512),
-                 geo_pattern: Sequence[int] | str = (1, 1, 1, 1, 1),
-                 geo_conv_cfg: dict = dict(type='GeoConv'),
-                 norm_cfg: Optional[dict] = dict(type='BN'),
-                 act_cfg: dict = dict(type='ReLU'),
-                 init_cfg: Optional[dict | list] = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1., layer=['_BatchNorm']),
-                 ]):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        channels: Sequence[int] = (32, 64, 128, 256, 512),
+        geo_pattern: Sequence[int] | str = (1, 1, 1, 1, 1),
+        geo_conv_cfg: dict = dict(type='GeoConv'),
+        norm_cfg: Optional[dict] = dict(type='BN'),
+        act_cfg: dict = dict(type='ReLU'),
+        init_cfg: Optional[dict | list] = [
+            dict(type='Kaiming', layer=['Conv2d']),
+            dict(type='Constant', val=1.0, layer=['_BatchNorm']),
+        ],
+    ):
         super().__init__(init_cfg=init_cfg)
-        pattern = [int(c) for c in geo_pattern] if isinstance(geo_pattern, str) \
+        pattern = (
+            [int(c) for c in geo_pattern]
+            if isinstance(geo_pattern, str)
             else [int(c) for c in geo_pattern]
-        if len(pattern) != len(channels) or any(c not in (0, 1) for c in pattern):
-            raise ValueError(f'geo_pattern must give 0 or 1 for each of the '
-                             f'{len(channels)} layers, got {geo_pattern!r}')
+        )
+        if len(pattern) != len(channels) or any(
+            c not in (0, 1) for c in pattern
+        ):
+            raise ValueError(
+                f'geo_pattern must give 0 or 1 for each of the '
+                f'{len(channels)} layers, got {geo_pattern!r}'
+            )
         self.geo_pattern = tuple(pattern)
         layers = []
         for flag, out_channels in zip(pattern, channels):
@@ -75,11 +85,13 @@ class GeoBranch(BaseModule):
                     padding=1,
                     conv_cfg=geo_conv_cfg if flag else None,
                     norm_cfg=norm_cfg,
-                    act_cfg=act_cfg))
+                    act_cfg=act_cfg,
+                )
+            )
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             in_channels = out_channels
         self.layers = nn.Sequential(*layers)
         self.out_channels = channels[-1]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        return (self.layers(x), )
+        return (self.layers(x),)

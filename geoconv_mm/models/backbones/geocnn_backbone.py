@@ -1,4 +1,5 @@
 """GeoCNN's backbone: a deep main branch and an optional auxiliary branch (Sec. 3.4)."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -11,7 +12,9 @@ from mmpretrain.registry import MODELS
 def _channel_range(value: Sequence[int], name: str) -> Tuple[int, int]:
     start, stop = (int(v) for v in value)
     if not 0 <= start < stop:
-        raise ValueError(f'{name} must be a channel range (start, stop), got {value!r}')
+        raise ValueError(
+            f'{name} must be a channel range (start, stop), got {value!r}'
+        )
     return start, stop
 
 
@@ -36,32 +39,47 @@ class GeoCNNBackbone(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self,
-                 main_branch: dict,
-                 aux_branch: Optional[dict] = None,
-                 main_channels: Sequence[int] = (0, 3),
-                 aux_channels: Sequence[int] = (0, 3),
-                 init_cfg: Optional[dict] = None):
+    def __init__(
+        self,
+        main_branch: dict,
+        aux_branch: Optional[dict] = None,
+        main_channels: Sequence[int] = (0, 3),
+        aux_channels: Sequence[int] = (0, 3),
+        init_cfg: Optional[dict] = None,
+    ):
         super().__init__(init_cfg=init_cfg)
         self.main_branch = MODELS.build(main_branch)
-        self.aux_branch = MODELS.build(aux_branch) if aux_branch is not None else None
+        self.aux_branch = (
+            MODELS.build(aux_branch) if aux_branch is not None else None
+        )
         self.main_channels = _channel_range(main_channels, 'main_channels')
         self.aux_channels = _channel_range(aux_channels, 'aux_channels')
 
     @staticmethod
-    def _slice(x: torch.Tensor, channels: Tuple[int, int], name: str) -> torch.Tensor:
+    def _slice(
+        x: torch.Tensor, channels: Tuple[int, int], name: str
+    ) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] < channels[1]:
-            raise ValueError(f'{name} takes input channels {channels[0]}..{channels[1] - 1}'
-                             f' but the input is {tuple(x.shape)}')
-        return x[:, channels[0]:channels[1]]
+            raise ValueError(
+                f'{name} takes input channels {channels[0]}..{channels[1] - 1}'
+                f' but the input is {tuple(x.shape)}'
+            )
+        return x[:, channels[0] : channels[1]]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        outs = [self.main_branch(self._slice(x, self.main_channels, 'main_branch'))[-1]]
+        outs = [
+            self.main_branch(
+                self._slice(x, self.main_channels, 'main_branch')
+            )[-1]
+        ]
         if self.aux_branch is not None:
-            aux = self.aux_branch(self._slice(x, self.aux_channels, 'aux_branch'))[-1]
+            aux = self.aux_branch(
+                self._slice(x, self.aux_channels, 'aux_branch')
+            )[-1]
             if aux.shape[-2:] != outs[0].shape[-2:]:
                 raise ValueError(
                     f'branch outputs differ in size: main {tuple(outs[0].shape)}, aux '
-                    f'{tuple(aux.shape)}; both branches must have the same total stride')
+                    f'{tuple(aux.shape)}; both branches must have the same total stride'
+                )
             outs.append(aux)
         return tuple(outs)

@@ -1,4 +1,5 @@
 """MMPretrain's VGG with a configurable number of input channels (RGBD ablation)."""
+
 from __future__ import annotations
 
 from mmcv.cnn import build_conv_layer
@@ -27,7 +28,13 @@ class MultiChannelVGG(VGG):
             first = self.features[0]
             old = first.conv
             first.conv = build_conv_layer(
-                kwargs.get('conv_cfg'), in_channels, old.out_channels,
-                kernel_size=old.kernel_size, stride=old.stride, padding=old.padding,
-                dilation=old.dilation, bias=old.bias is not None)
+                kwargs.get('conv_cfg'),
+                in_channels,
+                old.out_channels,
+                kernel_size=old.kernel_size,
+                stride=old.stride,
+                padding=old.padding,
+                dilation=old.dilation,
+                bias=old.bias is not None,
+            )
             first.in_channels = in_channels

@@ -1,4 +1,5 @@
 """AU classifier that binds each batch's geodesic weights to its GeoConv layers."""
+
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -26,16 +27,20 @@ class GeoAUClassifier(ImageClassifier):
             init_cfg, ...).
     """
 
-    def __init__(self, *args, data_preprocessor: Optional[dict] = None, **kwargs):
+    def __init__(
+        self, *args, data_preprocessor: Optional[dict] = None, **kwargs
+    ):
         data_preprocessor = dict(data_preprocessor or {})
         data_preprocessor.setdefault('type', 'AUDataPreprocessor')
         super().__init__(*args, data_preprocessor=data_preprocessor, **kwargs)
 
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor',
-                geo_weights: Optional[Dict[str, torch.Tensor]] = None):
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[List[DataSample]] = None,
+        mode: str = 'tensor',
+        geo_weights: Optional[Dict[str, torch.Tensor]] = None,
+    ):
         """Run the network in ``mode`` ('tensor', 'loss' or 'predict').
 
         Args:
@@ -50,6 +55,9 @@ class GeoAUClassifier(ImageClassifier):
             context = nullcontext()
         else:
             from geoconv_mm.ops import GeodesicContext
-            context = GeodesicContext(geo_weights, tuple(inputs.shape[-2:])).bind(self)
+
+            context = GeodesicContext(
+                geo_weights, tuple(inputs.shape[-2:])
+            ).bind(self)
         with context:
             return super().forward(inputs, data_samples, mode)

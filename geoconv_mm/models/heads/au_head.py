@@ -1,4 +1,5 @@
 """Multi-label AU head: a fully connected classifier with one sigmoid per AU."""
+
 from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
@@ -27,13 +28,17 @@ class AUHead(BaseModule):
         init_cfg (dict | list, optional): Initialisation config.
     """
 
-    def __init__(self,
-                 num_aus: int,
-                 in_channels: int,
-                 dropout: float = 0.5,
-                 threshold: float = 0.5,
-                 loss: dict = dict(type='AUBalancedBCELoss'),
-                 init_cfg: Optional[dict] = dict(type='Normal', layer='Linear', std=0.01)):
+    def __init__(
+        self,
+        num_aus: int,
+        in_channels: int,
+        dropout: float = 0.5,
+        threshold: float = 0.5,
+        loss: dict = dict(type='AUBalancedBCELoss'),
+        init_cfg: Optional[dict] = dict(
+            type='Normal', layer='Linear', std=0.01
+        ),
+    ):
         super().__init__(init_cfg=init_cfg)
         if num_aus < 1:
             raise ValueError(f'num_aus must be >= 1, got {num_aus}')
@@ -41,7 +46,9 @@ class AUHead(BaseModule):
         self.threshold = threshold
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(in_channels, num_aus)
-        self.loss_module = loss if isinstance(loss, nn.Module) else MODELS.build(loss)
+        self.loss_module = (
+            loss if isinstance(loss, nn.Module) else MODELS.build(loss)
+        )
 
     def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """The fused feature (the last item of ``feats``), (N, in_channels)."""
@@ -52,35 +59,50 @@ class AUHead(BaseModule):
         return self.fc(self.dropout(self.pre_logits(feats)))
 
     @staticmethod
-    def _targets(data_samples: List[DataSample], num_aus: int,
-                 device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _targets(
+        data_samples: List[DataSample], num_aus: int, device: torch.device
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         gts, masks = [], []
         for i, sample in enumerate(data_samples):
             if 'gt_au' not in sample:
-                raise KeyError(f'data sample {i} has no gt_au; pack the batch with '
-                               'PackAUInputs')
+                raise KeyError(
+                    f'data sample {i} has no gt_au; pack the batch with '
+                    'PackAUInputs'
+                )
             gt = torch.as_tensor(sample.gt_au).flatten()
-            mask = (torch.as_tensor(sample.au_mask).flatten().bool()
-                    if 'au_mask' in sample else torch.ones_like(gt, dtype=torch.bool))
+            mask = (
+                torch.as_tensor(sample.au_mask).flatten().bool()
+                if 'au_mask' in sample
+                else torch.ones_like(gt, dtype=torch.bool)
+            )
             if gt.numel() != num_aus or mask.numel() != num_aus:
-                raise ValueError(f'data sample {i} has {gt.numel()} AU labels, the head '
-                                 f'predicts {num_aus}')
+                raise ValueError(
+                    f'data sample {i} has {gt.numel()} AU labels, the head '
+                    f'predicts {num_aus}'
+                )
             gts.append(gt)
             masks.append(mask)
-        return (torch.stack(gts).to(device, torch.float32),
-                torch.stack(masks).to(device))
+        return (
+            torch.stack(gts).to(device, torch.float32),
+            torch.stack(masks).to(device),
+        )
 
-    def loss(self, feats: Sequence[torch.Tensor], data_samples: List[DataSample],
-             **kwargs) -> dict:
+    def loss(
+        self,
+        feats: Sequence[torch.Tensor],
+        data_samples: List[DataSample],
+        **kwargs,
+    ) -> dict:
         """Loss of a batch: ``dict(loss=...)``."""
         logits = self(feats)
         gt, mask = self._targets(data_samples, self.num_aus, logits.device)
         return dict(loss=self.loss_module(logits, gt, mask))
 
-    def predict(self,
-                feats: Sequence[torch.Tensor],
-                data_samples: Optional[List[Optional[DataSample]]] = None
-                ) -> List[DataSample]:
+    def predict(
+        self,
+        feats: Sequence[torch.Tensor],
+        data_samples: Optional[List[Optional[DataSample]]] = None,
+    ) -> List[DataSample]:
         """Set ``pred_score`` (sigmoid probabilities) and ``pred_label`` (indices of the
         AUs at or above ``threshold``) on each data sample."""
         scores = torch.sigmoid(self(feats)).detach()
@@ -90,6 +112,8 @@ class AUHead(BaseModule):
         for score, sample in zip(scores, data_samples):
             sample = sample if sample is not None else DataSample()
             sample.set_pred_score(score)
-            sample.set_pred_label(torch.nonzero(score >= self.threshold).flatten())
+            sample.set_pred_label(
+                torch.nonzero(score >= self.threshold).flatten()
+            )
             out.append(sample)
         return out

@@ -1,4 +1,5 @@
 """The balanced multi-label AU loss of the paper (Eq. 5-6)."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Union
@@ -12,8 +13,9 @@ from mmpretrain.registry import MODELS
 ArrayLike = Union[Sequence[int], np.ndarray, torch.Tensor]
 
 
-def balanced_au_weights(num_known: ArrayLike,
-                        num_positive: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+def balanced_au_weights(
+    num_known: ArrayLike, num_positive: ArrayLike
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 6: the per-AU weight ``w_i`` and positive weight ``p_i``.
 
     ``w_i = (n_i / npos_i) / sum_j (n_j / npos_j)`` and ``p_i = (n_i - npos_i) / npos_i``,
@@ -32,19 +34,26 @@ def balanced_au_weights(num_known: ArrayLike,
             known training frame (Eq. 6 divides by both).
     """
     n = torch.as_tensor(np.asarray(num_known), dtype=torch.float64).flatten()
-    npos = torch.as_tensor(np.asarray(num_positive), dtype=torch.float64).flatten()
+    npos = torch.as_tensor(
+        np.asarray(num_positive), dtype=torch.float64
+    ).flatten()
     if n.shape != npos.shape or n.numel() == 0:
-        raise ValueError(f'num_known {tuple(n.shape)} and num_positive '
-                         f'{tuple(npos.shape)} must be non-empty and of equal length')
+        raise ValueError(
+            f'num_known {tuple(n.shape)} and num_positive '
+            f'{tuple(npos.shape)} must be non-empty and of equal length'
+        )
     if (npos < 0).any() or (npos > n).any():
-        raise ValueError(f'need 0 <= num_positive <= num_known, got num_known='
-                         f'{n.tolist()} num_positive={npos.tolist()}')
+        raise ValueError(
+            f'need 0 <= num_positive <= num_known, got num_known='
+            f'{n.tolist()} num_positive={npos.tolist()}'
+        )
     bad = torch.nonzero(npos == 0).flatten().tolist()
     if bad:
         raise ValueError(
             f'AU index {bad} has no positive training frame, so Eq. 6 (n / npos) is '
             'undefined; drop that AU (au_ids) or use the unbalanced loss '
-            '(use_balanced_weights=False)')
+            '(use_balanced_weights=False)'
+        )
     ratio = n / npos
     return ratio / ratio.sum(), (n - npos) / npos
 
@@ -72,11 +81,13 @@ class AUBalancedBCELoss(nn.Module):
         loss_weight (float): Factor of the loss.
     """
 
-    def __init__(self,
-                 use_balanced_weights: bool = True,
-                 num_known: Optional[ArrayLike] = None,
-                 num_positive: Optional[ArrayLike] = None,
-                 loss_weight: float = 1.0):
+    def __init__(
+        self,
+        use_balanced_weights: bool = True,
+        num_known: Optional[ArrayLike] = None,
+        num_positive: Optional[ArrayLike] = None,
+        loss_weight: float = 1.0,
+    ):
         super().__init__()
         self.use_balanced_weights = use_balanced_weights
         self.loss_weight = loss_weight
@@ -85,7 +96,9 @@ class AUBalancedBCELoss(nn.Module):
         self.register_buffer('au_weight', None, persistent=False)
         self.register_buffer('pos_weight', None, persistent=False)
         if (num_known is None) != (num_positive is None):
-            raise ValueError('give both num_known and num_positive, or neither')
+            raise ValueError(
+                'give both num_known and num_positive, or neither'
+            )
         if num_known is not None:
             self.set_statistics(num_known, num_positive)
 
@@ -98,17 +111,21 @@ class AUBalancedBCELoss(nn.Module):
     def has_statistics(self) -> bool:
         return self.au_weight is not None
 
-    def set_statistics(self, num_known: ArrayLike, num_positive: ArrayLike) -> None:
+    def set_statistics(
+        self, num_known: ArrayLike, num_positive: ArrayLike
+    ) -> None:
         """Set ``w`` and ``p`` (Eq. 6) from per-AU counts of the training split."""
         w, p = balanced_au_weights(num_known, num_positive)
         device = next((b.device for b in self.buffers()), torch.device('cpu'))
         self.au_weight = w.to(device)
         self.pos_weight = p.to(device)
 
-    def forward(self,
-                logits: torch.Tensor,
-                target: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Compute the loss.
 
         Args:
@@ -120,8 +137,10 @@ class AUBalancedBCELoss(nn.Module):
             Tensor: the scalar loss.
         """
         if logits.dim() != 2 or target.shape != logits.shape:
-            raise ValueError(f'logits {tuple(logits.shape)} and target '
-                             f'{tuple(target.shape)} must both be (N, A)')
+            raise ValueError(
+                f'logits {tuple(logits.shape)} and target '
+                f'{tuple(target.shape)} must both be (N, A)'
+            )
         num_aus = logits.shape[1]
         target = target.to(logits.dtype)
         if self.use_balanced_weights:
@@ -130,21 +149,28 @@ class AUBalancedBCELoss(nn.Module):
                     'AUBalancedBCELoss has no training statistics: add '
                     "dict(type='AUStatisticsHook') to custom_hooks (the default runtime "
                     'does), pass num_known/num_positive, or set '
-                    'use_balanced_weights=False')
+                    'use_balanced_weights=False'
+                )
             if self.au_weight.numel() != num_aus:
-                raise ValueError(f'statistics are for {self.au_weight.numel()} AUs but '
-                                 f'the head predicts {num_aus}')
+                raise ValueError(
+                    f'statistics are for {self.au_weight.numel()} AUs but '
+                    f'the head predicts {num_aus}'
+                )
             w = self.au_weight.to(logits)
             p = self.pos_weight.to(logits)
         else:
-            w = logits.new_full((num_aus, ), 1.0 / num_aus)
+            w = logits.new_full((num_aus,), 1.0 / num_aus)
             p = logits.new_ones(num_aus)
         # log(sigmoid(z)) and log(1 - sigmoid(z)) = log(sigmoid(-z)), stable for any z.
-        term = p * target * F.logsigmoid(logits) + (1 - target) * F.logsigmoid(-logits)
+        term = p * target * F.logsigmoid(logits) + (1 - target) * F.logsigmoid(
+            -logits
+        )
         if mask is not None:
             if mask.shape != logits.shape:
-                raise ValueError(f'mask {tuple(mask.shape)} must match logits '
-                                 f'{tuple(logits.shape)}')
+                raise ValueError(
+                    f'mask {tuple(mask.shape)} must match logits '
+                    f'{tuple(logits.shape)}'
+                )
             term = term * mask.to(logits.dtype)
         per_sample = -(w * term).sum(dim=1)
         return self.loss_weight * per_sample.mean()

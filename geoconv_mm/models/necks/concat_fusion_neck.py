@@ -1,4 +1,5 @@
 """Fusion of GeoCNN's branches: concatenation, then further layers (Sec. 3.4)."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -29,20 +30,30 @@ class ConcatFusionNeck(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 out_channels: int = 512,
-                 num_convs: int = 1,
-                 norm_cfg: Optional[dict] = None,
-                 act_cfg: dict = dict(type='ReLU'),
-                 init_cfg: Optional[dict] = dict(type='Kaiming', layer='Conv2d')):
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: int = 512,
+        num_convs: int = 1,
+        norm_cfg: Optional[dict] = None,
+        act_cfg: dict = dict(type='ReLU'),
+        init_cfg: Optional[dict] = dict(type='Kaiming', layer='Conv2d'),
+    ):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = tuple(int(c) for c in in_channels)
         channels = sum(self.in_channels)
         convs = []
         for _ in range(num_convs):
-            convs.append(ConvModule(channels, out_channels, 3, padding=1,
-                                    norm_cfg=norm_cfg, act_cfg=act_cfg))
+            convs.append(
+                ConvModule(
+                    channels,
+                    out_channels,
+                    3,
+                    padding=1,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg,
+                )
+            )
             channels = out_channels
         self.convs = nn.Sequential(*convs)
         self.out_channels = channels
@@ -51,7 +62,9 @@ class ConcatFusionNeck(BaseModule):
     def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor]:
         got = tuple(int(x.shape[1]) for x in inputs)
         if got != self.in_channels:
-            raise ValueError(f'ConcatFusionNeck expects inputs with channels '
-                             f'{self.in_channels}, got {got}')
+            raise ValueError(
+                f'ConcatFusionNeck expects inputs with channels '
+                f'{self.in_channels}, got {got}'
+            )
         x = self.convs(torch.cat(tuple(inputs), dim=1))
-        return (self.pool(x).flatten(1), )
+        return (self.pool(x).flatten(1),)

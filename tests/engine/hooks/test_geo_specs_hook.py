@@ -1,5 +1,6 @@
 """GeoSpecsHook / fill_geo_specs: the data pipelines compute the weights of
 exactly the model's GeoConv layers."""
+
 import logging
 from types import SimpleNamespace
 
@@ -26,11 +27,16 @@ def mmpretrain_scope():
 def branch_model(pattern, in_channels=3):
     """A GeoBranch with a data preprocessor normalising ``in_channels``."""
     model = nn.Module()
-    model.branch = MODELS.build(dict(BRANCH, geo_pattern=pattern,
-                                     in_channels=in_channels))
-    model.data_preprocessor = MODELS.build(dict(
-        type='AUDataPreprocessor', mean=[0.] * in_channels,
-        std=[1.] * in_channels))
+    model.branch = MODELS.build(
+        dict(BRANCH, geo_pattern=pattern, in_channels=in_channels)
+    )
+    model.data_preprocessor = MODELS.build(
+        dict(
+            type='AUDataPreprocessor',
+            mean=[0.0] * in_channels,
+            std=[1.0] * in_channels,
+        )
+    )
     model.extract_feat = model.branch
     return model
 
@@ -41,8 +47,14 @@ def list_dataset(pipeline):
 
 
 def flat_sample(size=16):
-    v = np.array([[-0.5, -0.5, 3], [size - .5, -0.5, 3], [-0.5, size - .5, 3],
-                  [size - .5, size - .5, 3]])
+    v = np.array(
+        [
+            [-0.5, -0.5, 3],
+            [size - 0.5, -0.5, 3],
+            [-0.5, size - 0.5, 3],
+            [size - 0.5, size - 0.5, 3],
+        ]
+    )
     surface = FaceSurface(v, np.array([[0, 1, 2], [1, 3, 2]]), (size, size))
     return dict(img=np.zeros((size, size, 3), np.uint8), face_surface=surface)
 
@@ -80,9 +92,16 @@ def test_fill_reaches_through_dataset_wrappers_and_checks_explicit_specs():
     assert fill_geo_specs(repeat, specs) == 1
     for d in inner:
         assert [s.key for s in d.pipeline.transforms[0].specs] == [
-            'S2_k3x3_s1x1_p1x1_d1x1']
-    explicit = Compose([dict(type='GenerateGeodesicWeights',
-                             specs=['S1_k3x3_s1x1_p1x1_d1x1'])])
+            'S2_k3x3_s1x1_p1x1_d1x1'
+        ]
+    explicit = Compose(
+        [
+            dict(
+                type='GenerateGeodesicWeights',
+                specs=['S1_k3x3_s1x1_p1x1_d1x1'],
+            )
+        ]
+    )
     with pytest.raises(ValueError, match='S2_k3x3_s1x1_p1x1_d1x1'):
         fill_geo_specs(explicit, specs)
     assert explicit.transforms[0].specs[0].key == 'S1_k3x3_s1x1_p1x1_d1x1'
@@ -93,9 +112,14 @@ def test_hook_fills_the_loop_dataloader_before_it_runs(stage):
     dataset = list_dataset([dict(type='GenerateGeodesicWeights')])
     loop = SimpleNamespace(dataloader=SimpleNamespace(dataset=dataset))
     runner = SimpleNamespace(
-        model=branch_model('00011'), cfg=dict(image_size=64),
-        logger=logging.getLogger('test'), **{f'{stage}_loop': loop})
+        model=branch_model('00011'),
+        cfg=dict(image_size=64),
+        logger=logging.getLogger('test'),
+        **{f'{stage}_loop': loop},
+    )
     hook = HOOKS.build(dict(type='GeoSpecsHook'))
     getattr(hook, f'before_{stage}')(runner)
     assert [s.key for s in dataset.pipeline.transforms[0].specs] == [
-        'S8_k3x3_s1x1_p1x1_d1x1', 'S16_k3x3_s1x1_p1x1_d1x1']
+        'S8_k3x3_s1x1_p1x1_d1x1',
+        'S16_k3x3_s1x1_p1x1_d1x1',
+    ]

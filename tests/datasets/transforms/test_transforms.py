@@ -1,0 +1,217 @@
+"""Transforms that need no geodesic computation: photometric, geometric, packing."""
+
+import numpy as np
+import pytest
+import torch
+
+from geoconv_mm.datasets.transforms import (
+    CropFace,
+    PackAUInputs,
+    PCALighting,
+    RandomFlipFace,
+    RandomHSVScale,
+    ResizeFace,
+)
+from geoconv_mm.datasets.transforms.photometric import (
+    IMAGENET_EIGVAL,
+    IMAGENET_EIGVEC,
+)
+from tests.fixtures.builders import grid_surface
+
+
+def ramp_image(h=12, w=16):
+    """float32 image whose channels are x, y and a constant: bilinear resizing
+    reproduces it exactly away from the borders."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([x, y, np.full_like(x, 7)], -1)
+
+
+def test_hsv_scale_brightness_saturation_hue():
+    img = np.random.RandomState(0).randint(0, 256, (6, 7, 3)).astype(np.uint8)
+    same = RandomHSVScale((1, 1), (1, 1), (1, 1)).transform(dict(img=img))[
+        'img'
+    ]
+    assert np.abs(same.astype(int) - img).max() <= 1
+    dark = RandomHSVScale((1, 1), (1, 1), (0.5, 0.5)).transform(dict(img=img))[
+        'img'
+    ]
+    assert np.abs(dark.astype(float) - img * 0.5).max() <= 1.0
+    grey = RandomHSVScale((1, 1), (0, 0), (1, 1)).transform(dict(img=img))[
+        'img'
+    ]
+    assert np.abs(grey.astype(int) - img.max(2, keepdims=True)).max() <= 1
+    green = np.zeros((1, 1, 3), np.uint8)
+    green[..., 1] = 255  # BGR green, hue 120 deg; x1.5 -> 180 deg = cyan
+    cyan = RandomHSVScale((1.5, 1.5), (1, 1), (1, 1)).transform(
+        dict(img=green)
+    )['img']
+    assert cyan.ravel().tolist() == [255, 255, 0]
+    with pytest.raises(ValueError, match='hue'):
+        RandomHSVScale(hue=(1.4, 0.6))
+
+
+def test_hsv_scale_factors_are_uniform_in_range():
+    t = RandomHSVScale()
+    np.random.seed(1)
+    f = np.array([t._factors() for _ in range(2000)])
+    assert f.min() >= 0.6 and f.max() <= 1.4
+    assert np.allclose(f.mean(0), 1.0, atol=0.03)
+    assert np.allclose(f.std(0), 0.8 / np.sqrt(12), atol=0.02)
+
+
+def test_pca_lighting_matches_alexnet_formula_in_bgr():
+    img = np.full((3, 4, 3), 128, np.uint8)
+    img[0, 0] = (0, 255, 10)
+    np.random.seed(3)
+    alpha = np.random.normal(0, 0.1, 3)
+    rgb_shift = np.array(IMAGENET_EIGVEC) @ (alpha * np.array(IMAGENET_EIGVAL))
+    np.random.seed(3)
+    out = PCALighting(alphastd=0.1).transform(dict(img=img.copy()))['img']
+    expected = np.clip(np.rint(img + rgb_shift[::-1]), 0, 255)
+    assert out.dtype == np.uint8 and np.array_equal(out, expected)
+    np.random.seed(3)
+    out = PCALighting(channel_order='rgb').transform(
+        dict(img=img.astype(np.float32))
+    )
+    assert np.allclose(out['img'], img + rgb_shift, atol=1e-4)
+
+
+def test_flip_moves_image_and_surface_together():
+    img = (
+        np.random.RandomState(0).randint(0, 256, (10, 13, 3)).astype(np.uint8)
+    )
+    surface = grid_surface(10, 13)
+    res = RandomFlipFace(prob=1.0).transform(
+        dict(img=img, face_surface=surface)
+    )
+    assert res['flip'] and np.array_equal(res['img'], img[:, ::-1])
+    v0, v1 = surface.vertices, res['face_surface'].vertices
+    # every vertex sits on the pixel that carries the same colour after the flip
+    xs, ys = v0[:, 0].astype(int), v0[:, 1].astype(int)
+    xn, yn = np.rint(v1[:, 0]).astype(int), np.rint(v1[:, 1]).astype(int)
+    assert np.array_equal(img[ys, xs], res['img'][yn, xn])
+    assert np.allclose(v1[:, 2], v0[:, 2])
+    res = RandomFlipFace(prob=0.0).transform(
+        dict(img=img, face_surface=surface)
+    )
+    assert not res['flip'] and res['face_surface'] is surface
+    with pytest.raises(ValueError, match='horizontally'):
+        RandomFlipFace(direction='vertical')
+
+
+def test_resize_and_crop_map_the_surface_with_the_image():
+    img = ramp_image(12, 16)
+    surface = grid_surface(12, 16)
+    res = ResizeFace((9, 8)).transform(dict(img=img, face_surface=surface))
+    out, s = res['img'], res['face_surface']
+    assert out.shape == (9, 8, 3) and s.image_size == (9, 8)
+    # each vertex lands where the resized image shows its original coordinates
+    inner = (
+        (s.vertices[:, 0] > 1)
+        & (s.vertices[:, 0] < 6)
+        & (s.vertices[:, 1] > 1)
+        & (s.vertices[:, 1] < 7)
+    )
+    assert inner.sum() >= 10
+    for v_new, v_old in zip(s.vertices[inner], surface.vertices[inner]):
+        x0, y0 = int(np.floor(v_new[0])), int(np.floor(v_new[1]))
+        fx, fy = v_new[0] - x0, v_new[1] - y0
+        patch = out[y0 : y0 + 2, x0 : x0 + 2, :2]
+        val = (
+            patch[0, 0] * (1 - fx) * (1 - fy)
+            + patch[0, 1] * fx * (1 - fy)
+            + patch[1, 0] * (1 - fx) * fy
+            + patch[1, 1] * fx * fy
+        )
+        assert np.allclose(val, v_old[:2], atol=1e-3)
+    assert np.allclose(
+        s.vertices[:, 2],
+        surface.vertices[:, 2] * np.sqrt(0.5 * 0.75),
+        atol=1e-5,
+    )
+    np.random.seed(0)
+    res = CropFace((5, 6), random=True).transform(
+        dict(img=img, face_surface=surface)
+    )
+    x0, y0, x1, y1 = res['crop_bbox']
+    assert (x1 - x0, y1 - y0) == (6, 5) and res['face_surface'].image_size == (
+        5,
+        6,
+    )
+    v = res['face_surface'].vertices
+    inside = (v[:, 0] >= 0) & (v[:, 0] < 6) & (v[:, 1] >= 0) & (v[:, 1] < 5)
+    assert inside.sum() == 30
+    px = res['img'][v[inside, 1].astype(int), v[inside, 0].astype(int), :2]
+    assert np.allclose(px, surface.vertices[inside, :2])
+    res = CropFace(4, random=False).transform(dict(img=img))
+    assert res['crop_bbox'] == (6, 4, 10, 8)
+    with pytest.raises(ValueError, match='larger than the image'):
+        CropFace(20).transform(dict(img=img))
+
+
+def test_geometric_transforms_refuse_after_derived_maps():
+    img = np.zeros((8, 8, 3), np.uint8)
+    for t in (RandomFlipFace(1.0), ResizeFace(4), CropFace(4)):
+        with pytest.raises(
+            RuntimeError, match='before GenerateGeodesicWeights'
+        ):
+            t.transform(dict(img=img, geo_weights={}))
+        with pytest.raises(
+            RuntimeError, match='before GenerateGeodesicWeights'
+        ):
+            t.transform(dict(img=img, depth=np.zeros((8, 8), np.float32)))
+    with pytest.raises(ValueError, match='image_size'):
+        RandomFlipFace(1.0).transform(
+            dict(img=img, face_surface=grid_surface(4, 8))
+        )
+
+
+def test_pack_au_inputs():
+    img = np.random.RandomState(0).randint(0, 256, (4, 5, 3)).astype(np.uint8)
+    w = np.random.rand(9, 4, 5).astype(np.float32)
+    packed = PackAUInputs().transform(
+        dict(
+            img=img,
+            gt_au=np.array([1, 0, 0], np.uint8),
+            au_mask=np.array([True, True, False]),
+            geo_weights={'S1_k3x3_s1x1_p1x1_d1x1': w},
+            depth=np.ones((4, 5), np.float32),
+            au_intensities=np.array([3, 0, 1]),
+            img_path='a.jpg',
+            subject='F001',
+            frame=7,
+            flip=True,
+        )
+    )
+    assert packed['inputs'].shape == (3, 4, 5)
+    assert torch.equal(
+        packed['inputs'], torch.from_numpy(img).permute(2, 0, 1)
+    )
+    ds = packed['data_samples']
+    assert ds.gt_au.dtype == torch.float32 and ds.gt_au.tolist() == [
+        1.0,
+        0.0,
+        0.0,
+    ]
+    assert ds.au_mask.dtype == torch.bool and ds.au_mask.tolist() == [
+        True,
+        True,
+        False,
+    ]
+    assert torch.equal(
+        ds.geo_weights['S1_k3x3_s1x1_p1x1_d1x1'], torch.from_numpy(w)
+    )
+    assert ds.depth.shape == (1, 4, 5) and ds.au_intensities.tolist() == [
+        3,
+        0,
+        1,
+    ]
+    assert ds.metainfo['subject'] == 'F001' and ds.metainfo['frame'] == 7
+    assert ds.flip is True
+    # Unlabelled frames (inference) pack without targets; training then fails in the head.
+    unlabelled = PackAUInputs().transform(dict(img=img))['data_samples']
+    assert 'gt_au' not in unlabelled and 'au_mask' not in unlabelled
+    with pytest.raises(ValueError, match='differ'):
+        PackAUInputs().transform(
+            dict(img=img, gt_au=np.zeros(3), au_mask=np.ones(2, bool))
+        )

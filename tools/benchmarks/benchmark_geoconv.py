@@ -1,0 +1,333 @@
+"""Benchmark GeoConv against F.conv2d, methods alternated within each shape.
+
+Times forward alone (inference) and forward+backward with geo_weight not requiring a
+gradient (training: the geodesic weights come from data) at the GeoCNN layer shapes
+(3x3 kernels, VGG-19 widths at 224, 112, 56, 28 and 14 pixels). Within every shape the
+methods run in turn, ``--repeats`` rounds, and each method's best round is reported,
+as a ratio to conv2d's best in the same run: on a shared machine only such ratios mean
+anything. ``os.getloadavg()`` is printed beside every row and recorded in the JSON.
+
+Example:
+    python tools/benchmarks/benchmark_geoconv.py                      # batch 8 and 32, all shapes
+    python tools/benchmarks/benchmark_geoconv.py --batch 8 --shapes 14:512:512 --repeats 3
+    python tools/benchmarks/benchmark_geoconv.py --cases train_geo    # geo_weight gets a gradient
+    python tools/benchmarks/benchmark_geoconv.py --device cuda --amp
+    python tools/benchmarks/benchmark_geoconv.py --markdown work_dirs/benchmark_geoconv.json
+"""
+
+import argparse
+import gc
+import json
+import os
+import os.path as osp
+import sys
+import time
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+from geoconv_mm.ops import build_info, geo_conv2d
+from geoconv_mm.ops.reference import geo_conv2d_unfold
+from geoconv_mm.utils.atomic_io import atomic_write_json
+
+# (resolution, in_channels, out_channels): one VGG-19-width layer per GeoCNN scale.
+LAYER_SHAPES = [
+    (224, 64, 64),
+    (112, 128, 128),
+    (56, 256, 256),
+    (28, 512, 512),
+    (14, 512, 512),
+]
+# forward: inference; train: fwd+bwd, geo_weight without gradient; train_geo: with.
+CASES = ('forward', 'train', 'train_geo')
+# Above this 1-minute load average per core, timings are flagged as unreliable.
+LOADED_PER_CORE = 0.6
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument(
+        '--batch', default='8,32', help='comma list of batch sizes'
+    )
+    parser.add_argument(
+        '--shapes',
+        default=None,
+        help='comma list of RES:CIN:COUT, default: the GeoCNN shapes',
+    )
+    parser.add_argument(
+        '--cases',
+        default='forward,train',
+        help=f'comma list out of {",".join(CASES)}',
+    )
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=5,
+        help='alternated rounds per shape; the best round counts',
+    )
+    parser.add_argument(
+        '--amp', action='store_true', help='CUDA: float16 autocast'
+    )
+    parser.add_argument(
+        '--tf32',
+        action='store_true',
+        help='CUDA: allow TF32 in cuDNN and in matmuls alike '
+        '(default: neither)',
+    )
+    parser.add_argument(
+        '--unfold',
+        action='store_true',
+        help='also time the F.unfold reference',
+    )
+    parser.add_argument('--out', default='work_dirs/benchmark_geoconv.json')
+    parser.add_argument(
+        '--markdown',
+        metavar='JSON',
+        default=None,
+        help='print the README table of a result file and exit',
+    )
+    return parser.parse_args()
+
+
+class PeakMemory:
+    """Peak memory above the current level, for CPU (process RSS) or CUDA."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __enter__(self):
+        gc.collect()
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.base = torch.cuda.memory_allocated()
+        else:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # resets the VmHWM high-water mark (Linux)
+            self.base = self._rss('VmRSS')
+        return self
+
+    def __exit__(self, *exc):
+        if self.device == 'cuda':
+            torch.cuda.synchronize()
+            self.peak = torch.cuda.max_memory_allocated() - self.base
+        else:
+            self.peak = self._rss('VmHWM') - self.base
+
+    @staticmethod
+    def _rss(field):
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def load_note():
+    load = os.getloadavg()
+    cores = os.cpu_count() or 1
+    return load, load[0] > LOADED_PER_CORE * cores
+
+
+def make_step(fn, inputs, case):
+    x, w, g = inputs
+    x.requires_grad_(case != 'forward')
+    w.requires_grad_(case != 'forward')
+    g.requires_grad_(case == 'train_geo')
+
+    def step():
+        if case == 'forward':
+            with torch.no_grad():
+                return fn(x, w, g)
+        out = fn(x, w, g)
+        out.backward(torch.ones_like(out))
+        for t in inputs:
+            t.grad = None
+
+    return step
+
+
+def time_once(step, device):
+    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    step()
+    sync()
+    return time.perf_counter() - start
+
+
+def bench_shape(methods, inputs, case, args, autocast):
+    """Best time and peak memory of every method, rounds alternated."""
+    steps = {name: make_step(fn, inputs, case) for name, fn in methods.items()}
+    peaks, best = {}, {name: float('inf') for name in methods}
+    with autocast:
+        for (
+            name,
+            step,
+        ) in steps.items():  # warm-up round, also the memory measurement
+            with PeakMemory(args.device) as mem:
+                step()
+            peaks[name] = mem.peak
+        names = list(steps)
+        for r in range(args.repeats):
+            # Rotate the order too, so that no method always runs after the same one.
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                best[name] = min(
+                    best[name], time_once(steps[name], args.device)
+                )
+    return best, peaks
+
+
+def markdown(path):
+    with open(path) as f:
+        result = json.load(f)
+    lines = [
+        f'Measured by `{result["command"]}` ({result["device"]}, '
+        f'{result["threads"]} threads, torch {result["torch"]}, load average '
+        f'{result["load_start"][0]:.2f} at start, {result["load_end"][0]:.2f} at '
+        'end).',
+        '',
+        '| batch | shape (C->O @ HxW) | case | conv2d ms | GeoConv ms | '
+        'time GeoConv / conv2d | peak memory GeoConv / conv2d |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for r in result['rows']:
+        lines.append(
+            f'| {r["batch"]} | {r["in_channels"]}->{r["out_channels"]} @ '
+            f'{r["resolution"]}x{r["resolution"]} | {r["case"]} | '
+            f'{r["conv2d_s"] * 1e3:.1f} | {r["geoconv_s"] * 1e3:.1f} | '
+            f'{r["geo_over_conv"]:.2f} | {r["mem_geo_over_conv"]:.2f} |'
+        )
+    print('\n'.join(lines))
+
+
+def main():
+    args = parse_args()
+    if args.markdown:
+        return markdown(args.markdown)
+    if os.environ.get('MALLOC_MMAP_THRESHOLD_') is None:
+        # glibc otherwise raises its mmap threshold after the first large free and serves
+        # later tensors from a heap that never shrinks, which hides their peak from RSS.
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072')
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    if args.device == 'cuda':
+        if not torch.cuda.is_available():
+            sys.exit('--device cuda: torch sees no GPU')
+        # Fair in float32: cuDNN and GeoConv's cuBLAS GEMMs use TF32 alike.
+        torch.backends.cudnn.allow_tf32 = args.tf32
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    cases = args.cases.split(',')
+    unknown = set(cases) - set(CASES)
+    if unknown:
+        sys.exit(f'--cases: unknown {sorted(unknown)}, choose from {CASES}')
+    shapes = (
+        LAYER_SHAPES
+        if not args.shapes
+        else [
+            tuple(int(v) for v in s.split(':')) for s in args.shapes.split(',')
+        ]
+    )
+    batches = [int(b) for b in args.batch.split(',')]
+    methods = {
+        'conv2d': lambda x, w, g: F.conv2d(x, w, None, 1, 1),
+        'geoconv': lambda x, w, g: geo_conv2d(x, w, g, None, 1, 1),
+    }
+    if args.unfold:
+        methods['unfold'] = lambda x, w, g: geo_conv2d_unfold(
+            x, w, g, None, 1, 1
+        )
+    autocast = torch.autocast('cuda', dtype=torch.float16, enabled=args.amp)
+    load_start, loaded = load_note()
+    print(
+        f'device={args.device} threads={torch.get_num_threads()} amp={args.amp} '
+        f'tf32={args.tf32} build={build_info()} loadavg={load_start}'
+    )
+    if loaded:
+        warnings.warn(
+            f'load average {load_start} on {os.cpu_count()} cores: the machine '
+            'is busy, times are unreliable; only the ratios of this run compare'
+        )
+    print(
+        f'{"batch":>5} {"shape":>16} {"case":>9} {"conv2d ms":>10} {"geoconv ms":>10}'
+        f' {"geo/conv":>8} {"mem geo/conv":>12}  loadavg'
+    )
+    rows = []
+    for batch in batches:
+        for res, cin, cout in shapes:
+            gen = torch.Generator().manual_seed(0)
+            x = torch.randn(batch, cin, res, res, generator=gen)
+            w = torch.randn(cout, cin, 3, 3, generator=gen) * 0.05
+            g = torch.rand(batch, 9, res, res, generator=gen) * 2
+            inputs = [t.to(args.device) for t in (x, w, g)]
+            for case in cases:
+                best, peaks = bench_shape(
+                    methods, inputs, case, args, autocast
+                )
+                load, _ = load_note()
+                row = dict(
+                    batch=batch,
+                    resolution=res,
+                    in_channels=cin,
+                    out_channels=cout,
+                    case=case,
+                    loadavg=load,
+                )
+                for name in methods:
+                    row[f'{name}_s'], row[f'{name}_peak_bytes'] = (
+                        best[name],
+                        peaks[name],
+                    )
+                row['geo_over_conv'] = best['geoconv'] / best['conv2d']
+                row['mem_geo_over_conv'] = peaks['geoconv'] / max(
+                    peaks['conv2d'], 1
+                )
+                if args.unfold:
+                    row['unfold_over_geo'] = best['unfold'] / best['geoconv']
+                rows.append(row)
+                print(
+                    f'{batch:5d} {f"{cin}->{cout}@{res}":>16} {case:>9}'
+                    f' {best["conv2d"] * 1e3:10.1f} {best["geoconv"] * 1e3:10.1f}'
+                    f' {row["geo_over_conv"]:8.2f} {row["mem_geo_over_conv"]:12.2f}'
+                    f'  {load[0]:.2f}',
+                    flush=True,
+                )
+            del inputs
+    load_end, _ = load_note()
+    summary = {
+        case: dict(
+            max_geo_over_conv=max(
+                r['geo_over_conv'] for r in rows if r['case'] == case
+            ),
+            max_mem_geo_over_conv=max(
+                r['mem_geo_over_conv'] for r in rows if r['case'] == case
+            ),
+        )
+        for case in cases
+    }
+    print('worst ratios: ' + json.dumps(summary))
+    result = dict(
+        command='python tools/benchmarks/benchmark_geoconv.py '
+        + ' '.join(sys.argv[1:]),
+        device=args.device,
+        amp=args.amp,
+        tf32=args.tf32,
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        build=build_info(),
+        load_start=load_start,
+        load_end=load_end,
+        loaded=loaded,
+        rows=rows,
+        summary=summary,
+    )
+    if args.device == 'cuda':
+        result['gpu'] = torch.cuda.get_device_name()
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    atomic_write_json(args.out, result, indent=2)
+    print(f'written {args.out}')
+
+
+if __name__ == '__main__':
+    main()
