@@ -1,4 +1,4 @@
-"""SynthAU: a generated 3D face AU dataset that exists everywhere (issue 6).
+"""SynthAU: a generated 3D face AU dataset that exists everywhere.
 
 Importing registers ``SynthAUDataset`` (DATASETS) and ``LoadNeutralFaceSurface``
 (TRANSFORMS).
