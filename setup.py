@@ -1,9 +1,9 @@
 """Build and install geoconv-mm.
 
-The GeoConv operator is compiled from ``ops/csrc``: C++ for the CPU always, CUDA kernels
-when torch sees a GPU and CUDA_HOME is set, or when ``FORCE_CUDA=1`` (for build hosts
-without a GPU). torch must be importable at build time, so install with
-``pip install -e . --no-build-isolation``.
+The GeoConv operator is compiled from ``ops/csrc``: C++ for the CPU always,
+CUDA kernels when torch sees a GPU and CUDA_HOME is set, or when
+``FORCE_CUDA=1`` (for build hosts without a GPU). torch must be importable
+at build time, so install with ``pip install -e . --no-build-isolation``.
 """
 
 import glob
@@ -43,14 +43,15 @@ def with_cuda() -> bool:
 
 
 def openmp_flags() -> list:
-    # at::parallel_for is an inline OpenMP template: without -fopenmp our kernels would
-    # silently run on one thread. Apple clang has no -fopenmp.
+    # at::parallel_for is an inline OpenMP template: without -fopenmp our
+    # kernels would silently run on one thread. Apple clang has no -fopenmp.
     return [] if platform.system() == 'Darwin' else ['-fopenmp']
 
 
 def sanitizer_flags() -> list:
-    # GEOCONV_SANITIZE=1: an ASan+UBSan build of the C++ kernels, for tests run with
-    # the ASan runtime preloaded (LD_PRELOAD=$(gcc -print-file-name=libasan.so)).
+    # GEOCONV_SANITIZE=1: an ASan+UBSan build of the C++ kernels, for tests
+    # run with the ASan runtime preloaded
+    # (LD_PRELOAD=$(gcc -print-file-name=libasan.so)).
     if os.getenv('GEOCONV_SANITIZE', '0') != '1':
         return []
     return ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g']
@@ -117,8 +118,8 @@ def cmdclass() -> dict:
 setup(
     name='geoconv-mm',
     version=read_version(),
-    description='GeoConv: geodesic guided convolution for facial action unit recognition, '
-    'as an OpenMMLab plugin',
+    description='GeoConv: geodesic guided convolution for facial action '
+    'unit recognition, as an OpenMMLab plugin',
     long_description=open(os.path.join(ROOT, 'README.md')).read()
     if os.path.exists(os.path.join(ROOT, 'README.md'))
     else '',

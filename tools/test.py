@@ -1,9 +1,11 @@
-"""Evaluate a checkpoint on a config's test split (MMPretrain's tools/test.py, plus the
-plugin), and write the metrics as JSON for tools/analysis_tools/aggregate_folds.py.
+"""Evaluate a checkpoint on a config's test split (MMPretrain's tools/test.py,
+plus the plugin), and write the metrics as JSON for
+tools/analysis_tools/aggregate_folds.py.
 
 Example::
 
-    python tools/test.py configs/geocnn_bp4d_fold1.py work_dirs/geocnn_bp4d_fold1/epoch_14.pth
+    python tools/test.py configs/geocnn_bp4d_fold1.py \\
+        work_dirs/geocnn_bp4d_fold1/epoch_14.pth
     # -> work_dirs/geocnn_bp4d_fold1/test_metrics.json
 """
 

@@ -1,11 +1,15 @@
-"""Train an AU model from a config (MMPretrain's tools/train.py, plus the plugin).
+"""Train an AU model from a config (MMPretrain's tools/train.py, plus the
+plugin).
 
 Examples::
 
     python tools/train.py configs/geocnn_bp4d_fold1.py
-    python tools/train.py configs/geocnn_bp4d_fold1.py --resume          # latest ckpt
-    python tools/train.py configs/ablations/vgg19_bp4d.py --fold 2      # any fold
-    bash tools/dist_train.sh configs/geocnn_bp4d_fold1.py 8              # torchrun
+    # resume from the latest checkpoint
+    python tools/train.py configs/geocnn_bp4d_fold1.py --resume
+    # any fold
+    python tools/train.py configs/ablations/vgg19_bp4d.py --fold 2
+    # torchrun on 8 GPUs
+    bash tools/dist_train.sh configs/geocnn_bp4d_fold1.py 8
 """
 
 import argparse
@@ -38,8 +42,8 @@ def parse_args():
         nargs='?',
         type=str,
         const='auto',
-        help='resume from this checkpoint, or (no value) from the latest checkpoint '
-        'in the work directory',
+        help='resume from this checkpoint, or (no value) from the latest '
+        'checkpoint in the work directory',
     )
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision training'
