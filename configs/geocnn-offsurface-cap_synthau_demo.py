@@ -1,6 +1,6 @@
-# The demo GeoCNN G(11111) with the 'cap' off-surface rule (our option; the paper is
-# silent): taps without a surface point get the cell's largest on-surface ratio
-# instead of ratio 1 (geoconv_mm/geodesic/off_surface.py).
+# The demo GeoCNN G(11111) with the 'cap' off-surface rule (our option; the
+# paper is silent): taps without a surface point get the cell's largest
+# on-surface ratio instead of ratio 1 (geoconv_mm/geodesic/off_surface.py).
 _base_ = './geocnn_synthau_demo.py'
 _weights = dict(_base_.geo_weights, off_surface='cap')
 train_dataloader = dict(

@@ -1,6 +1,6 @@
-# The demo GeoCNN G(11111) with the 'zero' off-surface rule (our option; the paper is
-# silent): taps without a surface point get weight 0
-# instead of ratio 1 (geoconv_mm/geodesic/off_surface.py).
+# The demo GeoCNN G(11111) with the 'zero' off-surface rule (our option; the
+# paper is silent): taps without a surface point get weight 0 instead of ratio
+# 1 (geoconv_mm/geodesic/off_surface.py).
 _base_ = './geocnn_synthau_demo.py'
 _weights = dict(_base_.geo_weights, off_surface='zero')
 train_dataloader = dict(

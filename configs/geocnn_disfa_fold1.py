@@ -1,4 +1,5 @@
-# GeoCNN = G(11111) on DISFA (8 AUs), fold 1 (trains on parts 1+2, tests on part 3).
+# GeoCNN = G(11111) on DISFA (8 AUs), fold 1 (trains on parts 1+2, tests on
+# part 3).
 _base_ = [
     './_base_/models/geocnn.py',
     './_base_/datasets/disfa.py',

@@ -1,10 +1,11 @@
-# The quick start's main job: a slim GeoCNN = G(11111) trained from scratch on SynthAU
-# (generated on first use) in a few minutes on a 2-core CPU, at 112 x 112.
+# The quick start's main job: a slim GeoCNN = G(11111) trained from scratch on
+# SynthAU (generated on first use) in a few minutes on a 2-core CPU, at
+# 112 x 112.
 #   python tools/train.py configs/geocnn_synthau_demo.py
-# GeoCNN's structure (Sec. 3.4) at a CPU's scale: a plain-convolution main branch
-# and a five-layer GeoConv branch, concatenated, fused by a 3x3 conv, pooled, and one
-# sigmoid per AU. configs/geocnn-g00000_synthau_demo.py is the same network with
-# plain convolutions only (the Table 3 baseline G(00000)).
+# GeoCNN's structure (Sec. 3.4) at a CPU's scale: a plain-convolution main
+# branch and a five-layer GeoConv branch, concatenated, fused by a 3x3 conv,
+# pooled, and one sigmoid per AU. configs/geocnn-g00000_synthau_demo.py is the
+# same network with plain convolutions only (the Table 3 baseline G(00000)).
 _base_ = ['./_base_/datasets/synthau.py', './_base_/default_runtime.py']
 channels = (16, 32, 64, 96, 128)
 model = dict(
@@ -60,7 +61,8 @@ custom_hooks = [
     dict(type='GeoSpecsHook'),
     dict(type='AUStatisticsHook'),
     dict(type='AUF1ChartHook'),
-    # One torch thread: the data worker gets the other core (2-3x faster when shared).
+    # One torch thread: the data worker gets the other core (2-3x faster when
+    # shared).
     dict(type='TorchThreadsHook', num_threads=1),
 ]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

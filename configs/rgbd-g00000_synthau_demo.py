@@ -1,7 +1,7 @@
-# Diagnostic for the SynthAU experiment (not a paper model): the G(00000) network fed
-# RGB plus the mesh's depth map as a 4th input channel (the paper's RGBD input,
-# Table 5). It tells whether the network can use the 3D information when it is given
-# directly, as opposed to through GeoConv's geodesic weights.
+# Diagnostic for the SynthAU experiment (not a paper model): the G(00000)
+# network fed RGB plus the mesh's depth map as a 4th input channel (the paper's
+# RGBD input, Table 5). It tells whether the network can use the 3D information
+# when it is given directly, as opposed to through GeoConv's geodesic weights.
 _base_ = './geocnn-g00000_synthau_demo.py'
 channels = (16, 32, 64, 96, 128)
 model = dict(

@@ -1,7 +1,7 @@
 # Runtime shared by every geoconv-mm config (MMPretrain conventions).
 default_scope = 'mmpretrain'
-# Registers GeoConv, GeoCNN, the AU datasets/transforms/metric and the hooks, also for
-# users who call MMEngine's Runner from their own scripts.
+# Registers GeoConv, GeoCNN, the AU datasets/transforms/metric and the hooks,
+# also for users who call MMEngine's Runner from their own scripts.
 custom_imports = dict(imports=['geoconv_mm'], allow_failed_imports=False)
 
 default_hooks = dict(

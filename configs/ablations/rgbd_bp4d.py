@@ -1,6 +1,7 @@
-# Table 5 "RGBD": VGG-19 fed RGB + rendered depth (4 channels), regular conv only.
-# The first conv's depth filter cannot come from ImageNet; it starts random (the
-# other 3 input channels' filters too: MMEngine skips the whole mismatched tensor).
+# Table 5 "RGBD": VGG-19 fed RGB + rendered depth (4 channels), regular conv
+# only. The first conv's depth filter cannot come from ImageNet; it starts
+# random (the other 3 input channels' filters too: MMEngine skips the whole
+# mismatched tensor).
 _base_ = './vgg19_bp4d.py'
 # Depth of render_depth: z above the mesh's lowest point in crop pixels (about
 # 0-100 at 224 x 224), 0 off the face; scaled to roughly unit range.

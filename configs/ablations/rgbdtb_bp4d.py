@@ -1,5 +1,6 @@
-# Table 5 "RGBDTB": GeoCNN's two-branch layout with regular conv only; the VGG-19
-# branch sees RGB, the five-layer branch sees the rendered depth map (channel 3).
+# Table 5 "RGBDTB": GeoCNN's two-branch layout with regular conv only; the
+# VGG-19 branch sees RGB, the five-layer branch sees the rendered depth map
+# (channel 3).
 _base_ = './geocnn-g00000_bp4d.py'
 depth_mean, depth_std = 32.0, 32.0
 model = dict(

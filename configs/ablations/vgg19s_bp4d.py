@@ -1,4 +1,5 @@
-# Table 4 "VGG-19s": VGG-19 alone, trained from scratch (MMPretrain's VGG init).
+# Table 4 "VGG-19s": VGG-19 alone, trained from scratch (MMPretrain's VGG
+# init).
 _base_ = './vgg19_bp4d.py'
 model = dict(
     backbone=dict(

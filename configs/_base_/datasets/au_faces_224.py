@@ -1,6 +1,7 @@
-# Aligned 224 x 224 face crops with FaceSurface records, as the prepare tools write them
-# for BP4D and DISFA: the pipelines and loaders both data sets share. bp4d.py and
-# disfa.py set the data set; the top-level configs set the fold.
+# Aligned 224 x 224 face crops with FaceSurface records, as the prepare tools
+# write them for BP4D and DISFA: the pipelines and loaders both data sets
+# share. bp4d.py and disfa.py set the data set; the top-level configs set the
+# fold.
 image_size = 224
 
 # Geodesic weights of exactly the model's GeoConv layers: GeoSpecsHook
@@ -15,9 +16,11 @@ train_pipeline = [
     dict(type='LoadFaceSurface'),
     dict(type='ResizeFace', scale=image_size),
     # Not in the paper: a label-preserving flip (AU occurrence labels are not
-    # sided); it flips the mesh, so the geodesic weights follow. prob=0 to disable.
+    # sided); it flips the mesh, so the geodesic weights follow. prob=0 to
+    # disable.
     dict(type='RandomFlipFace', prob=0.5),
-    # Sec. 4.1: hue, saturation, brightness x U[0.6, 1.4]; PCA noise, alpha ~ N(0, 0.1).
+    # Sec. 4.1: hue, saturation, brightness x U[0.6, 1.4]; PCA noise,
+    # alpha ~ N(0, 0.1).
     dict(
         type='RandomHSVScale',
         hue=(0.6, 1.4),
@@ -52,7 +55,8 @@ val_dataloader = dict(
     collate_fn=dict(type='default_collate'),
     dataset=dict(fold=1, split='test', pipeline=test_pipeline),
 )
-# The AU protocol has no separate validation split: both evaluate the held-out part.
+# The AU protocol has no separate validation split: both evaluate the held-out
+# part.
 test_dataloader = val_dataloader
 val_evaluator = dict(type='AUF1Metric', threshold=0.5)
 test_evaluator = val_evaluator

@@ -1,6 +1,6 @@
-# BP4D, 12 AUs, subject-exclusive 3-fold protocol (fold set by the top-level configs).
-# Layout written by tools/dataset_converters/prepare_bp4d.py (aligned 224 x 224 crops,
-# FaceSurface records, annotations/bp4d.json).
+# BP4D, 12 AUs, subject-exclusive 3-fold protocol (fold set by the top-level
+# configs). Layout written by tools/dataset_converters/prepare_bp4d.py (aligned
+# 224 x 224 crops, FaceSurface records, annotations/bp4d.json).
 _base_ = './au_faces_224.py'
 dataset_type = 'BP4DDataset'
 data_root = 'data/bp4d'

@@ -1,6 +1,6 @@
-# DISFA (left camera), 8 AUs positive at intensity >= 2, subject-exclusive 3-fold
-# protocol (fold set by the top-level configs).
-# Layout written by tools/dataset_converters/prepare_disfa.py (aligned 224 x 224 crops,
+# DISFA (left camera), 8 AUs positive at intensity >= 2, subject-exclusive
+# 3-fold protocol (fold set by the top-level configs). Layout written by
+# tools/dataset_converters/prepare_disfa.py (aligned 224 x 224 crops,
 # FaceSurface records, annotations/disfa.json).
 _base_ = './au_faces_224.py'
 dataset_type = 'DISFADataset'

@@ -1,6 +1,7 @@
-# GeoCNN (Sec. 3.4): VGG-19 branch + five-layer GeoConv branch = G(11111), fused by
-# concatenation and a 3x3 conv, then a fully connected layer with one sigmoid per AU.
-# Branch sizes are our choice (Fig. 3 is not available): see GeoBranch's docstring.
+# GeoCNN (Sec. 3.4): VGG-19 branch + five-layer GeoConv branch = G(11111),
+# fused by concatenation and a 3x3 conv, then a fully connected layer with one
+# sigmoid per AU. Branch sizes are our choice (Fig. 3 is not available): see
+# GeoBranch's docstring.
 vgg19_imagenet = (
     'https://download.openmmlab.com/mmclassification/v0/vgg/'
     'vgg19_batch256_imagenet_20210208-e6920e4a.pth'
@@ -19,9 +20,9 @@ model = dict(
         main_branch=dict(
             type='MultiChannelVGG',
             depth=19,
-            # Pretrained on ImageNet, as in the paper. Loaded by init_weights() at the
-            # start of training; set the checkpoint to a local file to train offline,
-            # or init_cfg=None to train from scratch (VGG-19s).
+            # Pretrained on ImageNet, as in the paper. Loaded by init_weights()
+            # at the start of training; set the checkpoint to a local file to
+            # train offline, or init_cfg=None to train from scratch (VGG-19s).
             init_cfg=dict(
                 type='Pretrained',
                 checkpoint=vgg19_imagenet,
