@@ -28,8 +28,9 @@ def atomic_path(path: str, suffix: str) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
-        # mkstemp creates 0600 files; give the result the permissions a plain open()
-        # would, so that data sets written on a shared cluster stay readable.
+        # mkstemp creates 0600 files; give the result the permissions a plain
+        # open() would, so that data sets written on a shared cluster stay
+        # readable.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:

@@ -123,7 +123,8 @@ def test_missing_au_file_and_missing_label_dir(tmp_path):
         disfa.main(
             [str(root), '--out', str(tmp_path / 'out'), '--no-geometry']
         )
-    # --au-ids without AU26 works; a video without labels is reported, not dropped
+    # --au-ids without AU26 works; a video without labels is reported, not
+    # dropped
     write_disfa_video(
         disfa_video_path(str(root), 'SN002'), [tiny_image(0, (16, 16))] * 2
     )

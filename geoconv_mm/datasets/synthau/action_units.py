@@ -251,7 +251,8 @@ def sample_expression(
             out[au] = (
                 float(rng.uniform(0.0, 0.15)) if rng.random() < 0.33 else 0.0
             )
-    # Lips part only when AU25 (or 26) is coded; a trace of them keeps the lips closed.
+    # Lips part only when AU25 (or 26) is coded; a trace of them keeps the lips
+    # closed.
     for au in (25, 26):
         if au not in active:
             out[au] = 0.0

@@ -88,7 +88,8 @@ def furrow_maps(
                 lateral = side if f.bilateral else 1.0
                 q = p[:2] + np.array([f.offset[0] * lateral, f.offset[1]])
                 nearest = np.argmin(((vertices[:, :2] - q) ** 2).sum(1))
-                # Texture position of q: the nearest vertex's uv plus the residual.
+                # Texture position of q: the nearest vertex's uv plus the
+                # residual.
                 c = uv[nearest] + (q - vertices[nearest, :2]) * t
                 dx, dy = xx - c[0], yy - c[1]
                 env = np.exp(
@@ -99,7 +100,8 @@ def furrow_maps(
                     )
                 )
                 a = np.deg2rad(f.angle) * (lateral if f.bilateral else 1.0)
-                # Lines of direction `angle`: the phase runs along their normal.
+                # Lines of direction `angle`: the phase runs along their
+                # normal.
                 phase = (-np.sin(a) * dx + np.cos(a) * dy) / (f.period * t)
                 lines = (0.5 + 0.5 * np.cos(2 * np.pi * phase)) ** 4
                 m = np.maximum(m, env * lines)

@@ -182,14 +182,14 @@ def close_mouth(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     def on_upper(axis):
         return np.interp(v[lower, 0], ux, v[upper, axis][order])
 
-    # Offset of each lower-arc vertex from the upper arc at the same x, spread over the
-    # lower face by a Gaussian in x and gated by `below`.
+    # Offset of each lower-arc vertex from the upper arc at the same x, spread
+    # over the lower face by a Gaussian in x and gated by `below`.
     delta = np.stack([v[lower, 1] - on_upper(1), v[lower, 2] - on_upper(2)], 1)
     wx = np.exp(-((v[:, None, 0] - v[None, lower, 0]) ** 2) / (2 * 0.03**2))
     shift = (wx @ delta) / np.maximum(wx.sum(1, keepdims=True), 1e-9)
     v[:, 1:] -= below[:, None] * shift
-    # Exact contact on the arc, less a hairline opening so that the hole stays a
-    # simple, oriented loop.
+    # Exact contact on the arc, less a hairline opening so that the hole stays
+    # a simple, oriented loop.
     v[lower, 1] = on_upper(1) + 1e-3
     v[lower, 2] = on_upper(2)
     return v
@@ -253,7 +253,8 @@ def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
         a[f'dimple_{side}'] = corner + np.array([0.012 * out, 0, 0])
         wing = a[f'nose_wing_{side}']
         a[f'nasolabial_{side}'] = 0.5 * (wing + corner)
-    # Snap anchors to the surface depth (nearest vertex's z) so offsets stay on it.
+    # Snap anchors to the surface depth (nearest vertex's z) so offsets stay on
+    # it.
     for name, p in a.items():
         nearest = np.argmin(((v[:, :2] - p[:2]) ** 2).sum(1))
         a[name] = np.array([p[0], p[1], v[nearest, 2]])

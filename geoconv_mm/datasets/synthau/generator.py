@@ -226,8 +226,8 @@ class SubjectRenderer:
         self.proto_weights = subject_prototype_weights(self.rng)
         self.gain = _albedo_gain(self.rng, base.texture.shape[0])
         self.mirror_texture = bool(self.rng.random() < 0.5)
-        # Options draw from their own stream, so every variant of a seed shares the
-        # identities, poses and labels of the main one.
+        # Options draw from their own stream, so every variant of a seed shares
+        # the identities, poses and labels of the main one.
         extra = np.random.default_rng(
             np.random.SeedSequence([spec.seed, index, 1])
         )
@@ -263,8 +263,9 @@ class SubjectRenderer:
         )
         rot = _rotation(*pose)
         centre = self.shape.mean(0)
-        # Alignment like FacePipeline: a similarity sending the *neutral* posed eyes and
-        # mouth to the template, with a little jitter; expressions do not move the crop.
+        # Alignment like FacePipeline: a similarity sending the *neutral* posed
+        # eyes and mouth to the template, with a little jitter; expressions do
+        # not move the crop.
         a = self.regions.anchors
         keys = np.stack([a['eye_l'], a['eye_r'], a['mouth']])
         size = spec.image_size

@@ -91,8 +91,9 @@ class AUBalancedBCELoss(nn.Module):
         super().__init__()
         self.use_balanced_weights = use_balanced_weights
         self.loss_weight = loss_weight
-        # Statistics are data, not learnt state: non-persistent, recomputed from the
-        # training split at every (re)start, so checkpoints stay model-only.
+        # Statistics are data, not learnt state: non-persistent, recomputed
+        # from the training split at every (re)start, so checkpoints stay
+        # model-only.
         self.register_buffer('au_weight', None, persistent=False)
         self.register_buffer('pos_weight', None, persistent=False)
         if (num_known is None) != (num_positive is None):
@@ -161,7 +162,8 @@ class AUBalancedBCELoss(nn.Module):
         else:
             w = logits.new_full((num_aus,), 1.0 / num_aus)
             p = logits.new_ones(num_aus)
-        # log(sigmoid(z)) and log(1 - sigmoid(z)) = log(sigmoid(-z)), stable for any z.
+        # log(sigmoid(z)) and log(1 - sigmoid(z)) = log(sigmoid(-z)), stable
+        # for any z.
         term = p * target * F.logsigmoid(logits) + (1 - target) * F.logsigmoid(
             -logits
         )
