@@ -1,4 +1,4 @@
-"""Small shared helpers."""
+"""Frame I/O, config fold and work-dir functions, atomic file writes."""
 
 from .atomic_io import (
     atomic_imwrite,

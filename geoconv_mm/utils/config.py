@@ -1,4 +1,4 @@
-"""Config helpers shared by the train and test tools."""
+"""Config functions shared by the train, test and print_config tools."""
 
 from __future__ import annotations
 
