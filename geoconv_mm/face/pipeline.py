@@ -10,7 +10,7 @@ rasterised mesh.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -24,7 +24,14 @@ from .alignment import (
     similarity_transform,
     template_points,
 )
-from .reconstructors import build_reconstructor
+from .crops import face_crop, mesh_in_detection
+from .detectors import (
+    FaceDetection,
+    WholeImageDetector,
+    build_face_detector,
+    check_image,
+)
+from .reconstructors import RawFace, build_reconstructor
 
 
 class NoFaceError(RuntimeError):
@@ -41,6 +48,10 @@ class FaceResult:
         mask (np.ndarray): (H, W) bool facial region (pixels covered by the mesh).
         confidence (float): Detector score.
         affine (np.ndarray): (2, 3) map from source image to crop pixels.
+        box (np.ndarray, optional): (4,) xyxy detector box in the source
+            image.
+        mesh_vertices (np.ndarray, optional): (V, 3) mesh in the source
+            image frame (for tracking and head pose).
     """
 
     crop: np.ndarray
@@ -48,6 +59,8 @@ class FaceResult:
     mask: np.ndarray
     confidence: float
     affine: np.ndarray
+    box: Optional[np.ndarray] = None
+    mesh_vertices: Optional[np.ndarray] = None
 
 
 class FacePipeline:
@@ -60,6 +73,15 @@ class FacePipeline:
         template (dict, optional): Keypoint positions as fractions of the crop.
         min_confidence (float): Faces scoring lower raise :class:`NoFaceError`.
         mask_background (bool): Zero the crop outside the facial region.
+        detector (dict | callable, optional): Config of a ``FACE_DETECTORS``
+            entry or a built instance; ``None`` means
+            :class:`WholeImageDetector` (the mesh stage sees the whole
+            image, for aligned crops and file-backed reconstructors).
+        max_faces (int, optional): Keep at most this many faces per image,
+            largest first; ``None`` keeps all.
+        crop_margin (float): Side of the mesh stage's crop over the
+            detector box's side.
+        mesh_input_size (int): Side the mesh stage's crop is resampled to.
     """
 
     def __init__(
@@ -69,6 +91,10 @@ class FacePipeline:
         template: Optional[Dict[str, Sequence[float]]] = None,
         min_confidence: float = 0.0,
         mask_background: bool = False,
+        detector: Union[dict, object, None] = None,
+        max_faces: Optional[int] = None,
+        crop_margin: float = 2.0,
+        mesh_input_size: int = 256,
     ) -> None:
         self.reconstructor = build_reconstructor(
             reconstructor
@@ -85,6 +111,93 @@ class FacePipeline:
         )
         self.min_confidence = min_confidence
         self.mask_background = mask_background
+        self.detector = build_face_detector(
+            detector if detector is not None else WholeImageDetector()
+        )
+        if max_faces is not None and max_faces < 1:
+            raise ValueError(f'max_faces must be >= 1, got {max_faces}')
+        self.max_faces = max_faces
+        self.crop_margin = crop_margin
+        self.mesh_input_size = mesh_input_size
+
+    def process_all(
+        self,
+        image_bgr: np.ndarray,
+        meta: Optional[dict] = None,
+        name: str = 'image',
+    ) -> List[FaceResult]:
+        """Find, reconstruct and align every face in one image.
+
+        Args:
+            image_bgr (np.ndarray): (H, W, 3) uint8 BGR image.
+            meta (dict, optional): Frame identity (``source``,
+                ``frame_index``) for file-backed reconstructors.
+            name (str): How errors name this frame.
+
+        Returns:
+            list[FaceResult]: One per face that gave a usable mesh above
+            ``min_confidence``, largest box first, at most ``max_faces``;
+            empty when there is none.
+        """
+        return self._faces(image_bgr, meta, name)[0]
+
+    def _faces(
+        self,
+        image_bgr: np.ndarray,
+        meta: Optional[dict],
+        name: str,
+    ) -> Tuple[List[FaceResult], List[Exception]]:
+        """Faces kept, and why each detection that gave none was dropped."""
+        check_image(image_bgr, name)
+        detections = sorted(self.detector(image_bgr), key=lambda d: -d.size)
+        faces: List[FaceResult] = []
+        dropped: List[Exception] = []
+        for det in detections:
+            if self.max_faces is not None and len(faces) >= self.max_faces:
+                break
+            raw = self._reconstruct(image_bgr, det, meta)
+            if raw is None:
+                dropped.append(NoFaceError(f'{name}: no face found'))
+                continue
+            if raw.confidence < self.min_confidence:
+                dropped.append(
+                    NoFaceError(
+                        f'{name}: face score {raw.confidence:.2f} below '
+                        f'{self.min_confidence}'
+                    )
+                )
+                continue
+            try:
+                faces.append(self._align(image_bgr, raw, det, name))
+            except DegenerateMeshError as err:
+                dropped.append(err)
+        return faces, dropped
+
+    def _reconstruct(
+        self,
+        image_bgr: np.ndarray,
+        det: FaceDetection,
+        meta: Optional[dict],
+    ) -> Optional[RawFace]:
+        """The mesh of one detected face in the source image frame."""
+        if isinstance(self.detector, WholeImageDetector):
+            # The detector's box is the image: the mesh stage runs on it
+            # unchanged, as file-backed reconstructors expect.
+            return self.reconstructor(image_bgr, meta)
+        crop = face_crop(
+            image_bgr, det, self.crop_margin, self.mesh_input_size
+        )
+        raw = self.reconstructor(crop.image, meta)
+        if raw is None:
+            return None
+        vertices = crop.points_to_image(raw.vertices)
+        if not mesh_in_detection(vertices, det):
+            return None
+        keypoints = {
+            k: crop.points_to_image(np.asarray(v, np.float64)[None])[0]
+            for k, v in raw.keypoints.items()
+        }
+        return RawFace(vertices, raw.faces, keypoints, float(raw.confidence))
 
     def process(
         self,
@@ -92,7 +205,7 @@ class FacePipeline:
         meta: Optional[dict] = None,
         name: str = 'image',
     ) -> FaceResult:
-        """Align one image.
+        """The largest face of one image (see :meth:`process_all`).
 
         Args:
             image_bgr (np.ndarray): (H, W, 3) uint8 BGR image.
@@ -104,24 +217,19 @@ class FacePipeline:
             NoFaceError: No face (or one below ``min_confidence``).
             DegenerateMeshError: The reconstructed mesh is unusable.
         """
-        if (
-            not isinstance(image_bgr, np.ndarray)
-            or image_bgr.ndim != 3
-            or image_bgr.shape[2] != 3
-            or image_bgr.size == 0
-        ):
-            shape = getattr(image_bgr, 'shape', None)
-            raise ValueError(
-                f'{name}: expected an (H, W, 3) BGR image, got {shape}'
-            )
-        raw = self.reconstructor(image_bgr, meta)
-        if raw is None:
-            raise NoFaceError(f'{name}: no face found')
-        if raw.confidence < self.min_confidence:
-            raise NoFaceError(
-                f'{name}: face score {raw.confidence:.2f} below '
-                f'{self.min_confidence}'
-            )
+        faces, dropped = self._faces(image_bgr, meta, name)
+        if faces:
+            return faces[0]
+        raise dropped[0] if dropped else NoFaceError(f'{name}: no face found')
+
+    def _align(
+        self,
+        image_bgr: np.ndarray,
+        raw: RawFace,
+        det: FaceDetection,
+        name: str,
+    ) -> FaceResult:
+        """Carry one source-frame mesh into its aligned crop."""
         source = FaceSurface(
             raw.vertices, raw.faces, image_bgr.shape[:2]
         ).validate(name)
@@ -142,7 +250,15 @@ class FacePipeline:
         mask = rasterize_mask(surface)
         if self.mask_background:
             crop = crop * mask[..., None].astype(crop.dtype)
-        return FaceResult(crop, surface, mask, float(raw.confidence), affine)
+        return FaceResult(
+            crop,
+            surface,
+            mask,
+            float(raw.confidence),
+            affine,
+            np.asarray(det.box, np.float64),
+            np.asarray(raw.vertices, np.float64),
+        )
 
 
 def rasterize_mask(surface: FaceSurface) -> np.ndarray:

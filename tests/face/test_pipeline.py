@@ -1,5 +1,6 @@
 """FacePipeline on a real face, the reconstructors, and clear errors."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -156,3 +157,54 @@ def test_linear_3dmm_is_eq1(tmp_path, astronaut):
             np.zeros((8, 8, 3), np.uint8),
             dict(source='clip.mp4', frame_index=13),
         )
+
+
+def _group_photo(astronaut_bgr, spots):
+    """Canvas holding the astronaut's face at (x, y, patch side) spots."""
+    face = astronaut_bgr[0:230, 110:340]
+    canvas = np.full((900, 1400, 3), 90, np.uint8)
+    for x, y, side in spots:
+        canvas[y : y + side, x : x + side] = cv2.resize(
+            face, (side, side), interpolation=cv2.INTER_AREA
+        )
+    return canvas
+
+
+def test_every_face_of_a_group_photo(astronaut_bgr):
+    spots = [(50, 100, 300), (500, 150, 220), (900, 400, 400)]
+    canvas = _group_photo(astronaut_bgr, spots)
+    multi = FacePipeline(
+        detector=dict(type='MediaPipeFaceDetector'), crop_size=112
+    )
+    faces = multi.process_all(canvas, name='group')
+    assert len(faces) == 3
+    # Largest first; each mesh lies on its own pasted face.
+    sizes = [f.box[2] - f.box[0] for f in faces]
+    assert sizes == sorted(sizes, reverse=True)
+    for face in faces:
+        c = (face.box[:2] + face.box[2:]) / 2
+        owners = [
+            s
+            for s in spots
+            if s[0] < c[0] < s[0] + s[2] and s[1] < c[1] < s[1] + s[2]
+        ]
+        assert len(owners) == 1
+        mc = face.mesh_vertices[:, :2].mean(0)
+        x, y, side = owners[0]
+        assert x < mc[0] < x + side and y < mc[1] < y + side
+        assert face.crop.shape == (112, 112, 3) and face.mask.any()
+    assert len({tuple(np.round(f.box)) for f in faces}) == 3
+    two = FacePipeline(
+        detector=dict(type='MediaPipeFaceDetector'),
+        crop_size=112,
+        max_faces=2,
+    )
+    kept = two.process_all(canvas, name='group')
+    assert len(kept) == 2
+    np.testing.assert_allclose(kept[0].box, faces[0].box)
+    # The single-face call is the largest of the list.
+    np.testing.assert_allclose(multi.process(canvas).box, faces[0].box)
+    empty = np.full((400, 400, 3), 90, np.uint8)
+    assert multi.process_all(empty) == []
+    with pytest.raises(ValueError, match='max_faces'):
+        FacePipeline(max_faces=0)

@@ -116,16 +116,32 @@ class TimedTransform:
         return out
 
 
-def build_dataset(config: str, data_root: str, split: str):
+def config_geo_specs(config: str) -> list:
+    """The geodesic specs the config's model needs, as ``GeoSpecsHook``
+    would fill them in."""
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+
+    import geoconv_mm.models  # noqa: F401  (registers the models)
+    from geoconv_mm.engine import model_geo_specs
+
+    cfg = Config.fromfile(config)
+    size = cfg.get('image_size', None) or 224
+    return model_geo_specs(MODELS.build(cfg.model), size)
+
+
+def build_dataset(config: str, data_root: str, split: str, specs: list):
     from mmengine.config import Config
     from mmpretrain.registry import DATASETS
 
     import geoconv_mm.datasets  # noqa: F401  (registers datasets and transforms)
+    from geoconv_mm.engine import fill_geo_specs
 
     cfg = Config.fromfile(config)
     loader = cfg.train_dataloader if split == 'train' else cfg.test_dataloader
     ds_cfg = dict(loader.dataset, data_root=data_root)
     dataset = DATASETS.build(ds_cfg)
+    fill_geo_specs(dataset, specs)
     dataset.pipeline.transforms = [
         TimedTransform(t) for t in dataset.pipeline.transforms
     ]
@@ -188,8 +204,9 @@ def main(argv=None) -> int:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)
         data_root = prepare(work_dir, args.frames)
+        specs = config_geo_specs(args.config)
         datasets = {
-            s: build_dataset(args.config, data_root, s)
+            s: build_dataset(args.config, data_root, s, specs)
             for s in ('train', 'test')
         }
         for (
