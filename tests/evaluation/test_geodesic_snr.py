@@ -50,3 +50,21 @@ def test_bad_input_is_named():
         mean_squared_change([np.zeros(2)], [np.zeros(3)])
     with pytest.raises(ValueError, match='no weight-map'):
         mean_squared_change([], [])
+
+
+def test_synthau_depth_dose_and_depthless_au():
+    from mmengine.config import Config
+
+    from geoconv_mm.evaluation.geodesic_snr import synthau_weight_snr
+    from geoconv_mm.ops import GeoSpec
+
+    gen = Config.fromfile('configs/geocnn_synthau_demo.py').synthau
+    specs = [GeoSpec(4, 3, 1, 1, 1)]
+    key = specs[0].key
+    one = synthau_weight_snr('default', gen, specs, 2)
+    four = synthau_weight_snr('depth_x4', gen, specs, 2)
+    geo = synthau_weight_snr('geometry_only', gen, specs, 2)
+    assert four[6][key]['au'] > one[6][key]['au']
+    # AU25 only parts the lips in the image plane: no depth motion
+    assert geo[25][key]['au'] == 0.0
+    assert one[25][key]['au'] > 0.0
