@@ -21,11 +21,12 @@ The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
   for both arms, within each fold);
 - per AU: difference, interval, bootstrap p-value, Holm-adjusted over the 15 AUs
   (Benjamini-Hochberg beside it);
-- the all-present baseline from the test labels; every run, failed ones included.
-
-The claim "GeoConv helps on this variant" is supported when the GeoCNN - plain
-interval lies above 0, and falsified at this scale when the interval lies below
-+1 F1 point (the smallest gain worth having).
+- the all-present baseline from the test labels, and per run the AUs learned
+  (F1 clearly above that baseline); every run, failed ones included;
+- per arm, the verdict on "it helps" against plain from the interval of its
+  paired difference: the rule and its thresholds are in
+  ``geoconv_mm.evaluation.au_study`` (``verdict``), and summary.md states them
+  under its headline table.
 
 Examples::
 
@@ -72,6 +73,8 @@ ARMS = {
         'configs/geocnn-neutral_synthau_demo.py',
     ),
 }
+#: The arm every other arm's verdict is judged against.
+REFERENCE = 'plain'
 #: The paired comparisons of the analysis, (A, B): A - B.
 COMPARISONS = [
     ('geo', 'plain'),
@@ -352,13 +355,15 @@ def report(study_dir: str, num_boot=None) -> None:
     text = (
         f'# SynthAU study `{osp.basename(study_dir)}`\n\n{len(records)} finished '
         f'runs, {len(failed)} failed; analysis: tools/analysis_tools/synthau_experiment.py\n\n'
-        + markdown(summary, labels, failed)
+        + markdown(summary, labels, failed, REFERENCE)
     )
     atomic_write_json(osp.join(study_dir, 'summary.json'), summary, indent=1)
     with atomic_path(osp.join(study_dir, 'summary.md'), '.tmp.md') as tmp:
         with open(tmp, 'w') as fh:
             fh.write(text)
-    plot_intervals(summary, labels, osp.join(study_dir, 'intervals.png'))
+    plot_intervals(
+        summary, labels, osp.join(study_dir, 'intervals.png'), REFERENCE
+    )
     print(text)
     print(f'written: {study_dir}/summary.md, summary.json, intervals.png')
 

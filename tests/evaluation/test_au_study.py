@@ -1,0 +1,199 @@
+"""The study analysis on synthetic run records whose answers are known by hand.
+
+Each AU of a synthetic run has 100 positives among 300 test frames per subject
+and as many false positives as false negatives, so its F1 is exactly its true
+positive count (2tp / (2tp + 2(100 - tp))), and predicting every frame present
+scores 200 * (1/3) / (4/3) = 50.
+"""
+
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from geoconv_mm.evaluation.au_study import (
+    FALSIFIED,
+    INCONCLUSIVE,
+    LEARNABLE_MIN_AUS,
+    MIN_USEFUL_GAIN_F1,
+    SUPPORTED,
+    TABLE_BEGIN,
+    TABLE_END,
+    analyse,
+    learned_aus,
+    load_records,
+    markdown,
+    run_name,
+    verdict,
+)
+from geoconv_mm.utils.atomic_io import atomic_savez
+
+AUS = ['AU1', 'AU2']
+FRAMES = 300
+POSITIVES = 100
+
+
+def _frames(tp, fp, fn):
+    """Scores and labels of one subject's frames for one AU."""
+    pos = tp + fn
+    gt = np.zeros(FRAMES, np.uint8)
+    gt[:pos] = 1
+    pred = np.zeros(FRAMES, bool)
+    pred[:tp] = True
+    pred[pos : pos + fp] = True
+    return np.where(pred, 0.9, 0.1), gt
+
+
+def write_run(study, arm, seed, counts, num_subjects=3):
+    """One record and its predictions; counts: per subject, per AU (tp, fp, fn)
+    as an (S, A, 3) array, or (A, 3) for the same counts on every subject."""
+    counts = np.asarray(counts)
+    if counts.ndim == 2:
+        counts = np.broadcast_to(counts, (num_subjects,) + counts.shape)
+    scores, gt = [], []
+    for subject in counts:
+        cols = [_frames(*au) for au in subject]
+        scores.append(np.stack([c[0] for c in cols], 1))
+        gt.append(np.stack([c[1] for c in cols], 1))
+    scores, gt = np.concatenate(scores), np.concatenate(gt)
+    name = run_name(arm, 'default', seed, 1)
+    rel = osp.join('predictions', name + '.npz')
+    atomic_savez(
+        osp.join(study, rel),
+        scores=scores.astype(np.float32),
+        gt=gt,
+        mask=np.ones(gt.shape, bool),
+        subject_index=np.repeat(np.arange(len(counts)), FRAMES).astype(
+            np.int16
+        ),
+        subject_names=np.array([f's{i}' for i in range(len(counts))]),
+        au_names=np.array(AUS),
+    )
+    pooled = counts.sum(0)
+    per_au = 200 * pooled[:, 0] / (2 * pooled[:, 0] + pooled[:, 1:].sum(1))
+    record = dict(
+        arm=arm,
+        variant='default',
+        seed=seed,
+        fold=1,
+        f1=float(per_au.mean()),
+        f1_per_au=dict(zip(AUS, per_au.tolist())),
+        train_time_s=60.0,
+        predictions=rel,
+    )
+    with open(osp.join(study, name + '.json'), 'w') as fh:
+        json.dump(record, fh)
+
+
+def balanced(*tps):
+    """Per AU (tp, fp, fn) with fp = fn: F1 is tp."""
+    return [(tp, POSITIVES - tp, POSITIVES - tp) for tp in tps]
+
+
+@pytest.fixture(scope='module')
+def study(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('study'))
+    # plain: F1 (47, 70) and (61, 58); geo: +3 on every AU of every run;
+    # noisy: +6 on seed 0 and -4 on seed 1.
+    runs = {
+        'plain': [balanced(47, 70), balanced(61, 58)],
+        'geo': [balanced(50, 73), balanced(64, 61)],
+        'noisy': [balanced(53, 76), balanced(57, 54)],
+    }
+    for arm, per_seed in runs.items():
+        for seed, counts in enumerate(per_seed):
+            write_run(root, arm, seed, counts)
+    records, failed = load_records(root)
+    summary = analyse(
+        records, [('geo', 'plain'), ('noisy', 'plain')], num_boot=400
+    )
+    return records, failed, summary
+
+
+def test_constant_shift_interval_contains_it_and_excludes_zero(study):
+    _, failed, summary = study
+    assert failed == []
+    v = summary['variants']['default']
+    np.testing.assert_allclose(list(v['all_present'].values()), [50, 50])
+    assert v['arms']['plain']['mean'] == pytest.approx(59.0)
+    assert v['arms']['plain']['sd'] == pytest.approx(np.sqrt(0.5))
+    assert v['arms']['geo']['mean'] == pytest.approx(62.0)
+    c = v['comparisons']['geo - plain']
+    assert c['n_pairs'] == 2
+    assert c['diff'] == pytest.approx(3.0)
+    lo, hi = c['ci95']
+    assert 0 < lo <= 3 + 1e-9 and hi >= 3 - 1e-9
+    for d in c['per_au'].values():
+        assert d['diff'] == pytest.approx(3.0)
+    assert c['verdict'] == SUPPORTED
+
+
+def test_seed_noise_gives_wide_interval_and_inconclusive(study):
+    c = study[2]['variants']['default']['comparisons']['noisy - plain']
+    # Replicates draw both seeds (+6), both of the other (-4) or one each (+1).
+    assert c['diff'] == pytest.approx(1.0)
+    np.testing.assert_allclose(c['ci95'], [-4.0, 6.0])
+    assert c['verdict'] == INCONCLUSIVE
+
+
+def test_learned_aus_by_hand(study):
+    records, _, summary = study
+    by = {(r['arm'], r['seed']): r for r in records}
+    # baseline 50: plain learns AU2 (70) on seed 0 and AU1 (61) on seed 1;
+    # geo learns AU2 (73) on seed 0 and both (64, 61) on seed 1.
+    assert learned_aus(by[('plain', 0)]) == ['AU2']
+    assert learned_aus(by[('plain', 1)]) == ['AU1']
+    assert learned_aus(by[('geo', 1)]) == ['AU1', 'AU2']
+    assert learned_aus(by[('geo', 1)], margin=12) == ['AU1']
+    assert learned_aus(by[('geo', 1)], margin=15) == []
+    arms = summary['variants']['default']['arms']
+    assert arms['plain']['num_learned'] == [1, 1]
+    assert arms['geo']['num_learned'] == [1, 2]
+    assert arms['geo']['num_learned_mean'] == pytest.approx(1.5)
+    assert arms['geo']['num_learned_min'] == 1
+    assert arms['geo']['learnable_runs'] == 0
+    assert summary['rule']['learnable_min_aus'] == LEARNABLE_MIN_AUS
+
+
+def test_identical_arms_interval_contains_zero(tmp_path):
+    rng = np.random.default_rng(0)
+    for seed in range(3):
+        tp = rng.integers(10, 90, (6, len(AUS)))
+        fp = rng.integers(0, 150, (6, len(AUS)))
+        counts = np.stack([tp, fp, POSITIVES - tp], -1)
+        write_run(str(tmp_path), 'plain', seed, counts, 6)
+        write_run(str(tmp_path), 'same', seed, counts, 6)
+    records, _ = load_records(str(tmp_path))
+    c = analyse(records, [('same', 'plain')], num_boot=300)['variants'][
+        'default'
+    ]['comparisons']['same - plain']
+    lo, hi = c['ci95']
+    assert c['diff'] == 0 and lo <= 0 <= hi
+    # An interval pinned at 0 rules out the smallest useful gain.
+    assert c['verdict'] == FALSIFIED
+
+
+def test_verdict_rule():
+    g = MIN_USEFUL_GAIN_F1
+    assert verdict([0.1 * g, 0.5 * g]) == SUPPORTED
+    assert verdict([-g, 0.99 * g]) == FALSIFIED
+    assert verdict([-g, g]) == INCONCLUSIVE
+    assert verdict([0.0, 3 * g]) == INCONCLUSIVE
+    with pytest.raises(ValueError, match='lower end above upper'):
+        verdict([1.0, 0.0])
+
+
+def test_markdown_headline_table(study):
+    _, failed, summary = study
+    labels = {'plain': 'plain G(00000)', 'geo': 'GeoCNN G(11111)'}
+    text = markdown(summary, labels, failed, 'plain')
+    table = text[text.index(TABLE_BEGIN) : text.index(TABLE_END)]
+    rows = [r for r in table.splitlines() if r.startswith('| default')]
+    assert rows[0].startswith('| default | plain G(00000) | 2 | 59.00 ± 0.71')
+    geo = next(r for r in rows if 'GeoCNN' in r)
+    assert '| 1.5 (1) of 2 |' in geo and '| +3.00 [' in geo
+    assert geo.endswith(f'| 2 | {SUPPORTED} |')
+    noisy = next(r for r in rows if '| noisy |' in r)
+    assert '[-4.00, +6.00]' in noisy and noisy.endswith(f'{INCONCLUSIVE} |')
+    assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in table
