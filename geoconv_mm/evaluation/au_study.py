@@ -11,14 +11,14 @@ reports; the README repeats it):
   folds; :func:`paired_bootstrap`), and per AU the difference, its interval, the
   bootstrap p-value and Holm's adjustment over the AUs of the comparison (BH is given
   beside it);
-* the all-present baseline per AU, from the stored test labels, and per run the
-  number of AUs *learned*: F1 at least :data:`LEARNED_MARGIN_F1` points above that
-  baseline (:func:`learned_aus`); per arm and variant its mean and minimum over
-  runs. A data set is learnable at the demo's scale when a run learns at least
-  :data:`LEARNABLE_MIN_AUS` AUs.
+* the all-present baseline per AU, from the stored test labels, and per run
+  the number of AUs *learned*: F1 at least :data:`LEARNED_MARGIN_F1` points
+  above that baseline (:func:`learned_aus`); per arm and variant its mean and
+  minimum over runs. A data set is learnable at the demo's scale when a run
+  learns at least :data:`LEARNABLE_MIN_AUS` AUs.
 
-The rule for each arm against the reference arm (plain convolutions), applied to
-the 95% interval of the paired difference of mean F1 (:func:`verdict`):
+The rule for each arm against the reference arm (plain convolutions), applied
+to the 95% interval of the paired difference of mean F1 (:func:`verdict`):
 
 * *supported* when the interval lies above 0;
 * otherwise *falsified at this scale* when it lies below
@@ -333,13 +333,14 @@ TABLE_END = '<!-- synthau-study-table:end -->'
 def headline_table(
     summary: dict, labels: Dict[str, str], reference: str = 'plain'
 ) -> List[str]:
-    """Per variant and arm: runs, mean +- sd, AUs learned, the paired difference
-    against ``reference`` with its 95% interval, and the verdict."""
+    """Per variant and arm: runs, mean +- sd, AUs learned, the paired
+    difference against ``reference`` with its 95% interval, and the verdict."""
     lines = [
         TABLE_BEGIN,
         '',
         f'| variant | arm | runs | mean F1 ± sd | AUs learned, mean (min) '
-        f'| Δ vs {labels.get(reference, reference)} [95%] | pairs | verdict |',
+        f'| Δ vs {labels.get(reference, reference)} [95%] | pairs '
+        '| verdict |',
         '|---|---|---|---|---|---|---|---|',
     ]
     for variant, v in summary['variants'].items():
@@ -363,8 +364,9 @@ def headline_table(
                 f'({s["num_learned_min"]}) of {len(v["au_names"])} | {diff} '
                 f'| {pairs} | {verdict_} |'
             )
-    lines += [''] + rule_lines(labels.get(reference, reference))
+    # The rule stays outside the marks: the README states it once itself.
     lines += ['', TABLE_END, '']
+    lines += rule_lines(labels.get(reference, reference)) + ['']
     return lines
 
 
@@ -410,8 +412,8 @@ def markdown(
         ]
         if v['comparisons']:
             lines += [
-                '| paired difference | pairs | ΔF1 | 95% interval | p | verdict '
-                '| AUs with Holm p < 0.05 |',
+                '| paired difference | pairs | ΔF1 | 95% interval | p '
+                '| verdict | AUs with Holm p < 0.05 |',
                 '|---|---|---|---|---|---|---|',
             ]
             for name, c in v['comparisons'].items():

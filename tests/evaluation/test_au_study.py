@@ -196,4 +196,4 @@ def test_markdown_headline_table(study):
     assert geo.endswith(f'| 2 | {SUPPORTED} |')
     noisy = next(r for r in rows if '| noisy |' in r)
     assert '[-4.00, +6.00]' in noisy and noisy.endswith(f'{INCONCLUSIVE} |')
-    assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in table
+    assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in text[text.index(TABLE_END) :]
