@@ -370,6 +370,32 @@ def headline_table(
     return lines
 
 
+def replace_marked(text: str, block: str, where: str = 'text') -> str:
+    """``text`` with the part from :data:`TABLE_BEGIN` to :data:`TABLE_END`
+    (marks included) replaced by ``block``, which must carry the marks too.
+
+    Args:
+        text (str): A document with exactly one pair of marks.
+        block (str): The new marked part (from :func:`headline_table`).
+        where (str): Name of the document, for errors.
+
+    Returns:
+        str: The document with the block in place.
+    """
+    for name, t in ((where, text), ('the table', block)):
+        if t.count(TABLE_BEGIN) != 1 or t.count(TABLE_END) != 1:
+            raise ValueError(
+                f'{name}: needs exactly one {TABLE_BEGIN} and one {TABLE_END}'
+            )
+    start = text.index(TABLE_BEGIN)
+    end = text.index(TABLE_END) + len(TABLE_END)
+    if end < start:
+        raise ValueError(f'{where}: {TABLE_END} comes before {TABLE_BEGIN}')
+    b0 = block.index(TABLE_BEGIN)
+    b1 = block.index(TABLE_END) + len(TABLE_END)
+    return text[:start] + block[b0:b1] + text[end:]
+
+
 def markdown(
     summary: dict,
     labels: Dict[str, str],

@@ -6,9 +6,6 @@ positive count (2tp / (2tp + 2(100 - tp))), and predicting every frame present
 scores 200 * (1/3) / (4/3) = 50.
 """
 
-import json
-import os.path as osp
-
 import numpy as np
 import pytest
 
@@ -24,71 +21,15 @@ from geoconv_mm.evaluation.au_study import (
     learned_aus,
     load_records,
     markdown,
-    run_name,
+    replace_marked,
     verdict,
 )
-from geoconv_mm.utils.atomic_io import atomic_savez
-
-AUS = ['AU1', 'AU2']
-FRAMES = 300
-POSITIVES = 100
-
-
-def _frames(tp, fp, fn):
-    """Scores and labels of one subject's frames for one AU."""
-    pos = tp + fn
-    gt = np.zeros(FRAMES, np.uint8)
-    gt[:pos] = 1
-    pred = np.zeros(FRAMES, bool)
-    pred[:tp] = True
-    pred[pos : pos + fp] = True
-    return np.where(pred, 0.9, 0.1), gt
-
-
-def write_run(study, arm, seed, counts, num_subjects=3):
-    """One record and its predictions; counts: per subject, per AU (tp, fp, fn)
-    as an (S, A, 3) array, or (A, 3) for the same counts on every subject."""
-    counts = np.asarray(counts)
-    if counts.ndim == 2:
-        counts = np.broadcast_to(counts, (num_subjects,) + counts.shape)
-    scores, gt = [], []
-    for subject in counts:
-        cols = [_frames(*au) for au in subject]
-        scores.append(np.stack([c[0] for c in cols], 1))
-        gt.append(np.stack([c[1] for c in cols], 1))
-    scores, gt = np.concatenate(scores), np.concatenate(gt)
-    name = run_name(arm, 'default', seed, 1)
-    rel = osp.join('predictions', name + '.npz')
-    atomic_savez(
-        osp.join(study, rel),
-        scores=scores.astype(np.float32),
-        gt=gt,
-        mask=np.ones(gt.shape, bool),
-        subject_index=np.repeat(np.arange(len(counts)), FRAMES).astype(
-            np.int16
-        ),
-        subject_names=np.array([f's{i}' for i in range(len(counts))]),
-        au_names=np.array(AUS),
-    )
-    pooled = counts.sum(0)
-    per_au = 200 * pooled[:, 0] / (2 * pooled[:, 0] + pooled[:, 1:].sum(1))
-    record = dict(
-        arm=arm,
-        variant='default',
-        seed=seed,
-        fold=1,
-        f1=float(per_au.mean()),
-        f1_per_au=dict(zip(AUS, per_au.tolist())),
-        train_time_s=60.0,
-        predictions=rel,
-    )
-    with open(osp.join(study, name + '.json'), 'w') as fh:
-        json.dump(record, fh)
-
-
-def balanced(*tps):
-    """Per AU (tp, fp, fn) with fp = fn: F1 is tp."""
-    return [(tp, POSITIVES - tp, POSITIVES - tp) for tp in tps]
+from tests.fixtures.au_study_records import (
+    AUS,
+    POSITIVES,
+    balanced,
+    write_run,
+)
 
 
 @pytest.fixture(scope='module')
@@ -197,3 +138,15 @@ def test_markdown_headline_table(study):
     noisy = next(r for r in rows if '| noisy |' in r)
     assert '[-4.00, +6.00]' in noisy and noisy.endswith(f'{INCONCLUSIVE} |')
     assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in text[text.index(TABLE_END) :]
+
+
+def test_replace_marked():
+    doc = f'intro\n{TABLE_BEGIN}\nold\n{TABLE_END}\nrest\n'
+    block = f'x\n{TABLE_BEGIN}\n| new |\n{TABLE_END}\ny'
+    assert replace_marked(doc, block) == (
+        f'intro\n{TABLE_BEGIN}\n| new |\n{TABLE_END}\nrest\n'
+    )
+    with pytest.raises(ValueError, match='README.md: needs exactly one'):
+        replace_marked('no marks', block, 'README.md')
+    with pytest.raises(ValueError, match='comes before'):
+        replace_marked(f'{TABLE_END} {TABLE_BEGIN}', block, 'doc')

@@ -36,6 +36,9 @@ Examples::
         --seeds 0 1 2 3 4 --folds 1
     # analysis only, from the records (writes summary.md/.json, intervals.png)
     python tools/analysis_tools/synthau_experiment.py --study synthau_v2 --analyse-only
+    # ... and the headline table into the README's marked place
+    python tools/analysis_tools/synthau_experiment.py --study synthau_v2 \\
+        --analyse-only --readme README.md
 """
 
 import argparse
@@ -126,6 +129,12 @@ def parse_args():
         help='keep each run\'s checkpoints (deleted by default)',
     )
     parser.add_argument('--num-boot', type=int, default=None)
+    parser.add_argument(
+        '--readme',
+        default=None,
+        help='a file (the README) whose marked study table is replaced '
+        'by the headline table of this analysis',
+    )
     parser.add_argument(
         '--generator',
         nargs='+',
@@ -330,14 +339,17 @@ def run_one(
     return 'done'
 
 
-def report(study_dir: str, num_boot=None) -> None:
-    """Analyse the study's records: summary.md, summary.json, intervals.png."""
+def report(study_dir: str, num_boot=None, readme=None) -> None:
+    """Analyse the study's records: summary.md, summary.json, intervals.png,
+    and the headline table into ``readme``'s marked place if given."""
     from geoconv_mm.evaluation.au_study import (
         NUM_BOOT,
         analyse,
+        headline_table,
         load_records,
         markdown,
         plot_intervals,
+        replace_marked,
     )
     from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
 
@@ -366,6 +378,15 @@ def report(study_dir: str, num_boot=None) -> None:
     )
     print(text)
     print(f'written: {study_dir}/summary.md, summary.json, intervals.png')
+    if readme:
+        with open(readme) as fh:
+            doc = fh.read()
+        block = '\n'.join(headline_table(summary, labels, REFERENCE))
+        doc = replace_marked(doc, block, readme)
+        with atomic_path(readme, '.tmp.md') as tmp:
+            with open(tmp, 'w') as fh:
+                fh.write(doc)
+        print(f'written: the study table of {readme}')
 
 
 def main():
@@ -407,7 +428,7 @@ def main():
                 f'{os.getloadavg()[0]:.2f})',
                 flush=True,
             )
-    report(study_dir, args.num_boot)
+    report(study_dir, args.num_boot, args.readme)
 
 
 if __name__ == '__main__':
