@@ -8,6 +8,8 @@ scores 200 * (1/3) / (4/3) = 50.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoconv_mm.evaluation.au_study import (
     FALSIFIED,
@@ -18,6 +20,7 @@ from geoconv_mm.evaluation.au_study import (
     TABLE_BEGIN,
     TABLE_END,
     analyse,
+    compare,
     learned_aus,
     load_records,
     markdown,
@@ -150,3 +153,34 @@ def test_replace_marked():
         replace_marked('no marks', block, 'README.md')
     with pytest.raises(ValueError, match='comes before'):
         replace_marked(f'{TABLE_END} {TABLE_BEGIN}', block, 'doc')
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    runs=st.integers(1, 3),
+    subjects=st.integers(2, 5),
+)
+def test_swapping_arms_mirrors_difference_and_interval(seed, runs, subjects):
+    rng = np.random.default_rng(seed)
+
+    def arm():
+        out = {}
+        for r in range(runs):
+            c = rng.integers(0, 20, (subjects, len(AUS), 4))
+            out[(r, 1)] = dict(
+                seed=r,
+                fold=1,
+                arm='x',
+                subjects=[f's{i}' for i in range(subjects)],
+                counts=c,
+                au_names=AUS,
+            )
+        return out
+
+    a, b = arm(), arm()
+    ab, ba = compare(a, b, num_boot=100), compare(b, a, num_boot=100)
+    assert ab['diff'] == pytest.approx(-ba['diff'], abs=1e-9)
+    np.testing.assert_allclose(ab['ci95'], -np.array(ba['ci95'][::-1]))
+    for au in AUS:
+        assert ab['per_au'][au]['p'] == pytest.approx(ba['per_au'][au]['p'])
