@@ -312,7 +312,7 @@ def analyse(
             arms=arms,
             comparisons=cmp,
             au_names=names,
-            all_present=dict(zip(names, (200 * p / (1 + p)).tolist())),
+            all_present=dict(zip(names, all_present_f1(p).tolist())),
         )
     return dict(
         variants=out,
