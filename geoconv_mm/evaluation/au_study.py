@@ -11,7 +11,19 @@ reports; the README repeats it):
   folds; :func:`paired_bootstrap`), and per AU the difference, its interval, the
   bootstrap p-value and Holm's adjustment over the AUs of the comparison (BH is given
   beside it);
-* the all-present baseline per AU, from the stored test labels.
+* the all-present baseline per AU, from the stored test labels, and per run
+  the number of AUs *learned*: F1 at least :data:`LEARNED_MARGIN_F1` points
+  above that baseline (:func:`learned_aus`); per arm and variant its mean and
+  minimum over runs. A data set is learnable at the demo's scale when a run
+  learns at least :data:`LEARNABLE_MIN_AUS` AUs.
+
+The rule for each arm against the reference arm (plain convolutions), applied
+to the 95% interval of the paired difference of mean F1 (:func:`verdict`):
+
+* *supported* when the interval lies above 0;
+* otherwise *falsified at this scale* when it lies below
+  :data:`MIN_USEFUL_GAIN_F1`, the smallest gain in mean F1 worth having;
+* otherwise *inconclusive*.
 
 Records are JSON files (see :func:`load_records`) with the test predictions of the
 run in a ``.npz`` next to them (:class:`AUPredictionDump`).
@@ -42,6 +54,80 @@ from .statistics import (
 
 NUM_BOOT = 10000
 RUN_FIELDS = ('arm', 'variant', 'seed', 'fold')
+
+#: F1 points above the all-present baseline for an AU to count as learned.
+LEARNED_MARGIN_F1 = 10.0
+#: Learned AUs a run needs for its data set to count as learnable.
+LEARNABLE_MIN_AUS = 10
+#: The smallest gain in mean F1 (points) worth having.
+MIN_USEFUL_GAIN_F1 = 1.0
+SUPPORTED = 'supported'
+FALSIFIED = 'falsified at this scale'
+INCONCLUSIVE = 'inconclusive'
+
+
+def verdict(ci95: Sequence[float]) -> str:
+    """The pre-registered verdict on "arm A helps" from the A - B interval.
+
+    Args:
+        ci95 (Sequence[float]): Lower and upper end of the 95% interval of the
+            paired difference of mean F1, in F1 points.
+
+    Returns:
+        str: :data:`SUPPORTED` when the interval lies above 0, else
+        :data:`FALSIFIED` when it lies below :data:`MIN_USEFUL_GAIN_F1`, else
+        :data:`INCONCLUSIVE`.
+    """
+    lo, hi = (float(x) for x in ci95)
+    if not lo <= hi:
+        raise ValueError(f'interval {list(ci95)}: lower end above upper end')
+    if lo > 0:
+        return SUPPORTED
+    if hi < MIN_USEFUL_GAIN_F1:
+        return FALSIFIED
+    return INCONCLUSIVE
+
+
+def rule_lines(reference: str) -> List[str]:
+    """The verdict rule and the learnability criterion, in words."""
+    return [
+        f'Verdict on each arm against `{reference}`, from the 95% interval of '
+        f'the paired difference of mean F1: {SUPPORTED} when it lies above 0; '
+        f'otherwise {FALSIFIED} when it lies below '
+        f'+{MIN_USEFUL_GAIN_F1:g} F1 (the smallest gain worth having); '
+        f'otherwise {INCONCLUSIVE}.',
+        '',
+        f'AUs learned: AUs on which a run\'s F1 is at least '
+        f'{LEARNED_MARGIN_F1:g} points above predicting the AU present on '
+        f'every test frame (from the test labels); learnable at this scale '
+        f'means at least {LEARNABLE_MIN_AUS} AUs.',
+    ]
+
+
+def all_present_f1(positive_rate: Sequence[float]) -> np.ndarray:
+    """F1 (%) of predicting every frame positive: precision p, recall 1."""
+    p = np.asarray(positive_rate, np.float64)
+    return 200 * p / (1 + p)
+
+
+def learned_aus(record: dict, margin: float = LEARNED_MARGIN_F1) -> List[str]:
+    """AUs a run beats the all-present baseline on by at least ``margin``.
+
+    Both F1 values come from the run's stored test predictions; an AU without
+    any known test label is never learned.
+
+    Args:
+        record (dict): From :func:`load_records`.
+        margin (float): F1 points.
+
+    Returns:
+        list: AU names, in the record's order.
+    """
+    f1 = per_au_f1_of(record)
+    base = all_present_f1(record['test_positive_rate'])
+    with np.errstate(invalid='ignore'):
+        hit = f1 - base >= margin
+    return [n for n, h in zip(record['au_names'], hit) if h]
 
 
 def run_name(arm: str, variant: str, seed: int, fold: int) -> str:
@@ -122,8 +208,11 @@ def arm_summary(runs: Sequence[dict], num_boot: int = NUM_BOOT) -> dict:
     per_au = np.array([[r['f1_per_au'][n] for n in names] for r in runs])
     boot = single_arm_bootstrap(_strata(runs), num_boot)
     lo, hi = percentile_interval(boot['boot_mean'])
+    learned = [learned_aus(r) for r in runs]
+    counts = [len(x) for x in learned]
     return dict(
         n=len(runs),
+        runs=[[r['seed'], r['fold']] for r in runs],
         seeds=sorted({r['seed'] for r in runs}),
         folds=sorted({r['fold'] for r in runs}),
         f1=f1.tolist(),
@@ -132,6 +221,11 @@ def arm_summary(runs: Sequence[dict], num_boot: int = NUM_BOOT) -> dict:
         ci95=[float(lo), float(hi)],
         per_au_mean=dict(zip(names, per_au.mean(0).tolist())),
         train_time_s=float(np.mean([r['train_time_s'] for r in runs])),
+        learned_aus=learned,
+        num_learned=counts,
+        num_learned_mean=float(np.mean(counts)),
+        num_learned_min=int(min(counts)),
+        learnable_runs=int(sum(c >= LEARNABLE_MIN_AUS for c in counts)),
     )
 
 
@@ -158,6 +252,7 @@ def compare(
         diff=float(res['diff_mean']),
         ci95=[float(lo), float(hi)],
         p=float(bootstrap_p_value(res['boot_mean'])),
+        verdict=verdict((lo, hi)),
         per_au={
             n: dict(
                 diff=float(d),
@@ -217,24 +312,116 @@ def analyse(
             arms=arms,
             comparisons=cmp,
             au_names=names,
-            all_present=dict(zip(names, (200 * p / (1 + p)).tolist())),
+            all_present=dict(zip(names, all_present_f1(p).tolist())),
         )
-    return dict(variants=out, num_boot=num_boot)
+    return dict(
+        variants=out,
+        num_boot=num_boot,
+        rule=dict(
+            min_useful_gain_f1=MIN_USEFUL_GAIN_F1,
+            learned_margin_f1=LEARNED_MARGIN_F1,
+            learnable_min_aus=LEARNABLE_MIN_AUS,
+        ),
+    )
+
+
+#: Marks around the headline table in summary.md and in the README.
+TABLE_BEGIN = '<!-- synthau-study-table:begin -->'
+TABLE_END = '<!-- synthau-study-table:end -->'
+
+
+def headline_table(
+    summary: dict, labels: Dict[str, str], reference: str = 'plain'
+) -> List[str]:
+    """Per variant and arm: runs, mean +- sd, AUs learned, the paired
+    difference against ``reference`` with its 95% interval, and the verdict."""
+    lines = [
+        TABLE_BEGIN,
+        '',
+        f'| variant | arm | runs | mean F1 ± sd | AUs learned, mean (min) '
+        f'| Δ vs {labels.get(reference, reference)} [95%] | pairs '
+        '| verdict |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
+    for variant, v in summary['variants'].items():
+        # The reference arm first, the others in the summary's order.
+        order = sorted(v['arms'], key=lambda a: a != reference)
+        for arm in order:
+            s = v['arms'][arm]
+            sd = f'{s["sd"]:.2f}' if s['sd'] is not None else '-'
+            c = v['comparisons'].get(f'{arm} - {reference}')
+            if c is None:
+                diff, pairs, verdict_ = '-', '-', '-'
+            else:
+                diff = (
+                    f'{c["diff"]:+.2f} [{c["ci95"][0]:+.2f}, '
+                    f'{c["ci95"][1]:+.2f}]'
+                )
+                pairs, verdict_ = str(c['n_pairs']), c['verdict']
+            lines.append(
+                f'| {variant} | {labels.get(arm, arm)} | {s["n"]} | '
+                f'{s["mean"]:.2f} ± {sd} | {s["num_learned_mean"]:.1f} '
+                f'({s["num_learned_min"]}) of {len(v["au_names"])} | {diff} '
+                f'| {pairs} | {verdict_} |'
+            )
+    # The rule stays outside the marks: the README states it once itself.
+    lines += ['', TABLE_END, '']
+    lines += rule_lines(labels.get(reference, reference)) + ['']
+    return lines
+
+
+def replace_marked(text: str, block: str, where: str = 'text') -> str:
+    """``text`` with the part from :data:`TABLE_BEGIN` to :data:`TABLE_END`
+    (marks included) replaced by ``block``, which must carry the marks too.
+
+    Args:
+        text (str): A document with exactly one pair of marks.
+        block (str): The new marked part (from :func:`headline_table`).
+        where (str): Name of the document, for errors.
+
+    Returns:
+        str: The document with the block in place.
+    """
+    for name, t in ((where, text), ('the table', block)):
+        if t.count(TABLE_BEGIN) != 1 or t.count(TABLE_END) != 1:
+            raise ValueError(
+                f'{name}: needs exactly one {TABLE_BEGIN} and one {TABLE_END}'
+            )
+    start = text.index(TABLE_BEGIN)
+    end = text.index(TABLE_END) + len(TABLE_END)
+    if end < start:
+        raise ValueError(f'{where}: {TABLE_END} comes before {TABLE_BEGIN}')
+    b0 = block.index(TABLE_BEGIN)
+    b1 = block.index(TABLE_END) + len(TABLE_END)
+    return text[:start] + block[b0:b1] + text[end:]
 
 
 def markdown(
-    summary: dict, labels: Dict[str, str], failed: Sequence[dict]
+    summary: dict,
+    labels: Dict[str, str],
+    failed: Sequence[dict],
+    reference: str = 'plain',
 ) -> str:
-    """The study report as Markdown tables."""
-    lines = []
+    """The study report as Markdown tables, the headline table first.
+
+    Args:
+        summary (dict): From :func:`analyse`.
+        labels (dict): Arm name -> label shown.
+        failed (Sequence[dict]): Failed run records, listed at the end.
+        reference (str): Arm the headline table compares against.
+
+    Returns:
+        str: Markdown.
+    """
+    lines = headline_table(summary, labels, reference)
     for variant, v in summary['variants'].items():
         ap = np.mean(list(v['all_present'].values()))
         lines += [
             f'### Variant `{variant}`',
             '',
             '| arm | runs | mean F1 ± sd | 95% interval | per-run F1 | '
-            'train time / run |',
-            '|---|---|---|---|---|---|',
+            'AUs learned per run | train time / run |',
+            '|---|---|---|---|---|---|---|',
         ]
         for arm, s in v['arms'].items():
             sd = f'{s["sd"]:.2f}' if s['sd'] is not None else '-'
@@ -242,14 +429,18 @@ def markdown(
                 f'| {labels.get(arm, arm)} | {s["n"]} | {s["mean"]:.2f} ± {sd} | '
                 f'[{s["ci95"][0]:.2f}, {s["ci95"][1]:.2f}] | '
                 f'{", ".join(f"{x:.1f}" for x in s["f1"])} | '
+                f'{", ".join(str(n) for n in s["num_learned"])} | '
                 f'{s["train_time_s"] / 60:.1f} min |'
             )
-        lines += [f'| predict all present | - | {ap:.2f} | - | - | - |', '']
+        lines += [
+            f'| predict all present | - | {ap:.2f} | - | - | - | - |',
+            '',
+        ]
         if v['comparisons']:
             lines += [
-                '| paired difference | pairs | ΔF1 | 95% interval | p | AUs with '
-                'Holm p < 0.05 |',
-                '|---|---|---|---|---|---|',
+                '| paired difference | pairs | ΔF1 | 95% interval | p '
+                '| verdict | AUs with Holm p < 0.05 |',
+                '|---|---|---|---|---|---|---|',
             ]
             for name, c in v['comparisons'].items():
                 sig = [
@@ -260,7 +451,8 @@ def markdown(
                 lines.append(
                     f'| {name} | {c["n_pairs"]} | {c["diff"]:+.2f} | '
                     f'[{c["ci95"][0]:+.2f}, {c["ci95"][1]:+.2f}] | '
-                    f'{c["p"]:.3f} | {", ".join(sig) or "none"} |'
+                    f'{c["p"]:.3f} | {c["verdict"]} | '
+                    f'{", ".join(sig) or "none"} |'
                 )
             lines.append('')
             names = v['au_names']

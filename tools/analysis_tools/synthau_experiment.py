@@ -21,11 +21,12 @@ The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
   for both arms, within each fold);
 - per AU: difference, interval, bootstrap p-value, Holm-adjusted over the 15 AUs
   (Benjamini-Hochberg beside it);
-- the all-present baseline from the test labels; every run, failed ones included.
-
-The claim "GeoConv helps on this variant" is supported when the GeoCNN - plain
-interval lies above 0, and falsified at this scale when the interval lies below
-+1 F1 point (the smallest gain worth having).
+- the all-present baseline from the test labels, and per run the AUs learned
+  (F1 clearly above that baseline); every run, failed ones included;
+- per arm, the verdict on "it helps" against plain from the interval of its
+  paired difference: the rule and its thresholds are in
+  ``geoconv_mm.evaluation.au_study`` (``verdict``), and summary.md states them
+  under its headline table.
 
 Examples::
 
@@ -35,6 +36,9 @@ Examples::
         --seeds 0 1 2 3 4 --folds 1
     # analysis only, from the records (writes summary.md/.json, intervals.png)
     python tools/analysis_tools/synthau_experiment.py --study synthau_v2 --analyse-only
+    # ... and the headline table into the README's marked place
+    python tools/analysis_tools/synthau_experiment.py --study synthau_v2 \\
+        --analyse-only --readme README.md
 """
 
 import argparse
@@ -72,6 +76,8 @@ ARMS = {
         'configs/geocnn-neutral_synthau_demo.py',
     ),
 }
+#: The arm every other arm's verdict is judged against.
+REFERENCE = 'plain'
 #: The paired comparisons of the analysis, (A, B): A - B.
 COMPARISONS = [
     ('geo', 'plain'),
@@ -123,6 +129,12 @@ def parse_args():
         help='keep each run\'s checkpoints (deleted by default)',
     )
     parser.add_argument('--num-boot', type=int, default=None)
+    parser.add_argument(
+        '--readme',
+        default=None,
+        help='a file (the README) whose marked study table is replaced '
+        'by the headline table of this analysis',
+    )
     parser.add_argument(
         '--generator',
         nargs='+',
@@ -327,14 +339,17 @@ def run_one(
     return 'done'
 
 
-def report(study_dir: str, num_boot=None) -> None:
-    """Analyse the study's records: summary.md, summary.json, intervals.png."""
+def report(study_dir: str, num_boot=None, readme=None) -> None:
+    """Analyse the study's records: summary.md, summary.json, intervals.png,
+    and the headline table into ``readme``'s marked place if given."""
     from geoconv_mm.evaluation.au_study import (
         NUM_BOOT,
         analyse,
+        headline_table,
         load_records,
         markdown,
         plot_intervals,
+        replace_marked,
     )
     from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
 
@@ -352,15 +367,26 @@ def report(study_dir: str, num_boot=None) -> None:
     text = (
         f'# SynthAU study `{osp.basename(study_dir)}`\n\n{len(records)} finished '
         f'runs, {len(failed)} failed; analysis: tools/analysis_tools/synthau_experiment.py\n\n'
-        + markdown(summary, labels, failed)
+        + markdown(summary, labels, failed, REFERENCE)
     )
     atomic_write_json(osp.join(study_dir, 'summary.json'), summary, indent=1)
     with atomic_path(osp.join(study_dir, 'summary.md'), '.tmp.md') as tmp:
         with open(tmp, 'w') as fh:
             fh.write(text)
-    plot_intervals(summary, labels, osp.join(study_dir, 'intervals.png'))
+    plot_intervals(
+        summary, labels, osp.join(study_dir, 'intervals.png'), REFERENCE
+    )
     print(text)
     print(f'written: {study_dir}/summary.md, summary.json, intervals.png')
+    if readme:
+        with open(readme) as fh:
+            doc = fh.read()
+        block = '\n'.join(headline_table(summary, labels, REFERENCE))
+        doc = replace_marked(doc, block, readme)
+        with atomic_path(readme, '.tmp.md') as tmp:
+            with open(tmp, 'w') as fh:
+                fh.write(doc)
+        print(f'written: the study table of {readme}')
 
 
 def main():
@@ -402,7 +428,7 @@ def main():
                 f'{os.getloadavg()[0]:.2f})',
                 flush=True,
             )
-    report(study_dir, args.num_boot)
+    report(study_dir, args.num_boot, args.readme)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,186 @@
+"""The study analysis on synthetic run records whose answers are known by hand.
+
+Each AU of a synthetic run has 100 positives among 300 test frames per subject
+and as many false positives as false negatives, so its F1 is exactly its true
+positive count (2tp / (2tp + 2(100 - tp))), and predicting every frame present
+scores 200 * (1/3) / (4/3) = 50.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geoconv_mm.evaluation.au_study import (
+    FALSIFIED,
+    INCONCLUSIVE,
+    LEARNABLE_MIN_AUS,
+    MIN_USEFUL_GAIN_F1,
+    SUPPORTED,
+    TABLE_BEGIN,
+    TABLE_END,
+    analyse,
+    compare,
+    learned_aus,
+    load_records,
+    markdown,
+    replace_marked,
+    verdict,
+)
+from tests.fixtures.au_study_records import (
+    AUS,
+    POSITIVES,
+    balanced,
+    write_run,
+)
+
+
+@pytest.fixture(scope='module')
+def study(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('study'))
+    # plain: F1 (47, 70) and (61, 58); geo: +3 on every AU of every run;
+    # noisy: +6 on seed 0 and -4 on seed 1.
+    runs = {
+        'plain': [balanced(47, 70), balanced(61, 58)],
+        'geo': [balanced(50, 73), balanced(64, 61)],
+        'noisy': [balanced(53, 76), balanced(57, 54)],
+    }
+    for arm, per_seed in runs.items():
+        for seed, counts in enumerate(per_seed):
+            write_run(root, arm, seed, counts)
+    records, failed = load_records(root)
+    summary = analyse(
+        records, [('geo', 'plain'), ('noisy', 'plain')], num_boot=400
+    )
+    return records, failed, summary
+
+
+def test_constant_shift_interval_contains_it_and_excludes_zero(study):
+    _, failed, summary = study
+    assert failed == []
+    v = summary['variants']['default']
+    np.testing.assert_allclose(list(v['all_present'].values()), [50, 50])
+    assert v['arms']['plain']['mean'] == pytest.approx(59.0)
+    assert v['arms']['plain']['sd'] == pytest.approx(np.sqrt(0.5))
+    assert v['arms']['geo']['mean'] == pytest.approx(62.0)
+    c = v['comparisons']['geo - plain']
+    assert c['n_pairs'] == 2
+    assert c['diff'] == pytest.approx(3.0)
+    lo, hi = c['ci95']
+    assert 0 < lo <= 3 + 1e-9 and hi >= 3 - 1e-9
+    for d in c['per_au'].values():
+        assert d['diff'] == pytest.approx(3.0)
+    assert c['verdict'] == SUPPORTED
+
+
+def test_seed_noise_gives_wide_interval_and_inconclusive(study):
+    c = study[2]['variants']['default']['comparisons']['noisy - plain']
+    # Replicates draw both seeds (+6), both of the other (-4) or one each (+1).
+    assert c['diff'] == pytest.approx(1.0)
+    np.testing.assert_allclose(c['ci95'], [-4.0, 6.0])
+    assert c['verdict'] == INCONCLUSIVE
+
+
+def test_learned_aus_by_hand(study):
+    records, _, summary = study
+    by = {(r['arm'], r['seed']): r for r in records}
+    # baseline 50: plain learns AU2 (70) on seed 0 and AU1 (61) on seed 1;
+    # geo learns AU2 (73) on seed 0 and both (64, 61) on seed 1.
+    assert learned_aus(by[('plain', 0)]) == ['AU2']
+    assert learned_aus(by[('plain', 1)]) == ['AU1']
+    assert learned_aus(by[('geo', 1)]) == ['AU1', 'AU2']
+    assert learned_aus(by[('geo', 1)], margin=12) == ['AU1']
+    assert learned_aus(by[('geo', 1)], margin=15) == []
+    arms = summary['variants']['default']['arms']
+    assert arms['plain']['num_learned'] == [1, 1]
+    assert arms['geo']['num_learned'] == [1, 2]
+    assert arms['geo']['num_learned_mean'] == pytest.approx(1.5)
+    assert arms['geo']['num_learned_min'] == 1
+    assert arms['geo']['learnable_runs'] == 0
+    assert summary['rule']['learnable_min_aus'] == LEARNABLE_MIN_AUS
+
+
+def test_identical_arms_interval_contains_zero(tmp_path):
+    rng = np.random.default_rng(0)
+    for seed in range(3):
+        tp = rng.integers(10, 90, (6, len(AUS)))
+        fp = rng.integers(0, 150, (6, len(AUS)))
+        counts = np.stack([tp, fp, POSITIVES - tp], -1)
+        write_run(str(tmp_path), 'plain', seed, counts, 6)
+        write_run(str(tmp_path), 'same', seed, counts, 6)
+    records, _ = load_records(str(tmp_path))
+    c = analyse(records, [('same', 'plain')], num_boot=300)['variants'][
+        'default'
+    ]['comparisons']['same - plain']
+    lo, hi = c['ci95']
+    assert c['diff'] == 0 and lo <= 0 <= hi
+    # An interval pinned at 0 rules out the smallest useful gain.
+    assert c['verdict'] == FALSIFIED
+
+
+def test_verdict_rule():
+    g = MIN_USEFUL_GAIN_F1
+    assert verdict([0.1 * g, 0.5 * g]) == SUPPORTED
+    assert verdict([-g, 0.99 * g]) == FALSIFIED
+    assert verdict([-g, g]) == INCONCLUSIVE
+    assert verdict([0.0, 3 * g]) == INCONCLUSIVE
+    with pytest.raises(ValueError, match='lower end above upper'):
+        verdict([1.0, 0.0])
+
+
+def test_markdown_headline_table(study):
+    _, failed, summary = study
+    labels = {'plain': 'plain G(00000)', 'geo': 'GeoCNN G(11111)'}
+    text = markdown(summary, labels, failed, 'plain')
+    table = text[text.index(TABLE_BEGIN) : text.index(TABLE_END)]
+    rows = [r for r in table.splitlines() if r.startswith('| default')]
+    assert rows[0].startswith('| default | plain G(00000) | 2 | 59.00 ± 0.71')
+    geo = next(r for r in rows if 'GeoCNN' in r)
+    assert '| 1.5 (1) of 2 |' in geo and '| +3.00 [' in geo
+    assert geo.endswith(f'| 2 | {SUPPORTED} |')
+    noisy = next(r for r in rows if '| noisy |' in r)
+    assert '[-4.00, +6.00]' in noisy and noisy.endswith(f'{INCONCLUSIVE} |')
+    assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in text[text.index(TABLE_END) :]
+
+
+def test_replace_marked():
+    doc = f'intro\n{TABLE_BEGIN}\nold\n{TABLE_END}\nrest\n'
+    block = f'x\n{TABLE_BEGIN}\n| new |\n{TABLE_END}\ny'
+    assert replace_marked(doc, block) == (
+        f'intro\n{TABLE_BEGIN}\n| new |\n{TABLE_END}\nrest\n'
+    )
+    with pytest.raises(ValueError, match='README.md: needs exactly one'):
+        replace_marked('no marks', block, 'README.md')
+    with pytest.raises(ValueError, match='comes before'):
+        replace_marked(f'{TABLE_END} {TABLE_BEGIN}', block, 'doc')
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    runs=st.integers(1, 3),
+    subjects=st.integers(2, 5),
+)
+def test_swapping_arms_mirrors_difference_and_interval(seed, runs, subjects):
+    rng = np.random.default_rng(seed)
+
+    def arm():
+        out = {}
+        for r in range(runs):
+            c = rng.integers(0, 20, (subjects, len(AUS), 4))
+            out[(r, 1)] = dict(
+                seed=r,
+                fold=1,
+                arm='x',
+                subjects=[f's{i}' for i in range(subjects)],
+                counts=c,
+                au_names=AUS,
+            )
+        return out
+
+    a, b = arm(), arm()
+    ab, ba = compare(a, b, num_boot=100), compare(b, a, num_boot=100)
+    assert ab['diff'] == pytest.approx(-ba['diff'], abs=1e-9)
+    np.testing.assert_allclose(ab['ci95'], -np.array(ba['ci95'][::-1]))
+    for au in AUS:
+        assert ab['per_au'][au]['p'] == pytest.approx(ba['per_au'][au]['p'])
