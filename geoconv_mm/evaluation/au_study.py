@@ -61,17 +61,23 @@ LEARNED_MARGIN_F1 = 10.0
 LEARNABLE_MIN_AUS = 10
 #: The smallest gain in mean F1 (points) worth having.
 MIN_USEFUL_GAIN_F1 = 1.0
+#: Paired (seed, fold) runs a comparison needs before it gets a verdict; the
+#: study plan's seed count, so an interrupted study states none.
+MIN_PAIRS_FOR_VERDICT = 5
 SUPPORTED = 'supported'
 FALSIFIED = 'falsified at this scale'
 INCONCLUSIVE = 'inconclusive'
+TOO_FEW_PAIRS = 'no verdict yet'
 
 
-def verdict(ci95: Sequence[float]) -> str:
+def verdict(ci95: Sequence[float], n_pairs: Optional[int] = None) -> str:
     """The pre-registered verdict on "arm A helps" from the A - B interval.
 
     Args:
         ci95 (Sequence[float]): Lower and upper end of the 95% interval of the
             paired difference of mean F1, in F1 points.
+        n_pairs (int, optional): Paired runs behind the interval; fewer than
+            :data:`MIN_PAIRS_FOR_VERDICT` give :data:`TOO_FEW_PAIRS`.
 
     Returns:
         str: :data:`SUPPORTED` when the interval lies above 0, else
@@ -81,6 +87,8 @@ def verdict(ci95: Sequence[float]) -> str:
     lo, hi = (float(x) for x in ci95)
     if not lo <= hi:
         raise ValueError(f'interval {list(ci95)}: lower end above upper end')
+    if n_pairs is not None and n_pairs < MIN_PAIRS_FOR_VERDICT:
+        return TOO_FEW_PAIRS
     if lo > 0:
         return SUPPORTED
     if hi < MIN_USEFUL_GAIN_F1:
@@ -95,7 +103,8 @@ def rule_lines(reference: str) -> List[str]:
         f'the paired difference of mean F1: {SUPPORTED} when it lies above 0; '
         f'otherwise {FALSIFIED} when it lies below '
         f'+{MIN_USEFUL_GAIN_F1:g} F1 (the smallest gain worth having); '
-        f'otherwise {INCONCLUSIVE}.',
+        f'otherwise {INCONCLUSIVE}; {TOO_FEW_PAIRS} with fewer than '
+        f'{MIN_PAIRS_FOR_VERDICT} paired runs.',
         '',
         f'AUs learned: AUs on which a run\'s F1 is at least '
         f'{LEARNED_MARGIN_F1:g} points above predicting the AU present on '
@@ -252,7 +261,7 @@ def compare(
         diff=float(res['diff_mean']),
         ci95=[float(lo), float(hi)],
         p=float(bootstrap_p_value(res['boot_mean'])),
-        verdict=verdict((lo, hi)),
+        verdict=verdict((lo, hi), len(keys)),
         per_au={
             n: dict(
                 diff=float(d),

@@ -11,14 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geoconv_mm.evaluation import au_study
 from geoconv_mm.evaluation.au_study import (
     FALSIFIED,
     INCONCLUSIVE,
     LEARNABLE_MIN_AUS,
+    MIN_PAIRS_FOR_VERDICT,
     MIN_USEFUL_GAIN_F1,
     SUPPORTED,
     TABLE_BEGIN,
     TABLE_END,
+    TOO_FEW_PAIRS,
     analyse,
     compare,
     learned_aus,
@@ -49,9 +52,12 @@ def study(tmp_path_factory):
         for seed, counts in enumerate(per_seed):
             write_run(root, arm, seed, counts)
     records, failed = load_records(root)
-    summary = analyse(
-        records, [('geo', 'plain'), ('noisy', 'plain')], num_boot=400
-    )
+    # Two seeds stand in for the plan's five here.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(au_study, 'MIN_PAIRS_FOR_VERDICT', 2)
+        summary = analyse(
+            records, [('geo', 'plain'), ('noisy', 'plain')], num_boot=400
+        )
     return records, failed, summary
 
 
@@ -109,6 +115,8 @@ def test_identical_arms_interval_contains_zero(tmp_path):
         write_run(str(tmp_path), 'plain', seed, counts, 6)
         write_run(str(tmp_path), 'same', seed, counts, 6)
     records, _ = load_records(str(tmp_path))
+    mp = pytest.MonkeyPatch()
+    mp.setattr(au_study, 'MIN_PAIRS_FOR_VERDICT', 3)
     c = analyse(records, [('same', 'plain')], num_boot=300)['variants'][
         'default'
     ]['comparisons']['same - plain']
@@ -116,6 +124,13 @@ def test_identical_arms_interval_contains_zero(tmp_path):
     assert c['diff'] == 0 and lo <= 0 <= hi
     # An interval pinned at 0 rules out the smallest useful gain.
     assert c['verdict'] == FALSIFIED
+    mp.undo()
+
+
+def test_no_verdict_before_the_planned_pairs():
+    g = MIN_PAIRS_FOR_VERDICT
+    assert verdict([2.0, 5.0], n_pairs=g - 1) == TOO_FEW_PAIRS
+    assert verdict([2.0, 5.0], n_pairs=g) == SUPPORTED
 
 
 def test_verdict_rule():

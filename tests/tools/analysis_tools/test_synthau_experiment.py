@@ -7,7 +7,11 @@ import os.path as osp
 import subprocess
 import sys
 
-from geoconv_mm.evaluation.au_study import SUPPORTED, TABLE_BEGIN, TABLE_END
+from geoconv_mm.evaluation.au_study import (
+    TABLE_BEGIN,
+    TABLE_END,
+    TOO_FEW_PAIRS,
+)
 from tests.fixtures.au_study_records import balanced, write_run
 from tests.fixtures.paths import REPO_ROOT
 
@@ -49,7 +53,7 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((study / 'summary.json').read_text())
     c = summary['variants']['default']['comparisons']['geo - plain']
-    assert c['verdict'] == SUPPORTED and abs(c['diff'] - 3) < 1e-9
+    assert c['verdict'] == TOO_FEW_PAIRS and abs(c['diff'] - 3) < 1e-9
     assert (study / 'intervals.png').stat().st_size > 0
     text = readme.read_text()
     assert text.startswith(before + TABLE_BEGIN) and text.endswith(
@@ -59,4 +63,4 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     table = (study / 'summary.md').read_text()
     block = table[table.index(TABLE_BEGIN) : table.index(TABLE_END)]
     assert block in text
-    assert f'| 2 | {SUPPORTED} |' in block
+    assert f'| 2 | {TOO_FEW_PAIRS} |' in block
