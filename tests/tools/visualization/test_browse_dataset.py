@@ -110,3 +110,44 @@ def test_scale_the_model_lacks_is_named(tree):
     assert res.returncode != 0
     assert '--scale 3' in res.stderr and '[1, 2, 4, 8, 16]' in res.stderr
     assert not (root / 'bad.png').exists()
+
+
+def first_crop(tree, *args):
+    root, cfg = tree
+    out = root / 'one.png'
+    res = run_tool(
+        cfg,
+        out,
+        '--num-samples',
+        '1',
+        '--cols',
+        '1',
+        '--tile-size',
+        str(TILE),
+        *args,
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    img = cv2.imread(str(out))
+    assert img.shape[1] == 2 * TILE
+    return img[:TILE, :TILE].astype(int)
+
+
+def frame_tile(root, subject):
+    frame = cv2.imread(str(root / 'frames' / subject / 'T1' / '00000.jpg'))
+    return cv2.resize(frame, (TILE, TILE), interpolation=cv2.INTER_AREA)
+
+
+def test_fold_and_cfg_options_pick_the_data(tree):
+    root, _ = tree
+    # Fold 2 tests on the second protocol part.
+    crop = first_crop(tree, '--fold', '2')
+    assert np.abs(crop - frame_tile(root, 'M011')).mean() < 1.0
+    # The val loader turned to fold 1's training split starts at part 1.
+    crop = first_crop(
+        tree,
+        '--split',
+        'val',
+        '--cfg-options',
+        'val_dataloader.dataset.split=train',
+    )
+    assert np.abs(crop - frame_tile(root, 'F001')).mean() < 1.0
