@@ -47,7 +47,13 @@ def build_browse_dataset(cfg: Config, split: str):
         )
     size = cfg.get('image_size', None) or DEFAULT_IMAGE_SIZE
     specs = model_geo_specs(MODELS.build(cfg.model), size)
-    dataset = DATASETS.build(loader.dataset)
+    try:
+        dataset = DATASETS.build(loader.dataset)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(
+            f'--split {split}: {exc} (point {split}_dataloader.dataset.'
+            'data_root at the prepared data, e.g. with --cfg-options)'
+        ) from exc
     fill_geo_specs(dataset, specs)
     if len(dataset) == 0:
         raise ValueError(f'--split {split}: the dataset has no samples')

@@ -79,7 +79,7 @@ def main(argv=None):
             tile_size=args.tile_size,
             progress=bar.update,
         )
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, FileNotFoundError) as exc:
         sys.exit(f'error: {exc}')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     if not cv2.imwrite(args.out, grid):

@@ -110,6 +110,18 @@ def test_scale_the_model_lacks_is_named(tree):
     assert res.returncode != 0
     assert '--scale 3' in res.stderr and '[1, 2, 4, 8, 16]' in res.stderr
     assert not (root / 'bad.png').exists()
+    missing = str(root / 'absent')
+    res = run_tool(
+        cfg,
+        root / 'bad.png',
+        '--split',
+        'train',
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={missing}',
+    )
+    assert res.returncode != 0
+    assert '--split train' in res.stderr and missing in res.stderr
+    assert 'Traceback' not in res.stderr
 
 
 def first_crop(tree, *args):
