@@ -5,7 +5,8 @@ face_id, timestamp, confidence, success, status, reason, pose_Tx..pose_Rz,
 AUxx_c presence, AUxx_p probability), row by row as frames are done, so an
 interrupted run keeps its rows. A frame without a face, or one that cannot
 be decoded, gets one row with success 0 and the reason. Optionally writes an
-annotated video / image folder and a probability plot.
+annotated video / image folder (every face boxed with its id and AU
+bars) and a probability plot (one panel per face id).
 
 Example:
     python tools/infer.py face.mp4 --config configs/geocnn_bp4d_fold1.py \
@@ -115,8 +116,9 @@ def main(argv=None):
     from geoconv_mm.apis import AUCsvWriter, AUInferencer
     from geoconv_mm.visualization import (
         AnnotatedFrameWriter,
-        draw_au_frame,
+        draw_au_faces,
         plot_au_timeline,
+        plot_au_timeline_faces,
     )
 
     inferencer = AUInferencer(
@@ -124,7 +126,6 @@ def main(argv=None):
         args.checkpoint,
         device=args.device,
         batch_size=args.batch_size,
-        keep_crops=bool(args.show_out),
         max_faces=args.max_faces,
     )
     writer = (
@@ -141,8 +142,8 @@ def main(argv=None):
                 images[frame.index] = frame.image
             yield frame
 
-    # The plot follows the largest face of each frame.
-    timeline = []
+    # Per frame: its timestamp, its largest face, and every face's AUs.
+    timeline, face_aus = [], []
     counts = dict(frames=0, faces=0, empty=0, unreadable=0)
     stream = inferencer.iter_predictions(remember(frames))
     try:
@@ -158,20 +159,20 @@ def main(argv=None):
                 counts['empty'] += not first.success
                 counts['unreadable'] += first.status == 'unreadable'
                 timeline.append(first)
+                face_aus.append(
+                    {p.face_id: p.probabilities for p in group if p.success}
+                )
                 image = images.pop(first.frame, None)
                 if writer is not None and image is not None:
                     writer.write(
                         first.frame,
-                        draw_au_frame(
+                        draw_au_faces(
                             image,
-                            first.crop,
-                            first.probabilities,
+                            group,
                             inferencer.au_names,
                             inferencer.threshold,
                         ),
                     )
-                for pred in group:
-                    pred.crop = None
     except (OSError, ValueError) as exc:
         # A video that stops decoding: the rows so far are in the CSV.
         raise SystemExit(
@@ -187,17 +188,30 @@ def main(argv=None):
     )
     if args.plot_out:
         nan = np.full(len(inferencer.au_names), np.nan)
-        probs = np.stack(
-            [p.probabilities if p.success else nan for p in timeline]
-        )
-        plot_au_timeline(
-            args.plot_out,
-            [p.timestamp for p in timeline],
-            probs,
-            [p.success for p in timeline],
-            inferencer.au_names,
-            inferencer.threshold,
-        )
+        ids = sorted({i for aus in face_aus for i in aus})
+        if len(ids) > 1:
+            plot_au_timeline_faces(
+                args.plot_out,
+                [p.timestamp for p in timeline],
+                {
+                    i: np.stack([aus.get(i, nan) for aus in face_aus])
+                    for i in ids
+                },
+                inferencer.au_names,
+                inferencer.threshold,
+            )
+        else:
+            probs = np.stack(
+                [p.probabilities if p.success else nan for p in timeline]
+            )
+            plot_au_timeline(
+                args.plot_out,
+                [p.timestamp for p in timeline],
+                probs,
+                [p.success for p in timeline],
+                inferencer.au_names,
+                inferencer.threshold,
+            )
         print(f'plot -> {args.plot_out}')
 
 

@@ -20,6 +20,7 @@ pytest.importorskip('skimage.data')
 from geoconv_mm.apis import AUInferencer, au_csv_columns  # noqa: E402
 from geoconv_mm.face import POSE_KEYS  # noqa: E402
 from geoconv_mm.utils.frame_io import Frame  # noqa: E402
+from geoconv_mm.visualization import face_colour  # noqa: E402
 from tests.fixtures.au_model import AU_IDS  # noqa: E402
 from tests.fixtures.group_photo import group_photo  # noqa: E402
 
@@ -122,9 +123,30 @@ def test_cli_rows_per_face_and_max_faces(model_files, group, tmp_path):
     cv2.imwrite(str(folder / '1.png'), group)
     cv2.imwrite(str(folder / '2.png'), np.full_like(group, 90))
     out = tmp_path / 'all.csv'
-    res = run_infer([folder, *model_args(model_files, out)])
+    ann, plot = tmp_path / 'ann', tmp_path / 'aus.png'
+    res = run_infer(
+        [
+            folder,
+            *model_args(model_files, out),
+            '--show-out',
+            ann,
+            '--plot-out',
+            plot,
+        ]
+    )
     assert res.returncode == 0, res.stderr
     rows = read_rows(out)
+    # Every face is boxed in its id's colour on the annotated frame; the
+    # first frame's ids go largest face first.
+    by_size = sorted(SPOTS, key=lambda sp: -sp[2])
+    drawn = cv2.imread(str(ann / '000000.jpg'))
+    scale = drawn.shape[0] / group.shape[0]
+    for r in rows[:3]:
+        colour = np.array(face_colour(int(r['face_id'])), int)
+        hits = np.abs(drawn.astype(int) - colour).sum(-1) < 60
+        x, y, s = (int(v * scale) for v in by_size[int(r['face_id'])])
+        assert hits[y - 10 : y + s + 10, x - 10 : x + s + 10].sum() > s
+    assert cv2.imread(str(plot)) is not None
     assert list(rows[0]) == au_csv_columns(NAMES)
     assert [(r['frame'], r['success']) for r in rows] == [
         ('0', '1'),
