@@ -238,7 +238,7 @@ class AUInferencer:
         if frame.error is not None:
             return failed('unreadable', str(frame.error))
         try:
-            faces, dropped = self.face_pipeline._faces(
+            faces, dropped = self.face_pipeline.process_with_reasons(
                 frame.image, None, frame.name
             )
         except (ValueError, RuntimeError, cv2.error) as exc:

@@ -260,3 +260,28 @@ def test_an_interrupted_run_keeps_its_rows(
     for r in rows:
         assert None not in r.values() and r['success'] == '1'
         assert all(0 <= float(r[f'{k}_p']) <= 1 for k in NAMES)
+
+
+def test_a_degenerate_mesh_is_a_row_with_its_reason(model_files, astronaut):
+    from geoconv_mm.face import RawFace
+
+    def nan_mesh(image, meta=None):
+        return RawFace(
+            np.full((468, 3), np.nan),
+            astronaut.surface.faces,
+            dict(left_eye=np.zeros(2), right_eye=np.ones(2), mouth=np.ones(2)),
+        )
+
+    config, checkpoint = model_files
+    inferencer = AUInferencer(
+        config,
+        checkpoint,
+        device='cpu',
+        face_pipeline=dict(
+            reconstructor=nan_mesh, detector=dict(type='WholeImageDetector')
+        ),
+    )
+    frame = Frame(5, 0.2, np.zeros((64, 64, 3), np.uint8), 'clip.mp4:5')
+    (p,) = inferencer.iter_predictions([frame])
+    assert not p.success and p.status == 'degenerate_mesh'
+    assert 'clip.mp4:5' in p.reason and 'NaN' in p.reason
