@@ -1,5 +1,5 @@
-"""Annotated inference frames: the input, the aligned face crop, and a bar per AU;
-or every face of the frame boxed with its id and its AU bars."""
+"""Annotated inference frames: the input, the aligned face crop and a bar per
+AU; or every face of the frame boxed with its id and its AU bars."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""AU probabilities over time: one row per AU with frames without a face shaded,
-or one panel per face id."""
+"""AU probabilities over time: one row per AU with frames without a face
+shaded, or one panel per face id."""
 
 from __future__ import annotations
 
