@@ -1,48 +1,100 @@
-"""OpenFace-style per-frame AU tables."""
+"""OpenFace-style AU tables: one row per (frame, face)."""
 
 from __future__ import annotations
 
 import csv
 import os
-from typing import List, Sequence
+from typing import List, Optional, Sequence
+
+from geoconv_mm.face.head_pose import POSE_KEYS
 
 from .au_inferencer import AUPrediction
 
 
 def au_csv_columns(au_names: Sequence[str]) -> List[str]:
-    """``frame, timestamp, success, confidence``, then ``AUxx_c`` (presence 0/1) for every
-    AU, then ``AUxx_p`` (probability), following OpenFace's grouping of ``_r``/``_c``."""
+    """The table's columns.
+
+    ``frame, face_id, timestamp, confidence, success`` as OpenFace writes
+    them, then ``status`` and ``reason`` (why ``success`` is 0), the head
+    pose ``pose_Tx`` ... ``pose_Rz`` (mm, radians), then ``AUxx_c``
+    (presence 0/1) for every AU, then ``AUxx_p`` (probability), following
+    OpenFace's grouping of ``_r``/``_c``.
+    """
     return (
-        ['frame', 'timestamp', 'success', 'confidence']
+        ['frame', 'face_id', 'timestamp', 'confidence', 'success']
+        + ['status', 'reason']
+        + list(POSE_KEYS)
         + [f'{n}_c' for n in au_names]
         + [f'{n}_p' for n in au_names]
     )
 
 
+def _one_line(text: str) -> str:
+    return ' '.join(text.split())
+
+
+class AUCsvWriter:
+    """Writes prediction rows as they come, flushed one by one, so that an
+    interrupted run keeps every row written before it stopped.
+
+    Rows without a face keep their place: ``success`` 0, the ``status`` and
+    ``reason``, and empty face, pose and AU cells, never a gap.
+
+    Args:
+        path (str): The CSV file (its folder is created).
+        au_names (Sequence[str]): AU names of the model's outputs.
+    """
+
+    def __init__(self, path: str, au_names: Sequence[str]) -> None:
+        self.path = path
+        self.num_aus = len(au_names)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._file = open(path, 'w', newline='')
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(au_csv_columns(au_names))
+        self._file.flush()
+        self.rows = 0
+
+    def write(self, p: AUPrediction) -> None:
+        """Append the row of one prediction and flush it to the file."""
+        row = [
+            p.frame,
+            '' if p.face_id is None else p.face_id,
+            f'{p.timestamp:.3f}',
+            f'{p.confidence:.3f}',
+            int(p.success),
+            p.status,
+            '' if p.success else _one_line(p.reason),
+        ]
+        row += (
+            [f'{p.pose[k]:.4f}' for k in POSE_KEYS]
+            if p.pose
+            else [''] * len(POSE_KEYS)
+        )
+        if p.success and p.probabilities is not None:
+            row += [int(v) for v in p.presence] + [
+                f'{v:.4f}' for v in p.probabilities
+            ]
+        else:
+            row += [''] * (2 * self.num_aus)
+        self._writer.writerow(row)
+        self._file.flush()
+        self.rows += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> 'AUCsvWriter':
+        return self
+
+    def __exit__(self, *exc: Optional[BaseException]) -> None:
+        self.close()
+
+
 def write_au_csv(
     path: str, predictions: Sequence[AUPrediction], au_names: Sequence[str]
 ) -> None:
-    """Write one row per frame, atomically (temporary file, then rename).
-
-    Frames without a face keep their row: ``success`` 0 and empty AU cells, never a gap.
-    """
-    tmp = f'{path}.tmp{os.getpid()}'
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(tmp, 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow(au_csv_columns(au_names))
+    """Write one row per prediction (see :class:`AUCsvWriter`)."""
+    with AUCsvWriter(path, au_names) as writer:
         for p in predictions:
-            row = [
-                p.frame,
-                f'{p.timestamp:.3f}',
-                int(p.success),
-                f'{p.confidence:.3f}',
-            ]
-            if p.success:
-                row += [int(v) for v in p.presence] + [
-                    f'{v:.4f}' for v in p.probabilities
-                ]
-            else:
-                row += [''] * (2 * len(au_names))
-            writer.writerow(row)
-    os.replace(tmp, path)
+            writer.write(p)

@@ -3,12 +3,23 @@ webcams (the OpenFace / py-feat / LibreFace use case)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from typing import (
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
+import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -22,6 +33,8 @@ from geoconv_mm.engine.hooks.geo_specs_hook import (
 )
 from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
+logger = logging.getLogger(__name__)
+
 # Loading steps of a dataset pipeline: at inference the crop and mesh come from the
 # face pipeline instead of from files.
 _LOADING_TRANSFORMS = ('LoadImageFromFile', 'LoadFaceSurface')
@@ -29,7 +42,7 @@ _LOADING_TRANSFORMS = ('LoadImageFromFile', 'LoadFaceSurface')
 
 @dataclass
 class AUPrediction:
-    """AU prediction of one frame.
+    """AU prediction of one face of one frame (or of a frame without one).
 
     Args:
         frame (int): 0-based frame index.
@@ -41,6 +54,15 @@ class AUPrediction:
         name (str): The frame's source, for messages.
         reason (str): Why ``success`` is False.
         crop (np.ndarray | None): The aligned face crop (BGR), when asked for.
+        face_id (int | None): Identity of the face over the input
+            (:class:`~geoconv_mm.face.FaceTracker`); None without a face.
+        box (np.ndarray | None): (4,) xyxy face box in the frame.
+        pose (dict | None): OpenFace's ``pose_Tx`` ... ``pose_Rz``
+            (:class:`~geoconv_mm.face.HeadPoseEstimator`), when the mesh
+            gives them.
+        status (str): ``ok``; ``no_face``; ``unreadable`` (the frame could
+            not be decoded); ``degenerate_mesh`` (the face's mesh is
+            unusable); ``error`` (anything else that failed on this frame).
     """
 
     frame: int
@@ -52,6 +74,10 @@ class AUPrediction:
     name: str = ''
     reason: str = ''
     crop: Optional[np.ndarray] = field(default=None, repr=False)
+    face_id: Optional[int] = None
+    box: Optional[np.ndarray] = None
+    pose: Optional[Dict[str, float]] = None
+    status: str = 'ok'
 
 
 def _au_ids_from(cfg: Config, checkpoint_meta: dict) -> List[int]:
@@ -85,10 +111,16 @@ class AUInferencer:
         batch_size (int): Faces per forward pass.
         face_pipeline (dict, optional): Keyword arguments of
             :class:`geoconv_mm.face.FacePipeline`; ``crop_size`` defaults to the
-            config's ``image_size`` (224).
+            config's ``image_size`` (224) and ``detector`` to
+            ``MediaPipeFaceDetector`` (every face of the frame, at full
+            resolution).
         au_ids (Sequence[int], optional): AU numbers of the model's outputs; read from
             the checkpoint's ``dataset_meta`` or the config by default.
-        keep_crops (bool): Attach each frame's aligned crop to its prediction.
+        keep_crops (bool): Attach each face's aligned crop to its prediction.
+        max_faces (int, optional): Faces per frame, largest first; None
+            keeps all (overrides ``face_pipeline['max_faces']``).
+        tracker (dict, optional): Keyword arguments of
+            :class:`geoconv_mm.face.FaceTracker`.
     """
 
     def __init__(
@@ -100,10 +132,16 @@ class AUInferencer:
         face_pipeline: Optional[dict] = None,
         au_ids: Optional[Sequence[int]] = None,
         keep_crops: bool = False,
+        max_faces: Optional[int] = None,
+        tracker: Optional[dict] = None,
     ) -> None:
         from mmpretrain.registry import MODELS
 
-        from geoconv_mm.face import FacePipeline
+        from geoconv_mm.face import (
+            FacePipeline,
+            FaceTracker,
+            HeadPoseEstimator,
+        )
 
         self.cfg = (
             Config.fromfile(config)
@@ -141,7 +179,12 @@ class AUInferencer:
         self.keep_crops = keep_crops
         face_cfg = dict(face_pipeline or {})
         face_cfg.setdefault('crop_size', int(self.cfg.get('image_size', 224)))
+        face_cfg.setdefault('detector', dict(type='MediaPipeFaceDetector'))
+        if max_faces is not None:
+            face_cfg['max_faces'] = max_faces
         self.face_pipeline = FacePipeline(**face_cfg)
+        self.tracker = FaceTracker(**(tracker or {}))
+        self.head_pose = HeadPoseEstimator()
         steps = self.cfg.test_dataloader.dataset.pipeline
         self.pipeline = Compose(
             [t for t in steps if t['type'] not in _LOADING_TRANSFORMS]
@@ -156,39 +199,86 @@ class AUInferencer:
         """OpenFace-style AU names, zero-padded: ``AU01``, ``AU12``..."""
         return [f'AU{a:02d}' for a in self.au_ids]
 
-    def preprocess(self, frame: Frame):
-        """Face, crop, mesh and model inputs of one frame.
+    def _pose(self, face, image_size) -> Optional[Dict[str, float]]:
+        """OpenFace pose columns of one face, None when its mesh has another
+        topology than the head-pose reference or is degenerate."""
+        try:
+            return self.head_pose(face.mesh_vertices, image_size).to_dict()
+        except ValueError as exc:
+            logger.debug('no head pose: %s', exc)
+            return None
+
+    def preprocess(self, frame: Frame) -> List[Tuple[AUPrediction, object]]:
+        """Faces, crops, meshes and model inputs of one frame.
+
+        Call in frame order: face ids continue the previous frame's.
 
         Returns:
-            tuple: (AUPrediction without AU values, packed sample or None without a face).
+            list[tuple]: (AUPrediction without AU values, packed sample), one
+            per face, largest first; a frame without a usable face gives one
+            pair with ``success`` False and sample None.
         """
-        from geoconv_mm.face import NoFaceError
         from geoconv_mm.geodesic.surface import DegenerateMeshError
 
-        pred = AUPrediction(
-            frame.index, frame.timestamp, False, name=frame.name
-        )
+        def failed(status: str, reason: str):
+            if status != 'no_face':
+                where = '' if frame.name in reason else f'{frame.name}: '
+                logger.warning('%s%s (row with success 0)', where, reason)
+            self.tracker.update(np.zeros((0, 4)))
+            pred = AUPrediction(
+                frame.index,
+                frame.timestamp,
+                False,
+                name=frame.name,
+                reason=reason,
+                status=status,
+            )
+            return [(pred, None)]
+
+        if frame.error is not None:
+            return failed('unreadable', str(frame.error))
         try:
-            face = self.face_pipeline.process(frame.image, name=frame.name)
-        except NoFaceError:
-            pred.reason = 'no_face'
-            return pred, None
-        except DegenerateMeshError as exc:
-            pred.reason = f'degenerate_mesh: {exc}'
-            return pred, None
-        pred.success, pred.confidence = True, face.confidence
-        if self.keep_crops:
-            pred.crop = face.crop
-        h, w = face.crop.shape[:2]
-        results = dict(
-            img=face.crop,
-            face_surface=face.surface,
-            img_shape=(h, w),
-            ori_shape=(h, w),
-            img_path=frame.name,
-            sample_idx=frame.index,
+            faces, dropped = self.face_pipeline.process_with_reasons(
+                frame.image, None, frame.name
+            )
+        except (ValueError, RuntimeError, cv2.error) as exc:
+            return failed('error', f'{type(exc).__name__}: {exc}')
+        if not faces:
+            degenerate = [
+                d for d in dropped if isinstance(d, DegenerateMeshError)
+            ]
+            if degenerate:
+                return failed('degenerate_mesh', str(degenerate[0]))
+            return failed('no_face', 'no_face')
+        ids = self.tracker.update(
+            np.stack([f.box for f in faces]),
+            np.stack([f.mesh_vertices[:, :2] for f in faces]),
         )
-        return pred, self.pipeline(results)
+        out = []
+        for face, face_id in zip(faces, ids):
+            pred = AUPrediction(
+                frame.index,
+                frame.timestamp,
+                True,
+                confidence=face.confidence,
+                name=frame.name,
+                face_id=int(face_id),
+                box=face.box,
+                pose=self._pose(face, frame.image.shape[:2]),
+            )
+            if self.keep_crops:
+                pred.crop = face.crop
+            h, w = face.crop.shape[:2]
+            results = dict(
+                img=face.crop,
+                face_surface=face.surface,
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                img_path=frame.name,
+                sample_idx=frame.index,
+            )
+            out.append((pred, self.pipeline(results)))
+        return out
 
     @torch.no_grad()
     def predict_batch(self, samples: List[dict]) -> np.ndarray:
@@ -224,13 +314,17 @@ class AUInferencer:
     def iter_predictions(
         self, frames: Iterable[Frame]
     ) -> Iterator[AUPrediction]:
-        """Predictions in frame order, batched: every frame yields exactly one."""
+        """Predictions in frame order, batched: one per face of each frame
+        (largest first), one with ``success`` False for a frame without a
+        face. Face ids start afresh for each call."""
+        self.tracker.reset()
         pending: List[AUPrediction] = []
         samples = []
-        for pred, sample in self._preprocessed(frames):
-            pending.append(pred)
-            if sample is not None:
-                samples.append((pred, sample))
+        for pairs in self._preprocessed(frames):
+            for pred, sample in pairs:
+                pending.append(pred)
+                if sample is not None:
+                    samples.append((pred, sample))
             if len(samples) >= self.batch_size:
                 self._fill(samples)
                 yield from pending
@@ -254,17 +348,20 @@ class AUInferencer:
             progress (bool): Show a progress bar.
 
         Returns:
-            list[AUPrediction]: One per input frame, frames without a face included.
+            list[AUPrediction]: One per face of each frame; one with
+            ``success`` False for a frame without a face or that cannot be
+            decoded.
         """
-        frames = FrameSource(source, fps=fps, max_frames=max_frames)
+        frames = FrameSource(
+            source, fps=fps, max_frames=max_frames, keep_errors=True
+        )
         preds = self.iter_predictions(frames)
         if progress:
             from tqdm import tqdm
 
             preds = tqdm(
                 preds,
-                total=len(frames) or None,
-                unit='frame',
+                unit='face',
                 desc='AU inference',
             )
         return list(preds)

@@ -139,15 +139,21 @@ class FacePipeline:
             ``min_confidence``, largest box first, at most ``max_faces``;
             empty when there is none.
         """
-        return self._faces(image_bgr, meta, name)[0]
+        return self.process_with_reasons(image_bgr, meta, name)[0]
 
-    def _faces(
+    def process_with_reasons(
         self,
         image_bgr: np.ndarray,
-        meta: Optional[dict],
-        name: str,
+        meta: Optional[dict] = None,
+        name: str = 'image',
     ) -> Tuple[List[FaceResult], List[Exception]]:
-        """Faces kept, and why each detection that gave none was dropped."""
+        """:meth:`process_all`, and why each detection that gave no face
+        was dropped (:class:`NoFaceError`, :class:`DegenerateMeshError`),
+        for callers that report the reason of an empty frame.
+
+        Returns:
+            tuple: (faces as :meth:`process_all` returns them, exceptions).
+        """
         check_image(image_bgr, name)
         detections = sorted(self.detector(image_bgr), key=lambda d: -d.size)
         faces: List[FaceResult] = []
@@ -217,7 +223,7 @@ class FacePipeline:
             NoFaceError: No face (or one below ``min_confidence``).
             DegenerateMeshError: The reconstructed mesh is unusable.
         """
-        faces, dropped = self._faces(image_bgr, meta, name)
+        faces, dropped = self.process_with_reasons(image_bgr, meta, name)
         if faces:
             return faces[0]
         raise dropped[0] if dropped else NoFaceError(f'{name}: no face found')

@@ -227,15 +227,19 @@ class Frame:
         timestamp (float): Seconds from the start (video position, wall clock
             for a webcam, ``index / fps`` for image sequences, as OpenFace
             does).
-        image (np.ndarray): (H, W, 3) uint8 BGR.
+        image (np.ndarray | None): (H, W, 3) uint8 BGR; None when the frame
+            could not be read.
         name (str): Where it came from (file, or ``video:frame``), for
             messages and CSVs.
+        error (Exception, optional): Why the frame could not be read (only
+            from a :class:`FrameSource` with ``keep_errors``).
     """
 
     index: int
     timestamp: float
-    image: np.ndarray
+    image: Optional[np.ndarray]
     name: str
+    error: Optional[Exception] = None
 
 
 class FrameSource:
@@ -249,6 +253,9 @@ class FrameSource:
             default, 30).
         max_frames (int, optional): Stop after this many frames (webcams run
             forever).
+        keep_errors (bool): An image of a sequence that cannot be read
+            becomes a :class:`Frame` with ``image`` None and its ``error``
+            instead of raising, so one bad file does not end the sequence.
     """
 
     def __init__(
@@ -256,9 +263,11 @@ class FrameSource:
         source: Source,
         fps: float = 30.0,
         max_frames: Optional[int] = None,
+        keep_errors: bool = False,
     ) -> None:
         self.fps = fps
         self.max_frames = max_frames
+        self.keep_errors = keep_errors
         self.kind, self.items = self._resolve(source)
 
     @staticmethod
@@ -318,7 +327,14 @@ class FrameSource:
 
     def _images(self) -> Iterator[Frame]:
         for i, path in enumerate(self.items):
-            yield Frame(i, i / self.fps, read_image(path), path)
+            try:
+                image = read_image(path)
+            except (OSError, ValueError) as exc:
+                if not self.keep_errors:
+                    raise
+                yield Frame(i, i / self.fps, None, path, exc)
+                continue
+            yield Frame(i, i / self.fps, image, path)
 
     @staticmethod
     def _capture(cap, name: str, clock) -> Iterator[Frame]:

@@ -1,10 +1,11 @@
-"""Annotated inference frames: the input, the aligned face crop, and a bar per AU."""
+"""Annotated inference frames: the input, the aligned face crop and a bar per
+AU; or every face of the frame boxed with its id and its AU bars."""
 
 from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -79,6 +80,133 @@ def draw_au_frame(
             cv2.LINE_AA,
         )
         y += row
+    return np.concatenate([frame, panel], 1)
+
+
+def face_colour(face_id: int) -> Tuple[int, int, int]:
+    """A BGR colour per face id, distinct for neighbouring ids (golden-ratio
+    hue steps)."""
+    hue = int((face_id * 0.618034 % 1.0) * 180)
+    hsv = np.uint8([[[hue, 200, 255]]])
+    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+
+
+def _bars(panel, y, row, probabilities, au_names, threshold) -> None:
+    """One labelled bar per AU from ``y`` down, ``row`` pixels each."""
+    bar_x, bar_w = 62, PANEL_WIDTH - 70
+    for name, p in zip(au_names, probabilities):
+        colour = _ON if p >= threshold else _OFF
+        cv2.putText(
+            panel,
+            name,
+            (6, y + row - 2),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            row / 36,
+            _TEXT,
+            1,
+            cv2.LINE_AA,
+        )
+        cv2.rectangle(
+            panel,
+            (bar_x, y + 1),
+            (bar_x + int(bar_w * float(p)), y + row - 1),
+            colour,
+            -1,
+        )
+        y += row
+
+
+def draw_au_faces(
+    image: np.ndarray,
+    faces: Sequence,
+    au_names: Sequence[str],
+    threshold: float = 0.5,
+    height: int = 480,
+) -> np.ndarray:
+    """Every face of a frame: its box and ``id`` on the frame (scaled to
+    ``height``) and, in a side panel of fixed width, one section per face
+    with its id and one bar per AU (green when detected).
+
+    The output width depends only on the frame's, so the frames of a video
+    stay one size however many faces they hold. Faces that do not fit the
+    panel are counted at its foot.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 BGR frame.
+        faces (Sequence): Predictions with ``success``, ``face_id``,
+            ``box`` (xyxy, frame pixels) and ``probabilities``
+            (:class:`~geoconv_mm.apis.AUPrediction`); those without a face
+            are skipped.
+        au_names (Sequence[str]): AU names, in the probabilities' order.
+        threshold (float): Presence threshold.
+        height (int): Output height.
+
+    Returns:
+        np.ndarray: (height, W, 3) uint8 BGR.
+    """
+    scale = height / image.shape[0]
+    frame = cv2.resize(image, (max(1, round(image.shape[1] * scale)), height))
+    panel = np.full((height, PANEL_WIDTH, 3), 30, np.uint8)
+    faces = [f for f in faces if f.success and f.probabilities is not None]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    if not faces:
+        cv2.putText(
+            panel,
+            'no face',
+            (10, 28),
+            font,
+            0.7,
+            (80, 80, 230),
+            2,
+            cv2.LINE_AA,
+        )
+        return np.concatenate([frame, panel], 1)
+    for f in faces:
+        x0, y0, x1, y1 = (int(round(v * scale)) for v in f.box)
+        colour = face_colour(f.face_id)
+        cv2.rectangle(frame, (x0, y0), (x1, y1), colour, 2)
+        cv2.putText(
+            frame,
+            f'id {f.face_id}',
+            (x0, max(14, y0 - 6)),
+            font,
+            0.55,
+            colour,
+            2,
+            cv2.LINE_AA,
+        )
+    header, min_row = 18, 6
+    section = header + min_row * len(au_names) + 6
+    fits = max(1, min(len(faces), (height - 22) // section))
+    row = max(
+        min_row,
+        min(18, ((height - 22) // fits - header - 6) // max(1, len(au_names))),
+    )
+    y = 4
+    for f in faces[:fits]:
+        cv2.putText(
+            panel,
+            f'id {f.face_id}',
+            (6, y + 14),
+            font,
+            0.5,
+            face_colour(f.face_id),
+            1,
+            cv2.LINE_AA,
+        )
+        _bars(panel, y + header, row, f.probabilities, au_names, threshold)
+        y += header + row * len(au_names) + 6
+    if len(faces) > fits:
+        cv2.putText(
+            panel,
+            f'+{len(faces) - fits} more',
+            (6, height - 6),
+            font,
+            0.45,
+            _TEXT,
+            1,
+            cv2.LINE_AA,
+        )
     return np.concatenate([frame, panel], 1)
 
 

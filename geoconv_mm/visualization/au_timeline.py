@@ -1,9 +1,10 @@
-"""AU probabilities over time, one row per AU, frames without a face shaded."""
+"""AU probabilities over time: one row per AU with frames without a face
+shaded, or one panel per face id."""
 
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 
@@ -56,6 +57,78 @@ def plot_au_timeline(
     axes[-1, 0].set_xlabel('time (s)  —  red: no face')
     fig.suptitle('AU occurrence probability', fontsize=11)
     fig.tight_layout()
+    tmp = f'{path}.tmp{os.getpid()}.png'
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def plot_au_timeline_faces(
+    path: str,
+    timestamps: Sequence[float],
+    face_probabilities: Dict[int, np.ndarray],
+    au_names: Sequence[str],
+    threshold: float = 0.5,
+) -> None:
+    """Save a PNG with one panel per face id: AU probabilities (rows) against
+    time (columns), grey where that face is not in the frame.
+
+    Args:
+        path (str): Output PNG.
+        timestamps (Sequence[float]): (T,) seconds of every frame.
+        face_probabilities (dict[int, np.ndarray]): ``face_id`` -> (T, A)
+            probabilities, NaN in frames without that face.
+        au_names (Sequence[str]): A names.
+        threshold (float): Named in the colour bar (cells at or above it
+            are detections).
+    """
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    if not face_probabilities:
+        raise ValueError(f'{path}: no face in any frame, nothing to plot')
+    t = np.asarray(timestamps, float)
+    ids = sorted(face_probabilities)
+    n, a = len(ids), len(au_names)
+    step = np.median(np.diff(t)) if len(t) > 1 else 1.0
+    fig, axes = plt.subplots(
+        n,
+        1,
+        figsize=(10, n * (0.22 * a + 0.9) + 0.8),
+        sharex=True,
+        squeeze=False,
+    )
+    cmap = plt.get_cmap('viridis').with_extremes(bad='0.85')
+    for ax, face_id in zip(axes[:, 0], ids):
+        probs = np.asarray(face_probabilities[face_id], float)
+        if probs.shape != (len(t), a):
+            raise ValueError(
+                f'face {face_id}: probabilities {probs.shape}, expected '
+                f'{(len(t), a)}'
+            )
+        im = ax.imshow(
+            np.ma.masked_invalid(probs.T),
+            aspect='auto',
+            interpolation='nearest',
+            cmap=cmap,
+            vmin=0,
+            vmax=1,
+            extent=(t[0] - step / 2, t[-1] + step / 2, a - 0.5, -0.5),
+        )
+        ax.set_yticks(range(a))
+        ax.set_yticklabels(au_names, fontsize=7)
+        ax.set_ylabel(f'face {face_id}', fontsize=9)
+    axes[-1, 0].set_xlabel('time (s)  —  grey: face not in the frame')
+    fig.colorbar(
+        im,
+        ax=axes[:, 0].tolist(),
+        fraction=0.03,
+        label=f'AU probability (detected >= {threshold:g})',
+    )
+    fig.suptitle('AU occurrence probability per face', fontsize=11)
     tmp = f'{path}.tmp{os.getpid()}.png'
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(tmp, dpi=110)

@@ -5,66 +5,12 @@ import csv
 import cv2
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip('mediapipe')
 skimage_data = pytest.importorskip('skimage.data')
 
 from geoconv_mm.apis import AUInferencer, au_csv_columns  # noqa: E402
-
-AU_IDS = [1, 2, 4, 6, 12, 25]
-IMAGE_SIZE = 64
-
-CONFIG = f'''
-default_scope = 'mmpretrain'
-image_size = {IMAGE_SIZE}
-model = dict(
-    type='GeoAUClassifier',
-    data_preprocessor=dict(type='AUDataPreprocessor', mean=[127.5] * 3, std=[64.0] * 3,
-                           to_rgb=True),
-    backbone=dict(type='ResNet', depth=18, conv_cfg=dict(type='GeoConv'), out_indices=(3, )),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='AUHead', num_aus={len(AU_IDS)}, in_channels=512, dropout=0.0,
-              loss=dict(type='AUBalancedBCELoss', use_balanced_weights=False)))
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadFaceSurface'),
-    dict(type='ResizeFace', scale=image_size),
-    dict(type='GenerateGeodesicWeights', specs=SPECS),
-    dict(type='PackAUInputs'),
-]
-test_dataloader = dict(dataset=dict(type='AUDataset', au_ids={AU_IDS}, pipeline=test_pipeline))
-'''
-
-
-@pytest.fixture(scope='module')
-def model_files(tmp_path_factory):
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import save_checkpoint
-    from mmpretrain.registry import MODELS
-
-    import geoconv_mm.datasets  # noqa: F401
-    import geoconv_mm.models  # noqa: F401
-    from geoconv_mm.ops import collect_geo_specs
-
-    root = tmp_path_factory.mktemp('model')
-    init_default_scope('mmpretrain')
-    probe = Config.fromstring(CONFIG.replace('SPECS', '[]'), '.py')
-    torch.manual_seed(0)
-    model = MODELS.build(probe.model)
-    specs = [s.key for s in collect_geo_specs(model, (IMAGE_SIZE, IMAGE_SIZE))]
-    config = root / 'tiny_au.py'
-    config.write_text(CONFIG.replace('SPECS', repr(specs)))
-    checkpoint = root / 'tiny_au.pth'
-    save_checkpoint(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(au_ids=AU_IDS)),
-        ),
-        str(checkpoint),
-    )
-    return str(config), str(checkpoint)
+from tests.fixtures.au_model import AU_IDS  # noqa: E402
 
 
 def face_frames():
@@ -204,7 +150,7 @@ def test_image_folder_and_single_image(model_files, tmp_path):
     assert len(inferencer(str(tmp_path / '1.png'))) == 1
 
 
-def test_corrupt_inputs_are_clear_errors(model_files, tmp_path):
+def test_corrupt_inputs_are_clear_errors_or_rows(model_files, tmp_path):
     config, checkpoint = model_files
     inferencer = AUInferencer(config, checkpoint, device='cpu')
     bad_video = tmp_path / 'broken.avi'
@@ -215,7 +161,9 @@ def test_corrupt_inputs_are_clear_errors(model_files, tmp_path):
     folder.mkdir()
     cv2.imwrite(str(folder / '1.png'), face_frames()[0][0])
     (folder / '2.png').write_bytes(b'\x89PNG garbage')
-    with pytest.raises(ValueError, match=r'2\.png: cannot decode'):
-        inferencer(str(folder))
+    good, bad = inferencer(str(folder))
+    assert good.success and good.status == 'ok'
+    assert not bad.success and bad.status == 'unreadable'
+    assert '2.png: cannot decode' in bad.reason
     with pytest.raises(FileNotFoundError, match='missing.mp4'):
         inferencer(str(tmp_path / 'missing.mp4'))

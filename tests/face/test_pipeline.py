@@ -1,6 +1,5 @@
 """FacePipeline on a real face, the reconstructors, and clear errors."""
 
-import cv2
 import numpy as np
 import pytest
 
@@ -14,6 +13,7 @@ from geoconv_mm.face import (
 )
 from geoconv_mm.geodesic import DegenerateMeshError
 from geoconv_mm.utils.frame_io import read_image as load_image
+from tests.fixtures.group_photo import group_photo
 
 
 def test_astronaut_is_aligned(astronaut):
@@ -159,20 +159,9 @@ def test_linear_3dmm_is_eq1(tmp_path, astronaut):
         )
 
 
-def _group_photo(astronaut_bgr, spots):
-    """Canvas holding the astronaut's face at (x, y, patch side) spots."""
-    face = astronaut_bgr[0:230, 110:340]
-    canvas = np.full((900, 1400, 3), 90, np.uint8)
-    for x, y, side in spots:
-        canvas[y : y + side, x : x + side] = cv2.resize(
-            face, (side, side), interpolation=cv2.INTER_AREA
-        )
-    return canvas
-
-
 def test_every_face_of_a_group_photo(astronaut_bgr):
     spots = [(50, 100, 300), (500, 150, 220), (900, 400, 400)]
-    canvas = _group_photo(astronaut_bgr, spots)
+    canvas = group_photo(astronaut_bgr, spots)
     multi = FacePipeline(
         detector=dict(type='MediaPipeFaceDetector'), crop_size=112
     )

@@ -120,3 +120,23 @@ def test_a_list_for_inference_holds_images_only(tmp_path):
     lst.write_text('clip.avi\n')
     with pytest.raises(ValueError, match='clip.avi'):
         FrameSource(str(lst))
+
+
+def test_keep_errors_turns_a_bad_image_into_a_frame(tmp_path):
+    good = np.full((8, 8, 3), 200, np.uint8)
+    cv2.imwrite(str(tmp_path / '1.png'), good)
+    (tmp_path / '2.png').write_bytes(b'\x89PNG broken')
+    cv2.imwrite(str(tmp_path / '3.png'), good)
+    with pytest.raises(ValueError, match=r'2\.png'):
+        list(FrameSource(str(tmp_path)))
+    frames = list(FrameSource(str(tmp_path), keep_errors=True))
+    assert [f.index for f in frames] == [0, 1, 2]
+    assert frames[1].image is None and isinstance(frames[1].error, ValueError)
+    assert '2.png' in str(frames[1].error)
+    for f in (frames[0], frames[2]):
+        assert f.error is None
+        np.testing.assert_array_equal(f.image, good)
+    missing = tmp_path / 'list.txt'
+    missing.write_text('1.png\ngone.png\n')
+    frames = list(FrameSource(str(missing), keep_errors=True))
+    assert isinstance(frames[1].error, FileNotFoundError)

@@ -83,7 +83,7 @@ def main():
         sys.exit('benchmark frames must all contain a face')
 
     start = time.perf_counter()
-    samples = [inferencer.preprocess(f)[1] for f in frames]
+    samples = [s for f in frames for _, s in inferencer.preprocess(f)]
     preprocess_s = time.perf_counter() - start
     start = time.perf_counter()
     for i in range(0, len(samples), args.batch_size):
