@@ -83,12 +83,23 @@ class RandomHSVScale(BaseTransform):
                 f"{img.shape} ({results.get('img_path')})"
             )
         fh, fs, fv = self._factors()
-        hsv = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_BGR2HSV)
-        hsv[..., 0] = np.mod(hsv[..., 0] * fh, 360.0)
-        hsv[..., 1] = np.clip(hsv[..., 1] * fs, 0.0, 1.0)
-        hsv[..., 2] = np.clip(hsv[..., 2] * fv, 0.0, 1.0)
-        out = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR) * 255.0
-        results['img'] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        hsv = cv2.cvtColor(
+            np.divide(img, np.float32(255), dtype=np.float32),
+            cv2.COLOR_BGR2HSV,
+        )
+        # Contiguous planes: numpy's strided per-channel ops cost several times
+        # more than the colour conversions themselves.
+        hue, sat, val = cv2.split(hsv)
+        hue *= fh
+        # np.mod leaves [0, 360) unchanged, so only larger hues need it.
+        np.mod(hue, np.float32(360), out=hue, where=hue >= 360)
+        for plane, factor in ((sat, fs), (val, fv)):
+            plane *= factor  # >= 0: only the upper clip can bite
+            np.minimum(plane, np.float32(1), out=plane)
+        bgr = cv2.cvtColor(cv2.merge((hue, sat, val)), cv2.COLOR_HSV2BGR)
+        # Rounds half to even and saturates like np.rint + clip; the values
+        # are in [0, 1], so its absolute value changes nothing.
+        results['img'] = cv2.convertScaleAbs(bgr, alpha=255.0)
         return results
 
     def __repr__(self) -> str:
@@ -146,7 +157,15 @@ class PCALighting(Lighting):
         shift = self.eigvec @ (self._alpha() * self.eigval)  # RGB
         if self.channel_order == 'bgr':
             shift = shift[::-1]
-        out = img.astype(np.float32) + shift.astype(np.float32)
+        shift = shift.astype(np.float32)
+        if img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:
+            # A uint8 pixel takes one of 256 values per channel: a table of
+            # the same float32 sums maps the image in one pass.
+            lut = np.arange(256, dtype=np.float32)[:, None] + shift
+            lut = np.clip(np.rint(lut), 0, 255).astype(np.uint8)
+            results['img'] = cv2.LUT(img, lut.reshape(256, 1, 3))
+            return results
+        out = img.astype(np.float32) + shift
         if np.issubdtype(img.dtype, np.integer):
             info = np.iinfo(img.dtype)
             out = np.clip(np.rint(out), info.min, info.max)

@@ -19,6 +19,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -218,9 +219,10 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
       const bool row_in = gr >= 0 && gr < h;
       const bool row_mirror = unit_stride && y + dy >= 0 && y + dy < hout;
       const int64_t row = static_cast<int64_t>(y) * wout;
-      for (int x = 0; x < wout; ++x) {
-        const bool mirrored = row_mirror && x >= mx0 && x < mx1;
-        if (mirrored && k > ci) continue;
+      // One cell; `mirrored` is a template argument so that each run of
+      // cells below is a loop without that test.
+      auto cell_at = [&](int x, auto mirrored_tag) {
+        constexpr bool mirrored = decltype(mirrored_tag)::value;
         const int64_t cell = row + x;
         const int64_t p0 = centre[cell];
         double value = kNaN;
@@ -250,7 +252,19 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
         }
         Dk[cell] = value;
         if (mirrored) Dm[cell + moff] = value;
+      };
+      using plain = std::false_type;
+      using mirror = std::true_type;
+      if (!row_mirror || mx0 >= mx1) {
+        for (int x = 0; x < wout; ++x) cell_at(x, plain{});
+        continue;
       }
+      // Cells in [mx0, mx1) have their mirror in the output: taps after the
+      // centre were filled there by their mirror tap.
+      for (int x = 0; x < mx0; ++x) cell_at(x, plain{});
+      if (k < ci)
+        for (int x = mx0; x < mx1; ++x) cell_at(x, mirror{});
+      for (int x = mx1; x < wout; ++x) cell_at(x, plain{});
     }
   }
 }

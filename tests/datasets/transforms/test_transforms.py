@@ -1,8 +1,11 @@
 """Transforms that need no geodesic computation: photometric, geometric, packing."""
 
+import cv2
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoconv_mm.datasets.transforms import (
     CropFace,
@@ -215,3 +218,73 @@ def test_pack_au_inputs():
         PackAUInputs().transform(
             dict(img=img, gt_au=np.zeros(3), au_mask=np.ones(2, bool))
         )
+
+
+def reference_hsv_scale(img, fh, fs, fv):
+    """RandomHSVScale written directly in numpy over all three channels."""
+    hsv = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_BGR2HSV)
+    hsv[..., 0] = np.mod(hsv[..., 0] * fh, 360.0)
+    hsv[..., 1] = np.clip(hsv[..., 1] * fs, 0.0, 1.0)
+    hsv[..., 2] = np.clip(hsv[..., 2] * fv, 0.0, 1.0)
+    out = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR) * 255.0
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+factor = st.one_of(
+    st.sampled_from([0.0, 0.6, 1.0, 1.4, 3.0]),
+    st.floats(0.0, 3.0, width=32),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), fh=factor, fs=factor, fv=factor)
+def test_hsv_scale_equals_reference(seed, fh, fs, fv):
+    rng = np.random.RandomState(seed)
+    img = rng.randint(0, 256, (17, 23, 3)).astype(np.uint8)
+    img[0, :6] = [(0, 0, 0), (255, 255, 255), (0, 0, 255), (255, 0, 0),
+                  (0, 255, 0), (128, 128, 128)]  # fmt: skip
+    t = RandomHSVScale((fh, fh), (fs, fs), (fv, fv))
+    out = t.transform(dict(img=img.copy()))['img']
+    expected = reference_hsv_scale(img, *np.float32([fh, fs, fv]))
+    assert out.dtype == np.uint8 and out.shape == img.shape
+    assert np.array_equal(out, expected)
+    # a strided view (as a flip may leave) gives the same result
+    view = t.transform(dict(img=img[:, ::-1]))['img']
+    assert np.array_equal(view, reference_hsv_scale(img[:, ::-1], fh, fs, fv))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    alphastd=st.sampled_from([0.0, 0.1, 1.0, 5.0]),
+    order=st.sampled_from(['bgr', 'rgb']),
+)
+def test_pca_lighting_uint8_equals_reference(seed, alphastd, order):
+    rng = np.random.RandomState(seed)
+    img = rng.randint(0, 256, (9, 11, 3)).astype(np.uint8)
+    img[0, :2] = [(0, 0, 0), (255, 255, 255)]
+    np.random.seed(seed)
+    alpha = np.random.normal(0, alphastd, 3)
+    shift = np.array(IMAGENET_EIGVEC) @ (alpha * np.array(IMAGENET_EIGVAL))
+    if order == 'bgr':
+        shift = shift[::-1]
+    expected = np.clip(
+        np.rint(img.astype(np.float32) + shift.astype(np.float32)), 0, 255
+    ).astype(np.uint8)
+    np.random.seed(seed)
+    t = PCALighting(alphastd=alphastd, channel_order=order)
+    out = t.transform(dict(img=img[:, ::-1]))['img']
+    assert out.dtype == np.uint8
+    assert np.array_equal(out, expected[:, ::-1])
+
+
+def test_flip_image_is_a_contiguous_copy_of_the_mirror():
+    rng = np.random.RandomState(1)
+    for img in (
+        rng.randint(0, 256, (7, 9, 3)).astype(np.uint8),
+        rng.rand(5, 6, 4).astype(np.float32),
+        rng.randint(0, 256, (4, 5)).astype(np.uint8),
+    ):
+        out = RandomFlipFace(1.0).transform(dict(img=img))['img']
+        assert out.flags.c_contiguous and out.dtype == img.dtype
+        assert np.array_equal(out, img[:, ::-1])
