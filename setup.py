@@ -49,9 +49,12 @@ def openmp_flags() -> list:
 
 
 def sanitizer_flags() -> list:
-    # GEOCONV_SANITIZE=1: an ASan+UBSan build of the C++ kernels, for tests
-    # run with the ASan runtime preloaded
-    # (LD_PRELOAD=$(gcc -print-file-name=libasan.so)).
+    # GEOCONV_SANITIZE=1: an ASan+UBSan build of the C++ kernels. Python is
+    # not built with them, so tests preload both runtimes and libstdc++
+    # (without it, a C++ exception thrown from another extension aborts):
+    # LD_PRELOAD="$(gcc -print-file-name=libasan.so)
+    # $(gcc -print-file-name=libubsan.so)
+    # $(gcc -print-file-name=libstdc++.so.6)" ASAN_OPTIONS=detect_leaks=0
     if os.getenv('GEOCONV_SANITIZE', '0') != '1':
         return []
     return ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g']
