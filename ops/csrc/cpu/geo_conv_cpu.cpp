@@ -208,7 +208,7 @@ std::vector<RowSegment> piece_segments(const ConvGeometry& g, const Piece& pc) {
   return segs;
 }
 
-// w * cols for one tile (a tile's output, column gradient or weight gradient). float32 goes through oneDNN's inner product where
+// out = w * cols for one tile. float32 goes through oneDNN's inner product where
 // PyTorch has it: BLAS sgemm can be held to a narrower vector path than the CPU
 // offers (about half the speed of oneDNN's convolution on some CPUs), which would
 // make the GEMM, not the geodesic weighting, the cost over plain convolution.
@@ -368,8 +368,8 @@ BackwardResult geo_conv2d_backward_cpu(
             const int64_t width = tile_columns(pieces);
             auto gcol_v = gcol.narrow(0, 0, rows * width).view({rows, width});
             for (int64_t grp = 0; grp < g.groups; ++grp) {
-              gcol_v.copy_(tile_gemm(weight.narrow(0, grp * Og, Og).t(),
-                                     gout_of(pieces, width, grp, gout_buf)));
+              at::mm_out(gcol_v, weight.narrow(0, grp * Og, Og).t(),
+                         gout_of(pieces, width, grp, gout_buf));
               for (const auto& pc : pieces) {
                 const auto segs = piece_segments(g, pc);
                 if (need_geo) {
@@ -407,7 +407,7 @@ BackwardResult geo_conv2d_backward_cpu(
                                       piece_segments(g, pc), width, cols_p, c0, c1);
             });
             grad_weight.narrow(0, grp * Og, Og)
-                .add_(tile_gemm(gout_of(pieces, width, grp, gout_buf), cols_v.t()));
+                .addmm_(gout_of(pieces, width, grp, gout_buf), cols_v.t());
           }
         }
     }
