@@ -19,8 +19,9 @@ layers (``specs='auto'``: ``GeoSpecsHook`` fills them from the model)::
         dict(type='PackAUInputs'),
     ]
     train_dataloader = dict(dataset=dict(
-        type='BP4DDataset', data_root='data/bp4d', ann_file='annotations/bp4d.json',
-        fold=1, split='train', pipeline=train_pipeline))
+        type='BP4DDataset', data_root='data/bp4d',
+        ann_file='annotations/bp4d.json', fold=1, split='train',
+        pipeline=train_pipeline))
 """
 
 from .au_dataset import AUDataset

@@ -25,8 +25,8 @@ class AUDataset(BaseDataset):
          "data_list": [{"img_path": "frames/F001/T1/2440.jpg",
                         "geo_path": "frames/F001/T1/2440.npz",
                         "subject": "F001", "sequence": "T1", "frame": 2440,
-                        "au_labels": [0, 1, 9, ...],       # one per metainfo au_ids
-                        "au_intensities": [0, 3, ...]},     # optional (DISFA)
+                        "au_labels": [0, 1, 9, ...],  # one per au_ids
+                        "au_intensities": [0, 3, ...]},  # optional (DISFA)
                        ...]}
 
     Each data info gets ``gt_au`` (uint8 (A,) 0/1) and ``au_mask`` (bool (A,), False

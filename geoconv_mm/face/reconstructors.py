@@ -123,9 +123,11 @@ class MediaPipeFaceMesh:
                 num_faces=1, with_attention=False, use_prev_landmarks=False
             ),
             calculator_params={
-                'facedetectionshortrangecpu__facedetectionshortrange__facedetection__'
-                'TensorsToDetectionsCalculator.min_score_thresh': min_detection_confidence,
-                'facelandmarkcpu__ThresholdingCalculator.threshold': min_presence_confidence,
+                'facedetectionshortrangecpu__facedetectionshortrange__'
+                'facedetection__TensorsToDetectionsCalculator'
+                '.min_score_thresh': min_detection_confidence,
+                'facelandmarkcpu__ThresholdingCalculator'
+                '.threshold': min_presence_confidence,
             },
             outputs=['multi_face_landmarks', 'face_detections'],
         )

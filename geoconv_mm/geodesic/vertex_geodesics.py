@@ -168,11 +168,13 @@ def vertex_path_lengths(
     faces: np.ndarray,
     vertex_geodesic,
 ) -> np.ndarray:
-    """Geodesics between surface points through the mesh vertices.
+    """Geodesics between surface points through the mesh vertices::
 
-    ``min over corners a of tri(p), b of tri(q) of |p - a| + G(a, b) + |b - q|``,
-    and the chord ``|p - q|`` when both points lie in one triangle: the path
-    the weights take around holes.
+        min_{a in tri(p), b in tri(q)} |p - a| + G(a, b) + |b - q|
+
+    over the corners a, b of the points' triangles, and the chord ``|p - q|``
+    when both points lie in one triangle: the path the weights take around
+    holes.
 
     Args:
         p (np.ndarray): (N, 3) or (3,) first points.

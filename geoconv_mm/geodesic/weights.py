@@ -3,7 +3,8 @@
 For output cell (y, x) of a layer described by a :class:`GeoSpec`, its centre tap
 ``c`` and every other tap ``k``::
 
-    g_k = (K - 1) * softmax_{k != c}( -D_geo(x_c, x_k) / D_eu(x_c, x_k) ),   g_c = 1
+    g_k = (K - 1) * softmax_{k != c}( -D_geo(x_c, x_k) / D_eu(x_c, x_k) )
+    g_c = 1
 
 with x_c, x_k the image points of the receptive-field centres (``GeoSpec.tap_image_points``).
 

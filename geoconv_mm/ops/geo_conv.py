@@ -1,6 +1,9 @@
 """GeoConv (Eq. 3): a convolution whose taps are weighted by geodesic weights.
 
-``out[n, o, y, x] = b[o] + sum_{c, k} g[n, k, y, x] * W[o, c, k] * in[n, c, tap_k(y, x)]``
+::
+
+    out[n, o, y, x] = b[o] + sum_{c, k} g[n, k, y, x] * W[o, c, k]
+                             * in[n, c, tap_k(y, x)]
 
 ``g`` has one weight per sample, output location and tap, shared by all channels, in
 the layout of torchvision's DCNv2 mask. With ``g == 1`` this is ``F.conv2d`` exactly.

@@ -7,9 +7,17 @@ from .atomic_io import (
     atomic_write_bytes,
     atomic_write_json,
 )
-from .config import default_work_dir, ensure_geo_specs_hook, set_fold
+from .config import (
+    add_config_args,
+    default_work_dir,
+    ensure_geo_specs_hook,
+    load_config,
+    set_fold,
+)
 
 __all__ = [
+    'add_config_args',
+    'load_config',
     'atomic_path',
     'atomic_savez',
     'atomic_write_bytes',

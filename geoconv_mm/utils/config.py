@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os.path as osp
 import re
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -36,6 +37,48 @@ def set_fold(cfg: Config, fold: int) -> Config:
                 'no fold to set'
             )
         loader.dataset.fold = fold
+    return cfg
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """Adds the config file, ``--fold`` and ``--cfg-options`` arguments that
+    the tools reading one config share.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--fold',
+        type=int,
+        choices=(1, 2, 3),
+        help="protocol fold of every dataloader (default: the config's)",
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (e.g. '
+        'train_dataloader.batch_size=16)',
+    )
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The config of :func:`add_config_args`' arguments: the file, then
+    ``--cfg-options`` merged, then ``--fold`` set.
+
+    Args:
+        args (argparse.Namespace): Parsed ``config``, ``fold`` and
+            ``cfg_options``.
+
+    Returns:
+        Config: The merged config.
+    """
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.fold is not None:
+        set_fold(cfg, args.fold)
     return cfg
 
 

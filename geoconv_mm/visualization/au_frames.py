@@ -49,37 +49,16 @@ def draw_au_frame(
         )
         return np.concatenate([frame, panel], 1)
     row = max(10, min(22, (height - y - 4) // max(1, len(au_names))))
-    bar_x, bar_w = 62, PANEL_WIDTH - 70
-    for name, p in zip(au_names, probabilities):
-        colour = _ON if p >= threshold else _OFF
-        cv2.putText(
-            panel,
-            name,
-            (6, y + row - 6),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            row / 36,
-            _TEXT,
-            1,
-            cv2.LINE_AA,
-        )
-        cv2.rectangle(
-            panel,
-            (bar_x, y + 3),
-            (bar_x + int(bar_w * float(p)), y + row - 3),
-            colour,
-            -1,
-        )
-        cv2.putText(
-            panel,
-            f'{p:.2f}',
-            (bar_x + 2, y + row - 6),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            row / 40,
-            _TEXT,
-            1,
-            cv2.LINE_AA,
-        )
-        y += row
+    _bars(
+        panel,
+        y,
+        row,
+        probabilities,
+        au_names,
+        threshold,
+        margin=3,
+        values=True,
+    )
     return np.concatenate([frame, panel], 1)
 
 
@@ -91,15 +70,36 @@ def face_colour(face_id: int) -> Tuple[int, int, int]:
     return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
 
 
-def _bars(panel, y, row, probabilities, au_names, threshold) -> None:
-    """One labelled bar per AU from ``y`` down, ``row`` pixels each."""
+def _bars(
+    panel: np.ndarray,
+    y: int,
+    row: int,
+    probabilities: Sequence[float],
+    au_names: Sequence[str],
+    threshold: float,
+    margin: int = 1,
+    values: bool = False,
+) -> None:
+    """One labelled bar per AU from ``y`` down, ``row`` pixels each.
+
+    Args:
+        panel (np.ndarray): (H, W, 3) uint8 BGR panel, drawn in place.
+        y (int): Top of the first row.
+        row (int): Row height in pixels.
+        probabilities (Sequence[float]): One per AU, in ``au_names`` order.
+        au_names (Sequence[str]): The bars' labels.
+        threshold (float): Bars at or above it are drawn as detected.
+        margin (int): Gap between a bar and its row's top and bottom.
+        values (bool): Also write each probability on its bar.
+    """
     bar_x, bar_w = 62, PANEL_WIDTH - 70
     for name, p in zip(au_names, probabilities):
         colour = _ON if p >= threshold else _OFF
+        baseline = y + row - 2 * margin
         cv2.putText(
             panel,
             name,
-            (6, y + row - 2),
+            (6, baseline),
             cv2.FONT_HERSHEY_SIMPLEX,
             row / 36,
             _TEXT,
@@ -108,11 +108,22 @@ def _bars(panel, y, row, probabilities, au_names, threshold) -> None:
         )
         cv2.rectangle(
             panel,
-            (bar_x, y + 1),
-            (bar_x + int(bar_w * float(p)), y + row - 1),
+            (bar_x, y + margin),
+            (bar_x + int(bar_w * float(p)), y + row - margin),
             colour,
             -1,
         )
+        if values:
+            cv2.putText(
+                panel,
+                f'{p:.2f}',
+                (bar_x + 2, baseline),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                row / 40,
+                _TEXT,
+                1,
+                cv2.LINE_AA,
+            )
         y += row
 
 

@@ -14,27 +14,19 @@ import torch
 
 import geoconv_mm.engine  # noqa: F401  (allowlists MMEngine checkpoint contents)
 from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tiny_config import write_tiny_config
 from tests.fixtures.tiny_data import make_tiny_au_tree
 
 SIZE = 32
 
-CONFIG = '''
-_base_ = {base!r}
-data_root = {root!r}
+LOADER = 'batch_size=4, num_workers=0, persistent_workers=False'
+EXTRA = '''
 # No download in tests: the VGG-19 branch starts from MMPretrain's random init.
 model = dict(backbone=dict(main_branch=dict(init_cfg=None)))
-_train = [dict(t, scale={size}) if t['type'] == 'ResizeFace' else t
-          for t in _base_.train_pipeline]
-_test = [dict(t, scale={size}) if t['type'] == 'ResizeFace' else t
-         for t in _base_.test_pipeline]
-train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=_train))
-val_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root, pipeline=_test))
-test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=2, val_interval=2)
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=2, by_epoch=True, begin=0,
-                        end=2, convert_to_iter_based=True)]
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=2, by_epoch=True, begin=0, end=2,
+         convert_to_iter_based=True)]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 custom_hooks = [dict(type='AUStatisticsHook'), dict(type='RankWeightsHook')]
 custom_imports = dict(imports=_base_.custom_imports.imports +
@@ -68,15 +60,7 @@ def run(args, cwd):
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp('tiny_bp4d')
     make_tiny_au_tree(str(root), 'BP4D', size=SIZE, frames_per_subject=4)
-    cfg = root / 'tiny_geocnn.py'
-    cfg.write_text(
-        CONFIG.format(
-            base=osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py'),
-            root=str(root),
-            size=SIZE,
-        )
-    )
-    return root, str(cfg)
+    return root, write_tiny_config(root, SIZE, loader=LOADER, extra=EXTRA)
 
 
 def test_train_resume_and_test(setup):

@@ -31,11 +31,13 @@ The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
 Examples::
 
     # the README's study (runs one at a time; resumable)
-    OMP_NUM_THREADS=1 python tools/analysis_tools/synthau_experiment.py --study synthau_v3 \\
+    OMP_NUM_THREADS=1 python tools/analysis_tools/synthau_experiment.py \\
+        --study synthau_v3 \\
         --arms plain geo geo_temp rgbd --variants default geometry_only \\
         --seeds 0 1 2 3 4 --folds 1
     # analysis only, from the records (writes summary.md/.json, intervals.png)
-    python tools/analysis_tools/synthau_experiment.py --study synthau_v3 --analyse-only
+    python tools/analysis_tools/synthau_experiment.py --study synthau_v3 \\
+        --analyse-only
     # ... and the headline table into the README's marked place
     python tools/analysis_tools/synthau_experiment.py --study synthau_v3 \\
         --analyse-only --readme README.md

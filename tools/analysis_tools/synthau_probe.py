@@ -13,7 +13,8 @@ image, separately from whether a network manages to use it (tools/analysis_tools
 
 Example::
 
-    python tools/analysis_tools/synthau_probe.py configs/geocnn_synthau_demo.py --out work_dirs/probe
+    python tools/analysis_tools/synthau_probe.py \\
+        configs/geocnn_synthau_demo.py --out work_dirs/probe
 """
 
 import argparse

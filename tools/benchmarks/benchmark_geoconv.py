@@ -8,11 +8,15 @@ as a ratio to conv2d's best in the same run: on a shared machine only such ratio
 anything. ``os.getloadavg()`` is printed beside every row and recorded in the JSON.
 
 Example:
-    python tools/benchmarks/benchmark_geoconv.py                      # batch 8 and 32, all shapes
-    python tools/benchmarks/benchmark_geoconv.py --batch 8 --shapes 14:512:512 --repeats 3
-    python tools/benchmarks/benchmark_geoconv.py --cases train_geo    # geo_weight gets a gradient
+    # batch 8 and 32, all shapes
+    python tools/benchmarks/benchmark_geoconv.py
+    python tools/benchmarks/benchmark_geoconv.py --batch 8 \\
+        --shapes 14:512:512 --repeats 3
+    # geo_weight gets a gradient
+    python tools/benchmarks/benchmark_geoconv.py --cases train_geo
     python tools/benchmarks/benchmark_geoconv.py --device cuda --amp
-    python tools/benchmarks/benchmark_geoconv.py --markdown work_dirs/benchmark_geoconv.json
+    python tools/benchmarks/benchmark_geoconv.py \\
+        --markdown work_dirs/benchmark_geoconv.json
 """
 
 import argparse

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python tools/benchmarks/benchmark_geodesic.py [--repeats 20] [--out work_dirs/benchmark_geodesic.json]
+    python tools/benchmarks/benchmark_geodesic.py [--repeats 20] \\
+        [--out work_dirs/benchmark_geodesic.json]
 
 Faces: skimage's astronaut (shipped with scikit-image) and variants (mirrored,
 scaled 0.6x and 1.5x, rotated 10 degrees). Stages, each the median over repeats:

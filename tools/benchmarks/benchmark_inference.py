@@ -7,7 +7,8 @@ measured in one run on the same frames (real faces: skimage's astronaut, mirrore
 rescaled), and their ratio is the pipeline overhead.
 
 Example:
-    python tools/benchmarks/benchmark_inference.py configs/geocnn_bp4d_fold1.py --frames 32
+    python tools/benchmarks/benchmark_inference.py \\
+        configs/geocnn_bp4d_fold1.py --frames 32
 """
 
 import argparse

@@ -6,8 +6,10 @@ update, through ``model.train_step``. Geodesic weights are made in the data pipe
 and are not part of the step. The two models are timed in alternation so that load
 on a shared machine hits both alike. Target: GeoCNN <= 1.4 x VGG-19::
 
-    python tools/benchmarks/benchmark_train_step.py --device cpu --batch-size 2 --iters 5
-    python tools/benchmarks/benchmark_train_step.py --device cuda --batch-size 32
+    python tools/benchmarks/benchmark_train_step.py --device cpu \\
+        --batch-size 2 --iters 5
+    python tools/benchmarks/benchmark_train_step.py --device cuda \\
+        --batch-size 32
 """
 
 from __future__ import annotations

@@ -5,10 +5,14 @@ e.g. a larger set, or on a login node before a cluster job. Interrupted builds r
 
 Examples::
 
-    python tools/dataset_converters/generate_synthau.py                          # the demo's build
-    python tools/dataset_converters/generate_synthau.py --num-subjects 60 --images-per-subject 100 \\
+    # the demo's build
+    python tools/dataset_converters/generate_synthau.py
+    python tools/dataset_converters/generate_synthau.py --num-subjects 60 \\
+        --images-per-subject 100 \\
         --image-size 224 --seed 1
-    python tools/dataset_converters/generate_synthau.py --geometry reconstructed  # MediaPipe meshes
+    # MediaPipe meshes
+    python tools/dataset_converters/generate_synthau.py \\
+        --geometry reconstructed
 """
 
 import argparse

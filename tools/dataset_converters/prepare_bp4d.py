@@ -2,8 +2,10 @@
 
 Usage::
 
-    python tools/dataset_converters/prepare_bp4d.py /data/BP4D --out data/bp4d --workers 8
-    python tools/dataset_converters/prepare_bp4d.py /data/BP4D --out data/bp4d --no-geometry
+    python tools/dataset_converters/prepare_bp4d.py /data/BP4D \\
+        --out data/bp4d --workers 8
+    python tools/dataset_converters/prepare_bp4d.py /data/BP4D \\
+        --out data/bp4d --no-geometry
 
 See geoconv_mm/datasets/converters/bp4d.py for the input layout and the policy on
 missing or bad data; ``--help`` lists every option.

@@ -2,8 +2,10 @@
 
 Usage::
 
-    python tools/dataset_converters/prepare_disfa.py /data/DISFA --out data/disfa --workers 8
-    python tools/dataset_converters/prepare_disfa.py /data/DISFA --out data/disfa --no-geometry
+    python tools/dataset_converters/prepare_disfa.py /data/DISFA \\
+        --out data/disfa --workers 8
+    python tools/dataset_converters/prepare_disfa.py /data/DISFA \\
+        --out data/disfa --no-geometry
 
 See geoconv_mm/datasets/converters/disfa.py for the input layout and the policy on
 missing or bad data; ``--help`` lists every option.

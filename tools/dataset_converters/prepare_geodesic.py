@@ -2,7 +2,8 @@
 
 Usage::
 
-    python tools/dataset_converters/prepare_geodesic.py INPUT --out DIR [--workers 4] [--shard i/N]
+    python tools/dataset_converters/prepare_geodesic.py INPUT \\
+        --out DIR [--workers 4] [--shard i/N]
 
 INPUT is an image, a folder of images (searched recursively), a video, or a dataset
 list (a .txt file with one image or video path per line, relative paths taken from the

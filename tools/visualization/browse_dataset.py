@@ -17,17 +17,16 @@ import os.path as osp
 import sys
 
 import cv2
-from mmengine.config import Config, DictAction
 from mmengine.utils import ProgressBar
 
-from geoconv_mm.utils import set_fold
+from geoconv_mm.utils import add_config_args, load_config
 from geoconv_mm.visualization import browse_grid, build_browse_dataset
 from geoconv_mm.visualization.dataset_browser import SPLITS
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('config', help='config file path')
+    add_config_args(parser)
     parser.add_argument('--out', required=True, help='PNG file to write')
     parser.add_argument(
         '--split', default='test', choices=SPLITS, help='dataloader to draw'
@@ -43,18 +42,6 @@ def parse_args(argv=None):
         help='input stride of the GeoCNN scale whose weights are drawn '
         '(default: the smallest)',
     )
-    parser.add_argument(
-        '--fold',
-        type=int,
-        choices=(1, 2, 3),
-        help="protocol fold of every dataloader (default: the config's)",
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value',
-    )
     return parser.parse_args(argv)
 
 
@@ -62,11 +49,7 @@ def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):
         sys.exit(f'config: no such file {args.config!r}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.fold is not None:
-        set_fold(cfg, args.fold)
+    cfg = load_config(args)
     try:
         dataset, specs = build_browse_dataset(cfg, args.split)
         bar = ProgressBar(min(args.num_samples, len(dataset)))

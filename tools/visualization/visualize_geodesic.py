@@ -2,9 +2,12 @@
 
 Usage::
 
-    python tools/visualization/visualize_geodesic.py IMAGE --out fig.png [--stride 4] [--point X,Y]
-    python tools/visualization/visualize_geodesic.py RECORD.npz --out fig.png   # crop RECORD.jpg beside it
-    python tools/visualization/visualize_geodesic.py --astronaut --out fig.png  # built-in test face
+    python tools/visualization/visualize_geodesic.py IMAGE \\
+        --out fig.png [--stride 4] [--point X,Y]
+    # crop RECORD.jpg beside it
+    python tools/visualization/visualize_geodesic.py RECORD.npz --out fig.png
+    # built-in test face
+    python tools/visualization/visualize_geodesic.py --astronaut --out fig.png
 
 Panels: the aligned crop with the mesh; the geodesic distance from a point (default:
 the nose tip) with iso-lines every 10 px, which bend around the open mouth and eyes;

@@ -2,10 +2,11 @@
 
 Output layout under ``--out``::
 
-    frames/<subject>/<sequence>/<frame>.jpg|.npz   aligned crops + FaceSurface records
-    frames/summary*.json                          geometry job summaries (per frame, shard)
-    annotations/<name>.json                       OpenMMLab 2.0 annotation (all subjects)
-    prepare_report.json                           what was found, skipped and why
+    frames/<subject>/<sequence>/<frame>.jpg|.npz
+                              aligned crops + FaceSurface records
+    frames/summary*.json      geometry job summaries (per frame, shard)
+    annotations/<name>.json   OpenMMLab 2.0 annotation (all subjects)
+    prepare_report.json       what was found, skipped and why
 
 Policy: every frame that has both a label and an image becomes a geometry task; the
 annotation lists the frames whose geometry succeeded. Everything else (frames without

@@ -2,12 +2,14 @@
 
 Layout of a build (``<root>/<spec.key>/``)::
 
-    base_face.npz                 the reconstructed base face (reused on resume)
+    base_face.npz                 the reconstructed base face (kept on resume)
     images/S001/00000.png         rendered crop (size x size, BGR PNG)
     images/S001/00000.npz         its FaceSurface record (crop pixel frame)
     images/S001/00000_neutral.npz the same identity and pose without the AUs
-                                  (``geometry='gt'`` only; :func:`neutral_geo_path`)
-    subjects/S001.json            the subject's annotation entries (marks it done)
+                                  (``geometry='gt'`` only;
+                                  :func:`neutral_geo_path`)
+    subjects/S001.json            the subject's annotation entries (marks it
+                                  done)
     annotations/synthau.json      OpenMMLab 2.0 annotation (written last)
 
 Every subject draws from its own random stream (``SeedSequence([seed, index])``), so

@@ -341,7 +341,10 @@ class AUF1Metric(BaseMetric):
         stats: Dict[str, np.ndarray],
         metrics: Dict[str, float],
     ) -> None:
-        header = f'{"AU":<8}{"F1":>8}{"prec.":>8}{"recall":>8}{"known":>9}{"pos.":>9}'
+        header = (
+            f'{"AU":<8}{"F1":>8}{"prec.":>8}{"recall":>8}'
+            f'{"known":>9}{"pos.":>9}'
+        )
         lines = [header, '-' * len(header)]
         for i, name in enumerate(names):
             lines.append(

@@ -20,15 +20,15 @@ class GeoBranch(BaseModule):
     between them (GeoConv works best "in lower layers", as structure "may be reduced in
     the previous pooling layers"). Our choice, documented here and in the README:
 
-    ====  ==========  =========  =================  ============================
-    layer  in stride   channels   output (224 input)  GeoSpec key (3x3, s1, p1)
-    ====  ==========  =========  =================  ============================
-    1     1           32         32 x 112 x 112     ``S1_k3x3_s1x1_p1x1_d1x1``
-    2     2           64         64 x 56 x 56       ``S2_k3x3_s1x1_p1x1_d1x1``
-    3     4           128        128 x 28 x 28      ``S4_k3x3_s1x1_p1x1_d1x1``
-    4     8           256        256 x 14 x 14      ``S8_k3x3_s1x1_p1x1_d1x1``
-    5     16          512        512 x 7 x 7        ``S16_k3x3_s1x1_p1x1_d1x1``
-    ====  ==========  =========  =================  ============================
+    =====  =========  ========  ===============  ===========================
+    layer  in stride  channels  output (224 in)  GeoSpec key (3x3, s1, p1)
+    =====  =========  ========  ===============  ===========================
+    1      1          32        32 x 112 x 112   ``S1_k3x3_s1x1_p1x1_d1x1``
+    2      2          64        64 x 56 x 56     ``S2_k3x3_s1x1_p1x1_d1x1``
+    3      4          128       128 x 28 x 28    ``S4_k3x3_s1x1_p1x1_d1x1``
+    4      8          256       256 x 14 x 14    ``S8_k3x3_s1x1_p1x1_d1x1``
+    5      16         512       512 x 7 x 7      ``S16_k3x3_s1x1_p1x1_d1x1``
+    =====  =========  ========  ===============  ===========================
 
     The output (total stride 32) matches VGG-19's last stage, so the two can be
     concatenated. The layers see the input strides of VGG-19's five stages, so Geo-19

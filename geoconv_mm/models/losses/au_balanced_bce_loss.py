@@ -64,7 +64,8 @@ class AUBalancedBCELoss(nn.Module):
 
     For one sample with logits ``z``, labels ``y`` and validity mask ``m``::
 
-        l = - sum_i m_i w_i [p_i y_i log(sigmoid(z_i)) + (1 - y_i) log(1 - sigmoid(z_i))]
+        l = - sum_i m_i w_i [p_i y_i log(sigmoid(z_i))
+                             + (1 - y_i) log(1 - sigmoid(z_i))]
 
     and the loss is the mean of ``l`` over the batch. Unknown labels (``m_i = 0``)
     contribute nothing. ``w`` and ``p`` come from the training split's statistics

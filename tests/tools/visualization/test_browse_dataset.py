@@ -10,35 +10,19 @@ import numpy as np
 import pytest
 
 from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tiny_config import write_tiny_config
 from tests.fixtures.tiny_data import make_tiny_au_tree
 
 TOOL = osp.join(ROOT, 'tools', 'visualization', 'browse_dataset.py')
 SIZE = 32
 TILE = 48
 
-CONFIG = '''
-_base_ = {base!r}
-data_root = {root!r}
-_test = [dict(t, scale={size}) if t['type'] == 'ResizeFace' else t
-         for t in _base_.test_pipeline]
-val_dataloader = dict(dataset=dict(data_root=data_root, pipeline=_test))
-test_dataloader = val_dataloader
-'''
-
 
 @pytest.fixture(scope='module')
 def tree(tmp_path_factory):
     root = tmp_path_factory.mktemp('tiny_bp4d')
     make_tiny_au_tree(str(root), 'BP4D', size=SIZE, frames_per_subject=4)
-    cfg = root / 'tiny_geocnn.py'
-    cfg.write_text(
-        CONFIG.format(
-            base=osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py'),
-            root=str(root),
-            size=SIZE,
-        )
-    )
-    return root, str(cfg)
+    return root, write_tiny_config(root, SIZE)
 
 
 def run_tool(cfg, out, *args):
