@@ -7,7 +7,12 @@ from .atomic_io import (
     atomic_write_bytes,
     atomic_write_json,
 )
-from .config import default_work_dir, ensure_geo_specs_hook, set_fold
+from .config import (
+    add_meta_keys,
+    default_work_dir,
+    ensure_geo_specs_hook,
+    set_fold,
+)
 
 __all__ = [
     'atomic_path',
@@ -15,6 +20,7 @@ __all__ = [
     'atomic_write_bytes',
     'atomic_write_json',
     'atomic_imwrite',
+    'add_meta_keys',
     'default_work_dir',
     'ensure_geo_specs_hook',
     'set_fold',
