@@ -124,14 +124,11 @@ def test_yaw_table_from_a_test_run(tmp_path):
     ]
     with open(ann) as fh:
         poses = {
-            tail(e['img_path']): e['pose']
-            for e in json.load(fh)['data_list']
+            tail(e['img_path']): e['pose'] for e in json.load(fh)['data_list']
         }
     assert results and all('pose' in r for r in results)
     for r in results:
-        assert list(r['pose']) == pytest.approx(
-            poses[tail(r['img_path'])]
-        )
+        assert list(r['pose']) == pytest.approx(poses[tail(r['img_path'])])
     yaw = np.abs([r['pose'][0] for r in results])
     counts = [
         int((yaw < 10).sum()),
