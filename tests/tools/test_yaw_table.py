@@ -148,8 +148,8 @@ def test_yaw_table_from_a_test_run(tmp_path):
             '0',
             '--yaw-unit',
             'deg',
-            '--au-names',
-            *names,
+            '--config',
+            str(cfg),
         ],
         tmp_path,
     )
