@@ -7,6 +7,15 @@ Example::
     python tools/test.py configs/geocnn_bp4d_fold1.py \\
         work_dirs/geocnn_bp4d_fold1/epoch_14.pth
     # -> work_dirs/geocnn_bp4d_fold1/test_metrics.json
+
+F1 per head yaw on SynthAU (its annotations carry ``pose``: yaw, pitch, roll in
+degrees)::
+
+    python tools/test.py configs/geocnn_synthau_demo.py CKPT --meta-keys pose \\
+        --out work_dirs/geocnn_synthau_demo/preds.pkl
+    python tools/analysis_tools/au_f1_by_pose.py \\
+        work_dirs/geocnn_synthau_demo/preds.pkl --yaw-key pose --yaw-index 0 \\
+        --yaw-unit deg
 """
 
 import argparse
@@ -22,6 +31,7 @@ from mmengine.runner import Runner
 import geoconv_mm  # noqa: F401  (registers every module)
 from geoconv_mm.engine import setup_cpu_distributed
 from geoconv_mm.utils import (
+    add_meta_keys,
     default_work_dir,
     ensure_geo_specs_hook,
     set_fold,
@@ -42,6 +52,13 @@ def parse_args():
     )
     parser.add_argument(
         '--out', help='dump every prediction to this pickle file'
+    )
+    parser.add_argument(
+        '--meta-keys',
+        nargs='+',
+        default=None,
+        help='annotation fields to keep in the test data samples, so that '
+        'the --out dump carries them (e.g. pose)',
     )
     parser.add_argument(
         '--fold',
@@ -76,6 +93,8 @@ def merge_args(cfg, args):
         set_fold(cfg, args.fold)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.meta_keys:
+        add_meta_keys(cfg, args.meta_keys)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -154,30 +154,65 @@ class FacePipeline:
         Returns:
             tuple: (faces as :meth:`process_all` returns them, exceptions).
         """
-        check_image(image_bgr, name)
-        detections = sorted(self.detector(image_bgr), key=lambda d: -d.size)
+        detections = self.detect(image_bgr, name)
         faces: List[FaceResult] = []
         dropped: List[Exception] = []
         for det in detections:
             if self.max_faces is not None and len(faces) >= self.max_faces:
                 break
-            raw = self._reconstruct(image_bgr, det, meta)
-            if raw is None:
-                dropped.append(NoFaceError(f'{name}: no face found'))
-                continue
-            if raw.confidence < self.min_confidence:
-                dropped.append(
-                    NoFaceError(
-                        f'{name}: face score {raw.confidence:.2f} below '
-                        f'{self.min_confidence}'
-                    )
-                )
-                continue
             try:
-                faces.append(self._align(image_bgr, raw, det, name))
-            except DegenerateMeshError as err:
+                faces.append(
+                    self.process_detection(image_bgr, det, meta, name)
+                )
+            except (NoFaceError, DegenerateMeshError) as err:
                 dropped.append(err)
         return faces, dropped
+
+    def detect(
+        self, image_bgr: np.ndarray, name: str = 'image'
+    ) -> List[FaceDetection]:
+        """The detector's faces of one image, largest box first.
+
+        Args:
+            image_bgr (np.ndarray): (H, W, 3) uint8 BGR image.
+            name (str): How errors name this frame.
+
+        Returns:
+            list[FaceDetection]: Every detection, ``max_faces`` not applied.
+        """
+        check_image(image_bgr, name)
+        return sorted(self.detector(image_bgr), key=lambda d: -d.size)
+
+    def process_detection(
+        self,
+        image_bgr: np.ndarray,
+        det: FaceDetection,
+        meta: Optional[dict] = None,
+        name: str = 'image',
+    ) -> FaceResult:
+        """Reconstruct and align the face of one detection.
+
+        Args:
+            image_bgr (np.ndarray): (H, W, 3) uint8 BGR image.
+            det (FaceDetection): One of :meth:`detect`'s detections.
+            meta (dict, optional): Frame identity for file-backed
+                reconstructors.
+            name (str): How errors name this frame.
+
+        Raises:
+            NoFaceError: The mesh stage found no face there, or one below
+                ``min_confidence``.
+            DegenerateMeshError: The reconstructed mesh is unusable.
+        """
+        raw = self._reconstruct(image_bgr, det, meta)
+        if raw is None:
+            raise NoFaceError(f'{name}: no face found')
+        if raw.confidence < self.min_confidence:
+            raise NoFaceError(
+                f'{name}: face score {raw.confidence:.2f} below '
+                f'{self.min_confidence}'
+            )
+        return self._align(image_bgr, raw, det, name)
 
     def _reconstruct(
         self,

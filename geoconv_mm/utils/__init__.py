@@ -9,6 +9,7 @@ from .atomic_io import (
 )
 from .config import (
     add_config_args,
+    add_meta_keys,
     default_work_dir,
     ensure_geo_specs_hook,
     load_config,
@@ -23,6 +24,7 @@ __all__ = [
     'atomic_write_bytes',
     'atomic_write_json',
     'atomic_imwrite',
+    'add_meta_keys',
     'default_work_dir',
     'ensure_geo_specs_hook',
     'set_fold',

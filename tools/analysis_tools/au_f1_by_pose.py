@@ -4,12 +4,15 @@ The input is the pickle that ``tools/test.py --out`` dumps (one dict per test
 frame with ``pred_score``, ``gt_au``, ``au_mask`` and the meta keys that
 ``PackAUInputs`` kept). The yaw comes from OpenFace's ``pose_Ry`` (radians)
 by default; SynthAU's annotations carry ``pose`` (yaw, pitch, roll in
-degrees): add ``'pose'`` to the ``meta_keys`` of the test pipeline's
-``PackAUInputs`` and read its first element::
+degrees): ``tools/test.py --meta-keys pose`` keeps it in the dump, and the
+yaw is its first element::
 
-    python tools/test.py CONFIG CKPT --out work_dirs/run/preds.pkl
+    python tools/test.py CONFIG CKPT --meta-keys pose --out work_dirs/run/preds.pkl
     python tools/analysis_tools/au_f1_by_pose.py work_dirs/run/preds.pkl \\
-        --yaw-key pose --yaw-index 0 --yaw-unit deg --au-names AU1 AU2 ...
+        --yaw-key pose --yaw-index 0 --yaw-unit deg --config CONFIG
+
+SynthAU's default heads turn at most 20 degrees, so the last default bin is
+empty there; ``--bins 5 10 15`` splits its range finer.
 
 The bins are those of :func:`geoconv_mm.evaluation.au_f1_by_yaw`
 (default |yaw| < 10, 10-25, >= 25 degrees).
@@ -145,6 +148,16 @@ def plot(
     plt.close(fig)
 
 
+def au_names_of(config: str) -> List[str]:
+    """``AU<k>`` for each of ``au_ids`` of a config's test dataset."""
+    from mmengine.config import Config
+
+    dataset = Config.fromfile(config).test_dataloader.dataset
+    if 'au_ids' not in dataset:
+        raise SystemExit(f'error: {config}: the test dataset names no au_ids')
+    return [f'AU{a}' for a in dataset.au_ids]
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('results', help='pickle from tools/test.py --out')
@@ -165,6 +178,11 @@ def parse_args(argv=None):
     parser.add_argument('--yaw-unit', choices=['rad', 'deg'], default='rad')
     parser.add_argument('--threshold', type=float, default=0.5)
     parser.add_argument('--au-names', nargs='+', help='AU names in order')
+    parser.add_argument(
+        '--config',
+        help='the run\'s config: AU names from its test dataset\'s au_ids '
+        '(instead of --au-names)',
+    )
     parser.add_argument(
         '--out',
         help='PNG to write (default: beside the '
@@ -190,7 +208,10 @@ def main(argv=None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 1
     num_aus = len(bins[0]['f1'])
-    names = args.au_names or [f'AU{i}' for i in range(num_aus)]
+    names = args.au_names
+    if names is None and args.config:
+        names = au_names_of(args.config)
+    names = names or [f'AU{i}' for i in range(num_aus)]
     if len(names) != num_aus:
         print(
             f'error: {len(names)} --au-names for {num_aus} AUs',

@@ -1,14 +1,30 @@
-"""Throughput of AU inference: the whole pipeline against the model's forward alone.
+"""Throughput of AU inference: frames/s and faces/s of the whole pipeline, the
+model's forward alone, the cost per face, and the one-face detection paths.
 
 The whole pipeline is face detection and mesh (FacePipeline), alignment, geodesic
 weights for every GeoConv layer, packing and the batched forward pass; "forward alone"
 runs the same batches through the model with their inputs prepared in advance. Both are
-measured in one run on the same frames (real faces: skimage's astronaut, mirrored and
-rescaled), and their ratio is the pipeline overhead.
+measured in one run on the same one-face frames (real faces: skimage's astronaut,
+mirrored and rescaled), and their ratio is the pipeline overhead.
+
+``--faces 1 2 4 8`` also times frames holding that many copies of the face (a
+fixed 720 x 1280 canvas, so the detector's share is the same for every count),
+alternated over ``--rounds``, and fits seconds per frame = fixed + per-face
+x faces: a cost that grows linearly leaves small residuals.
+
+``--compare-previous`` alternates, over ``--rounds``, the default path (every face:
+MediaPipe's full-range detector, tiled, then a mesh per face) with the one-face path
+(``WholeImageDetector``: the face mesh's own short-range detector on the whole frame,
+one face) on the one-face frames, and prints their frames/s ratio; the full-range
+detector in one pass over the frame (no tiles) runs alongside, to show the tiles'
+share. Every figure is
+printed with the load average at the time it was taken: on a busy machine compare
+only figures from the same run.
 
 Example:
     python tools/benchmarks/benchmark_inference.py \\
-        configs/geocnn_bp4d_fold1.py --frames 32
+        configs/geocnn_synthau_demo.py --frames 32 --faces 1 2 4 8 \\
+        --compare-previous --rounds 3
 """
 
 import argparse
@@ -17,9 +33,28 @@ import os
 import os.path as osp
 import sys
 import time
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+#: The default path (every face), the one-face path it replaced (last), and
+#: between them the default detector run once on the whole frame (no tiles:
+#: faces under about a tenth of the frame's side are missed), which shows
+#: what the tiles cost.
+PATHS = {
+    'every face (full-range, tiled)': dict(
+        detector=dict(type='MediaPipeFaceDetector')
+    ),
+    'every face (full-range, 1 pass)': dict(
+        detector=dict(type='MediaPipeFaceDetector', min_face_size=None)
+    ),
+    'one face (whole frame)': dict(detector=dict(type='WholeImageDetector')),
+}
+CANVAS = (720, 1280)
+FACE_SIDE = 200
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         'config',
@@ -30,17 +65,44 @@ def parse_args():
     parser.add_argument('--frames', type=int, default=32)
     parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument('--device', default=None)
+    parser.add_argument(
+        '--faces',
+        type=int,
+        nargs='+',
+        default=None,
+        help='faces per frame of the multi-face runs (1-8), e.g. 1 2 4 8',
+    )
+    parser.add_argument(
+        '--compare-previous',
+        action='store_true',
+        help='alternate the default and the one-face path on one-face frames',
+    )
+    parser.add_argument(
+        '--rounds', type=int, default=3, help='alternations per comparison'
+    )
     parser.add_argument('--out', default='work_dirs/benchmark_inference.json')
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.faces and not all(1 <= k <= 8 for k in args.faces):
+        parser.error(f'--faces must be between 1 and 8, got {args.faces}')
+    if args.rounds < 1 or args.frames < 1:
+        parser.error('--rounds and --frames must be >= 1')
+    return args
 
 
-def make_frames(n):
+def astronaut_bgr():
     import cv2
     from skimage import data
 
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def make_frames(n):
+    """``n`` one-face frames: the astronaut photo, mirrored and rescaled."""
+    import cv2
+
     from geoconv_mm.apis import Frame
 
-    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    face = astronaut_bgr()
     variants = [
         face,
         face[:, ::-1].copy(),
@@ -53,36 +115,83 @@ def make_frames(n):
     ]
 
 
-def main():
-    args = parse_args()
-    import torch
+def face_spots(count: int) -> List[tuple]:
+    """(x, y, side) of ``count`` faces on a 2 x 4 grid of the canvas."""
+    cells = [(60 + 300 * j, 80 + 320 * i) for i in range(2) for j in range(4)]
+    return [(x, y, FACE_SIDE) for x, y in cells[:count]]
 
+
+def make_group_frames(n: int, count: int):
+    """``n`` frames of a canvas holding ``count`` copies of the face."""
+    from geoconv_mm.apis import Frame
+
+    face = astronaut_bgr()[0:230, 110:340]
+    import cv2
+
+    patch = cv2.resize(
+        face, (FACE_SIDE, FACE_SIDE), interpolation=cv2.INTER_AREA
+    )
+    canvas = np.full((*CANVAS, 3), 90, np.uint8)
+    for x, y, s in face_spots(count):
+        canvas[y : y + s, x : x + s] = patch
+    return [Frame(i, i / 30.0, canvas, f'group{count}:{i}') for i in range(n)]
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def timed_run(inferencer, frames, sync):
+    """(wall seconds, CPU seconds, successful faces, frames without a face)
+    of one pass. The CPU seconds (all threads of this process) depend far
+    less on the other jobs of a shared machine than the wall time does."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    preds = list(inferencer.iter_predictions(frames))
+    sync()
+    seconds = time.perf_counter() - start
+    cpu = time.process_time() - start_cpu
+    faces = sum(p.success for p in preds)
+    empty = len({p.frame_index for p in preds if not p.success})
+    return seconds, cpu, faces, empty
+
+
+def linear_fit(counts: Sequence[int], seconds: Sequence[float]) -> Dict:
+    """Least-squares seconds per frame = fixed + per_face * faces, and the
+    largest residual relative to the fitted value."""
+    k = np.asarray(counts, np.float64)
+    t = np.asarray(seconds, np.float64)
+    if len(set(counts)) < 2:
+        return {}
+    per_face, fixed = np.polyfit(k, t, 1)
+    fitted = fixed + per_face * k
+    return dict(
+        fixed_ms=1e3 * fixed,
+        per_face_ms=1e3 * per_face,
+        max_relative_residual=float(np.max(np.abs(t - fitted) / fitted)),
+    )
+
+
+def build(args, face_pipeline=None):
     from geoconv_mm.apis import AUInferencer
 
-    inferencer = AUInferencer(
+    return AUInferencer(
         args.config,
         args.checkpoint,
         device=args.device,
         batch_size=args.batch_size,
+        face_pipeline=face_pipeline,
         au_ids=None
         if args.checkpoint
         else list(range(1, 1 + _num_aus(args.config))),
     )
-    frames = make_frames(args.frames)
-    sync = (
-        torch.cuda.synchronize
-        if inferencer.device.type == 'cuda'
-        else (lambda: None)
-    )
+
+
+def base_figures(args, inferencer, frames, sync) -> dict:
     list(inferencer.iter_predictions(frames[: args.batch_size]))  # warm-up
-
-    start = time.perf_counter()
-    preds = list(inferencer.iter_predictions(frames))
-    sync()
-    pipeline_s = time.perf_counter() - start
-    if not all(p.success for p in preds):
-        sys.exit('benchmark frames must all contain a face')
-
+    before = load()
+    seconds, _, faces, empty = timed_run(inferencer, frames, sync)
+    if empty:
+        sys.exit(f'{empty} benchmark frames gave no face; all must hold one')
     start = time.perf_counter()
     samples = [s for f in frames for _, s in inferencer.preprocess(f)]
     preprocess_s = time.perf_counter() - start
@@ -91,34 +200,166 @@ def main():
         inferencer.predict_batch(samples[i : i + args.batch_size])
     sync()
     forward_s = time.perf_counter() - start
-
     result = dict(
-        config=args.config,
-        device=str(inferencer.device),
-        frames=args.frames,
-        batch_size=args.batch_size,
-        threads=torch.get_num_threads(),
-        pipeline_fps=args.frames / pipeline_s,
-        forward_fps=args.frames / forward_s,
-        preprocess_ms_per_frame=1e3 * preprocess_s / args.frames,
-        overhead=pipeline_s / forward_s,
+        pipeline_fps=len(frames) / seconds,
+        pipeline_faces_per_s=faces / seconds,
+        forward_fps=len(frames) / forward_s,
+        preprocess_ms_per_frame=1e3 * preprocess_s / len(frames),
+        overhead=seconds / forward_s,
+        load_average=[before, load()],
     )
     print(
-        f'device {result["device"]}, {args.frames} frames, batch {args.batch_size}, '
-        f'{result["threads"]} threads'
+        f'whole pipeline : {result["pipeline_fps"]:7.2f} frames/s '
+        f'{result["pipeline_faces_per_s"]:7.2f} faces/s  (load {before})'
     )
-    print(f'whole pipeline : {result["pipeline_fps"]:7.2f} frames/s')
     print(f'forward alone  : {result["forward_fps"]:7.2f} frames/s')
     print(
         f'preprocessing  : {result["preprocess_ms_per_frame"]:7.1f} ms/frame '
         '(face, mesh, alignment, geodesic weights)'
     )
     print(f'overhead       : {result["overhead"]:7.2f}x the forward pass')
+    return result
+
+
+def multi_face(args, inferencer, sync) -> dict:
+    """Alternated runs over the face counts; the per-face cost fit."""
+    counts = sorted(set(args.faces))
+    sets = {k: make_group_frames(args.frames, k) for k in counts}
+    for k in counts:
+        list(inferencer.iter_predictions(sets[k][:2]))  # warm-up
+    runs = []
+    for r in range(args.rounds):
+        for k in counts if r % 2 == 0 else counts[::-1]:
+            avg = load()
+            seconds, cpu, faces, _ = timed_run(inferencer, sets[k], sync)
+            if faces != k * args.frames:
+                sys.exit(
+                    f'{k}-face frames gave {faces} faces, expected '
+                    f'{k * args.frames}'
+                )
+            run = dict(
+                faces=k,
+                round=r,
+                ms_per_frame=1e3 * seconds / args.frames,
+                cpu_ms_per_frame=1e3 * cpu / args.frames,
+                fps=args.frames / seconds,
+                faces_per_s=faces / seconds,
+                load=avg,
+            )
+            runs.append(run)
+            print(
+                f'{k} face(s)/frame, round {r}: {run["fps"]:7.2f} frames/s '
+                f'{run["faces_per_s"]:7.2f} faces/s '
+                f'{run["ms_per_frame"]:8.1f} ms/frame '
+                f'{run["cpu_ms_per_frame"]:8.1f} CPU ms/frame  (load {avg})'
+            )
+    result = dict(canvas=list(CANVAS), runs=runs)
+    for field, what in (('ms_per_frame', 'wall'), ('cpu_ms_per_frame', 'CPU')):
+        medians = {
+            k: float(np.median([x[field] for x in runs if x['faces'] == k]))
+            for k in counts
+        }
+        fit = linear_fit(list(medians), [m / 1e3 for m in medians.values()])
+        result[f'median_{field}'] = medians
+        result['fit' if what == 'wall' else 'cpu_fit'] = fit
+        if fit:
+            print(
+                f'{what} fit over the medians: {fit["fixed_ms"]:.1f} ms/frame '
+                f'+ {fit["per_face_ms"]:.1f} ms/face, largest residual '
+                f'{100 * fit["max_relative_residual"]:.1f}% of the fit'
+            )
+    return result
+
+
+def compare_previous(args, frames, sync, default) -> dict:
+    """Alternated one-face runs of every path in :data:`PATHS`."""
+    names = list(PATHS)
+    inferencers = {}
+    for name, face_pipeline in PATHS.items():
+        inf = default if name == names[0] else build(args, face_pipeline)
+        list(inf.iter_predictions(frames[: args.batch_size]))  # warm-up
+        inferencers[name] = inf
+    runs = []
+    for r in range(args.rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            avg = load()
+            seconds, cpu, _, empty = timed_run(inferencers[name], frames, sync)
+            if empty:
+                sys.exit(f'{name}: {empty} frames gave no face')
+            run = dict(
+                path=name,
+                round=r,
+                fps=len(frames) / seconds,
+                cpu_fps=len(frames) / cpu,
+                load=avg,
+            )
+            runs.append(run)
+            print(
+                f'{name:32s} round {r}: {run["fps"]:7.2f} frames/s '
+                f'{run["cpu_fps"]:7.2f} frames/CPU-s (load {avg})'
+            )
+    ratios = {}
+    for field, unit in (('fps', 'wall'), ('cpu_fps', 'CPU')):
+        previous = [x[field] for x in runs if x['path'] == names[-1]]
+        for name in names[:-1]:
+            mine = [x[field] for x in runs if x['path'] == name]
+            paired = [a / b for a, b in zip(mine, previous)]
+            ratios.setdefault(name, {})[field] = dict(
+                ratio=float(np.median(paired)), rounds=paired
+            )
+            print(
+                f'{unit} {name} / {names[-1]}: {np.median(paired):.3f} '
+                f'(median of {len(paired)} same-round ratios '
+                f'{", ".join(f"{p:.3f}" for p in paired)})'
+            )
+    return dict(
+        runs=runs,
+        median_fps={
+            n: float(np.median([x['fps'] for x in runs if x['path'] == n]))
+            for n in names
+        },
+        ratio=ratios[names[0]]['fps']['ratio'],
+        cpu_ratio=ratios[names[0]]['cpu_fps']['ratio'],
+        ratios=ratios,
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+
+    inferencer = build(args)
+    frames = make_frames(args.frames)
+    sync = (
+        torch.cuda.synchronize
+        if inferencer.device.type == 'cuda'
+        else (lambda: None)
+    )
+    print(
+        f'device {inferencer.device}, {args.frames} frames, batch '
+        f'{args.batch_size}, {torch.get_num_threads()} threads, '
+        f'{os.cpu_count()} CPUs, load {load()}'
+    )
+    result = dict(
+        config=args.config,
+        device=str(inferencer.device),
+        frames=args.frames,
+        batch_size=args.batch_size,
+        threads=torch.get_num_threads(),
+    )
+    result.update(base_figures(args, inferencer, frames, sync))
+    if args.faces:
+        result['multi_face'] = multi_face(args, inferencer, sync)
+    if args.compare_previous:
+        result['compare_previous'] = compare_previous(
+            args, frames, sync, inferencer
+        )
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = args.out + '.tmp'
     with open(tmp, 'w') as f:
         json.dump(result, f, indent=2)
     os.replace(tmp, args.out)
+    return 0
 
 
 def _num_aus(config):
@@ -128,4 +369,4 @@ def _num_aus(config):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

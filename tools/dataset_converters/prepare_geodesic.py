@@ -3,14 +3,20 @@
 Usage::
 
     python tools/dataset_converters/prepare_geodesic.py INPUT \\
-        --out DIR [--workers 4] [--shard i/N]
+        --out DIR [--workers 4] [--shard i/N] [--max-faces N] \\
+        [--detector MediaPipeFaceDetector|WholeImageDetector]
 
 INPUT is an image, a folder of images (searched recursively), a video, or a dataset
 list (a .txt file with one image or video path per line, relative paths taken from the
-list's folder). For each frame it writes ``DIR/<name>.jpg`` (the aligned 224x224 crop)
-and ``DIR/<name>.npz`` (the FaceSurface record the data pipeline turns into geodesic
-weights), and ``DIR/summary.json``: one entry per input frame with its source, frame
-index, status (ok / no_face / error) and the reason. Re-running skips finished frames.
+list's folder). For each face of a frame it writes ``DIR/<name>.jpg`` (the aligned
+224x224 crop) and ``DIR/<name>.npz`` (the FaceSurface record the data pipeline turns
+into geodesic weights); the largest face takes the frame's name, the k-th largest
+``<name>_face<k>``. ``DIR/summary.json`` has one entry per input frame with its
+source, frame index, status (ok / no_face / error), the reason, and ``faces``: each
+face's box (xyxy, source pixels), detector confidence and output name. Faces are
+found by MediaPipe's full-range detector over the whole frame
+(``--detector WholeImageDetector`` gives the mesh stage the whole frame, one face,
+for aligned crops). Re-running skips finished frames.
 With ``--shard i/N`` the summary is ``summary.shard-i-of-N.json``; a final run without
 ``--shard`` skips everything done and writes the complete ``summary.json``.
 """
@@ -89,9 +95,22 @@ def main(argv=None):
         help='RECONSTRUCTORS type (file-backed ones need a config in code)',
     )
     parser.add_argument(
+        '--detector',
+        default='MediaPipeFaceDetector',
+        help='FACE_DETECTORS type (WholeImageDetector: the frame is one face)',
+    )
+    parser.add_argument(
+        '--max-faces',
+        type=int,
+        default=None,
+        help='faces per frame, largest first (default: all)',
+    )
+    parser.add_argument(
         '--no-resume', action='store_true', help='redo finished frames'
     )
     args = parser.parse_args(argv)
+    if args.max_faces is not None and args.max_faces < 1:
+        parser.error(f'--max-faces must be >= 1, got {args.max_faces}')
     tasks = list_tasks(args.input, args.every)
     summary = process_frames(
         tasks,
@@ -101,13 +120,16 @@ def main(argv=None):
         resume=not args.no_resume,
         pipeline_cfg=dict(
             reconstructor=dict(type=args.reconstructor),
+            detector=dict(type=args.detector),
             crop_size=args.crop_size,
+            max_faces=args.max_faces,
         ),
     )
     c = summary['counts']
+    faces = sum(len(e.get('faces') or ()) for e in summary['frames'])
     print(
-        f"{len(summary['frames'])} frames: {c['ok']} ok, {c['no_face']} no face, "
-        f"{c['error']} errors -> {args.out}"
+        f"{len(summary['frames'])} frames: {c['ok']} ok ({faces} faces), "
+        f"{c['no_face']} no face, {c['error']} errors -> {args.out}"
     )
     return 0 if c['error'] == 0 else 1
 

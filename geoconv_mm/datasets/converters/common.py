@@ -9,6 +9,9 @@ Output layout under ``--out``::
     prepare_report.json       what was found, skipped and why
 
 Policy: every frame that has both a label and an image becomes a geometry task; the
+largest face of a frame is its subject and the only one written (a frame where the
+detector finds more than one face is counted, listed and logged under
+``several_faces``, with the boxes of its faces); the
 annotation lists the frames whose geometry succeeded. Everything else (frames without
 labels, without images, without a face, failed) is counted and listed in the report
 and logged with file and frame, never dropped silently. With ``--no-geometry`` the
@@ -73,7 +76,8 @@ def add_common_args(parser: argparse.ArgumentParser, default_aus: str) -> None:
         '--pipeline-config',
         default=None,
         help='mmengine config file with a `pipeline` dict for FacePipeline '
-        '(default: the geometry package default)',
+        '(default: MediaPipe face detector and face mesh, see '
+        'DEFAULT_PIPELINE)',
     )
     parser.add_argument(
         '--workers', type=int, default=1, help='geometry worker processes'
@@ -92,9 +96,19 @@ def add_common_args(parser: argparse.ArgumentParser, default_aus: str) -> None:
     )
 
 
-def load_pipeline_cfg(path: Optional[str]) -> Optional[dict]:
+#: FacePipeline of the geometry step without ``--pipeline-config``: every face
+#: of the frame is detected, so that a frame holding more than one is reported.
+DEFAULT_PIPELINE = dict(
+    detector=dict(type='MediaPipeFaceDetector'),
+    reconstructor=dict(type='MediaPipeFaceMesh'),
+)
+
+
+def load_pipeline_cfg(path: Optional[str]) -> dict:
+    """The ``pipeline`` dict of an mmengine config file, or
+    :data:`DEFAULT_PIPELINE` when ``path`` is None."""
     if path is None:
-        return None
+        return dict(DEFAULT_PIPELINE)
     from mmengine.config import Config
 
     cfg = Config.fromfile(path)
@@ -170,18 +184,20 @@ def run_geometry(
         )
         for e in entries
     ]
-    kwargs = dict(workers=args.workers, resume=not args.no_resume)
+    kwargs = dict(
+        workers=args.workers,
+        resume=not args.no_resume,
+        faces='largest',
+        pipeline_cfg=load_pipeline_cfg(args.pipeline_config),
+    )
     if args.shard is not None:
         kwargs['shard'] = args.shard
-    pipeline_cfg = load_pipeline_cfg(args.pipeline_config)
-    if pipeline_cfg is not None:
-        kwargs['pipeline_cfg'] = pipeline_cfg
     summary = process_frames(tasks, frames_dir, **kwargs)
     status = read_geometry_status(frames_dir)
     # this run's results win over older summaries (a frame that failed before may
     # have succeeded now)
     status.update({e['out_name']: e for e in summary['frames']})
-    kept, failed, pending = [], {}, []
+    kept, failed, pending, several = [], {}, [], []
     for e, task in zip(entries, tasks):
         s = status.get(e['out_name'])
         if (
@@ -213,6 +229,20 @@ def run_geometry(
                 )
                 continue
             kept.append(e)
+            faces = s.get('faces') or ()
+            if len(faces) > 1:
+                several.append(
+                    dict(
+                        source=e['source'],
+                        frame=e['frame'],
+                        faces=len(faces),
+                        kept_box=next(
+                            (f['box'] for f in faces if f.get('out_name')),
+                            None,
+                        ),
+                        boxes=[f['box'] for f in faces],
+                    )
+                )
         else:
             failed.setdefault(s['status'], []).append(
                 dict(
@@ -221,6 +251,13 @@ def run_geometry(
                     reason=s.get('reason'),
                 )
             )
+    report.problem(
+        'several_faces',
+        'frames holding more than one face (the largest, the subject, was '
+        'kept)',
+        several,
+    )
+    report.set('frames_with_several_faces', len(several))
     for kind, items in sorted(failed.items()):
         label = {'no_face': 'no face found', 'error': 'geometry failed'}.get(
             kind, kind

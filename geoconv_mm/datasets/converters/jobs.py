@@ -4,6 +4,9 @@ Every prepare tool (images, videos, BP4D, DISFA) lists its frames as
 :class:`FrameTask` and calls :func:`process_frames`, which writes for each frame
 ``<out_dir>/<out_name>.jpg`` (aligned crop) and ``<out_dir>/<out_name>.npz``
 (:class:`FaceSurface` record), both atomically, and a summary with one entry per frame.
+A frame with several faces writes the k-th largest as ``<out_name>_face<k>``
+(``faces='all'``) or only the largest (``faces='largest'``); the frame's
+summary entry lists its faces with their boxes, scores and output names.
 """
 
 from __future__ import annotations
@@ -52,6 +55,18 @@ def summary_name(shard: Tuple[int, int]) -> str:
 def _is_done(out_dir: str, task: FrameTask) -> bool:
     base = os.path.join(out_dir, task.out_name)
     return os.path.exists(base + '.npz') and os.path.exists(base + '.jpg')
+
+
+def _faces_done(out_dir: str, entry: Optional[dict]) -> bool:
+    """Every face an earlier summary entry lists as written has its crop and
+    record (an entry without a face list, from an older run, says nothing)."""
+    if not entry or entry.get('status') != 'ok':
+        return True
+    for face in entry.get('faces') or ():
+        name = face.get('out_name')
+        if name and not _is_done(out_dir, FrameTask('', 0, name)):
+            return False
+    return True
 
 
 def parse_shard(text: str) -> Tuple[int, int]:
@@ -123,9 +138,88 @@ def _read_frames(
             yield idx, exc
 
 
+#: ``faces`` modes of :func:`process_frames`.
+FACE_MODES = ('all', 'largest')
+
+
+def face_out_name(out_name: str, face: int) -> str:
+    """Output stem of face ``face`` (0 = largest) of a frame named
+    ``out_name``: the frame's own name for the largest face, so one-face
+    outputs keep their names."""
+    return out_name if face == 0 else f'{out_name}_face{face}'
+
+
+def _write_face(out_dir: str, out_name: str, result) -> None:
+    ok, jpg = cv2.imencode('.jpg', result.crop, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise RuntimeError('JPEG encoding failed')
+    base = os.path.join(out_dir, out_name)
+    atomic_write_bytes(base + '.jpg', jpg.tobytes())
+    # The record last: its presence with the crop marks the face done.
+    result.surface.save(base + '.npz')
+
+
+def _face_record(det, face: int, out_name: Optional[str], result=None):
+    rec = dict(
+        face=face,
+        box=[round(float(v), 2) for v in det.box],
+        confidence=round(float(det.score), 4),
+        out_name=out_name,
+    )
+    if result is not None:
+        rec['mesh_confidence'] = round(float(result.confidence), 4)
+    return rec
+
+
+def _frame_faces(
+    frame, task: FrameTask, out_dir: str, name: str, mode: str
+) -> Tuple[float, List[dict]]:
+    """Detect, reconstruct and write the faces of one frame.
+
+    ``'all'`` writes every face (at most the pipeline's ``max_faces``) and
+    lists those written; ``'largest'`` writes the largest face that gives a
+    mesh (the subject of a one-person data set) and lists every detection,
+    the others with ``out_name`` None. The largest face is written last, so
+    its record marks the whole frame done.
+
+    Returns:
+        tuple: (mesh confidence of the largest written face, face records).
+
+    Raises:
+        NoFaceError | DegenerateMeshError: No detection gave a usable face.
+    """
+    from geoconv_mm.face import NoFaceError
+    from geoconv_mm.geodesic.surface import DegenerateMeshError
+
+    meta = dict(source=task.source, frame_index=task.frame_index)
+    limit = 1 if mode == 'largest' else _PIPELINE.max_faces
+    kept, records, dropped = [], [], []
+    for det in _PIPELINE.detect(frame, name):
+        if limit is not None and len(kept) >= limit:
+            if mode == 'largest':
+                records.append(_face_record(det, len(records), None))
+            continue
+        try:
+            result = _PIPELINE.process_detection(frame, det, meta, name)
+        except (NoFaceError, DegenerateMeshError) as err:
+            dropped.append(err)
+            if mode == 'largest':
+                records.append(_face_record(det, len(records), None))
+            continue
+        k = len(kept) if mode == 'all' else len(records)
+        out_name = face_out_name(task.out_name, len(kept))
+        kept.append((out_name, result))
+        records.append(_face_record(det, k, out_name, result))
+    if not kept:
+        raise dropped[0] if dropped else NoFaceError(f'{name}: no face found')
+    for out_name, result in kept[::-1]:
+        _write_face(out_dir, out_name, result)
+    return kept[0][1].confidence, records
+
+
 def _process_unit(args) -> List[dict]:
     """Process the frames of one source; returns their summary entries."""
-    out_dir, tasks = args
+    out_dir, tasks, mode = args
     from geoconv_mm.face import NoFaceError
 
     by_index = {t.frame_index: t for t in tasks}
@@ -138,6 +232,7 @@ def _process_unit(args) -> List[dict]:
             out_name=task.out_name,
             status='ok',
             reason='',
+            faces=[],
         )
         try:
             if isinstance(frame, Exception):
@@ -147,18 +242,9 @@ def _process_unit(args) -> List[dict]:
                 if not is_video(task.source)
                 else f'{task.source} frame {task.frame_index}'
             )
-            meta = dict(source=task.source, frame_index=task.frame_index)
-            result = _PIPELINE.process(frame, meta=meta, name=name)
-            ok, jpg = cv2.imencode(
-                '.jpg', result.crop, [cv2.IMWRITE_JPEG_QUALITY, 95]
-            )
-            if not ok:
-                raise RuntimeError('JPEG encoding failed')
-            base = os.path.join(out_dir, task.out_name)
-            atomic_write_bytes(base + '.jpg', jpg.tobytes())
-            # The record last: its presence with the crop marks the frame done.
-            result.surface.save(base + '.npz')
-            entry['confidence'] = round(result.confidence, 4)
+            confidence, faces = _frame_faces(frame, task, out_dir, name, mode)
+            entry['confidence'] = round(confidence, 4)
+            entry['faces'] = faces
         except NoFaceError as exc:
             entry.update(status='no_face', reason=str(exc))
         except Exception as exc:  # a bad frame is logged, the job goes on
@@ -195,10 +281,10 @@ def _split_by_source(unit: List[FrameTask]) -> List[List[FrameTask]]:
 
 
 def _run_unit(args) -> List[dict]:
-    out_dir, unit = args
+    out_dir, unit, mode = args
     entries = []
     for group in _split_by_source(unit):
-        entries += _process_unit((out_dir, group))
+        entries += _process_unit((out_dir, group, mode))
     return entries
 
 
@@ -212,6 +298,7 @@ def process_frames(
     shard: Tuple[int, int] = (0, 1),
     resume: bool = True,
     progress: bool = True,
+    faces: str = 'all',
 ) -> dict:
     """Run :class:`FacePipeline` over frames; write crops, records and a summary.
 
@@ -225,12 +312,20 @@ def process_frames(
         resume (bool): Skip frames whose crop and record exist, and frames an earlier
             run found no face in.
         progress (bool): Show a tqdm bar.
+        faces (str): ``'all'``: write every face of a frame (at most the
+            pipeline's ``max_faces``), the largest as ``<out_name>`` and the
+            k-th largest as ``<out_name>_face<k>``; ``'largest'``: write only
+            the largest face (the subject of a one-person data set) and list
+            the others.
 
     Returns:
         dict: The summary written to ``<out_dir>/summary.json`` (or
         ``summary.shard-i-of-N.json`` when N > 1): ``frames`` (one entry per frame of
-        this shard: source, frame_index, out_name, status ok/no_face/error, reason)
-        and ``counts``.
+        this shard: source, frame_index, out_name, status ok/no_face/error, reason,
+        and ``faces``: one record per face, largest first, with ``face``
+        (its rank), ``box`` (xyxy source pixels), ``confidence`` (detector
+        score), ``out_name`` (None for a face that was not written) and, when
+        written, ``mesh_confidence``) and ``counts``.
     """
     from tqdm import tqdm
 
@@ -241,6 +336,17 @@ def process_frames(
     if len(set(names)) != len(names):
         dup = next(x for x in names if names.count(x) > 1)
         raise ValueError(f'two frames share the output name {dup!r}')
+    if faces not in FACE_MODES:
+        raise ValueError(f'faces must be one of {FACE_MODES}, got {faces!r}')
+    if faces == 'all':
+        taken = set(names)
+        for name in names:
+            base, sep, k = name.rpartition('_face')
+            if sep and k.isdigit() and int(k) > 0 and base in taken:
+                raise ValueError(
+                    f'the output name {name!r} is also the name of face {k} '
+                    f'of the frame {base!r}'
+                )
     mine = list(tasks)[i::n]
     os.makedirs(out_dir, exist_ok=True)
     previous = read_summaries(out_dir) if resume else {}
@@ -251,7 +357,7 @@ def process_frames(
     for t in mine:
         key = (t.source, t.frame_index)
         old = previous.get(key)
-        if resume and _is_done(out_dir, t):
+        if resume and _is_done(out_dir, t) and _faces_done(out_dir, old):
             entries[key] = (
                 old
                 if old and old.get('status') == 'ok'
@@ -279,7 +385,7 @@ def process_frames(
     try:
         if workers <= 1:
             _init_worker(cfg)
-            results = map(_run_unit, [(out_dir, u) for u in units])
+            results = map(_run_unit, [(out_dir, u, faces) for u in units])
             for res in results:
                 _collect(res, entries, bar)
         else:
@@ -288,7 +394,7 @@ def process_frames(
                 workers, initializer=_init_worker, initargs=(cfg,)
             ) as pool:
                 for res in pool.imap_unordered(
-                    _run_unit, [(out_dir, u) for u in units]
+                    _run_unit, [(out_dir, u, faces) for u in units]
                 ):
                     _collect(res, entries, bar)
     finally:
