@@ -270,8 +270,11 @@ def test_shapes_that_crashed_float32(case):
     run_isolated(_check_float32_tiles, case, label=repr(case))
 
 
-def test_cpu_gradients_are_bit_reproducible():
+@pytest.mark.parametrize('geo_grad', [True, False], ids=['geo_grad', 'train'])
+def test_cpu_gradients_are_bit_reproducible(geo_grad):
     # In process, not forked: a forked child cannot start an OpenMP team of its own.
+    # Without a geodesic-weight gradient (training) the input and weight gradients
+    # come from the channel-blocked pass, with one: from the per-sample pass.
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -290,18 +293,22 @@ def test_cpu_gradients_are_bit_reproducible():
             3,
         )
         x, w, g, _b, pad = make_inputs(case, dtype=torch.float32)
+        x = x.detach().requires_grad_()
+        g = g.detach().requires_grad_(geo_grad)
+        wrt = (w, g, x) if geo_grad else (w, x)
+        names = (
+            ('weight', 'geo_weight', 'input')
+            if geo_grad
+            else ('weight', 'input')
+        )
         grads = []
         for _ in range(3):
             out = geo_conv2d(x, w, g, None, 1, pad)
-            grads.append(
-                torch.autograd.grad(out, (w, g, x), torch.ones_like(out))
-            )
+            grads.append(torch.autograd.grad(out, wrt, torch.ones_like(out)))
     finally:
         torch.set_num_threads(threads)
     for other in grads[1:]:
-        for name, a, b in zip(
-            ('weight', 'geo_weight', 'input'), grads[0], other
-        ):
+        for name, a, b in zip(names, grads[0], other):
             assert torch.equal(a, b), (
                 f'{name} gradients differ between identical runs'
             )

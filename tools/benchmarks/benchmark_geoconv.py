@@ -3,9 +3,11 @@
 Times forward alone (inference) and forward+backward with geo_weight not requiring a
 gradient (training: the geodesic weights come from data) at the GeoCNN layer shapes
 (3x3 kernels, VGG-19 widths at 224, 112, 56, 28 and 14 pixels). Within every shape the
-methods run in turn, ``--repeats`` rounds, and each method's best round is reported,
-as a ratio to conv2d's best in the same run: on a shared machine only such ratios mean
-anything. ``os.getloadavg()`` is printed beside every row and recorded in the JSON.
+methods run in turn, up to ``--repeats`` rounds (fewer where the rounds would not fit
+in ``--budget`` seconds, but at least ``--min-repeats``), and each method's best round
+is reported, as a ratio to conv2d's best in the same run: on a shared machine only
+such ratios mean anything. ``os.getloadavg()`` is printed beside every row and
+recorded in the JSON; rows taken on a loaded machine are marked LOADED.
 
 Example:
     # batch 8 and 32, all shapes
@@ -69,7 +71,20 @@ def parse_args():
         '--repeats',
         type=int,
         default=5,
-        help='alternated rounds per shape; the best round counts',
+        help='alternated rounds per shape at most; the best round counts',
+    )
+    parser.add_argument(
+        '--budget',
+        type=float,
+        default=30.0,
+        help='seconds of timed rounds per shape and case: large shapes run '
+        'fewer rounds (at least --min-repeats) so that a full run ends',
+    )
+    parser.add_argument(
+        '--min-repeats',
+        type=int,
+        default=2,
+        help='alternated rounds per shape at least, whatever --budget says',
     )
     parser.add_argument(
         '--amp', action='store_true', help='CUDA: float16 autocast'
@@ -162,26 +177,39 @@ def time_once(step, device):
     return time.perf_counter() - start
 
 
+def rounds_for(warmup_s, args):
+    """Timed rounds that fit ``args.budget``, given one warm-up round's time."""
+    fit = int(args.budget / max(warmup_s, 1e-9))
+    return max(args.min_repeats, min(args.repeats, fit))
+
+
 def bench_shape(methods, inputs, case, args, autocast):
-    """Best time and peak memory of every method, rounds alternated."""
+    """Best time and peak memory of every method, rounds alternated.
+
+    Returns:
+        tuple: best seconds per method, peak bytes per method, and the number of
+        timed rounds (fewer than ``--repeats`` where a round exceeds the budget).
+    """
     steps = {name: make_step(fn, inputs, case) for name, fn in methods.items()}
     peaks, best = {}, {name: float('inf') for name in methods}
     with autocast:
-        for (
-            name,
-            step,
-        ) in steps.items():  # warm-up round, also the memory measurement
+        warmup_s = 0.0
+        for name, step in steps.items():
+            # The warm-up round is also the memory measurement.
+            start = time.perf_counter()
             with PeakMemory(args.device) as mem:
                 step()
+            warmup_s += time.perf_counter() - start
             peaks[name] = mem.peak
         names = list(steps)
-        for r in range(args.repeats):
+        repeats = rounds_for(warmup_s, args)
+        for r in range(repeats):
             # Rotate the order too, so that no method always runs after the same one.
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 best[name] = min(
                     best[name], time_once(steps[name], args.device)
                 )
-    return best, peaks
+    return best, peaks, repeats
 
 
 def markdown(path):
@@ -255,7 +283,8 @@ def main():
         )
     print(
         f'{"batch":>5} {"shape":>16} {"case":>9} {"conv2d ms":>10} {"geoconv ms":>10}'
-        f' {"geo/conv":>8} {"mem geo/conv":>12}  loadavg'
+        f' {"geo/conv":>8} {"mem geo/conv":>12}  loadavg',
+        flush=True,
     )
     rows = []
     for batch in batches:
@@ -266,10 +295,17 @@ def main():
             g = torch.rand(batch, 9, res, res, generator=gen) * 2
             inputs = [t.to(args.device) for t in (x, w, g)]
             for case in cases:
-                best, peaks = bench_shape(
+                print(
+                    f'{batch:5d} {f"{cin}->{cout}@{res}":>16} {case:>9} ...',
+                    end='\r',
+                    flush=True,
+                )
+                start = time.perf_counter()
+                best, peaks, repeats = bench_shape(
                     methods, inputs, case, args, autocast
                 )
-                load, _ = load_note()
+                elapsed = time.perf_counter() - start
+                load, busy = load_note()
                 row = dict(
                     batch=batch,
                     resolution=res,
@@ -277,6 +313,9 @@ def main():
                     out_channels=cout,
                     case=case,
                     loadavg=load,
+                    loaded=busy,
+                    repeats=repeats,
+                    elapsed_s=elapsed,
                 )
                 for name in methods:
                     row[f'{name}_s'], row[f'{name}_peak_bytes'] = (
@@ -294,11 +333,17 @@ def main():
                     f'{batch:5d} {f"{cin}->{cout}@{res}":>16} {case:>9}'
                     f' {best["conv2d"] * 1e3:10.1f} {best["geoconv"] * 1e3:10.1f}'
                     f' {row["geo_over_conv"]:8.2f} {row["mem_geo_over_conv"]:12.2f}'
-                    f'  {load[0]:.2f}',
+                    f'  {load[0]:.2f}{" LOADED" if busy else ""}'
+                    f'  ({repeats} rounds, {elapsed:.0f} s)',
                     flush=True,
                 )
             del inputs
-    load_end, _ = load_note()
+    load_end, loaded_end = load_note()
+    if loaded_end or any(r['loaded'] for r in rows):
+        warnings.warn(
+            f'the machine was loaded during the run (load average {load_end} '
+            'at the end): absolute times are unreliable'
+        )
     summary = {
         case: dict(
             max_geo_over_conv=max(

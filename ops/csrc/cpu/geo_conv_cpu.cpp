@@ -10,6 +10,7 @@
 #include <torch/types.h>
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "../geo_conv.h"
@@ -45,8 +46,8 @@ inline void valid_out_range(const ConvGeometry& g, int64_t kj, int64_t x0, int64
   *hi = std::max(*lo, std::min(x1, b));
 }
 
-// cols[(c*K + k), t] = in[c, tap(k, t)] (* geo[k, t] when geo != nullptr), for the
-// channels [c_begin, c_end) of one group.
+// cols[((c - c_begin)*K + k), t] = in[c, tap(k, t)] (* geo[k, t] when geo != nullptr),
+// for the channels [c_begin, c_end) of one group.
 template <typename scalar_t>
 void im2col_tile(const ConvGeometry& g, const scalar_t* in, const scalar_t* geo,
                  const std::vector<RowSegment>& segs, int64_t tile, scalar_t* cols,
@@ -57,7 +58,7 @@ void im2col_tile(const ConvGeometry& g, const scalar_t* in, const scalar_t* geo,
     for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
       for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
         const int64_t k = ki * g.kernel_w + kj;
-        scalar_t* row = cols + (c * K + k) * tile;
+        scalar_t* row = cols + ((c - c_begin) * K + k) * tile;
         const scalar_t* geo_k = geo ? geo + k * P : nullptr;
         for (const auto& s : segs) {
           scalar_t* dst = row + s.col0 - s.out_x0;
@@ -84,19 +85,21 @@ void im2col_tile(const ConvGeometry& g, const scalar_t* in, const scalar_t* geo,
   }
 }
 
-// grad_in[c, tap(k, t)] += cols[(c*K + k), t] * geo[k, t]: the column gradients,
-// scaled by the geodesic weights on the way. Taps of one tile overlap, so a tile is
-// only ever scattered by the thread that owns its sample.
+// grad_in[c, tap(k, t)] += cols[((c - c_begin)*K + k), t] * geo[k, t] for the channels
+// [c_begin, c_end): the column gradients, scaled by the geodesic weights on the way.
+// Taps of one tile overlap, so one channel of a sample is only ever scattered by one
+// thread at a time.
 template <typename scalar_t>
 void col2im_tile_add(const ConvGeometry& g, const scalar_t* cols, const scalar_t* geo,
-                     const std::vector<RowSegment>& segs, int64_t tile, scalar_t* grad_in) {
+                     const std::vector<RowSegment>& segs, int64_t tile, scalar_t* grad_in,
+                     int64_t c_begin, int64_t c_end) {
   const int64_t K = g.taps(), P = g.out_pixels(), HW = g.height * g.width;
-  for (int64_t c = 0; c < g.channels_per_group(); ++c) {
+  for (int64_t c = c_begin; c < c_end; ++c) {
     scalar_t* gin_c = grad_in + c * HW;
     for (int64_t ki = 0; ki < g.kernel_h; ++ki) {
       for (int64_t kj = 0; kj < g.kernel_w; ++kj) {
         const int64_t k = ki * g.kernel_w + kj;
-        const scalar_t* row = cols + (c * K + k) * tile;
+        const scalar_t* row = cols + ((c - c_begin) * K + k) * tile;
         for (const auto& s : segs) {
           const int64_t hi = s.out_y * g.stride_h - g.pad_h + ki * g.dil_h;
           if (hi < 0 || hi >= g.height) continue;
@@ -159,8 +162,11 @@ struct TilePlan {
 constexpr int64_t kTileBytes = int64_t(1) << 20;
 constexpr int64_t kMinTileColumns = 256;
 
-TilePlan make_plan(const ConvGeometry& g, int64_t elem_size) {
-  int64_t t = kTileBytes / std::max<int64_t>(1, g.col_rows() * elem_size);
+// Tiles for columns of `rows` rows. Small maps put whole samples side by side, but
+// keep at least `min_units` units so that each thread gets one.
+TilePlan make_plan(const ConvGeometry& g, int64_t rows, int64_t elem_size,
+                   int64_t min_units) {
+  int64_t t = kTileBytes / std::max<int64_t>(1, rows * elem_size);
   t = std::max<int64_t>(kMinTileColumns, t);
   const int64_t P = g.out_pixels();
   if (P >= t) {
@@ -169,13 +175,30 @@ TilePlan make_plan(const ConvGeometry& g, int64_t elem_size) {
     const int64_t width = std::min(P, ((P + tiles - 1) / tiles + 15) / 16 * 16);
     return {width, 1, (P + width - 1) / width};
   }
-  // Small maps: whole samples side by side, but at least one unit per thread.
-  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  const int64_t threads = std::max<int64_t>(1, min_units);
   int64_t per = std::max<int64_t>(1, std::min(g.batch, t / P));
   per = std::max<int64_t>(1, std::min(per, (g.batch + threads - 1) / threads));
   const int64_t units = std::max<int64_t>(1, (g.batch + per - 1) / per);
   per = std::max<int64_t>(1, (g.batch + units - 1) / units);  // balanced units
   return {per * P, per, 1};
+}
+
+TilePlan make_plan(const ConvGeometry& g, int64_t elem_size) {
+  return make_plan(g, g.col_rows(), elem_size, at::get_num_threads());
+}
+
+// Channels per block of the backward's channel-blocked pass. A block's share of the
+// columns must be tall enough for efficient GEMMs (kMinBlockRows), and there should be
+// several blocks per thread so that a thread slowed by other load does not hold up
+// the rest. The choice depends on the shape only, never on the thread count, so that
+// the weight gradient's summation order is fixed.
+constexpr int64_t kMinBlockRows = 64, kMaxBlockRows = 288, kBlocksWanted = 8;
+
+int64_t block_channels(const ConvGeometry& g) {
+  const int64_t K = std::max<int64_t>(1, g.taps()), Cg = g.channels_per_group();
+  const int64_t lo = (kMinBlockRows + K - 1) / K, hi = std::max(lo, kMaxBlockRows / K);
+  const int64_t want = (Cg + kBlocksWanted - 1) / kBlocksWanted;
+  return std::max<int64_t>(1, std::min(Cg, std::min(hi, std::max(lo, want))));
 }
 
 // The tiles of unit u, each as its list of pieces.
@@ -264,9 +287,13 @@ at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& we
                                                   : plan.units(g.batch);
 
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_forward_cpu", [&] {
-    at::parallel_for(0, work, 1, [&](int64_t begin, int64_t end) {
+    // Work items are handed out one at a time rather than in equal static shares, so
+    // that a thread slowed by other load on the machine takes fewer of them.
+    std::atomic<int64_t> next_work{0};
+    const int64_t threads = std::min<int64_t>(work, at::get_num_threads());
+    at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
       auto cols = at::empty({rows * plan.width}, input.options());
-      for (int64_t w = begin; w < end; ++w) {
+      for (int64_t w = next_work++; w < work; w = next_work++) {
         std::vector<Piece> pieces;
         if (plan.samples_per_tile == 1) {
           const int64_t n = w / plan.tiles_per_sample;
@@ -354,14 +381,15 @@ BackwardResult geo_conv2d_backward_cpu(
       for (const auto& pc : pieces) gout.narrow(1, pc.col0, pc.p1 - pc.p0).copy_(piece_gout(pc));
       return gout;
     };
-    // Input and geodesic-weight gradients: column gradients W^T dL/dout per tile,
-    // scattered into the input (scaled by g) and reduced against the input columns.
-    // A unit owns its samples, so units run in parallel without races.
-    if (need_input || need_geo)
+    // With the geodesic-weight gradient: column gradients W^T dL/dout per tile,
+    // scattered into the input (scaled by g) and reduced against the input columns
+    // over all channels. A unit owns its samples, so units run in parallel without
+    // races.
+    if (need_geo)
       at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
         auto gcol = at::empty({rows * plan.width}, input.options());
-        at::Tensor xcol, gout_buf;
-        if (need_geo) xcol = at::empty({rows * plan.width}, input.options());
+        auto xcol = at::empty({rows * plan.width}, input.options());
+        at::Tensor gout_buf;
         if (plan.samples_per_tile > 1) gout_buf = at::empty({Og * plan.width}, input.options());
         for (int64_t u = begin; u < end; ++u)
           for (const auto& pieces : unit_tiles(g, plan, u)) {
@@ -372,45 +400,80 @@ BackwardResult geo_conv2d_backward_cpu(
                          gout_of(pieces, width, grp, gout_buf));
               for (const auto& pc : pieces) {
                 const auto segs = piece_segments(g, pc);
-                if (need_geo) {
-                  scalar_t* x = xcol.data_ptr<scalar_t>();
-                  im2col_tile<scalar_t>(g, in_of(pc, grp), nullptr, segs, width, x, 0, Cg);
-                  geo_grad_piece<scalar_t>(g, pc.p0, pc.p1 - pc.p0, width, pc.col0, x,
-                                           gcol_v.const_data_ptr<scalar_t>(),
-                                           grad_geo.data_ptr<scalar_t>() + pc.n * K * P);
-                }
+                scalar_t* x = xcol.data_ptr<scalar_t>();
+                im2col_tile<scalar_t>(g, in_of(pc, grp), nullptr, segs, width, x, 0, Cg);
+                geo_grad_piece<scalar_t>(g, pc.p0, pc.p1 - pc.p0, width, pc.col0, x,
+                                         gcol_v.const_data_ptr<scalar_t>(),
+                                         grad_geo.data_ptr<scalar_t>() + pc.n * K * P);
                 if (need_input)
                   col2im_tile_add<scalar_t>(
                       g, gcol_v.const_data_ptr<scalar_t>(), geo_p + pc.n * K * P, segs,
-                      width, grad_input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * Cg) * HW);
+                      width, grad_input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * Cg) * HW,
+                      0, Cg);
               }
             }
           }
       });
-    // Weight gradient: dL/dout times the g-scaled input columns, summed over the tiles
-    // in a fixed order (so two runs give bit-identical gradients). Each tile's columns
-    // are built by all threads, and its GEMM uses all threads too, so no per-thread
-    // partial sums of the weight are needed.
-    if (need_weight) {
-      auto cols = at::empty({rows * plan.width}, input.options());
-      at::Tensor gout_buf;
-      if (plan.samples_per_tile > 1) gout_buf = at::empty({Og * plan.width}, input.options());
-      for (int64_t u = 0; u < units; ++u)
-        for (const auto& pieces : unit_tiles(g, plan, u)) {
+    const bool blocked_input = need_input && !need_geo;
+    if (!need_weight && !blocked_input) return;
+    // Weight gradient (and the input gradient when the geodesic weights need none),
+    // blocked over input channels: a block owns its columns of grad_weight and its
+    // channels of grad_input, so blocks run in parallel without races or partial sums,
+    // each thread's GEMMs are its own (single-threaded, no barrier per tile), and
+    // every element of grad_weight is summed over the tiles in one fixed order, so two
+    // runs give bit-identical gradients. Blocks are handed out dynamically.
+    const int64_t Cb = block_channels(g), blocks = (Cg + Cb - 1) / Cb;
+    const TilePlan bplan = make_plan(g, Cb * K, input.element_size(), 1);
+    std::vector<std::vector<Piece>> tiles;
+    for (int64_t u = 0; u < bplan.units(g.batch); ++u)
+      for (auto& t : unit_tiles(g, bplan, u)) tiles.push_back(std::move(t));
+    std::vector<std::vector<std::vector<RowSegment>>> tile_segs;
+    for (const auto& pieces : tiles) {
+      tile_segs.emplace_back();
+      for (const auto& pc : pieces) tile_segs.back().push_back(piece_segments(g, pc));
+    }
+    const int64_t jobs = g.groups * blocks;
+    std::atomic<int64_t> next_job{0};
+    const int64_t threads = std::min<int64_t>(jobs, at::get_num_threads());
+    at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+      const int64_t brows = Cb * K;
+      at::Tensor cols, gcol, gout_buf;
+      if (need_weight) cols = at::empty({brows * bplan.width}, input.options());
+      if (blocked_input) gcol = at::empty({brows * bplan.width}, input.options());
+      if (bplan.samples_per_tile > 1) gout_buf = at::empty({Og * bplan.width}, input.options());
+      for (int64_t job = next_job++; job < jobs; job = next_job++) {
+        const int64_t grp = job / blocks, c0 = (job % blocks) * Cb;
+        const int64_t c1 = std::min(Cg, c0 + Cb), nrows = (c1 - c0) * K;
+        auto w_blk = weight.narrow(0, grp * Og, Og).narrow(1, c0 * K, nrows);
+        auto gw_blk = need_weight
+                          ? grad_weight.narrow(0, grp * Og, Og).narrow(1, c0 * K, nrows)
+                          : at::Tensor();
+        for (size_t t = 0; t < tiles.size(); ++t) {
+          const auto& pieces = tiles[t];
           const int64_t width = tile_columns(pieces);
-          auto cols_v = cols.narrow(0, 0, rows * width).view({rows, width});
-          scalar_t* cols_p = cols_v.data_ptr<scalar_t>();
-          for (int64_t grp = 0; grp < g.groups; ++grp) {
-            at::parallel_for(0, Cg, 1, [&](int64_t c0, int64_t c1) {
-              for (const auto& pc : pieces)
-                im2col_tile<scalar_t>(g, in_of(pc, grp), geo_p + pc.n * K * P,
-                                      piece_segments(g, pc), width, cols_p, c0, c1);
-            });
-            grad_weight.narrow(0, grp * Og, Og)
-                .addmm_(gout_of(pieces, width, grp, gout_buf), cols_v.t());
+          auto gout = gout_of(pieces, width, grp, gout_buf);
+          if (need_weight) {
+            auto cols_v = cols.narrow(0, 0, nrows * width).view({nrows, width});
+            for (size_t i = 0; i < pieces.size(); ++i)
+              im2col_tile<scalar_t>(g, in_of(pieces[i], grp), geo_p + pieces[i].n * K * P,
+                                    tile_segs[t][i], width, cols_v.data_ptr<scalar_t>(),
+                                    c0, c1);
+            gw_blk.addmm_(gout, cols_v.t());
+          }
+          if (blocked_input) {
+            auto gcol_v = gcol.narrow(0, 0, nrows * width).view({nrows, width});
+            at::mm_out(gcol_v, w_blk.t(), gout);
+            for (size_t i = 0; i < pieces.size(); ++i) {
+              const Piece& pc = pieces[i];
+              col2im_tile_add<scalar_t>(
+                  g, gcol_v.const_data_ptr<scalar_t>(), geo_p + pc.n * K * P, tile_segs[t][i],
+                  width, grad_input.data_ptr<scalar_t>() + (pc.n * g.channels + grp * Cg) * HW,
+                  c0, c1);
+            }
           }
         }
-    }
+      }
+    });
   });
   return finish_backward(grad_input, grad_weight, grad_geo, input_, weight_);
 }
