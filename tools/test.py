@@ -19,11 +19,9 @@ degrees)::
 """
 
 import argparse
-import os
 import os.path as osp
 
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -31,16 +29,20 @@ from mmengine.runner import Runner
 import geoconv_mm  # noqa: F401  (registers every module)
 from geoconv_mm.engine import setup_cpu_distributed
 from geoconv_mm.utils import (
+    add_config_args,
+    add_launcher_args,
     add_meta_keys,
     default_work_dir,
     ensure_geo_specs_hook,
-    set_fold,
+    export_local_rank,
+    merge_config_args,
+    runner_dataloader,
 )
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Evaluate an AU model')
-    parser.add_argument('config', help='config file path')
+    add_config_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--work-dir', help='the dir for logs and the metrics file'
@@ -60,39 +62,16 @@ def parse_args():
         help='annotation fields to keep in the test data samples, so that '
         'the --out dump carries them (e.g. pose)',
     )
-    parser.add_argument(
-        '--fold',
-        type=int,
-        choices=(1, 2, 3),
-        help='protocol fold of every dataloader (default: the config\'s); '
-        'the default work dir then ends in _fold<k>',
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 
 def merge_args(cfg, args):
     cfg.launcher = args.launcher
     ensure_geo_specs_hook(cfg)
-    if args.fold is not None:
-        set_fold(cfg, args.fold)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_config_args(cfg, args)
     if args.meta_keys:
         add_meta_keys(cfg, args.meta_keys)
     if args.work_dir is not None:
@@ -100,15 +79,7 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = default_work_dir(args.config, args.fold)
     cfg.load_from = args.checkpoint
-    loader = ConfigDict(
-        pin_memory=torch.cuda.is_available(),
-        persistent_workers=True,
-        collate_fn=dict(type='default_collate'),
-    )
-    loader.update(cfg.test_dataloader)
-    if loader.get('num_workers', 0) == 0:
-        loader['persistent_workers'] = False
-    cfg.test_dataloader = loader
+    cfg.test_dataloader = runner_dataloader(cfg.test_dataloader)
     if args.out:
         cfg.test_evaluator = (
             list(cfg.test_evaluator)

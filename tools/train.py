@@ -13,13 +13,9 @@ Examples::
 """
 
 import argparse
-import os
-from copy import deepcopy
 from urllib.error import URLError
 
-# Import the plugin from this checkout without the user touching PYTHONPATH.
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -27,15 +23,19 @@ import geoconv_mm  # noqa: F401  (registers every module)
 from geoconv_mm.engine import setup_cpu_distributed
 from geoconv_mm.engine.pretrained import offline_checkpoint_message
 from geoconv_mm.utils import (
+    add_config_args,
+    add_launcher_args,
     default_work_dir,
     ensure_geo_specs_hook,
-    set_fold,
+    export_local_rank,
+    merge_config_args,
+    runner_dataloader,
 )
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train an AU model')
-    parser.add_argument('config', help='train config file path')
+    add_config_args(parser)
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
@@ -68,31 +68,9 @@ def parse_args():
         action='store_true',
         help='disable persistent_workers in the dataloaders',
     )
-    parser.add_argument(
-        '--fold',
-        type=int,
-        choices=(1, 2, 3),
-        help='protocol fold of every dataloader (default: the config\'s); '
-        'the default work dir then ends in _fold<k>',
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (e.g. '
-        'train_dataloader.batch_size=16)',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 
@@ -104,8 +82,7 @@ def merge_args(cfg, args):
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
     ensure_geo_specs_hook(cfg)
-    if args.fold is not None:
-        set_fold(cfg, args.fold)
+    merge_config_args(cfg, args)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -122,31 +99,13 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
-    default_dataloader_cfg = ConfigDict(
-        pin_memory=torch.cuda.is_available(),
-        persistent_workers=True,
-        collate_fn=dict(type='default_collate'),
-    )
-
-    def set_default_dataloader_cfg(field):
-        if cfg.get(field, None) is None:
-            return
-        dataloader_cfg = deepcopy(default_dataloader_cfg)
-        dataloader_cfg.update(cfg[field])
-        if dataloader_cfg.get('num_workers', 0) == 0:
-            dataloader_cfg['persistent_workers'] = (
-                False  # torch refuses it with 0
-            )
-        if args.no_pin_memory:
-            dataloader_cfg['pin_memory'] = False
-        if args.no_persistent_workers:
-            dataloader_cfg['persistent_workers'] = False
-        cfg[field] = dataloader_cfg
-
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        set_default_dataloader_cfg(field)
+        if cfg.get(field, None) is not None:
+            cfg[field] = runner_dataloader(
+                cfg[field],
+                pin_memory=False if args.no_pin_memory else None,
+                persistent_workers=not args.no_persistent_workers,
+            )
     return cfg
 
 

@@ -9,16 +9,24 @@ from .atomic_io import (
 )
 from .config import (
     add_config_args,
+    add_launcher_args,
     add_meta_keys,
     default_work_dir,
     ensure_geo_specs_hook,
+    export_local_rank,
     load_config,
+    merge_config_args,
+    runner_dataloader,
     set_fold,
 )
 
 __all__ = [
     'add_config_args',
+    'add_launcher_args',
+    'export_local_rank',
     'load_config',
+    'merge_config_args',
+    'runner_dataloader',
     'atomic_path',
     'atomic_savez',
     'atomic_write_bytes',
