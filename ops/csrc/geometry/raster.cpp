@@ -4,8 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "simd.h"
-
 namespace geoconv {
 
 namespace {
@@ -46,7 +44,6 @@ void rasterize(const Mesh& m, int h, int w, double offset, Raster& out, bool wit
   out.tri.assign(n, -1);
   out.bary.assign(n * 3, 0.f);
   std::vector<double> zbuf(n, -kInf);
-  const bool avx2 = have_avx2();
   for (int t = 0; t < m.nf; ++t) {
     const int32_t* tri = m.face(t);
     const double *p0 = m.vert(tri[0]), *p1 = m.vert(tri[1]), *p2 = m.vert(tri[2]);
@@ -66,13 +63,7 @@ void rasterize(const Mesh& m, int h, int w, double offset, Raster& out, bool wit
       double y = r + offset;
       int c0 = bc0, c1 = bc1;
       row_span(p, y, offset, c0, c1);
-      int c = c0;
-      if (avx2 && c0 <= c1) {
-        const size_t row = static_cast<size_t>(r) * w;
-        c = raster_row_avx2(p0, p1, p2, inv, y, offset, t, c0, c1 + 1, zbuf.data() + row,
-                            out.tri.data() + row, out.bary.data() + 3 * row);
-      }
-      for (; c <= c1; ++c) {
+      for (int c = c0; c <= c1; ++c) {
         double x = c + offset;
         double l1 = ((x - p0[0]) * (p2[1] - p0[1]) - (p2[0] - p0[0]) * (y - p0[1])) * inv;
         double l2 = ((p1[0] - p0[0]) * (y - p0[1]) - (x - p0[0]) * (p1[1] - p0[1])) * inv;

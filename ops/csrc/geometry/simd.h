@@ -37,11 +37,4 @@ int copy_steps_avx2(const double* l, int a, int b, double* dk, double* dm, bool*
 // ta[x] != tb[x], or where the 8-wide scan stopped; c1 if none.
 int64_t first_difference_avx2(const int32_t* ta, const int32_t* tb, int64_t c0, int64_t c1);
 
-// One row of rasterize()'s inner loop: samples (c + offset, y), c in
-// [c0, c1), of triangle t with corners p0..p2 and inverse determinant inv;
-// updates zbuf, tri and bary (3 per sample) of that row where t is nearer.
-int raster_row_avx2(const double* p0, const double* p1, const double* p2, double inv, double y,
-                    double offset, int32_t t, int c0, int c1, double* zbuf, int32_t* tri,
-                    float* bary);
-
 }  // namespace geoconv

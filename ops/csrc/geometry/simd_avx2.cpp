@@ -125,55 +125,6 @@ int64_t first_difference_avx2(const int32_t* ta, const int32_t* tb, int64_t c0, 
   return c;
 }
 
-int raster_row_avx2(const double* p0, const double* p1, const double* p2, double inv, double y,
-                    double offset, int32_t t, int c0, int c1, double* zbuf, int32_t* tri,
-                    float* bary) GEOCONV_AVX2;
-int raster_row_avx2(const double* p0, const double* p1, const double* p2, double inv, double y,
-                    double offset, int32_t t, int c0, int c1, double* zbuf, int32_t* tri,
-                    float* bary) {
-  // The scalar loop's loop-invariant products, rounded as there.
-  const double ay = p2[1] - p0[1], b1 = (p2[0] - p0[0]) * (y - p0[1]);
-  const double b2 = (p1[0] - p0[0]) * (y - p0[1]), ey = p1[1] - p0[1];
-  const __m256d vay = _mm256_set1_pd(ay), vb1 = _mm256_set1_pd(b1), vb2 = _mm256_set1_pd(b2);
-  const __m256d vey = _mm256_set1_pd(ey), vinv = _mm256_set1_pd(inv), px = _mm256_set1_pd(p0[0]);
-  const __m256d off = _mm256_set1_pd(offset), one = _mm256_set1_pd(1.0), tol = _mm256_set1_pd(-1e-9);
-  const __m256d z0 = _mm256_set1_pd(p0[2]), z1 = _mm256_set1_pd(p1[2]), z2 = _mm256_set1_pd(p2[2]);
-  const __m128i vt = _mm_set1_epi32(t);
-  int c = c0;
-  for (; c + 4 <= c1; c += 4) {
-    const __m256d x = _mm256_add_pd(_mm256_cvtepi32_pd(_mm_add_epi32(_mm_set1_epi32(c), _mm_setr_epi32(0, 1, 2, 3))), off);
-    const __m256d dx = _mm256_sub_pd(x, px);
-    const __m256d l1 = _mm256_mul_pd(_mm256_sub_pd(_mm256_mul_pd(dx, vay), vb1), vinv);
-    const __m256d l2 = _mm256_mul_pd(_mm256_sub_pd(vb2, _mm256_mul_pd(dx, vey)), vinv);
-    const __m256d l0 = _mm256_sub_pd(_mm256_sub_pd(one, l1), l2);
-    const __m256d out = _mm256_or_pd(_mm256_or_pd(_mm256_cmp_pd(l0, tol, _CMP_LT_OQ), _mm256_cmp_pd(l1, tol, _CMP_LT_OQ)),
-                                     _mm256_cmp_pd(l2, tol, _CMP_LT_OQ));
-    const __m256d z = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(l0, z0), _mm256_mul_pd(l1, z1)), _mm256_mul_pd(l2, z2));
-    const __m256d zb = _mm256_loadu_pd(zbuf + c);
-    // t < tri[c], widened to the doubles' lanes.
-    const __m128i lt = _mm_cmpgt_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tri + c)), vt);
-    const __m256d tie = _mm256_and_pd(_mm256_cmp_pd(z, zb, _CMP_EQ_OQ), _mm256_castsi256_pd(_mm256_cvtepi32_epi64(lt)));
-    const __m256d win = _mm256_andnot_pd(out, _mm256_or_pd(_mm256_cmp_pd(z, zb, _CMP_GT_OQ), tie));
-    int mask = _mm256_movemask_pd(win);
-    if (!mask) continue;
-    alignas(32) double zs[4], a0[4], a1[4], a2[4];
-    _mm256_store_pd(zs, z);
-    _mm256_store_pd(a0, l0);
-    _mm256_store_pd(a1, l1);
-    _mm256_store_pd(a2, l2);
-    for (; mask; mask &= mask - 1) {
-      const int i = __builtin_ctz(mask);
-      const int q = c + i;
-      zbuf[q] = zs[i];
-      tri[q] = t;
-      bary[3 * q] = static_cast<float>(a0[i]);
-      bary[3 * q + 1] = static_cast<float>(a1[i]);
-      bary[3 * q + 2] = static_cast<float>(a2[i]);
-    }
-  }
-  return c;
-}
-
 #else
 
 bool have_avx2() { return false; }
@@ -186,11 +137,6 @@ int64_t accumulate_avx2(const float*, int64_t, double*) { return 0; }
 int64_t scale_weights_avx2(const double*, int64_t, float*) { return 0; }
 int copy_steps_avx2(const double*, int a, int, double*, double*, bool*) { return a; }
 int64_t first_difference_avx2(const int32_t*, const int32_t*, int64_t c0, int64_t) { return c0; }
-int raster_row_avx2(const double*, const double*, const double*, double, double, double, int32_t,
-                    int c0, int, double*, int32_t*, float*) {
-  return c0;
-}
-
 #endif
 
 }  // namespace geoconv
