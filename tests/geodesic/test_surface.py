@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoconv_mm.face import facemesh_faces
 from geoconv_mm.geodesic import (
@@ -150,3 +152,33 @@ def test_triangles_from_edges_and_hole_filling():
     assert len(boundary_loops(g)) == 2
     filled = close_holes(v, g)
     assert len(filled) == len(g) + 2 and len(boundary_loops(filled)) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dtype=st.sampled_from(['<f4', '<f8', '<i4', '<i8', '>f4', '|u1', '|b1']),
+    shape=st.lists(st.integers(0, 5), min_size=0, max_size=3),
+    fortran=st.booleans(),
+    compressed=st.booleans(),
+)
+def test_read_npz_matches_np_load(dtype, shape, fortran, compressed):
+    import tempfile
+
+    from geoconv_mm.geodesic.surface import read_npz
+
+    rng = np.random.RandomState(len(shape))
+    a = (np.asarray(rng.rand(*shape)) * 100).astype(dtype)
+    if fortran:
+        a = np.asfortranarray(a)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'a.npz')
+        (np.savez_compressed if compressed else np.savez)(path, a=a, b=a.T)
+        got = read_npz(path, ('a', 'b'))
+        with np.load(path) as ref:
+            for k in ('a', 'b'):
+                assert got[k].dtype == ref[k].dtype
+                assert got[k].shape == ref[k].shape
+                np.testing.assert_array_equal(got[k], ref[k])
+                assert got[k].flags.writeable
+        with pytest.raises(KeyError):
+            read_npz(path, ('c',))

@@ -150,13 +150,17 @@ class ResizeFace(BaseTransform):
         h, w = results['img'].shape[:2]
         oh, ow = self.scale
         sx, sy = ow / w, oh / h
-        results['img'] = mmcv.imresize(
-            results['img'], (ow, oh), interpolation=self.interpolation
-        )
-        affine = np.array(
-            [[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]], np.float64
-        )
-        _apply_affine(results, affine, (oh, ow))
+        # Prepared crops usually have the size already: the identity map
+        # leaves image and surface bit for bit as they are, so skip the copies.
+        if (oh, ow) != (h, w):
+            results['img'] = mmcv.imresize(
+                results['img'], (ow, oh), interpolation=self.interpolation
+            )
+            affine = np.array(
+                [[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]],
+                np.float64,
+            )
+            _apply_affine(results, affine, (oh, ow))
         results['img_shape'] = (oh, ow)
         results['scale_factor'] = (sx, sy)
         return results

@@ -29,6 +29,7 @@
 #include "fast_exp.h"
 #include "mesh.h"
 #include "raster.h"
+#include "simd.h"
 
 using namespace geoconv;
 
@@ -56,9 +57,15 @@ class Grid {
     const int32_t* tri = r.tri.data();
     // Different triangles, both on the surface: a step off the surface is
     // already NaN (its end's point is NaN).
+    // Neighbouring samples mostly cross the same edge: the last pair's
+    // answer is kept before asking the cache.
+    int last_a = -1, last_b = -1;
+    bool last_ok = true;
     auto check = [&](int64_t a, double* o) {
       const int ta = tri[a], tb = tri[a + off];
-      if (ta != tb && ta >= 0 && tb >= 0 && !links(ta, tb)) *o = -1.0;
+      if (ta == tb || ta < 0 || tb < 0) return;
+      if (ta != last_a || tb != last_b) last_a = ta, last_b = tb, last_ok = links(ta, tb);
+      if (!last_ok) *o = -1.0;
     };
     for (int row = 0; row + dr < h; ++row) {
       const int64_t base = static_cast<int64_t>(row) * w;
@@ -66,6 +73,7 @@ class Grid {
       // Lengths first, two at a time (NaN off the surface; IEEE sqrt, so the
       // same bits as one at a time)...
       int c = c0;
+      if (avx2_) c = static_cast<int>(step_lengths_avx2(x, y, z, off, base + c0, base + c1, len.data()) - base);
 #if defined(__SSE2__)
       for (; c + 2 <= c1; c += 2) {
         const int64_t a = base + c, b = a + off;
@@ -84,6 +92,12 @@ class Grid {
       // ...then the link rule, where a step crosses into another triangle
       // (four samples at a time skip the common case, one triangle).
       c = c0;
+      // Runs of one triangle are skipped eight samples at a time.
+      while (avx2_ && c + 8 <= c1) {
+        c = static_cast<int>(first_difference_avx2(tri + base, tri + base + off, c, c1));
+        if (c + 8 > c1) break;
+        for (const int e = c + 8; c < e; ++c) check(base + c, out + c);
+      }
 #if defined(__SSE2__)
       for (; c + 4 <= c1; c += 4) {
         const __m128i ta = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tri + base + c));
@@ -103,6 +117,7 @@ class Grid {
     std::vector<double> len;
   };
   std::vector<Table> tables_;
+  bool avx2_ = have_avx2();
 };
 
 struct Layer {
@@ -180,6 +195,10 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
   std::vector<int> row_of(hout), col_of(wout);
   for (int y = 0; y < hout; ++y) row_of[y] = (y * L.sh - L.ph + cy * L.dh) * L.S + half;
   for (int x = 0; x < wout; ++x) col_of[x] = (x * L.sw - L.pw + cx * L.dw) * L.S + half;
+  // Cells whose centre column lies in the grid: x in [cx_in0, cx_in1).
+  int cx_in0 = wout, cx_in1 = 0;
+  for (int x = 0; x < wout; ++x)
+    if (col_of[x] >= 0 && col_of[x] < w) cx_in0 = std::min(cx_in0, x), cx_in1 = x + 1;
   double* Dc = D + ci * plane;
   for (int y = 0; y < hout; ++y)
     for (int x = 0; x < wout; ++x) {
@@ -214,6 +233,12 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
     // Cells whose mirror lies in the output: x in [mx0, mx1).
     const int mx0 = std::max(0, -dx), mx1 = std::min(wout, wout - dx);
     const int64_t moff = static_cast<int64_t>(dy) * wout + dx;
+    // One-step taps with consecutive cells on consecutive samples (in_stride
+    // and stride 1): a row of distances is a row of the step table. Cells in
+    // [ax0, ax1) have their centre and tap sample in the grid.
+    const bool direct = n == 1 && L.S == 1 && L.sw == 1;
+    const bool avx2 = have_avx2();
+    const int ax0 = std::max({gx0, cx_in0, 0}), ax1 = std::min(gx1, cx_in1);
     for (int y = 0; y < hout; ++y) {
       const int gr = row_of[y] + dr;
       const bool row_in = gr >= 0 && gr < h;
@@ -253,18 +278,57 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
         Dk[cell] = value;
         if (mirrored) Dm[cell + moff] = value;
       };
+      // Cells [x0, x1) of a direct tap: copy the table row; a broken step
+      // (-1) becomes NaN here and is queued in a second pass, as it is rare.
+      const bool live = row_in && row_of[y] >= 0 && row_of[y] < h;
+      const int64_t src = static_cast<int64_t>(live ? row_of[y] : 0) * w + col_of[0] + read;
+      auto run = [&](int x0, int x1, auto mirrored_tag) {
+        constexpr bool mirrored = decltype(mirrored_tag)::value;
+        if (!direct) {
+          for (int x = x0; x < x1; ++x) cell_at(x, mirrored_tag);
+          return;
+        }
+        const int a = live ? std::clamp(ax0, x0, x1) : x1, b = live ? std::clamp(ax1, a, x1) : x1;
+        double* dk = Dk + row;
+        double* dm = Dm + row + moff;
+        const double* l = len + src;
+        for (int x = x0; x < a; ++x) {
+          dk[x] = kNaN;
+          if (mirrored) dm[x] = kNaN;
+        }
+        bool broken = false;
+        int x = a;
+        if (avx2) x = copy_steps_avx2(l, a, b, dk, mirrored ? dm : nullptr, &broken);
+        for (; x < b; ++x) {
+          const double v = l[x];
+          broken |= v < 0;
+          const double out = v < 0 ? kNaN : v;
+          dk[x] = out;
+          if (mirrored) dm[x] = out;
+        }
+        for (int x = b; x < x1; ++x) {
+          dk[x] = kNaN;
+          if (mirrored) dm[x] = kNaN;
+        }
+        if (broken)
+          for (int x = a; x < b; ++x)
+            if (l[x] < 0) {
+              const int64_t p0 = centre[row + x];
+              pending.push_back({layer, k, row + x, p0, p0 + goff, mirrored ? K - 1 - k : -1,
+                                 row + x + moff});
+            }
+      };
       using plain = std::false_type;
       using mirror = std::true_type;
       if (!row_mirror || mx0 >= mx1) {
-        for (int x = 0; x < wout; ++x) cell_at(x, plain{});
+        run(0, wout, plain{});
         continue;
       }
       // Cells in [mx0, mx1) have their mirror in the output: taps after the
       // centre were filled there by their mirror tap.
-      for (int x = 0; x < mx0; ++x) cell_at(x, plain{});
-      if (k < ci)
-        for (int x = mx0; x < mx1; ++x) cell_at(x, mirror{});
-      for (int x = mx1; x < wout; ++x) cell_at(x, plain{});
+      run(0, mx0, plain{});
+      if (k < ci) run(mx0, mx1, mirror{});
+      run(mx1, wout, plain{});
     }
   }
 }
@@ -389,7 +453,7 @@ inline __m128d ratio2(__m128d d, __m128d denom, __m128d cap, __m128d flat) {
 // min(D / denom, cap), or min(D_eu / denom, cap) where D is NaN.
 void exp_ratios(const double* d, double denom, double flat, double ratio_cap, int64_t c0,
                 int64_t c1, float* e) {
-  int64_t c = c0;
+  int64_t c = have_avx2() ? exp_ratios_avx2(d, denom, flat, ratio_cap, c0, c1, e) : c0;
 #if defined(__SSE2__)
   const __m128d vden = _mm_set1_pd(denom), vcap = _mm_set1_pd(ratio_cap), vflat = _mm_set1_pd(flat);
   const __m128 sign = _mm_set1_ps(-0.f);
@@ -413,6 +477,7 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
   const int K = L.K, ci = L.ci, hout = L.hout, wout = L.wout;
   const int64_t plane = static_cast<int64_t>(hout) * wout;
   const bool unit_stride = L.sh == 1 && L.sw == 1;
+  const bool avx2 = have_avx2();
   for (int k = 0; k < K; ++k) {
     if (k == ci) continue;
     const double flat = std::min(L.deu[k] / L.denom[k], ratio_cap);
@@ -444,7 +509,8 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
   for (int k = 0; k < K; ++k) {
     if (k == ci) continue;
     const float* e = W + k * plane;
-    for (int64_t c = 0; c < plane; ++c) sum[c] += static_cast<double>(e[c]);
+    for (int64_t c = avx2 ? accumulate_avx2(e, plane, sum.data()) : 0; c < plane; ++c)
+      sum[c] += static_cast<double>(e[c]);
   }
   const double* centre = D + ci * plane;
   const double scale = static_cast<double>(K - 1);
@@ -455,7 +521,7 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
       std::fill(wk, wk + plane, 1.f);
       continue;
     }
-    int64_t c = 0;
+    int64_t c = avx2 ? scale_weights_avx2(sum.data(), plane, wk) : 0;
 #if defined(__SSE2__)
     const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
     for (; c + 4 <= plane; c += 4) {

@@ -102,6 +102,24 @@ def test_flip_moves_image_and_surface_together():
         RandomFlipFace(direction='vertical')
 
 
+def test_resize_to_the_same_size_is_the_general_path_bit_for_bit():
+    # The shortcut for crops already at the size must give exactly what the
+    # resize and the affine map give (cv2 copies; the identity map is exact).
+    import mmcv
+
+    img = (
+        np.random.RandomState(0).randint(0, 256, (12, 16, 3)).astype(np.uint8)
+    )
+    surface = grid_surface(12, 16)
+    res = ResizeFace((12, 16)).transform(dict(img=img, face_surface=surface))
+    assert np.array_equal(res['img'], mmcv.imresize(img, (16, 12)))
+    moved = surface.transform(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (12, 16))
+    assert np.array_equal(res['face_surface'].vertices, moved.vertices)
+    assert np.array_equal(res['face_surface'].faces, moved.faces)
+    assert res['face_surface'].image_size == (12, 16)
+    assert res['img_shape'] == (12, 16) and res['scale_factor'] == (1.0, 1.0)
+
+
 def test_resize_and_crop_map_the_surface_with_the_image():
     img = ramp_image(12, 16)
     surface = grid_surface(12, 16)
