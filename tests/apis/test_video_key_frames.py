@@ -108,3 +108,16 @@ def test_images_always_get_the_full_detection(model_files, video):
     inf.face_pipeline.detector = counter
     list(inf.iter_predictions(video))  # a list of frames: photos
     assert len(counter.frames) == FRAMES
+
+
+def test_cli_rejects_a_bad_key_frame_interval(model_files, capsys):
+    from tools.infer import parse_args
+
+    config, checkpoint = model_files
+    argv = ['clip.avi', '--config', config, '--checkpoint', checkpoint]
+    argv += ['--out', 'x.csv']
+    assert parse_args(argv + ['--detect-every', '4']).detect_every == 4
+    assert parse_args(argv).detect_every == 10
+    with pytest.raises(SystemExit):
+        parse_args(argv + ['--detect-every', '0'])
+    assert '--detect-every' in capsys.readouterr().err
