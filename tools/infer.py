@@ -42,6 +42,15 @@ def parse_args(argv=None):
         help='faces per frame, largest first (default: all)',
     )
     parser.add_argument(
+        '--detect-every',
+        type=int,
+        default=10,
+        help='video/webcam: full face detection every N frames (and when a '
+        'face is lost); faces are tracked in between, so a face entering '
+        'the picture is found at the next key frame. Images always get '
+        'the full detection; 1 detects on every frame',
+    )
+    parser.add_argument(
         '--fps',
         type=float,
         default=30.0,
@@ -66,6 +75,8 @@ def parse_args(argv=None):
         parser.error('a webcam input needs --max-frames')
     if args.max_faces is not None and args.max_faces < 1:
         parser.error(f'--max-faces must be >= 1, got {args.max_faces}')
+    if args.detect_every < 1:
+        parser.error(f'--detect-every must be >= 1, got {args.detect_every}')
     return args
 
 
@@ -127,6 +138,7 @@ def main(argv=None):
         device=args.device,
         batch_size=args.batch_size,
         max_faces=args.max_faces,
+        detect_every=args.detect_every,
     )
     writer = (
         AnnotatedFrameWriter(args.show_out, fps=args.fps)
@@ -145,7 +157,9 @@ def main(argv=None):
     # Per frame: its timestamp, its largest face, and every face's AUs.
     timeline, face_aus = [], []
     counts = dict(frames=0, faces=0, empty=0, unreadable=0)
-    stream = inferencer.iter_predictions(remember(frames))
+    stream = inferencer.iter_predictions(
+        remember(frames), sequence=frames.kind in ('video', 'webcam')
+    )
     try:
         with AUCsvWriter(args.out, inferencer.au_names) as table:
             for group in _by_frame(

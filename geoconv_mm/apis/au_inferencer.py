@@ -99,6 +99,12 @@ def _au_ids_from(cfg: Config, checkpoint_meta: dict) -> List[int]:
     )
 
 
+def _box_side(box) -> float:
+    """Mean of an xyxy box's width and height (the detector's face size)."""
+    b = np.asarray(box, np.float64)
+    return float((b[2] - b[0] + b[3] - b[1]) / 2)
+
+
 class AUInferencer:
     """AU recognition on raw frames: face -> aligned crop and mesh -> geodesic weights
     -> model.
@@ -121,6 +127,13 @@ class AUInferencer:
             keeps all (overrides ``face_pipeline['max_faces']``).
         tracker (dict, optional): Keyword arguments of
             :class:`geoconv_mm.face.FaceTracker`.
+        detect_every (int): In a video, webcam or other ordered frame
+            sequence, the full detection runs on key frames only (the first,
+            every ``detect_every``-th, and any frame where a face is lost or
+            none is tracked); between them each face is followed from its
+            previous mesh with no detector. A face entering between key
+            frames is found at the next one. Still images and folders of
+            photos always get the full detection; 1 gives it to every frame.
     """
 
     def __init__(
@@ -134,6 +147,7 @@ class AUInferencer:
         keep_crops: bool = False,
         max_faces: Optional[int] = None,
         tracker: Optional[dict] = None,
+        detect_every: int = 10,
     ) -> None:
         from mmpretrain.registry import MODELS
 
@@ -141,6 +155,7 @@ class AUInferencer:
             FacePipeline,
             FaceTracker,
             HeadPoseEstimator,
+            KeyFrameSchedule,
         )
 
         self.cfg = (
@@ -184,6 +199,11 @@ class AUInferencer:
             face_cfg['max_faces'] = max_faces
         self.face_pipeline = FacePipeline(**face_cfg)
         self.tracker = FaceTracker(**(tracker or {}))
+        self.schedule = KeyFrameSchedule(detect_every)
+        # Faces of the previous frame, tracked on the next one when the
+        # input is a frame sequence (set by iter_predictions).
+        self._sequence = False
+        self._live: list = []
         self.head_pose = HeadPoseEstimator()
         steps = self.cfg.test_dataloader.dataset.pipeline
         self.pipeline = Compose(
@@ -225,6 +245,7 @@ class AUInferencer:
                 where = '' if frame.name in reason else f'{frame.name}: '
                 logger.warning('%s%s (row with success 0)', where, reason)
             self.tracker.update(np.zeros((0, 4)))
+            self._live = []
             pred = AUPrediction(
                 frame.index,
                 frame.timestamp,
@@ -237,12 +258,16 @@ class AUInferencer:
 
         if frame.error is not None:
             return failed('unreadable', str(frame.error))
-        try:
-            faces, dropped = self.face_pipeline.process_with_reasons(
-                frame.image, None, frame.name
-            )
-        except (ValueError, RuntimeError, cv2.error) as exc:
-            return failed('error', f'{type(exc).__name__}: {exc}')
+        faces = self._tracked(frame)
+        dropped: list = []
+        if faces is None:
+            try:
+                faces, dropped = self.face_pipeline.process_with_reasons(
+                    frame.image, None, frame.name
+                )
+            except (ValueError, RuntimeError, cv2.error) as exc:
+                return failed('error', f'{type(exc).__name__}: {exc}')
+        self._live = faces
         if not faces:
             degenerate = [
                 d for d in dropped if isinstance(d, DegenerateMeshError)
@@ -280,6 +305,27 @@ class AUInferencer:
             out.append((pred, self.pipeline(results)))
         return out
 
+    def _tracked(self, frame: Frame) -> Optional[list]:
+        """The previous frame's faces followed into this one, or None when
+        this frame gets the full detection (not a sequence, a key frame, or
+        a face was lost)."""
+        from geoconv_mm.geodesic.surface import DegenerateMeshError
+
+        if not (self._sequence and self.face_pipeline.can_track):
+            return None
+        if self.schedule.next_frame(len(self._live)):
+            return None
+        try:
+            faces = [
+                self.face_pipeline.track(frame.image, f, frame.name)
+                for f in self._live
+            ]
+        except (DegenerateMeshError, ValueError, RuntimeError, cv2.error):
+            # NoFaceError is a RuntimeError: a lost face.
+            self.schedule.redetect()
+            return None
+        return sorted(faces, key=lambda f: -_box_side(f.box))
+
     @torch.no_grad()
     def predict_batch(self, samples: List[dict]) -> np.ndarray:
         """AU probabilities (B, A) of packed samples."""
@@ -312,11 +358,25 @@ class AUInferencer:
                 yield pending.popleft().result()
 
     def iter_predictions(
-        self, frames: Iterable[Frame]
+        self, frames: Iterable[Frame], sequence: Optional[bool] = None
     ) -> Iterator[AUPrediction]:
         """Predictions in frame order, batched: one per face of each frame
         (largest first), one with ``success`` False for a frame without a
-        face. Face ids start afresh for each call."""
+        face. Face ids start afresh for each call.
+
+        Args:
+            frames (Iterable[Frame]): The frames, in order.
+            sequence (bool, optional): Whether consecutive frames show the
+                same scene (a video), so that faces are tracked between key
+                frames (see ``detect_every``); default: True for a
+                :class:`FrameSource` of a video or webcam, False otherwise
+                (images are unrelated photos).
+        """
+        if sequence is None:
+            sequence = getattr(frames, 'kind', None) in ('video', 'webcam')
+        self._sequence = bool(sequence)
+        self._live = []
+        self.schedule.reset()
         self.tracker.reset()
         pending: List[AUPrediction] = []
         samples = []

@@ -7,6 +7,10 @@ linear 3DMM) -> :class:`RawFace` in the image frame -> similarity alignment of
 the eyes and mouth to the template (:mod:`.alignment`) -> :class:`FaceResult`
 (aligned crop, :class:`~geoconv_mm.geodesic.FaceSurface` in the crop frame,
 facial mask). The surface then goes to :mod:`geoconv_mm.geodesic`.
+
+In a video the detector runs on key frames only (:class:`KeyFrameSchedule`);
+between them each face is followed from its previous mesh
+(:meth:`FacePipeline.track`). Still images always get the full detection.
 """
 
 from .alignment import (
@@ -53,6 +57,7 @@ from .reconstructors import (
     build_reconstructor,
     facemesh_faces,
 )
+from .schedule import KeyFrameSchedule
 from .tracker import FaceTracker
 
 __all__ = [
@@ -96,4 +101,5 @@ __all__ = [
     'matrix_to_euler',
     'mesh_rotation',
     'FaceTracker',
+    'KeyFrameSchedule',
 ]

@@ -24,7 +24,7 @@ from .alignment import (
     similarity_transform,
     template_points,
 )
-from .crops import face_crop, mesh_in_detection
+from .crops import face_crop, mesh_box, mesh_in_detection
 from .detectors import (
     FaceDetection,
     WholeImageDetector,
@@ -32,6 +32,13 @@ from .detectors import (
     check_image,
 )
 from .reconstructors import RawFace, build_reconstructor
+
+#: Region of :meth:`FacePipeline.track` over the previous mesh's box side
+#: (MediaPipe's face tracking uses 1.5).
+TRACK_REGION_SCALE = 1.5
+#: Face mesh vertices of the outer eye corners, subject's right then left,
+#: that level the tracking region (MediaPipe's 33 and 263).
+TRACK_EYE_CORNERS = (33, 263)
 
 
 class NoFaceError(RuntimeError):
@@ -239,6 +246,71 @@ class FacePipeline:
             for k, v in raw.keypoints.items()
         }
         return RawFace(vertices, raw.faces, keypoints, float(raw.confidence))
+
+    @property
+    def can_track(self) -> bool:
+        """Whether :meth:`track` works: the reconstructor can mesh a given
+        region without detecting (``in_region``) and the detector is not
+        :class:`WholeImageDetector` (whose meshes come from the whole
+        frame, e.g. per-frame files)."""
+        return hasattr(self.reconstructor, 'in_region') and not isinstance(
+            self.detector, WholeImageDetector
+        )
+
+    def track(
+        self,
+        image_bgr: np.ndarray,
+        previous: FaceResult,
+        name: str = 'image',
+    ) -> FaceResult:
+        """The face of ``previous`` (the last frame's) in the next frame,
+        with no detector: the landmark model runs on a region around the
+        previous mesh, as MediaPipe's own face tracking does.
+
+        The region is the previous mesh's box, ``TRACK_REGION_SCALE`` times
+        its side, turned so that the eyes are level. The returned box is
+        the previous box moved and scaled like the mesh's box, so it keeps
+        the detector's proportions; the confidence is the previous one
+        (the landmark model gives no detector score).
+
+        Args:
+            image_bgr (np.ndarray): (H, W, 3) uint8 BGR frame.
+            previous (FaceResult): The face in the previous frame, with
+                ``box`` and ``mesh_vertices``.
+            name (str): How errors name this frame.
+
+        Raises:
+            NoFaceError: The face is lost (the landmark model sees no
+                face there, or the mesh jumped to another size or place).
+            DegenerateMeshError: The mesh is unusable.
+        """
+        check_image(image_bgr, name)
+        prev = np.asarray(previous.mesh_vertices, np.float64)
+        pb = mesh_box(prev)
+        centre, side = (pb[:2] + pb[2:]) / 2, float(np.max(pb[2:] - pb[:2]))
+        eye_r, eye_l = (
+            prev[TRACK_EYE_CORNERS[0], :2],
+            prev[TRACK_EYE_CORNERS[1], :2],
+        )
+        rotation = -np.arctan2(-(eye_l[1] - eye_r[1]), eye_l[0] - eye_r[0])
+        raw = self.reconstructor.in_region(
+            image_bgr, centre, TRACK_REGION_SCALE * side, rotation
+        )
+        if raw is None:
+            raise NoFaceError(f'{name}: tracked face lost')
+        nb = mesh_box(raw.vertices)
+        new_centre = (nb[:2] + nb[2:]) / 2
+        scale = float(np.max(nb[2:] - nb[:2])) / max(side, 1e-9)
+        if (
+            not 0.5 <= scale <= 2.0
+            or np.linalg.norm(new_centre - centre) > side
+        ):
+            raise NoFaceError(f'{name}: tracked face lost')
+        box = np.asarray(previous.box, np.float64)
+        box = np.tile(new_centre, 2) + scale * (box - np.tile(centre, 2))
+        raw.confidence = float(previous.confidence)
+        det = FaceDetection(box, raw.confidence, np.zeros((0, 2)), ())
+        return self._align(image_bgr, raw, det, name)
 
     def process(
         self,

@@ -115,6 +115,8 @@ class MediaPipeFaceMesh:
                 'pip install --no-deps -r requirements/mediapipe.txt'
             ) from exc
         self.faces = facemesh_faces()
+        self.min_presence_confidence = min_presence_confidence
+        self._roi_solution = None
         # The legacy FaceMesh solution hides the detector score; the same graph
         # exposes it as the 'face_detections' stream.
         self._solution = SolutionBase(
@@ -152,6 +154,85 @@ class MediaPipeFaceMesh:
             keypoints_from_holes(vertices, self.faces),
             confidence=score,
         )
+
+    def in_region(
+        self,
+        image_bgr: np.ndarray,
+        center: Sequence[float],
+        side: float,
+        rotation: float = 0.0,
+    ) -> Optional[RawFace]:
+        """The mesh of the face in a square region, without detection.
+
+        The landmark model runs on the region as the face mesh graph runs
+        it after its own detector (and as it tracks a face from one video
+        frame to the next), so a caller that knows where the face is pays
+        for no detector at all.
+
+        Args:
+            image_bgr (np.ndarray): (H, W, 3) uint8 BGR image.
+            center (Sequence[float]): (x, y) of the region, image pixels.
+            side (float): Side of the square region, image pixels.
+            rotation (float): Clockwise rotation of the region (radians)
+                that makes the face upright in it.
+
+        Returns:
+            RawFace | None: The mesh in the image frame (``confidence`` 1:
+            there is no detector score), or None when the landmark model's
+            face presence score is under ``min_presence_confidence``.
+        """
+        from mediapipe.framework.formats import rect_pb2
+
+        if self._roi_solution is None:
+            from mediapipe.python.solution_base import SolutionBase
+
+            self._roi_solution = SolutionBase(
+                graph_config=_LANDMARKS_IN_ROI_GRAPH,
+                side_inputs=dict(with_attention=False),
+                calculator_params={
+                    'facelandmarkcpu__ThresholdingCalculator'
+                    '.threshold': self.min_presence_confidence,
+                },
+                outputs=['face_landmarks'],
+            )
+        h, w = image_bgr.shape[:2]
+        roi = rect_pb2.NormalizedRect(
+            x_center=float(center[0]) / w,
+            y_center=float(center[1]) / h,
+            width=float(side) / w,
+            height=float(side) / h,
+            rotation=float(rotation),
+        )
+        rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+        result = self._roi_solution.process(
+            input_data={'image': rgb, 'roi': roi}
+        )
+        if result.face_landmarks is None:
+            return None
+        raw = np.array(
+            [(p.x, p.y, p.z) for p in result.face_landmarks.landmark],
+            np.float64,
+        )
+        vertices = np.stack([raw[:, 0] * w, raw[:, 1] * h, -raw[:, 2] * w], 1)
+        return RawFace(
+            vertices, self.faces, keypoints_from_holes(vertices, self.faces)
+        )
+
+
+#: Landmark model alone on a given region (no detector): the subgraph the face
+#: mesh graph runs after its detector, fed a region instead.
+_LANDMARKS_IN_ROI_GRAPH = """
+input_stream: "IMAGE:image"
+input_stream: "ROI:roi"
+output_stream: "LANDMARKS:face_landmarks"
+node {
+  calculator: "FaceLandmarkCpu"
+  input_stream: "IMAGE:image"
+  input_stream: "ROI:roi"
+  input_side_packet: "WITH_ATTENTION:with_attention"
+  output_stream: "LANDMARKS:face_landmarks"
+}
+"""
 
 
 def _frame_key(meta: Optional[dict]) -> Dict[str, object]:

@@ -197,3 +197,39 @@ def test_every_face_of_a_group_photo(astronaut_bgr):
     assert multi.process_all(empty) == []
     with pytest.raises(ValueError, match='max_faces'):
         FacePipeline(max_faces=0)
+
+
+def test_track_follows_a_moving_face_without_the_detector(astronaut_bgr):
+    pipe = FacePipeline(detector=dict(type='MediaPipeFaceDetector'))
+    assert pipe.can_track
+    first = group_photo(astronaut_bgr, [(100, 120, 240)], (480, 640))
+    moved = group_photo(astronaut_bgr, [(130, 110, 250)], (480, 640))
+    (previous,) = pipe.process_all(first)
+    pipe.detector = None  # tracking must not detect
+    tracked = pipe.track(moved, previous)
+    pipe.detector = FacePipeline(
+        detector=dict(type='MediaPipeFaceDetector')
+    ).detector
+    (full,) = pipe.process_all(moved)
+    # Reference: the first frame's mesh carried by the known paste map
+    # (patch at (100, 120) side 240 -> (130, 110) side 250).
+    k = 250 / 240
+    expected = (previous.mesh_vertices[:, :2] - (100, 120)) * k + (130, 110)
+    side = 240 * k
+    err_tracked = np.linalg.norm(
+        tracked.mesh_vertices[:, :2] - expected, axis=1
+    )
+    err_full = np.linalg.norm(full.mesh_vertices[:, :2] - expected, axis=1)
+    # The landmark model on the tracking region lands within 3 % of the
+    # face patch's side of the truth (about 1.7 % here; the full path, on
+    # the same crop as the first frame's, about 0.1 %).
+    assert err_full.mean() < 0.01 * side
+    assert err_tracked.mean() < 0.03 * side
+    assert tracked.confidence == previous.confidence
+    assert tracked.crop.shape == full.crop.shape
+    with pytest.raises(NoFaceError):
+        pipe.track(np.full_like(moved, 90), previous)
+
+
+def test_whole_image_pipeline_does_not_track():
+    assert not FacePipeline(detector=dict(type='WholeImageDetector')).can_track

@@ -12,12 +12,13 @@ fixed 720 x 1280 canvas, so the detector's share is the same for every count),
 alternated over ``--rounds``, and fits seconds per frame = fixed + per-face
 x faces: a cost that grows linearly leaves small residuals.
 
-``--compare-previous`` alternates, over ``--rounds``, the default path (every face:
-MediaPipe's full-range detector, tiled, then a mesh per face) with the one-face path
-(``WholeImageDetector``: the face mesh's own short-range detector on the whole frame,
-one face) on the one-face frames, and prints their frames/s ratio; the full-range
-detector in one pass over the frame (no tiles) runs alongside, to show the tiles'
-share. Every figure is
+``--compare-previous`` alternates, over ``--rounds``, on the same frames of a
+one-face video, the default video path (MediaPipe's full-range detector, tiled, on
+key frames; each face tracked from its previous mesh between them) with the one-face
+path it replaced (``WholeImageDetector``: the face mesh's own short-range detector on
+the whole frame, one face), and prints their frames/s ratios in wall and CPU time;
+the full detection on every frame (as for still images), tiled and in one pass,
+runs alongside to show what key frames and tiles cost. Every figure is
 printed with the load average at the time it was taken: on a busy machine compare
 only figures from the same run.
 
@@ -37,18 +38,31 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-#: The default path (every face), the one-face path it replaced (last), and
-#: between them the default detector run once on the whole frame (no tiles:
-#: faces under about a tenth of the frame's side are missed), which shows
-#: what the tiles cost.
+#: One-face paths of ``--compare-previous``: (FacePipeline keywords, whether
+#: the frames are fed as a video). First the default path on a video (the
+#: full-range detector, tiled, on key frames; each face tracked from its
+#: previous mesh between them), then the same detector on every frame (how
+#: still images are treated), its one-pass variant (no tiles: faces under
+#: about a tenth of the frame's side are missed) to show the tiles' share,
+#: and last the one-face path it replaced (the face mesh's own short-range
+#: detector on the whole frame, one face).
 PATHS = {
-    'every face (full-range, tiled)': dict(
-        detector=dict(type='MediaPipeFaceDetector')
+    'every face, video (key frames)': (
+        dict(detector=dict(type='MediaPipeFaceDetector')),
+        True,
     ),
-    'every face (full-range, 1 pass)': dict(
-        detector=dict(type='MediaPipeFaceDetector', min_face_size=None)
+    'every face, every frame (tiled)': (
+        dict(detector=dict(type='MediaPipeFaceDetector')),
+        False,
     ),
-    'one face (whole frame)': dict(detector=dict(type='WholeImageDetector')),
+    'every face, every frame (1 pass)': (
+        dict(detector=dict(type='MediaPipeFaceDetector', min_face_size=None)),
+        False,
+    ),
+    'one face (whole frame)': (
+        dict(detector=dict(type='WholeImageDetector')),
+        False,
+    ),
 }
 CANVAS = (720, 1280)
 FACE_SIDE = 200
@@ -78,14 +92,20 @@ def parse_args(argv=None):
         help='alternate the default and the one-face path on one-face frames',
     )
     parser.add_argument(
+        '--detect-every',
+        type=int,
+        default=10,
+        help='key-frame interval of the video path (AUInferencer)',
+    )
+    parser.add_argument(
         '--rounds', type=int, default=3, help='alternations per comparison'
     )
     parser.add_argument('--out', default='work_dirs/benchmark_inference.json')
     args = parser.parse_args(argv)
     if args.faces and not all(1 <= k <= 8 for k in args.faces):
         parser.error(f'--faces must be between 1 and 8, got {args.faces}')
-    if args.rounds < 1 or args.frames < 1:
-        parser.error('--rounds and --frames must be >= 1')
+    if args.rounds < 1 or args.frames < 1 or args.detect_every < 1:
+        parser.error('--rounds, --frames and --detect-every must be >= 1')
     return args
 
 
@@ -115,6 +135,30 @@ def make_frames(n):
     ]
 
 
+def make_video_frames(n):
+    """``n`` frames of a one-face video: the astronaut photo drifting by a
+    few pixels and a slight zoom per frame (consecutive frames show the same
+    scene, as a video's do)."""
+    import cv2
+
+    from geoconv_mm.apis import Frame
+
+    face = astronaut_bgr()
+    h, w = face.shape[:2]
+    frames = []
+    for i in range(n):
+        phase = 2 * np.pi * i / 48
+        scale = 1.0 + 0.05 * np.sin(phase)
+        shift = 20 * np.array([np.sin(phase), np.cos(phase) - 1])
+        affine = cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, scale)
+        affine[:, 2] += shift
+        image = cv2.warpAffine(
+            face, affine, (w, h), borderMode=cv2.BORDER_REPLICATE
+        )
+        frames.append(Frame(i, i / 30.0, image, f'astronaut-video:{i}'))
+    return frames
+
+
 def face_spots(count: int) -> List[tuple]:
     """(x, y, side) of ``count`` faces on a 2 x 4 grid of the canvas."""
     cells = [(60 + 300 * j, 80 + 320 * i) for i in range(2) for j in range(4)]
@@ -141,17 +185,18 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def timed_run(inferencer, frames, sync):
+def timed_run(inferencer, frames, sync, sequence=False):
     """(wall seconds, CPU seconds, successful faces, frames without a face)
-    of one pass. The CPU seconds (all threads of this process) depend far
-    less on the other jobs of a shared machine than the wall time does."""
+    of one pass; ``sequence`` feeds the frames as a video. The CPU seconds
+    (all threads of this process) depend far less on the other jobs of a
+    shared machine than the wall time does."""
     start, start_cpu = time.perf_counter(), time.process_time()
-    preds = list(inferencer.iter_predictions(frames))
+    preds = list(inferencer.iter_predictions(frames, sequence=sequence))
     sync()
     seconds = time.perf_counter() - start
     cpu = time.process_time() - start_cpu
     faces = sum(p.success for p in preds)
-    empty = len({p.frame_index for p in preds if not p.success})
+    empty = len({p.frame for p in preds if not p.success})
     return seconds, cpu, faces, empty
 
 
@@ -180,6 +225,7 @@ def build(args, face_pipeline=None):
         device=args.device,
         batch_size=args.batch_size,
         face_pipeline=face_pipeline,
+        detect_every=args.detect_every,
         au_ids=None
         if args.checkpoint
         else list(range(1, 1 + _num_aus(args.config))),
@@ -272,18 +318,24 @@ def multi_face(args, inferencer, sync) -> dict:
 
 
 def compare_previous(args, frames, sync, default) -> dict:
-    """Alternated one-face runs of every path in :data:`PATHS`."""
+    """Alternated runs of every path in :data:`PATHS` on the same one-face
+    video frames."""
     names = list(PATHS)
     inferencers = {}
-    for name, face_pipeline in PATHS.items():
-        inf = default if name == names[0] else build(args, face_pipeline)
-        list(inf.iter_predictions(frames[: args.batch_size]))  # warm-up
+    for name, (face_pipeline, sequence) in PATHS.items():
+        # The first two paths are the default inferencer's, fed as a video
+        # and as separate images.
+        inf = default if name in names[:2] else build(args, face_pipeline)
+        # warm-up
+        list(inf.iter_predictions(frames[: args.batch_size], sequence))
         inferencers[name] = inf
     runs = []
     for r in range(args.rounds):
         for name in names if r % 2 == 0 else names[::-1]:
             avg = load()
-            seconds, cpu, _, empty = timed_run(inferencers[name], frames, sync)
+            seconds, cpu, _, empty = timed_run(
+                inferencers[name], frames, sync, PATHS[name][1]
+            )
             if empty:
                 sys.exit(f'{name}: {empty} frames gave no face')
             run = dict(
@@ -352,7 +404,10 @@ def main(argv=None):
         result['multi_face'] = multi_face(args, inferencer, sync)
     if args.compare_previous:
         result['compare_previous'] = compare_previous(
-            args, frames, sync, inferencer
+            args, make_video_frames(args.frames), sync, inferencer
+        )
+        result['compare_previous']['detect_every'] = (
+            inferencer.schedule.detect_every
         )
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = args.out + '.tmp'
