@@ -18,6 +18,8 @@ import argparse
 
 
 def parse_args(argv=None):
+    from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
+
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         'input', help='image, image folder, video file, or webcam index'
@@ -44,7 +46,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--detect-every',
         type=int,
-        default=10,
+        default=DEFAULT_DETECT_EVERY,
         help='video/webcam: full face detection every N frames (and when a '
         'face is lost); faces are tracked in between, so a face entering '
         'the picture is found at the next key frame. Images always get '

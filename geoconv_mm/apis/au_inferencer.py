@@ -31,6 +31,7 @@ from geoconv_mm.engine.hooks.geo_specs_hook import (
     fill_geo_specs,
     model_geo_specs,
 )
+from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
 from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class AUInferencer:
         keep_crops: bool = False,
         max_faces: Optional[int] = None,
         tracker: Optional[dict] = None,
-        detect_every: int = 10,
+        detect_every: int = DEFAULT_DETECT_EVERY,
     ) -> None:
         from mmpretrain.registry import MODELS
 

@@ -9,6 +9,7 @@ skimage_data = pytest.importorskip('skimage.data')
 
 from geoconv_mm.apis import AUInferencer, Frame  # noqa: E402
 from geoconv_mm.face import box_iou  # noqa: E402
+from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY  # noqa: E402
 from tests.fixtures.group_photo import group_photo  # noqa: E402
 
 FRAMES = 8
@@ -117,7 +118,7 @@ def test_cli_rejects_a_bad_key_frame_interval(model_files, capsys):
     argv = ['clip.avi', '--config', config, '--checkpoint', checkpoint]
     argv += ['--out', 'x.csv']
     assert parse_args(argv + ['--detect-every', '4']).detect_every == 4
-    assert parse_args(argv).detect_every == 10
+    assert parse_args(argv).detect_every == DEFAULT_DETECT_EVERY
     with pytest.raises(SystemExit):
         parse_args(argv + ['--detect-every', '0'])
     assert '--detect-every' in capsys.readouterr().err

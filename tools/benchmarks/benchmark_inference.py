@@ -38,6 +38,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
+
 #: One-face paths of ``--compare-previous``: (FacePipeline keywords, whether
 #: the frames are fed as a video). First the default path on a video (the
 #: full-range detector, tiled, on key frames; each face tracked from its
@@ -94,7 +96,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--detect-every',
         type=int,
-        default=10,
+        default=DEFAULT_DETECT_EVERY,
         help='key-frame interval of the video path (AUInferencer)',
     )
     parser.add_argument(
