@@ -150,7 +150,8 @@ def main(argv=None):
     images = {}
 
     def remember(stream):
-        # Annotation needs the original frame until its (batched) prediction is ready.
+        # Annotation needs the original frame until its (batched) prediction is
+        # ready.
         for frame in stream:
             if writer is not None:
                 images[frame.index] = frame.image

@@ -11,8 +11,8 @@ Example::
 F1 per head yaw on SynthAU (its annotations carry ``pose``: yaw, pitch, roll in
 degrees)::
 
-    python tools/test.py configs/geocnn_synthau_demo.py CKPT --meta-keys pose \\
-        --out work_dirs/geocnn_synthau_demo/preds.pkl
+    python tools/test.py configs/geocnn_synthau_demo.py CKPT \\
+        --meta-keys pose --out work_dirs/geocnn_synthau_demo/preds.pkl
     python tools/analysis_tools/au_f1_by_pose.py \\
         work_dirs/geocnn_synthau_demo/preds.pkl --yaw-key pose --yaw-index 0 \\
         --yaw-unit deg

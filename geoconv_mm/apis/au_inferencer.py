@@ -1,5 +1,5 @@
-"""Per-frame AU predictions from a trained checkpoint, for images, folders, videos and
-webcams (the OpenFace / py-feat / LibreFace use case)."""
+"""Per-frame AU predictions from a trained checkpoint, for images, folders,
+videos and webcams (the OpenFace / py-feat / LibreFace use case)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
 logger = logging.getLogger(__name__)
 
-# Loading steps of a dataset pipeline: at inference the crop and mesh come from the
-# face pipeline instead of from files.
+# Loading steps of a dataset pipeline: at inference the crop and mesh come from
+# the face pipeline instead of from files.
 _LOADING_TRANSFORMS = ('LoadImageFromFile', 'LoadFaceSurface')
 
 
@@ -51,7 +51,8 @@ class AUPrediction:
         success (bool): A face was found and analysed (OpenFace's name).
         confidence (float): Face detector score (0 without a face).
         probabilities (np.ndarray | None): (A,) AU occurrence probabilities.
-        presence (np.ndarray | None): (A,) 0/1 decisions at the model's threshold.
+        presence (np.ndarray | None): (A,) 0/1 decisions at the model's
+            threshold.
         name (str): The frame's source, for messages.
         reason (str): Why ``success`` is False.
         crop (np.ndarray | None): The aligned face crop (BGR), when asked for.
@@ -107,22 +108,24 @@ def _box_side(box) -> float:
 
 
 class AUInferencer:
-    """AU recognition on raw frames: face -> aligned crop and mesh -> geodesic weights
-    -> model.
+    """AU recognition on raw frames: face -> aligned crop and mesh -> geodesic
+    weights -> model.
 
     Args:
         config (str | Config): The model's training config.
-        checkpoint (str, optional): Trained weights (``None`` keeps the initialisation,
-            useful only for testing the pipeline).
-        device (str, optional): ``'cpu'``, ``'cuda'``, ...; default CUDA when available.
+        checkpoint (str, optional): Trained weights (``None`` keeps the
+            initialisation, useful only for testing the pipeline).
+        device (str, optional): ``'cpu'``, ``'cuda'``, ...; default CUDA when
+            available.
         batch_size (int): Faces per forward pass.
         face_pipeline (dict, optional): Keyword arguments of
-            :class:`geoconv_mm.face.FacePipeline`; ``crop_size`` defaults to the
-            config's ``image_size`` (224) and ``detector`` to
+            :class:`geoconv_mm.face.FacePipeline`; ``crop_size`` defaults to
+            the config's ``image_size`` (224) and ``detector`` to
             ``MediaPipeFaceDetector`` (every face of the frame, at full
             resolution).
-        au_ids (Sequence[int], optional): AU numbers of the model's outputs; read from
-            the checkpoint's ``dataset_meta`` or the config by default.
+        au_ids (Sequence[int], optional): AU numbers of the model's outputs;
+            read from the checkpoint's ``dataset_meta`` or the config by
+            default.
         keep_crops (bool): Attach each face's aligned crop to its prediction.
         max_faces (int, optional): Faces per frame, largest first; None
             keeps all (overrides ``face_pipeline['max_faces']``).
@@ -187,8 +190,8 @@ class AUInferencer:
         )
         if num_aus != len(self.au_ids):
             raise ValueError(
-                f'the model predicts {num_aus} AUs but {len(self.au_ids)} AU ids '
-                f'were given ({self.au_ids})'
+                f'the model predicts {num_aus} AUs but {len(self.au_ids)} AU '
+                f'ids were given ({self.au_ids})'
             )
         self.threshold = float(getattr(self.model.head, 'threshold', 0.5))
         self.batch_size = batch_size
@@ -337,7 +340,9 @@ class AUInferencer:
         )
 
     def _fill(self, samples) -> None:
-        """Sets the AU values of the (prediction, packed sample) pairs, one batch."""
+        """Sets the AU values of the (prediction, packed sample) pairs, one
+        batch.
+        """
         if samples:
             probs = self.predict_batch([s for _, s in samples])
             for (pred, _), p in zip(samples, probs):
@@ -345,9 +350,10 @@ class AUInferencer:
                 pred.presence = (p >= self.threshold).astype(np.int64)
 
     def _preprocessed(self, frames: Iterable[Frame]):
-        """``preprocess`` run up to two batches ahead in a background thread, so that face
-        fitting and geodesic weights overlap the forward pass (torch, OpenCV and
-        MediaPipe release the GIL). One thread: the face pipeline is not re-entrant."""
+        """``preprocess`` run up to two batches ahead in a background thread,
+        so that face fitting and geodesic weights overlap the forward pass
+        (torch, OpenCV and MediaPipe release the GIL). One thread: the face
+        pipeline is not re-entrant."""
         look_ahead = 2 * self.batch_size
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = deque()
@@ -403,9 +409,11 @@ class AUInferencer:
         """Predict every frame of ``source``.
 
         Args:
-            source: Image path, list of paths, image folder, video file or webcam index.
+            source: Image path, list of paths, image folder, video file or
+                webcam index.
             fps (float): Frame rate assumed for image sequences.
-            max_frames (int, optional): Stop after this many frames (needed for webcams).
+            max_frames (int, optional): Stop after this many frames (needed for
+                webcams).
             progress (bool): Show a progress bar.
 
         Returns:

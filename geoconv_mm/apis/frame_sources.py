@@ -1,4 +1,5 @@
-"""Deprecated location of the frame readers: use :mod:`geoconv_mm.utils.frame_io`.
+"""Deprecated location of the frame readers: use
+:mod:`geoconv_mm.utils.frame_io`.
 
 Kept for one release so that existing imports keep working.
 """

@@ -1,12 +1,12 @@
 """BP4D, DISFA and generic AU datasets and their transforms.
 
-Importing this package registers ``AUDataset``, ``BP4DDataset``, ``DISFADataset`` in
-mmpretrain's ``DATASETS`` and the AU transforms in ``TRANSFORMS`` (use
-``custom_imports = dict(imports=['geoconv_mm'])`` in configs, as for every
-module of the package).
+Importing this package registers ``AUDataset``, ``BP4DDataset``,
+``DISFADataset`` in mmpretrain's ``DATASETS`` and the AU transforms in
+``TRANSFORMS`` (use ``custom_imports = dict(imports=['geoconv_mm'])`` in
+configs, as for every module of the package).
 
-The paper's training pipeline (Sec. 4.1), with the weights of the model's GeoConv
-layers (``specs='auto'``: ``GeoSpecsHook`` fills them from the model)::
+The paper's training pipeline (Sec. 4.1), with the weights of the model's
+GeoConv layers (``specs='auto'``: ``GeoSpecsHook`` fills them from the model)::
 
     train_pipeline = [
         dict(type='LoadImageFromFile'),

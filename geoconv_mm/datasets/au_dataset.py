@@ -1,4 +1,6 @@
-"""Generic facial action unit dataset (OpenMMLab 2.0 annotation, subject-exclusive folds)."""
+"""Generic facial action unit dataset (OpenMMLab 2.0 annotation,
+subject-exclusive folds).
+"""
 
 from __future__ import annotations
 
@@ -29,23 +31,25 @@ class AUDataset(BaseDataset):
                         "au_intensities": [0, 3, ...]},  # optional (DISFA)
                        ...]}
 
-    Each data info gets ``gt_au`` (uint8 (A,) 0/1) and ``au_mask`` (bool (A,), False
-    where the label is unknown, 9) for the selected ``au_ids``; unknown labels are
-    never turned into 0. ``img_path`` and ``geo_path`` are joined with
-    ``data_prefix`` (both default to ``data_root``).
+    Each data info gets ``gt_au`` (uint8 (A,) 0/1) and ``au_mask`` (bool (A,),
+    False where the label is unknown, 9) for the selected ``au_ids``; unknown
+    labels are never turned into 0. ``img_path`` and ``geo_path`` are joined
+    with ``data_prefix`` (both default to ``data_root``).
 
     Args:
         ann_file (str): Annotation JSON.
-        au_ids (Sequence[int], optional): AUs to use, in this order; any subset of the
-            annotation's ``au_ids``. Defaults to :attr:`DEFAULT_AU_IDS`, or all AUs of
-            the annotation when that is None.
+        au_ids (Sequence[int], optional): AUs to use, in this order; any subset
+            of the annotation's ``au_ids``. Defaults to :attr:`DEFAULT_AU_IDS`,
+            or all AUs of the annotation when that is None.
         fold (int, optional): 1-based fold of ``parts``; requires ``split``.
         split (str, optional): 'train' or 'test' of ``fold``.
-        subjects (Sequence[str], optional): Use exactly these subjects instead of a fold.
-        parts (Sequence[Sequence[str]], optional): Subject parts of the fold protocol
-            (fold k tests on part N+1-k). Defaults to :attr:`PARTS`.
-        intensity_threshold (int, optional): If set, labels are ``au_intensities >=
-            threshold`` (intensity data required) instead of ``au_labels``.
+        subjects (Sequence[str], optional): Use exactly these subjects instead
+            of a fold.
+        parts (Sequence[Sequence[str]], optional): Subject parts of the fold
+            protocol (fold k tests on part N+1-k). Defaults to :attr:`PARTS`.
+        intensity_threshold (int, optional): If set, labels are
+            ``au_intensities >= threshold`` (intensity data required) instead
+            of ``au_labels``.
         **kwargs: Passed to :class:`mmpretrain.datasets.BaseDataset`.
     """
 
@@ -104,7 +108,9 @@ class AUDataset(BaseDataset):
         return fold_subjects(self.parts, fold, split)
 
     def load_data_list(self) -> List[dict]:
-        """Load the annotation, select subjects and AUs, and derive ``gt_au``/``au_mask``."""
+        """Load the annotation, select subjects and AUs, and derive
+        ``gt_au``/``au_mask``.
+        """
         raw = super().load_data_list()
         meta = self._metainfo
         name = meta.get('dataset')
@@ -137,8 +143,8 @@ class AUDataset(BaseDataset):
             absent = sorted(wanted - present)
             if absent:
                 print_log(
-                    f'{type(self).__name__}: {len(absent)} selected subjects have '
-                    f'no frames in {self.ann_file}: {absent}',
+                    f'{type(self).__name__}: {len(absent)} selected subjects '
+                    f'have no frames in {self.ann_file}: {absent}',
                     logger='current',
                     level=logging.WARNING,
                 )
@@ -146,7 +152,10 @@ class AUDataset(BaseDataset):
         return [self._labels(d, cols, len(file_aus)) for d in data_list]
 
     def _labels(self, info: dict, cols: np.ndarray, num_aus: int) -> dict:
-        where = f'{self.ann_file}: subject {info.get("subject")} frame {info.get("frame")}'
+        where = (
+            f'{self.ann_file}: subject {info.get("subject")} frame '
+            f'{info.get("frame")}'
+        )
         if self.intensity_threshold is not None:
             if 'au_intensities' not in info:
                 raise ValueError(
@@ -182,8 +191,8 @@ class AUDataset(BaseDataset):
         return info
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
-        """Join ``data_prefix`` to the path keys an entry has (geometry-less annotations
-        written with ``--no-geometry`` have none)."""
+        """Join ``data_prefix`` to the path keys an entry has (geometry-less
+        annotations written with ``--no-geometry`` have none)."""
         for key, prefix in self.data_prefix.items():
             if raw_data_info.get(key) is not None:
                 raw_data_info[key] = join_path(prefix, raw_data_info[key])

@@ -1,4 +1,6 @@
-"""Action-unit vocabulary: FACS names and the AU lists of the standard protocols."""
+"""Action-unit vocabulary: FACS names and the AU lists of the standard
+protocols.
+"""
 
 from __future__ import annotations
 
@@ -62,12 +64,15 @@ def au_class_names(au_ids: Sequence[int]) -> List[str]:
 
 
 def au_full_names(au_ids: Sequence[int]) -> List[str]:
-    """FACS names, falling back to ``AU<k>`` for AUs outside :data:`AU_NAMES`."""
+    """FACS names, falling back to ``AU<k>`` for AUs outside
+    :data:`AU_NAMES`.
+    """
     return [AU_NAMES.get(int(a), f'AU{int(a)}') for a in au_ids]
 
 
 def parse_au_ids(value, argname: str = 'au_ids') -> List[int]:
-    """Normalise an AU list given as ints, ``'AU12'`` strings or a comma string.
+    """Normalise an AU list given as ints, ``'AU12'`` strings or a comma
+    string.
 
     Raises:
         ValueError: for an empty list, a duplicate or an unparsable entry.

@@ -11,9 +11,10 @@ from .protocol import DISFA_PARTS
 
 @DATASETS.register_module()
 class DISFADataset(AUDataset):
-    """DISFA with the standard protocol: AUs 1, 2, 4, 6, 9, 12, 25, 26, positive at
-    intensity >= ``intensity_threshold`` (2 by default). Every label is known, so
-    ``au_mask`` is all True; the intensities stay in ``au_intensities``.
+    """DISFA with the standard protocol: AUs 1, 2, 4, 6, 9, 12, 25, 26,
+    positive at intensity >= ``intensity_threshold`` (2 by default). Every
+    label is known, so ``au_mask`` is all True; the intensities stay in
+    ``au_intensities``.
 
     Args:
         intensity_threshold (int): Smallest intensity counted as present (1-5).

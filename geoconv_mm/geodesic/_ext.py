@@ -1,4 +1,6 @@
-"""Loading of the compiled geometry kernels, with an actionable error when missing."""
+"""Loading of the compiled geometry kernels, with an actionable error when
+missing.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from typing import Optional
 
 
 class GeometryExtensionMissing(RuntimeError):
-    """Raised when the fast backend is used but geoconv_mm._geometry_ext is not built."""
+    """Raised when the fast backend is used but geoconv_mm._geometry_ext is not
+    built.
+    """
 
 
 @functools.lru_cache(maxsize=None)
@@ -27,13 +31,17 @@ def geometry_ext_available() -> bool:
 
 
 def load_geometry_ext() -> ModuleType:
-    """The compiled module; raises :class:`GeometryExtensionMissing` if absent."""
+    """The compiled module; raises :class:`GeometryExtensionMissing` if
+    absent.
+    """
     ext = _import()
     if ext is None:
         raise GeometryExtensionMissing(
-            "the fast geodesic backend needs the compiled module geoconv_mm._geometry_ext "
-            "(ops/csrc/geometry). Build it from the repository root with\n"
+            "the fast geodesic backend needs the compiled module "
+            "geoconv_mm._geometry_ext (ops/csrc/geometry). Build it from the "
+            "repository root with\n"
             "    pip install -e . --no-build-isolation\n"
-            "or use backend='numpy' (same algorithm, ~20x slower) or backend='heat'."
+            "or use backend='numpy' (same algorithm, ~20x slower) or "
+            "backend='heat'."
         )
     return ext

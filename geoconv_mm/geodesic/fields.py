@@ -1,4 +1,6 @@
-"""Geodesic distance from one surface point to every pixel (for pictures and checks)."""
+"""Geodesic distance from one surface point to every pixel (for pictures and
+checks).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ def geodesic_distance_field(
     backend: str = 'fast',
     close_holes: bool = False,
 ) -> np.ndarray:
-    """Geodesic distance from the surface point under ``point_xy`` to every pixel.
+    """Geodesic distance from the surface point under ``point_xy`` to every
+    pixel.
 
     Uses :func:`.vertex_geodesics.vertex_path_lengths` (``min |p-a| + G(a, b) +
     |b-q|`` over the corners of both triangles, the chord inside one triangle),
@@ -45,7 +48,8 @@ def geodesic_distance_field(
     f = _close_holes(v, surface.faces) if close_holes else surface.faces
     tri, bary = rasterize(v, f, surface.image_size)
     pts = surface_points(v, f, tri, bary)
-    # Rasterising a 1x1 grid of the mesh shifted by -point gives the point's triangle.
+    # Rasterising a 1x1 grid of the mesh shifted by -point gives the point's
+    # triangle.
     shifted = v.copy()
     shifted[:, :2] -= np.asarray(point_xy, np.float64)
     t0, b0 = rasterize(shifted, f, (1, 1))

@@ -8,7 +8,8 @@ import numpy as np
 def flip_geodesic_weights(weights: np.ndarray, kernel_size) -> np.ndarray:
     """Weights of the horizontally flipped image from those of the original.
 
-    Mirrors every map (x -> W_out - 1 - x) and swaps taps (i, j) <-> (i, Kw - 1 - j).
+    Mirrors every map (x -> W_out - 1 - x) and swaps taps (i, j) <->
+    (i, Kw - 1 - j).
 
     Args:
         weights (np.ndarray): (..., Kh*Kw, H_out, W_out).
@@ -22,7 +23,8 @@ def flip_geodesic_weights(weights: np.ndarray, kernel_size) -> np.ndarray:
     w = np.asarray(weights)
     if w.shape[-3] != kh * kw:
         raise ValueError(
-            f'weights have {w.shape[-3]} taps, kernel {kh}x{kw} needs {kh * kw}'
+            f'weights have {w.shape[-3]} taps, kernel {kh}x{kw} needs '
+            f'{kh * kw}'
         )
     shape = w.shape[:-3] + (kh, kw) + w.shape[-2:]
     return np.ascontiguousarray(

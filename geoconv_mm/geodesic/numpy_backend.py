@@ -25,7 +25,8 @@ from .vertex_geodesics import (
     vertex_path_lengths,
 )
 
-_PENALTY = 1e7  # marks a broken step; larger than any face, small enough for float64 sums
+# marks a broken step; larger than any face, small enough for float64 sums
+_PENALTY = 1e7
 _PAD = (
     8  # zero columns after each grid row: keeps line sums from wrapping rows
 )
@@ -33,14 +34,16 @@ BACKENDS = ('numpy', 'heat')
 
 
 class TriangleLinks:
-    """Which triangle pairs a unit grid step may cross without leaving the surface.
+    """Which triangle pairs a unit grid step may cross without leaving the
+    surface.
 
-    True for the same triangle, triangles sharing an edge, triangles sharing a vertex
-    that is not on a boundary loop (a boundary vertex's triangles may sit on both
-    sides of a hole, e.g. at the corner of the mouth), and triangles joined by an
-    interior edge (a step may jump over a triangle thinner than a pixel; an edge never
-    spans a hole). With filled holes, also a filled-patch triangle and any triangle
-    of the same patch or touching the patch's loop (ear clipping makes slivers).
+    True for the same triangle, triangles sharing an edge, triangles sharing a
+    vertex that is not on a boundary loop (a boundary vertex's triangles may
+    sit on both sides of a hole, e.g. at the corner of the mouth), and
+    triangles joined by an interior edge (a step may jump over a triangle
+    thinner than a pixel; an edge never spans a hole). With filled holes, also
+    a filled-patch triangle and any triangle of the same patch or touching the
+    patch's loop (ear clipping makes slivers).
 
     Args:
         faces (np.ndarray): (F, 3) triangles.
@@ -94,7 +97,9 @@ class TriangleLinks:
 
 
 class _Grid:
-    """Raster of the mesh at image points (c + offset, r + offset), flat padded layout."""
+    """Raster of the mesh at image points (c + offset, r + offset), flat padded
+    layout.
+    """
 
     def __init__(self, vertices, faces, size, offset, conn):
         self.h, self.w = size
@@ -108,7 +113,9 @@ class _Grid:
         self._cum: Dict[Tuple[int, int], np.ndarray] = {}
 
     def line_cumsum(self, dr: int, dc: int) -> np.ndarray:
-        """Exclusive prefix sums of step lengths along lines of direction (dr, dc)."""
+        """Exclusive prefix sums of step lengths along lines of direction
+        (dr, dc).
+        """
         key = (dr, dc)
         if key in self._cum:
             return self._cum[key]
@@ -142,9 +149,10 @@ class SurfaceGeodesics:
 
     Args:
         surface (FaceSurface): The mesh in the crop's pixel frame.
-        backend (str): ``'numpy'`` (refined-graph Dijkstra) or ``'heat'`` vertex
-            geodesics (module docstring).
-        close_holes (bool): Triangulate inner boundary loops (mouth, eyes) first.
+        backend (str): ``'numpy'`` (refined-graph Dijkstra) or ``'heat'``
+            vertex geodesics (module docstring).
+        close_holes (bool): Triangulate inner boundary loops (mouth, eyes)
+            first.
     """
 
     def __init__(
@@ -192,8 +200,8 @@ class SurfaceGeodesics:
         """D_geo for every tap of every cell of each spec.
 
         Returns:
-            list[np.ndarray]: per spec, float64 (K, H_out, W_out): NaN where the centre
-            or the tap has no surface point, 0 at the centre tap.
+            list[np.ndarray]: per spec, float64 (K, H_out, W_out): NaN where
+            the centre or the tap has no surface point, 0 at the centre tap.
         """
         size = self.surface.image_size
         out, pending = [], []
@@ -239,7 +247,9 @@ class SurfaceGeodesics:
         return out
 
     def _around(self, out, pending) -> None:
-        """Fill the pairs whose straight segment leaves the surface (vertex paths)."""
+        """Fill the pairs whose straight segment leaves the surface
+        (vertex paths).
+        """
         f = self.faces
         t_centres, t_taps = [], []
         for si, k, idx, grid, gr, gc in pending:

@@ -1,21 +1,23 @@
-"""Alternative off-surface rules, applied exactly to the delivered Eq. 4 weights.
+"""Alternative off-surface rules, applied exactly to the delivered Eq. 4
+weights.
 
-The paper is silent on taps without a surface point (background, the open mouth or
-eye interior, padding). The weights of :func:`compute_geodesic_weights` count such a
-tap as a flat neighbour, ratio D_geo/D_eu = 1 ('flat'). Real ratios are >= 1, so that
-gives silhouette and mouth taps the *largest* weight of their cell. Two alternatives
-("further, less"):
+The paper is silent on taps without a surface point (background, the open mouth
+or eye interior, padding). The weights of :func:`compute_geodesic_weights`
+count such a tap as a flat neighbour, ratio D_geo/D_eu = 1 ('flat'). Real
+ratios are >= 1, so that gives silhouette and mouth taps the *largest* weight
+of their cell. Two alternatives ("further, less"):
 
-* ``'zero'``: an off-surface tap gets weight 0 (Eq. 4's softmax over the on-surface
-  taps only);
+* ``'zero'``: an off-surface tap gets weight 0 (Eq. 4's softmax over the
+  on-surface taps only);
 * ``'cap'``: an off-surface tap counts as the cell's largest on-surface ratio.
 
-Both follow from the delivered weights and the mask of off-surface taps alone: per
-cell ``log g_k = const - r_k`` over the non-centre taps, so replacing the off-surface
-taps' log-weights (by -inf, or by the smallest on-surface log-weight) and taking
-``(K-1) softmax`` again is Eq. 4 with the new ratios. Cells whose centre is off the
-surface stay plain convolution (all 1), as do cells without any on-surface
-neighbour under ``'zero'`` (there is nothing to spread the K-1 over).
+Both follow from the delivered weights and the mask of off-surface taps alone:
+per cell ``log g_k = const - r_k`` over the non-centre taps, so replacing the
+off-surface taps' log-weights (by -inf, or by the smallest on-surface
+log-weight) and taking ``(K-1) softmax`` again is Eq. 4 with the new ratios.
+Cells whose centre is off the surface stay plain convolution (all 1), as do
+cells without any on-surface neighbour under ``'zero'`` (there is nothing to
+spread the K-1 over).
 """
 
 from __future__ import annotations
@@ -38,13 +40,14 @@ def off_surface_taps(
 ) -> Dict[str, np.ndarray]:
     """Which taps of every cell have no surface point.
 
-    The taps are looked up as :mod:`geoconv_mm.geodesic.weights` does: the mesh is
-    rasterised on the grid of image points (c + o, r + o), o = 0.5 for even input
-    strides and 0 for odd ones, and a tap takes the nearest grid sample; a tap outside
-    the image (padding) is off the surface.
+    The taps are looked up as :mod:`geoconv_mm.geodesic.weights` does: the mesh
+    is rasterised on the grid of image points (c + o, r + o), o = 0.5 for even
+    input strides and 0 for odd ones, and a tap takes the nearest grid sample;
+    a tap outside the image (padding) is off the surface.
 
     Returns:
-        dict: ``spec.key`` -> bool (K, H_out, W_out), True where off the surface.
+        dict: ``spec.key`` -> bool (K, H_out, W_out), True where off the
+            surface.
     """
     faces = surface.faces
     if close_holes:
@@ -77,7 +80,8 @@ def apply_off_surface_rule(
 
     Args:
         weights (np.ndarray): (K, H, W) Eq. 4 weights with the 'flat' rule.
-        off (np.ndarray): (K, H, W) bool, True for taps without a surface point.
+        off (np.ndarray): (K, H, W) bool, True for taps without a surface
+            point.
         centre (int): Index of the centre tap.
         rule (str): 'flat' (returns the weights), 'zero' or 'cap'.
 

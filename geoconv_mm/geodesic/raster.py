@@ -1,9 +1,11 @@
-"""Per-pixel correspondence between an image grid and a mesh (z-buffered rasterizer).
+"""Per-pixel correspondence between an image grid and a mesh (z-buffered
+rasterizer).
 
 A sample at grid position (row r, column c) looks at image point
-``(x, y) = (c + offset, r + offset)``. Only points strictly covered by a triangle's
-projection (ties on shared edges included) count as on the surface; where triangles
-overlap in the image the one closest to the camera (largest z) wins.
+``(x, y) = (c + offset, r + offset)``. Only points strictly covered by a
+triangle's projection (ties on shared edges included) count as on the surface;
+where triangles overlap in the image the one closest to the camera (largest z)
+wins.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ def rasterize(
     """Triangle id and barycentric coordinates of every grid sample.
 
     Args:
-        vertices (np.ndarray): (V, 3) positions in image pixels (z toward the camera).
+        vertices (np.ndarray): (V, 3) positions in image pixels (z toward the
+            camera).
         faces (np.ndarray): (F, 3) triangles.
         size (tuple[int, int]): Grid (rows, columns).
-        offset (float): Sample (r, c) sits at image point (c + offset, r + offset).
+        offset (float): Sample (r, c) sits at image point (c + offset, r +
+            offset).
 
     Returns:
-        tuple: ``tri`` (rows, cols) int32, -1 off the surface; ``bary`` (rows, cols, 3)
-        float32 barycentric coordinates (zero off the surface).
+        tuple: ``tri`` (rows, cols) int32, -1 off the surface; ``bary``
+        (rows, cols, 3) float32 barycentric coordinates (zero off the surface).
     """
     rows, cols = size
     v = np.asarray(vertices, np.float64)
@@ -62,7 +66,8 @@ def rasterize(
     cc = c0[t] + local % nc[t]
     x = cc + offset
     y = rr + offset
-    # Barycentrics from 2D edge functions; ties on a shared edge are kept (>= 0).
+    # Barycentrics from 2D edge functions; ties on a shared edge are kept
+    # (>= 0).
     inv = 1.0 / det[t]
     l1 = (
         (x - p0[t, 0]) * (p2[t, 1] - p0[t, 1])
@@ -85,7 +90,8 @@ def rasterize(
     )
     z = l0 * p0[t, 2] + l1 * p1[t, 2] + l2 * p2[t, 2]
     pix = rr * cols + cc
-    # z-buffer: sort by (pixel, -z, triangle) and keep the first sample of each pixel.
+    # z-buffer: sort by (pixel, -z, triangle) and keep the first sample of each
+    # pixel.
     order = np.lexsort((t, -z, pix))
     pix_sorted = pix[order]
     first = np.ones(len(order), bool)
@@ -105,7 +111,9 @@ def rasterize_fast(
     size: Tuple[int, int],
     offset: float = 0.0,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """:func:`rasterize` through the compiled kernel when it is built (same result)."""
+    """:func:`rasterize` through the compiled kernel when it is built
+    (same result).
+    """
     from ._ext import geometry_ext_available, load_geometry_ext
 
     if not geometry_ext_available():
@@ -138,9 +146,9 @@ def render_depth(surface: FaceSurface) -> np.ndarray:
     """Depth map of a face surface in its crop (for the RGBD ablations).
 
     Returns:
-        np.ndarray: (H, W) float32, the surface's z at each pixel centre minus the
-        smallest z of the mesh (so the surface is >= 0 and grows toward the camera),
-        0 off the surface.
+        np.ndarray: (H, W) float32, the surface's z at each pixel centre minus
+        the smallest z of the mesh (so the surface is >= 0 and grows toward the
+        camera), 0 off the surface.
     """
     tri, bary = rasterize_fast(
         surface.vertices, surface.faces, surface.image_size

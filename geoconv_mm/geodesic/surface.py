@@ -1,4 +1,6 @@
-"""FaceSurface: a coarse 3D face mesh in the pixel frame of its aligned crop."""
+"""FaceSurface: a coarse 3D face mesh in the pixel frame of its aligned
+crop.
+"""
 
 from __future__ import annotations
 
@@ -60,15 +62,18 @@ def read_npz(path: str, names: Sequence[str]) -> Dict[str, np.ndarray]:
 
 
 class DegenerateMeshError(ValueError):
-    """A mesh that cannot carry geodesics: NaN/inf vertices, bad faces, zero area."""
+    """A mesh that cannot carry geodesics: NaN/inf vertices, bad faces, zero
+    area.
+    """
 
 
 @dataclass
 class FaceSurface:
     """A triangle mesh placed in the image frame of a face crop.
 
-    Coordinates: x to the right and y down in crop pixels (pixel (row r, column c) has
-    its centre at (x=c, y=r)), z scaled like x and y, larger z closer to the camera.
+    Coordinates: x to the right and y down in crop pixels (pixel
+    (row r, column c) has its centre at (x=c, y=r)), z scaled like x and y,
+    larger z closer to the camera.
 
     Args:
         vertices (np.ndarray): (V, 3) float32 vertex positions.
@@ -86,7 +91,9 @@ class FaceSurface:
         self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
 
     def validate(self, name: str = 'mesh') -> 'FaceSurface':
-        """Raise :class:`DegenerateMeshError` (naming ``name``) unless usable."""
+        """Raise :class:`DegenerateMeshError` (naming ``name``) unless
+        usable.
+        """
         v, f = self.vertices, self.faces
         if v.ndim != 2 or v.shape[1] != 3 or len(v) < 3:
             raise DegenerateMeshError(
@@ -100,7 +107,8 @@ class FaceSurface:
             raise DegenerateMeshError(f'{name}: vertices contain NaN or inf')
         if f.min() < 0 or f.max() >= len(v):
             raise DegenerateMeshError(
-                f'{name}: face indices out of range [0, {len(v)}): {f.min()}..{f.max()}'
+                f'{name}: face indices out of range [0, {len(v)}): '
+                f'{f.min()}..{f.max()}'
             )
         if min(self.image_size) < 1:
             raise DegenerateMeshError(
@@ -112,7 +120,8 @@ class FaceSurface:
         area2d = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]).sum()
         if not area3d > 1e-6 or not area2d > 1e-6:
             raise DegenerateMeshError(
-                f'{name}: zero-area mesh (3D area {area3d:.3g}, image area {area2d:.3g})'
+                f'{name}: zero-area mesh (3D area {area3d:.3g}, image area '
+                f'{area2d:.3g})'
             )
         return self
 
@@ -120,7 +129,8 @@ class FaceSurface:
         """Mirror about the crop's vertical centre line (x -> W - 1 - x)."""
         v = self.vertices.copy()
         v[:, 0] = self.image_size[1] - 1 - v[:, 0]
-        # A mirror reverses orientation; swap two corners to keep normals outward.
+        # A mirror reverses orientation; swap two corners to keep normals
+        # outward.
         return FaceSurface(v, self.faces[:, ::-1], self.image_size)
 
     def transform(
@@ -128,11 +138,12 @@ class FaceSurface:
     ) -> 'FaceSurface':
         """Apply a 2x3 image affine (crop, resize, rotate) to the mesh.
 
-        x, y follow the affine; z is multiplied by its mean scale sqrt(|det A|) so the
-        mesh keeps its shape under similarity transforms.
+        x, y follow the affine; z is multiplied by its mean scale sqrt(|det A|)
+        so the mesh keeps its shape under similarity transforms.
 
         Args:
-            affine (np.ndarray): (2, 3) matrix mapping old (x, y, 1) to new (x, y).
+            affine (np.ndarray): (2, 3) matrix mapping old (x, y, 1) to new
+                (x, y).
             out_size (tuple[int, int]): (H, W) of the new image.
         """
         a = np.asarray(affine, np.float64)
@@ -148,7 +159,9 @@ class FaceSurface:
         return FaceSurface(out, faces, out_size)
 
     def save(self, path: str) -> None:
-        """Write a compressed .npz record atomically (temp file, then rename)."""
+        """Write a compressed .npz record atomically (temp file, then
+        rename).
+        """
         with atomic_path(os.fspath(path), '.tmp.npz') as tmp:
             with open(tmp, 'wb') as fh:
                 np.savez_compressed(

@@ -1,8 +1,9 @@
 """Mesh topology: triangles from an edge set, boundary loops and hole filling.
 
-MediaPipe publishes its Face Mesh only as an edge set (``FACEMESH_TESSELATION``); the
-triangles are its 3-cycles, less the few 3-cycles that are not faces. The mesh is a
-disk with three holes (mouth, two eyes): four boundary loops.
+MediaPipe publishes its Face Mesh only as an edge set
+(``FACEMESH_TESSELATION``); the triangles are its 3-cycles, less the few
+3-cycles that are not faces. The mesh is a disk with three holes
+(mouth, two eyes): four boundary loops.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ def _edge_face_count(faces: np.ndarray) -> Dict[Tuple[int, int], int]:
 
 
 def orient_faces(faces: np.ndarray) -> np.ndarray:
-    """Orient the faces of a manifold mesh consistently (per connected component).
+    """Orient the faces of a manifold mesh consistently (per connected
+    component).
 
     Args:
         faces (np.ndarray): (F, 3) int triangles, any orientation.
 
     Returns:
-        np.ndarray: (F, 3) int32 triangles, neighbours traversing shared edges in
-        opposite directions.
+        np.ndarray: (F, 3) int32 triangles, neighbours traversing shared edges
+        in opposite directions.
     """
     faces = np.array(faces, dtype=np.int32, copy=True)
     edge_faces: Dict[Tuple[int, int], List[int]] = defaultdict(list)
@@ -53,7 +55,8 @@ def orient_faces(faces: np.ndarray) -> np.ndarray:
                     if done[g]:
                         continue
                     other = faces[g]
-                    # A consistent neighbour traverses (b, a); flip it when it has (a, b).
+                    # A consistent neighbour traverses (b, a); flip it when it
+                    # has (a, b).
                     for m in range(3):
                         if other[m] == a and other[(m + 1) % 3] == b:
                             faces[g] = other[::-1]
@@ -66,9 +69,10 @@ def orient_faces(faces: np.ndarray) -> np.ndarray:
 def triangles_from_edges(edges: Iterable[Tuple[int, int]]) -> np.ndarray:
     """Faces of a triangulated surface given only its edge set.
 
-    Every 3-cycle of the edge graph is a face candidate; a 3-cycle whose three edges
-    each already bound two other candidates is a spurious cycle (it spans a ring of
-    real faces) and is dropped, so that every edge bounds at most two faces.
+    Every 3-cycle of the edge graph is a face candidate; a 3-cycle whose three
+    edges each already bound two other candidates is a spurious cycle (it spans
+    a ring of real faces) and is dropped, so that every edge bounds at most two
+    faces.
 
     Args:
         edges (Iterable[tuple[int, int]]): Undirected edges.
@@ -122,7 +126,8 @@ def boundary_loops(faces: np.ndarray) -> List[np.ndarray]:
         faces (np.ndarray): (F, 3) consistently oriented triangles.
 
     Returns:
-        list[np.ndarray]: Vertex indices of each closed boundary loop, in order.
+        list[np.ndarray]: Vertex indices of each closed boundary loop, in
+            order.
     """
     count = _edge_face_count(faces)
     nxt: Dict[int, int] = {}
@@ -162,30 +167,35 @@ def boundary_vertex_mask(faces: np.ndarray, num_vertices: int) -> np.ndarray:
 
 
 def close_holes(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Faces with every inner boundary loop triangulated (see :func:`fill_holes`)."""
+    """Faces with every inner boundary loop triangulated (see
+    :func:`fill_holes`).
+    """
     return fill_holes(vertices, faces)[0]
 
 
 def fill_holes(
     vertices: np.ndarray, faces: np.ndarray
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Triangulate every inner boundary loop (mouth, eyes), keeping the outer one.
+    """Triangulate every inner boundary loop (mouth, eyes), keeping the outer
+    one.
 
-    The outer loop is the one enclosing the largest area in the image plane (x, y),
-    which for a face mesh is the face oval. Each inner loop is closed by an ear-clipping
-    triangulation in the image plane, so no vertex is added and the lips become
-    connected (our improvement for AU25/AU26; the paper keeps them open).
+    The outer loop is the one enclosing the largest area in the image plane
+    (x, y), which for a face mesh is the face oval. Each inner loop is closed
+    by an ear-clipping triangulation in the image plane, so no vertex is added
+    and the lips become connected (our improvement for AU25/AU26; the paper
+    keeps them open).
 
     Args:
         vertices (np.ndarray): (V, 3) vertex positions.
         faces (np.ndarray): (F, 3) consistently oriented faces.
 
     Returns:
-        tuple: faces (F + added, 3) int32; ``face_patch`` (F + added,) int32, the
-        index of the filled loop a face belongs to (-1 for original faces);
-        ``vertex_patch`` (V,) int32, the filled loop a vertex lies on (-1 if none).
-        Ear clipping makes long, thin (even zero-area) triangles, so the geodesic
-        code treats a filled patch and the faces around its loop as one region.
+        tuple: faces (F + added, 3) int32; ``face_patch`` (F + added,) int32,
+        the index of the filled loop a face belongs to (-1 for original faces);
+        ``vertex_patch`` (V,) int32, the filled loop a vertex lies on
+        (-1 if none). Ear clipping makes long, thin (even zero-area) triangles,
+        so the geodesic code treats a filled patch and the faces around its
+        loop as one region.
     """
     faces = np.asarray(faces, np.int32)
     loops = _cached_loops(faces)
@@ -202,8 +212,8 @@ def fill_holes(
         if i == outer:
             continue
         tris = _ear_clip(xy, loop)
-        # Orient the patch opposite to the loop's direction in the existing faces, so
-        # the filled mesh stays consistently oriented.
+        # Orient the patch opposite to the loop's direction in the existing
+        # faces, so the filled mesh stays consistently oriented.
         new.append(tris[:, ::-1].astype(np.int32))
         face_patch.append(np.full(len(tris), patch, np.int32))
         vertex_patch[loop] = patch
@@ -230,11 +240,12 @@ def _signed_area(poly: np.ndarray) -> float:
 
 
 def _ear_clip(xy: np.ndarray, loop: np.ndarray) -> np.ndarray:
-    """Triangulate a simple polygon (vertex ids ``loop`` in order) by ear clipping.
+    """Triangulate a simple polygon (vertex ids ``loop`` in order) by ear
+    clipping.
 
-    Triangles keep the loop's traversal direction. A degenerate (collapsed, e.g. a
-    closed mouth) polygon still gets triangulated: when no strict ear exists the
-    flattest corner is clipped.
+    Triangles keep the loop's traversal direction. A degenerate (collapsed,
+    e.g. a closed mouth) polygon still gets triangulated: when no strict ear
+    exists the flattest corner is clipped.
     """
     idx = list(int(v) for v in loop)
     sign = 1.0 if _signed_area(xy[loop]) >= 0 else -1.0

@@ -1,10 +1,11 @@
 """Vertex-to-vertex geodesic distances on a triangle mesh: two solvers.
 
 * ``graph``: Dijkstra on the mesh edges refined with one unfolded diagonal per
-  interior edge (the straight segment between the two opposite corners of a convex
-  pair of triangles, measured in the unfolded plane). Every graph edge is a path on
-  the surface, so distances are upper bounds of the exact geodesic; the diagonals cut
-  the zig-zag error of plain edge paths from ~8% to ~2-3% on regular meshes.
+  interior edge (the straight segment between the two opposite corners of a
+  convex pair of triangles, measured in the unfolded plane). Every graph edge
+  is a path on the surface, so distances are upper bounds of the exact
+  geodesic; the diagonals cut the zig-zag error of plain edge paths from ~8% to
+  ~2-3% on regular meshes.
 * ``heat``: the heat method (Crane et al., the paper's choice) via potpourri3d,
   symmetrised. It is the reference; it needs no convexity and errs both ways.
 
@@ -21,7 +22,9 @@ from scipy.sparse.csgraph import dijkstra
 
 
 def _interior_edge_pairs(faces: np.ndarray):
-    """For every edge shared by two faces: (a, b, c, d) with c, d the opposite corners."""
+    """For every edge shared by two faces: (a, b, c, d) with c, d the opposite
+    corners.
+    """
     f = np.asarray(faces, np.int64)
     a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
@@ -44,7 +47,8 @@ def refined_edge_graph(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
     w = np.linalg.norm(v[ea] - v[eb], axis=1)
     a, b, c, d = _interior_edge_pairs(f)
     if len(a):
-        # Unfold triangle (a, b, d) into the plane of (a, b, c), on the other side of ab.
+        # Unfold triangle (a, b, d) into the plane of (a, b, c), on the other
+        # side of ab.
         e = v[b] - v[a]
         le = np.linalg.norm(e, axis=1)
         ok = le > 1e-12
@@ -69,7 +73,9 @@ def refined_edge_graph(vertices: np.ndarray, faces: np.ndarray) -> csr_matrix:
 def _symmetric_min(
     ea: np.ndarray, eb: np.ndarray, w: np.ndarray, n: int
 ) -> csr_matrix:
-    """Symmetric sparse graph keeping the shortest of duplicate edges (not their sum)."""
+    """Symmetric sparse graph keeping the shortest of duplicate edges
+    (not their sum).
+    """
     i = np.concatenate([ea, eb])
     j = np.concatenate([eb, ea])
     ww = np.concatenate([w, w])
@@ -93,7 +99,8 @@ def graph_geodesics(
     Args:
         vertices (np.ndarray): (V, 3) positions.
         faces (np.ndarray): (F, 3) triangles.
-        sources (Sequence[int], optional): Rows to compute; all vertices by default.
+        sources (Sequence[int], optional): Rows to compute; all vertices by
+            default.
         limit (float): Distances beyond it are reported as ``inf``.
 
     Returns:
@@ -117,9 +124,9 @@ def heat_geodesics(
 ) -> np.ndarray:
     """Geodesic distances by the heat method (potpourri3d).
 
-    The heat method is not symmetric; d(a, b) is replaced by the mean of d(a, b) and
-    d(b, a) wherever both a and b are sources. Vertices in another connected
-    component (or in none) get ``inf``.
+    The heat method is not symmetric; d(a, b) is replaced by the mean of
+    d(a, b) and d(b, a) wherever both a and b are sources. Vertices in another
+    connected component (or in none) get ``inf``.
 
     Returns:
         np.ndarray: (len(sources), V) float64 distances.

@@ -1,59 +1,63 @@
 """Geodesic weights (Eq. 4) of every GeoConv layer from a face mesh.
 
-For output cell (y, x) of a layer described by a :class:`GeoSpec`, its centre tap
-``c`` and every other tap ``k``::
+For output cell (y, x) of a layer described by a :class:`GeoSpec`, its centre
+tap ``c`` and every other tap ``k``::
 
     g_k = (K - 1) * softmax_{k != c}( -D_geo(x_c, x_k) / D_eu(x_c, x_k) )
     g_c = 1
 
-with x_c, x_k the image points of the receptive-field centres (``GeoSpec.tap_image_points``).
+with x_c, x_k the image points of the receptive-field centres
+(``GeoSpec.tap_image_points``).
 
-Surface points: the mesh is rasterised at the tap points, giving each one a triangle
-and barycentrics, hence a 3D point, or none (background, inside an open mouth or eye,
-padding outside the image).
+Surface points: the mesh is rasterised at the tap points, giving each one a
+triangle and barycentrics, hence a 3D point, or none (background, inside an
+open mouth or eye, padding outside the image).
 
 Geodesics between the surface points p (centre) and q (tap):
 
-1. *Lifted segment.* When the straight image segment p-q stays on the surface, D_geo
-   is the length of the surface curve above it, summed over unit grid steps. A step
-   stays on the surface when both of its ends have a surface point and their
-   triangles are the same, share an edge, share a vertex that is not on a boundary
-   loop (a boundary vertex's triangles may sit on both sides of a hole, e.g. at the
-   corner of the mouth), or are joined by an interior edge (a step may jump over a
-   triangle thinner than a pixel; an edge never spans a hole). On a developable
-   patch seen from the front (a plane, a cylinder across its axis) this is the exact
-   geodesic; on a curved one it is an upper bound, close for short segments.
-2. *Around holes and boundaries.* Otherwise (the segment crosses the open mouth, an
-   eye, or leaves the face) D_geo is the shortest path through the mesh vertices::
+1. *Lifted segment.* When the straight image segment p-q stays on the surface,
+   D_geo is the length of the surface curve above it, summed over unit grid
+   steps. A step stays on the surface when both of its ends have a surface
+   point and their triangles are the same, share an edge, share a vertex that
+   is not on a boundary loop (a boundary vertex's triangles may sit on both
+   sides of a hole, e.g. at the corner of the mouth), or are joined by an
+   interior edge (a step may jump over a triangle thinner than a pixel; an edge
+   never spans a hole). On a developable patch seen from the front (a plane, a
+   cylinder across its axis) this is the exact geodesic; on a curved one it is
+   an upper bound, close for short segments.
+2. *Around holes and boundaries.* Otherwise (the segment crosses the open
+   mouth, an eye, or leaves the face) D_geo is the shortest path through the
+   mesh vertices::
 
        min_{a in tri(p), b in tri(q)} |p - a| + G(a, b) + |b - q|
 
-   with G the vertex-to-vertex geodesic of the backend. So a geodesic between the two
-   lips of an open mouth goes around the mouth, as in the paper.
+   with G the vertex-to-vertex geodesic of the backend. So a geodesic between
+   the two lips of an open mouth goes around the mouth, as in the paper.
 
-Backends: ``'fast'`` (C++ kernel ``geoconv_mm._geometry_ext``; G by Dijkstra on mesh
-edges refined with unfolded diagonals, bounded by the ratio cap), ``'numpy'`` (the
-same algorithm in numpy, for hosts without the build and as the kernel's test
-oracle) and ``'heat'`` (numpy, G by potpourri3d's heat method, the paper's choice: the
-reference).
+Backends: ``'fast'`` (C++ kernel ``geoconv_mm._geometry_ext``; G by Dijkstra on
+mesh edges refined with unfolded diagonals, bounded by the ratio cap),
+``'numpy'`` (the same algorithm in numpy, for hosts without the build and as
+the kernel's test oracle) and ``'heat'`` (numpy, G by potpourri3d's heat
+method, the paper's choice: the reference).
 
 Off-surface rule (our choice; the paper is silent):
 
-* a cell whose centre has no surface point gets all weights 1 (plain convolution);
-* a tap with no surface point (background, open mouth or eye interior, padding) is a
-  flat neighbour: D_geo / D_eu = 1.
+* a cell whose centre has no surface point gets all weights 1 (plain
+  convolution);
+* a tap with no surface point (background, open mouth or eye interior, padding)
+  is a flat neighbour: D_geo / D_eu = 1.
 
 ``hierarchy_compensation=False`` replaces D_eu by 1 (the paper's "w/o HC"); an
-off-surface tap then counts D_geo = D_eu. Ratios are capped at ``RATIO_CAP`` = 30 (a
-weight e^-30 below its neighbours' is zero for any practical purpose), which bounds
-the search for paths around holes. ``close_holes=True`` triangulates the mouth and
-eye loops first, so the lips are connected.
+off-surface tap then counts D_geo = D_eu. Ratios are capped at ``RATIO_CAP`` =
+30 (a weight e^-30 below its neighbours' is zero for any practical purpose),
+which bounds the search for paths around holes. ``close_holes=True``
+triangulates the mouth and eye loops first, so the lips are connected.
 
-Limits: a unit step that jumps over two or more triangles (triangles much thinner
-than a pixel, far finer than a 468-vertex face mesh in a 224 crop) is treated as
-leaving the surface, so its pair takes the vertex path, an overestimate for short
-pairs. Where the mesh overlaps itself in the image (a nose hiding a cheek) the
-nearer triangle is used.
+Limits: a unit step that jumps over two or more triangles (triangles much
+thinner than a pixel, far finer than a 468-vertex face mesh in a 224 crop) is
+treated as leaving the surface, so its pair takes the vertex path, an
+overestimate for short pairs. Where the mesh overlaps itself in the image (a
+nose hiding a cheek) the nearer triangle is used.
 """
 
 from __future__ import annotations
@@ -76,7 +80,9 @@ BACKENDS = ('fast', 'numpy', 'heat')
 def geodesic_weights_from_distances(
     dist: np.ndarray, spec: GeoSpec, hierarchy_compensation: bool = True
 ) -> np.ndarray:
-    """Eq. 4 from tap distances (NaN = no surface point), with the off-surface rule."""
+    """Eq. 4 from tap distances (NaN = no surface point), with the off-surface
+    rule.
+    """
     ci = spec.centre_index
     d_eu = spec.euclidean_distances()[:, None, None]
     denom = d_eu if hierarchy_compensation else np.ones_like(d_eu)
@@ -110,7 +116,8 @@ def compute_geodesic_weights(
     Args:
         surface (FaceSurface): Mesh in the crop's pixel frame.
         specs (Sequence[GeoSpec]): Layers to serve (odd kernels).
-        hierarchy_compensation (bool): Divide by D_eu (True) or by 1 ("w/o HC").
+        hierarchy_compensation (bool): Divide by D_eu (True) or by 1
+            ("w/o HC").
         backend (str): ``'fast'``, ``'numpy'`` or ``'heat'``.
         close_holes (bool): Fill mouth and eye holes before geodesics.
 
@@ -135,9 +142,11 @@ def compute_geodesic_distances(
     backend: str = 'fast',
     close_holes: bool = False,
 ) -> Dict[str, np.ndarray]:
-    """D_geo of every tap (float64 (K, H_out, W_out), NaN without a surface point).
+    """D_geo of every tap (float64 (K, H_out, W_out), NaN without a surface
+    point).
 
-    With ``backend='fast'`` distances whose ratio exceeds ``RATIO_CAP`` may be ``inf``.
+    With ``backend='fast'`` distances whose ratio exceeds ``RATIO_CAP`` may be
+    ``inf``.
     """
     _, dists = _compute(
         surface, specs, True, backend, close_holes, return_distances=True

@@ -1,4 +1,6 @@
-"""Loading of the compiled operators, with an actionable error when they are missing."""
+"""Loading of the compiled operators, with an actionable error when they are
+missing.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from typing import Dict, Optional
 BUILD_HINT = (
     'Build them from the repository root with\n'
     '    pip install -e . --no-build-isolation\n'
-    'which compiles the C++ operators (and the CUDA kernels when torch sees a GPU; '
-    'set FORCE_CUDA=1 to build them on a host without one).'
+    'which compiles the C++ operators (and the CUDA kernels when torch sees a '
+    'GPU; set FORCE_CUDA=1 to build them on a host without one).'
 )
 
 
 class ExtensionNotBuiltError(RuntimeError):
-    """Raised when an operator is used but geoconv_mm._ext was never compiled."""
+    """Raised when an operator is used but geoconv_mm._ext was never
+    compiled.
+    """
 
 
 @functools.lru_cache(maxsize=None)
@@ -31,12 +35,14 @@ def _import_ext() -> Optional[ModuleType]:
 
 
 def load_ext() -> ModuleType:
-    """Returns the compiled extension; raises :class:`ExtensionNotBuiltError` if absent."""
+    """Returns the compiled extension; raises :class:`ExtensionNotBuiltError`
+    if absent.
+    """
     ext = _import_ext()
     if ext is None:
         raise ExtensionNotBuiltError(
-            'geoconv_mm\'s compiled operators (geoconv_mm._ext) are not built. '
-            + BUILD_HINT
+            'geoconv_mm\'s compiled operators (geoconv_mm._ext) are not '
+            'built. ' + BUILD_HINT
         )
     return ext
 
@@ -45,8 +51,9 @@ def build_info() -> Dict[str, object]:
     """What was compiled, for bug reports.
 
     Returns:
-        dict: ``compiled`` (bool), ``cuda`` (CUDA version the kernels were built with,
-        or None for a CPU-only build), ``torch`` (torch version built against).
+        dict: ``compiled`` (bool), ``cuda`` (CUDA version the kernels were
+        built with, or None for a CPU-only build), ``torch`` (torch version
+        built against).
     """
     ext = _import_ext()
     if ext is None:

@@ -1,8 +1,10 @@
-"""Fake kernels and autograd of the compiled ``geoconv_mm::geo_conv2d_*`` operators.
+"""Fake kernels and autograd of the compiled ``geoconv_mm::geo_conv2d_*``
+operators.
 
 Registered on the operators themselves, so that a direct ``torch.ops`` call is
-differentiable and ``torch.compile`` / ``torch.export`` can trace them. The fake
-kernels follow the layout rules of the C++ kernels (``ops/csrc/geo_conv.h``).
+differentiable and ``torch.compile`` / ``torch.export`` can trace them. The
+fake kernels follow the layout rules of the C++ kernels
+(``ops/csrc/geo_conv.h``).
 """
 
 from __future__ import annotations
@@ -111,8 +113,9 @@ def _setup_backward_context(ctx, inputs, output) -> None:
 
 def _double_backward(ctx, *grads):
     raise RuntimeError(
-        'geo_conv2d does not support double backward (gradients of its gradients); '
-        'its backward is computed by a kernel without a derivative of its own'
+        'geo_conv2d does not support double backward (gradients of its '
+        'gradients); its backward is computed by a kernel without a '
+        'derivative of its own'
     )
 
 
@@ -120,7 +123,9 @@ _registered = False
 
 
 def register() -> None:
-    """Registers the fake kernels and autograd; idempotent, needs the extension."""
+    """Registers the fake kernels and autograd; idempotent, needs the
+    extension.
+    """
     global _registered
     if _registered:
         return

@@ -5,8 +5,9 @@
     out[n, o, y, x] = b[o] + sum_{c, k} g[n, k, y, x] * W[o, c, k]
                              * in[n, c, tap_k(y, x)]
 
-``g`` has one weight per sample, output location and tap, shared by all channels, in
-the layout of torchvision's DCNv2 mask. With ``g == 1`` this is ``F.conv2d`` exactly.
+``g`` has one weight per sample, output location and tap, shared by all
+channels, in the layout of torchvision's DCNv2 mask. With ``g == 1`` this is
+``F.conv2d`` exactly.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from .geo_temperature import apply_temperature
 
 IntOrPair = Union[int, Tuple[int, int]]
 
-# Resolved once at import, so that compiled graphs see a constant, not a loader.
+# Resolved once at import, so that compiled graphs see a constant, not a
+# loader.
 _OPS_READY = _import_ext() is not None
 
 
@@ -35,7 +37,9 @@ def geo_weight_shape(
     padding: IntOrPair,
     dilation: IntOrPair,
 ) -> Tuple[int, int, int, int]:
-    """The (N, Kh*Kw, H_out, W_out) shape a geo_weight must have for this convolution."""
+    """The (N, Kh*Kw, H_out, W_out) shape a geo_weight must have for this
+    convolution.
+    """
     kh, kw = weight.shape[-2:]
     out = []
     for size, k, s, p, d in zip(
@@ -54,7 +58,8 @@ def _check_args(
 ):
     if input.dim() != 4:
         raise ValueError(
-            f'geo_conv2d: input must be (N, C, H, W), got shape {tuple(input.shape)}'
+            'geo_conv2d: input must be (N, C, H, W), got shape '
+            f'{tuple(input.shape)}'
         )
     if weight.dim() != 4:
         raise ValueError(
@@ -70,8 +75,8 @@ def _check_args(
     expected = geo_weight_shape(input, weight, stride, padding, dilation)
     if tuple(geo_weight.shape) != tuple(expected):
         raise ValueError(
-            f'geo_conv2d: geo_weight must have shape (N, Kh*Kw, H_out, W_out) = '
-            f'{tuple(expected)}, got {tuple(geo_weight.shape)}'
+            'geo_conv2d: geo_weight must have shape (N, Kh*Kw, H_out, W_out) '
+            f'= {tuple(expected)}, got {tuple(geo_weight.shape)}'
         )
     for name, t in (
         ('weight', weight),
@@ -115,18 +120,19 @@ def geo_conv2d(
     Args:
         input (Tensor): (N, C, H, W).
         weight (Tensor): (O, C / groups, Kh, Kw).
-        geo_weight (Tensor | None): (N, Kh*Kw, H_out, W_out) geodesic weights, taps in
-            row-major order. ``None`` gives plain ``F.conv2d``.
+        geo_weight (Tensor | None): (N, Kh*Kw, H_out, W_out) geodesic weights,
+            taps in row-major order. ``None`` gives plain ``F.conv2d``.
         bias (Tensor | None): (O,).
-        stride, padding, dilation (int | tuple): As in ``F.conv2d`` (numeric padding).
+        stride, padding, dilation (int | tuple): As in ``F.conv2d``
+            (numeric padding).
         groups (int): As in ``F.conv2d``.
 
     Returns:
-        Tensor: (N, O, H_out, W_out). Differentiable in input, weight, geo_weight
-        and bias (once: double backward raises). The output is channels_last
-        when the input is channels_last (and not also contiguous), else
-        contiguous; the kernels compute in NCHW and convert, so channels_last
-        costs one extra copy of the input and of the output.
+        Tensor: (N, O, H_out, W_out). Differentiable in input, weight,
+        geo_weight and bias (once: double backward raises). The output is
+        channels_last when the input is channels_last (and not also
+        contiguous), else contiguous; the kernels compute in NCHW and convert,
+        so channels_last costs one extra copy of the input and of the output.
 
     Autocast follows ``F.conv2d``: float32 arguments run in the autocast dtype
     on CUDA, float64 arguments stay float64. On CPU, whose kernels support
@@ -139,9 +145,9 @@ def geo_conv2d(
         load_ext()  # raises ExtensionNotBuiltError with the build command
     device = input.device.type
     if device in ('cuda', 'cpu') and torch.is_autocast_enabled(device):
-        # As F.conv2d under autocast: float32 tensors run in the autocast dtype,
-        # float64 ones stay float64. The CPU kernels have no reduced-precision path,
-        # so CPU autocast runs them in float32.
+        # As F.conv2d under autocast: float32 tensors run in the autocast
+        # dtype, float64 ones stay float64. The CPU kernels have no
+        # reduced-precision path, so CPU autocast runs them in float32.
         dtype = (
             torch.get_autocast_dtype(device)
             if device == 'cuda'
@@ -179,7 +185,9 @@ def geo_conv2d(
 def _autocast_cast(
     t: Optional[torch.Tensor], dtype: torch.dtype
 ) -> Optional[torch.Tensor]:
-    """Casts ``t`` as autocast casts an eligible argument: floating and not float64."""
+    """Casts ``t`` as autocast casts an eligible argument: floating and not
+    float64.
+    """
     if t is None or not t.is_floating_point() or t.dtype == torch.float64:
         return t
     return t.to(dtype)
@@ -190,21 +198,26 @@ class GeoConv2d(nn.Conv2d):
     """Drop-in ``nn.Conv2d`` whose taps are weighted by geodesic weights.
 
     The layer is called as ``layer(x)``. Its geodesic weights come from the
-    :class:`~geoconv_mm.ops.GeodesicContext` bound to the model for the current batch;
-    the layer derives from its input size which weights it needs (its
-    :class:`~geoconv_mm.ops.GeoSpec`), so one context serves any backbone depth.
+    :class:`~geoconv_mm.ops.GeodesicContext` bound to the model for the current
+    batch; the layer derives from its input size which weights it needs (its
+    :class:`~geoconv_mm.ops.GeoSpec`), so one context serves any backbone
+    depth.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias:
-            As in ``nn.Conv2d``. ``padding`` may be an int, a pair or ``'valid'``/``'same'``
-            (``'same'`` only where it is symmetric).
-        padding_mode (str): Only ``'zeros'``: Eq. 3 treats padding as off the surface.
-        fallback (str): What to do when no geodesic weights are bound: ``'error'``
-            (default) raises; ``'conv'`` runs as a plain convolution.
+        in_channels, out_channels, kernel_size, stride, padding, dilation,
+            groups, bias: As in ``nn.Conv2d``. ``padding`` may be an int, a
+            pair or ``'valid'``/``'same'`` (``'same'`` only where it is
+            symmetric).
+        padding_mode (str): Only ``'zeros'``: Eq. 3 treats padding as off the
+            surface.
+        fallback (str): What to do when no geodesic weights are bound:
+            ``'error'`` (default) raises; ``'conv'`` runs as a plain
+            convolution.
         temperature (bool): Learn a per-layer temperature of Eq. 4's softmax
-            (:func:`~geoconv_mm.ops.geo_temperature.apply_temperature`; not in the
-            paper). Parametrised as ``log_tau`` (initially 0: tau = 1, the paper);
-            exclude it from weight decay (``paramwise_cfg`` ``custom_keys``).
+            (:func:`~geoconv_mm.ops.geo_temperature.apply_temperature`; not in
+            the paper). Parametrised as ``log_tau`` (initially 0: tau = 1, the
+            paper); exclude it from weight decay (``paramwise_cfg``
+            ``custom_keys``).
     """
 
     def __init__(
@@ -225,7 +238,8 @@ class GeoConv2d(nn.Conv2d):
     ) -> None:
         if padding_mode != 'zeros':
             raise ValueError(
-                f"GeoConv supports padding_mode='zeros' only, got {padding_mode!r}"
+                "GeoConv supports padding_mode='zeros' only, got "
+                f"{padding_mode!r}"
             )
         if fallback not in ('error', 'conv'):
             raise ValueError(
@@ -284,10 +298,11 @@ class GeoConv2d(nn.Conv2d):
             if self.fallback == 'conv':
                 return super().forward(x)
             raise RuntimeError(
-                'GeoConv layer received no geodesic weights: bind a batch\'s weights with '
-                '`with GeodesicContext(geo_weights, image_size).bind(model): ...` (the '
-                'GeoConv classifiers do this for you), or build the layer with '
-                "fallback='conv' to run it as a plain convolution."
+                'GeoConv layer received no geodesic weights: bind a batch\'s '
+                'weights with `with GeodesicContext(geo_weights, '
+                'image_size).bind(model): ...` (the GeoConv classifiers do '
+                'this for you), or build the layer with fallback=\'conv\' to '
+                'run it as a plain convolution.'
             )
         geo_weight = context.geo_weight_for(self, x)
         if self.log_tau is not None:

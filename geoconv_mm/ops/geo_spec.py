@@ -1,9 +1,9 @@
 """Geometry of one GeoConv layer's kernel taps in the input image.
 
-The paper (Sec. 3.2) projects every location of a deeper layer back to the input image
-at the centre of its receptive field. :class:`GeoSpec` captures exactly what that
-projection depends on, so that the data pipeline can compute a layer's geodesic
-weights without knowing anything else about the network.
+The paper (Sec. 3.2) projects every location of a deeper layer back to the
+input image at the centre of its receptive field. :class:`GeoSpec` captures
+exactly what that projection depends on, so that the data pipeline can compute
+a layer's geodesic weights without knowing anything else about the network.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ class GeoSpec:
     """Where the taps of a GeoConv layer fall in the input image.
 
     Args:
-        in_stride (int): Total stride of the layer's *input* feature map relative to
-            the image (1 for a layer applied to the image itself).
+        in_stride (int): Total stride of the layer's *input* feature map
+            relative to the image (1 for a layer applied to the image itself).
         kernel_size (int | tuple): Kernel size (Kh, Kw).
         stride (int | tuple): The layer's own stride.
         padding (int | tuple): The layer's zero padding.
@@ -83,25 +83,33 @@ class GeoSpec:
 
     @property
     def centre_index(self) -> int:
-        """Row-major index of the centre tap; Eq. 4 needs one, so kernels must be odd."""
+        """Row-major index of the centre tap; Eq. 4 needs one, so kernels must
+        be odd.
+        """
         kh, kw = self.kernel_size
         if kh % 2 == 0 or kw % 2 == 0:
             raise ValueError(
-                f'geodesic weights (Eq. 4) need a centre tap, but kernel {kh}x{kw} is even'
+                'geodesic weights (Eq. 4) need a centre tap, but kernel '
+                f'{kh}x{kw} is even'
             )
         return (kh // 2) * kw + kw // 2
 
     def input_size(self, image_hw: Tuple[int, int]) -> IntPair:
-        """Size of the layer's input feature map for an image of ``image_hw``."""
+        """Size of the layer's input feature map for an image of
+        ``image_hw``.
+        """
         h, w = image_hw
         if h % self.in_stride or w % self.in_stride:
             raise ValueError(
-                f'image size {h}x{w} is not divisible by the input stride {self.in_stride}'
+                f'image size {h}x{w} is not divisible by the input stride '
+                f'{self.in_stride}'
             )
         return h // self.in_stride, w // self.in_stride
 
     def output_size(self, image_hw: Tuple[int, int]) -> IntPair:
-        """(H_out, W_out) of the layer, as ``torch.nn.functional.conv2d`` computes it."""
+        """(H_out, W_out) of the layer, as ``torch.nn.functional.conv2d``
+        computes it.
+        """
         out = []
         for n, k, s, p, d in zip(
             self.input_size(image_hw),
@@ -118,7 +126,9 @@ class GeoSpec:
         return out[0], out[1]
 
     def tap_offsets(self) -> np.ndarray:
-        """(Kh*Kw, 2) integer tap offsets (di, dj) in input-feature cells, row-major."""
+        """(Kh*Kw, 2) integer tap offsets (di, dj) in input-feature cells,
+        row-major.
+        """
         kh, kw = self.kernel_size
         i, j = np.meshgrid(np.arange(kh), np.arange(kw), indexing='ij')
         return np.stack(
@@ -129,10 +139,11 @@ class GeoSpec:
         """Image coordinates of every tap of every output cell.
 
         Returns:
-            np.ndarray: float64 array (Kh*Kw, H_out, W_out, 2) holding (x, y): tap
-            (i, j) of cell (y, x) lies on input cell (y*s - p + i*d, x*s - p + j*d),
-            whose receptive-field centre is at ``(u + 0.5) * S - 0.5`` in the image.
-            Taps in the padding fall outside [0, W) x [0, H).
+            np.ndarray: float64 array (Kh*Kw, H_out, W_out, 2) holding (x, y):
+            tap (i, j) of cell (y, x) lies on input cell (y*s - p + i*d, x*s -
+            p + j*d), whose receptive-field centre is at
+            ``(u + 0.5) * S - 0.5`` in the image. Taps in the padding fall
+            outside [0, W) x [0, H).
         """
         h_out, w_out = self.output_size(image_hw)
         s_in = self.in_stride
@@ -147,10 +158,11 @@ class GeoSpec:
         return np.stack([x, y], axis=-1).astype(np.float64)
 
     def euclidean_distances(self) -> np.ndarray:
-        """D_eu of Eq. 4 for every tap: image distance between receptive-field centres.
+        """D_eu of Eq. 4 for every tap: image distance between receptive-field
+        centres.
 
-        This is the hierarchy compensation (HC): it grows with the input stride so that
-        the ratio D_geo / D_eu is comparable across layers.
+        This is the hierarchy compensation (HC): it grows with the input stride
+        so that the ratio D_geo / D_eu is comparable across layers.
         """
         kh, kw = self.kernel_size
         offsets = self.tap_offsets().astype(np.float64)

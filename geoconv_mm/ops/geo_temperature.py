@@ -4,15 +4,16 @@ Eq. 4 with a temperature ``tau``::
 
     g_k(tau) = (K - 1) * softmax_{k != c}( -r_k / tau ),   g_c = 1,
 
-with ``r_k = D_geo / D_eu`` of tap k. ``tau = 1`` is the paper; ``tau > 1`` flattens
-the weights toward a plain convolution, ``tau < 1`` sharpens them. It can be applied
-to the delivered weights without the ratios: per cell ``log g_k = const - r_k`` for
-every non-centre tap, and the constant cancels in the softmax, so
+with ``r_k = D_geo / D_eu`` of tap k. ``tau = 1`` is the paper; ``tau > 1``
+flattens the weights toward a plain convolution, ``tau < 1`` sharpens them. It
+can be applied to the delivered weights without the ratios: per cell
+``log g_k = const - r_k`` for every non-centre tap, and the constant cancels in
+the softmax, so
 
     softmax_{k != c}( log(g_k) / tau ) == softmax_{k != c}( -r_k / tau ).
 
-A tap with ``g_k == 0`` (ratio at the cap, underflowed) stays 0; a cell of plain
-convolution (all weights 1) stays all ones.
+A tap with ``g_k == 0`` (ratio at the cap, underflowed) stays 0; a cell of
+plain convolution (all weights 1) stays all ones.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """How one batch's geodesic weights reach the GeoConv layers of one model.
 
-The weights are bound to the layers of a given model for the duration of a ``with``
-block, and unbound afterwards: nothing is global, so several models (or DDP replicas in
-other processes) never see each other's weights, and a layer used outside a bound call
-fails loudly instead of reusing a stale batch.
+The weights are bound to the layers of a given model for the duration of a
+``with`` block, and unbound afterwards: nothing is global, so several models
+(or DDP replicas in other processes) never see each other's weights, and a
+layer used outside a bound call fails loudly instead of reusing a stale batch.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ class GeodesicContext:
     """One batch's geodesic weights, keyed by :attr:`GeoSpec.key`.
 
     Args:
-        geo_weights (Mapping[str, Tensor]): ``{spec.key: (N, Kh*Kw, H_out, W_out)}``.
-        image_size (tuple[int, int]): (H, W) of the network input the weights were made
-            for; a layer's input stride is ``image_size / its input size``.
+        geo_weights (Mapping[str, Tensor]):
+            ``{spec.key: (N, Kh*Kw, H_out, W_out)}``.
+        image_size (tuple[int, int]): (H, W) of the network input the weights
+            were made for; a layer's input stride is
+            ``image_size / its input size``.
     """
 
     def __init__(
@@ -40,9 +42,10 @@ class GeodesicContext:
         (H, W), (h, w) = self.image_size, x.shape[-2:]
         if H % h or W % w or H // h != W // w:
             raise ValueError(
-                f'GeoConv layer {layer._geodesic_name!r}: its input feature map {h}x{w} is '
-                f'not the image {H}x{W} divided by one integer stride; geodesic weights need '
-                'layer inputs whose total stride divides the image size'
+                f'GeoConv layer {layer._geodesic_name!r}: its input feature '
+                f'map {h}x{w} is not the image {H}x{W} divided by one integer '
+                'stride; geodesic weights need layer inputs whose total '
+                'stride divides the image size'
             )
         return GeoSpec(
             H // h,
@@ -55,36 +58,43 @@ class GeodesicContext:
     def geo_weight_for(
         self, layer: GeoConv2d, x: torch.Tensor
     ) -> torch.Tensor:
-        """Returns the weights ``layer`` needs for input ``x``, checked and cast."""
+        """Returns the weights ``layer`` needs for input ``x``, checked and
+        cast.
+        """
         spec = self.spec_for(layer, x)
         weight = self.geo_weights.get(spec.key)
         if weight is None:
             raise KeyError(
-                f'GeoConv layer {layer._geodesic_name!r} needs geodesic weights for '
-                f'{spec.key}, which this batch does not carry (it has '
-                f'{sorted(self.geo_weights) or "none"}). Add the spec to the '
-                'GenerateGeodesicWeights transform of the data pipeline; '
-                'geoconv_mm.ops.collect_geo_specs(model, image_size) lists all a model needs.'
+                f'GeoConv layer {layer._geodesic_name!r} needs geodesic '
+                f'weights for {spec.key}, which this batch does not carry (it '
+                f'has {sorted(self.geo_weights) or "none"}). Add the spec to '
+                'the GenerateGeodesicWeights transform of the data pipeline; '
+                'geoconv_mm.ops.collect_geo_specs(model, image_size) lists '
+                'all a model needs.'
             )
         expected = (x.shape[0], spec.num_taps) + spec.output_size(
             self.image_size
         )
         if tuple(weight.shape) != expected:
             raise ValueError(
-                f'geodesic weights {spec.key} have shape {tuple(weight.shape)}, '
-                f'layer {layer._geodesic_name!r} expects {expected}'
+                f'geodesic weights {spec.key} have shape '
+                f'{tuple(weight.shape)}, layer {layer._geodesic_name!r} '
+                f'expects {expected}'
             )
         if weight.device != x.device:
             raise ValueError(
-                f'geodesic weights {spec.key} are on {weight.device} but layer '
-                f'{layer._geodesic_name!r} runs on {x.device}'
+                f'geodesic weights {spec.key} are on {weight.device} but '
+                f'layer {layer._geodesic_name!r} runs on {x.device}'
             )
-        # The pipeline stores float32; follow the network's precision (float64, half...).
+        # The pipeline stores float32; follow the network's precision (float64,
+        # half...).
         return weight.to(x.dtype)
 
     @contextlib.contextmanager
     def bind(self, model: nn.Module) -> Iterator['GeodesicContext']:
-        """Makes every GeoConv layer of ``model`` read this context inside the block."""
+        """Makes every GeoConv layer of ``model`` read this context inside the
+        block.
+        """
         layers = [
             (name, m)
             for name, m in model.named_modules()
@@ -101,7 +111,9 @@ class GeodesicContext:
 
 
 class _SpecRecorder(GeodesicContext):
-    """Answers every layer with all-one weights and records which specs were asked for."""
+    """Answers every layer with all-one weights and records which specs were
+    asked for.
+    """
 
     def __init__(self, image_size: Tuple[int, int]) -> None:
         super().__init__(None, image_size)
@@ -124,7 +136,8 @@ def collect_geo_specs(
     in_channels: int = 3,
     forward=None,
 ) -> List[GeoSpec]:
-    """Lists the :class:`GeoSpec` of every GeoConv layer of ``model``, in call order.
+    """Lists the :class:`GeoSpec` of every GeoConv layer of ``model``, in call
+    order.
 
     Args:
         model (nn.Module): Any model containing GeoConv layers.
@@ -134,7 +147,8 @@ def collect_geo_specs(
             ``model.extract_feat(x)`` when the model has it, else ``model(x)``.
 
     Returns:
-        list[GeoSpec]: Distinct specs, the weights a data pipeline must provide.
+        list[GeoSpec]: Distinct specs, the weights a data pipeline must
+            provide.
     """
     recorder = _SpecRecorder((int(image_size[0]), int(image_size[1])))
     param = next(model.parameters(), None)
@@ -152,7 +166,8 @@ def collect_geo_specs(
             else (lambda m, t: m(t))
         )
     was_training = model.training
-    model.eval()  # batch statistics of a single dummy sample would fail or mislead
+    # batch statistics of a single dummy sample would fail or mislead
+    model.eval()
     try:
         with recorder.bind(model):
             forward(model, x)

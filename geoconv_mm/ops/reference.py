@@ -1,7 +1,7 @@
 """Pure-PyTorch references of GeoConv (Eq. 3), independent of the compiled op.
 
-Slow and memory-hungry by design: they exist to check the op (tests) and to measure it
-against (tools/benchmarks/benchmark_geoconv.py).
+Slow and memory-hungry by design: they exist to check the op (tests) and to
+measure it against (tools/benchmarks/benchmark_geoconv.py).
 """
 
 import torch
@@ -11,7 +11,9 @@ import torch.nn.functional as F
 def geo_conv2d_unfold(
     x, weight, geo_weight, bias=None, stride=1, padding=0, dilation=1, groups=1
 ):
-    """Eq. 3 through ``F.unfold``: columns scaled per tap and location, then a matmul."""
+    """Eq. 3 through ``F.unfold``: columns scaled per tap and location, then a
+    matmul.
+    """
     n, c = x.shape[:2]
     o, cg, kh, kw = weight.shape
     k = kh * kw
@@ -38,7 +40,9 @@ def geo_conv2d_loop(
     dilation=(1, 1),
     groups=1,
 ):
-    """Eq. 3 as a plain loop over output locations and taps (small inputs only)."""
+    """Eq. 3 as a plain loop over output locations and taps (small inputs
+    only).
+    """
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     og = o // groups
@@ -76,8 +80,9 @@ def geo_conv2d_taps(
 ):
     """Eq. 3 as a sum over taps of strided views of the zero-padded input.
 
-    ``out = sum_k g_k * (W_k x_k)``: each tap's input is a strided slice of the padded
-    input, so this shares no index arithmetic with the op or with ``F.unfold``.
+    ``out = sum_k g_k * (W_k x_k)``: each tap's input is a strided slice of the
+    padded input, so this shares no index arithmetic with the op or with
+    ``F.unfold``.
     """
     n, c = x.shape[:2]
     o, cg, kh, kw = weight.shape

@@ -20,8 +20,9 @@ def _umask() -> int:
 
 @contextmanager
 def atomic_path(path: str, suffix: str) -> Iterator[str]:
-    """Yields a temporary path beside ``path``; renames it to ``path`` if the block
-    succeeds, removes it otherwise, so a crash never leaves a half-written file."""
+    """Yields a temporary path beside ``path``; renames it to ``path`` if the
+    block succeeds, removes it otherwise, so a crash never leaves a
+    half-written file."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)

@@ -158,8 +158,8 @@ def runner_dataloader(
 
 
 def default_work_dir(config_path: str, fold: Optional[int] = None) -> str:
-    """``work_dirs/<config name>``; with ``fold``, the name ends in ``_fold<k>``
-    (replacing a ``_fold<k>`` the name already has)."""
+    """``work_dirs/<config name>``; with ``fold``, the name ends in
+    ``_fold<k>`` (replacing a ``_fold<k>`` the name already has)."""
     name = osp.splitext(osp.basename(config_path))[0]
     if fold is not None:
         name = re.sub(r'_fold\d+$', '', name) + f'_fold{fold}'

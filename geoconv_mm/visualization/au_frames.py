@@ -22,8 +22,9 @@ def draw_au_frame(
     threshold: float = 0.5,
     height: int = 480,
 ) -> np.ndarray:
-    """The frame (scaled to ``height``) with a side panel: the face crop on top, then one
-    bar per AU whose length is its probability, green when detected.
+    """The frame (scaled to ``height``) with a side panel: the face crop on
+    top, then one bar per AU whose length is its probability, green when
+    detected.
 
     Returns:
         np.ndarray: (height, W, 3) uint8 BGR.
@@ -222,10 +223,11 @@ def draw_au_faces(
 
 
 class AnnotatedFrameWriter:
-    """Writes annotated frames to a video (``.mp4``/``.avi``) or an image folder.
+    """Writes annotated frames to a video (``.mp4``/``.avi``) or an image
+    folder.
 
-    Video files are written under a temporary name and renamed on :meth:`close`, so an
-    interrupted run leaves no half-written file behind.
+    Video files are written under a temporary name and renamed on
+    :meth:`close`, so an interrupted run leaves no half-written file behind.
     """
 
     def __init__(self, out: str, fps: float = 30.0) -> None:

@@ -1,4 +1,6 @@
-"""AU inference end to end on real face frames (skimage's astronaut) and no-face frames."""
+"""AU inference end to end on real face frames (skimage's astronaut) and
+no-face frames.
+"""
 
 import csv
 

@@ -1,5 +1,6 @@
-"""Every config loads and builds; every distinct model trains one step on a tiny batch
-whose geodesic weights come from the config's own pipeline (the real transforms)."""
+"""Every config loads and builds; every distinct model trains one step on a
+tiny batch whose geodesic weights come from the config's own pipeline (the real
+transforms)."""
 
 import copy
 import glob
@@ -128,8 +129,8 @@ def tiny_roots(tmp_path_factory):
 
 
 def check_pipeline_matches_model(cfg, model, path):
-    """GeoConv models get exactly the specs they need (no missing, no wasted ones);
-    models without GeoConv get no geodesic weights at all."""
+    """GeoConv models get exactly the specs they need (no missing, no wasted
+    ones); models without GeoConv get no geodesic weights at all."""
     transforms = geo_transforms(cfg, model)
     if not any(isinstance(m, GeoConv2d) for m in model.modules()):
         assert not transforms, (

@@ -1,5 +1,5 @@
-"""The SynthAU configs: the demo's GeoConv layers get exactly the weights they need,
-the G(00000) and RGB-D variants differ from it only where they should."""
+"""The SynthAU configs: the demo's GeoConv layers get exactly the weights they
+need, the G(00000) and RGB-D variants differ from it only where they should."""
 
 import os.path as osp
 

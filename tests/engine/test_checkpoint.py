@@ -1,4 +1,6 @@
-"""Weights-only checkpoint loading of MMEngine state (MessageHub, numpy scalars)."""
+"""Weights-only checkpoint loading of MMEngine state (MessageHub, numpy
+scalars).
+"""
 
 import io
 
@@ -35,7 +37,9 @@ def test_message_hub_checkpoint_loads_weights_only():
 
 
 class _Sneaky:
-    """Pickles as getattr(HistoryBuffer, '__init__'): not one of the allowed methods."""
+    """Pickles as getattr(HistoryBuffer, '__init__'): not one of the allowed
+    methods.
+    """
 
     def __reduce__(self):
         return getattr, (HistoryBuffer, '__init__')

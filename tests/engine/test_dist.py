@@ -1,4 +1,6 @@
-"""CPU distributed set-up: a no-op without a launcher, clear errors without torchrun."""
+"""CPU distributed set-up: a no-op without a launcher, clear errors without
+torchrun.
+"""
 
 import pytest
 import torch

@@ -1,4 +1,6 @@
-"""The study's statistics against hand-computed values and a plain-loop bootstrap."""
+"""The study's statistics against hand-computed values and a plain-loop
+bootstrap.
+"""
 
 import numpy as np
 import pytest
@@ -30,7 +32,8 @@ def test_subject_counts_by_hand():
 
 
 def test_f1_from_counts_by_hand_and_against_metric():
-    # tp=2, fp=1, fn=1 -> 2*2/(4+1+1) = 66.67 %; no positives at all -> 0; no label NaN.
+    # tp=2, fp=1, fn=1 -> 2*2/(4+1+1) = 66.67 %; no positives at all -> 0; no
+    # label NaN.
     f1 = f1_from_counts(np.array([[2, 1, 1, 5], [0, 0, 0, 3], [0, 0, 0, 0]]))
     np.testing.assert_allclose(f1[:2], [400 / 6, 0.0])
     assert np.isnan(f1[2])
@@ -64,7 +67,9 @@ def test_bootstrap_p_value_by_hand():
 
 
 def _loop_bootstrap(counts_a, counts_b, num_boot, seed):
-    """The definition, one replicate at a time, from frames rebuilt from counts."""
+    """The definition, one replicate at a time, from frames rebuilt from
+    counts.
+    """
     rng = np.random.default_rng(seed)
     r, s = counts_a.shape[:2]
     # The same draws, in the same order, as the vectorised code.
@@ -108,8 +113,8 @@ def test_identical_arms_give_zero_and_p_one():
 
 
 def test_constant_shift_is_detected_and_interval_covers_it():
-    # Arm A turns one fn into a tp for every subject and run: F1 is higher in every
-    # replicate, so the interval excludes 0 and the p-value is its floor.
+    # Arm A turns one fn into a tp for every subject and run: F1 is higher in
+    # every replicate, so the interval excludes 0 and the p-value is its floor.
     rng = np.random.default_rng(4)
     b = rng.integers(2, 9, (5, 8, 3, 4)).astype(float)
     a = b.copy()

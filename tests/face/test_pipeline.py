@@ -44,8 +44,9 @@ def test_flipped_face_gives_a_mirrored_mesh(
     flipped = pipeline.process(np.ascontiguousarray(astronaut_bgr[:, ::-1]))
     a = astronaut.surface.vertices
     b = flipped.surface.flip_horizontal().vertices
-    # Landmark i of the mirror image is the mirror landmark of i, so compare point
-    # sets; MediaPipe is not exactly equivariant, they agree within a few pixels.
+    # Landmark i of the mirror image is the mirror landmark of i, so compare
+    # point sets; MediaPipe is not exactly equivariant, they agree within a few
+    # pixels.
     from scipy.spatial import cKDTree
 
     dist, _ = cKDTree(b[:, :2]).query(a[:, :2])
@@ -99,8 +100,8 @@ def test_mesh_file_reconstructor(tmp_path, astronaut, astronaut_bgr):
             faces=str(tmp_path / 'faces.npy'),
         ),
     ):
-        # The crop's mesh, read back as a source-image mesh, is already aligned:
-        # re-aligning it changes nothing.
+        # The crop's mesh, read back as a source-image mesh, is already
+        # aligned: re-aligning it changes nothing.
         r = FacePipeline(reconstructor=cfg).process(astronaut.crop, meta=meta)
         np.testing.assert_allclose(r.surface.vertices, v, atol=1e-3)
         np.testing.assert_array_equal(r.mask, astronaut.mask)

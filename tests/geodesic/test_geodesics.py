@@ -1,4 +1,6 @@
-"""Both backends against exact geodesics on meshes where the answer is known."""
+"""Both backends against exact geodesics on meshes where the answer is
+known.
+"""
 
 import numpy as np
 import pytest
@@ -19,8 +21,9 @@ BACKENDS = ['fast', 'numpy', 'heat']
     [(graph_geodesics, 0.06, 0.09), (heat_geodesics, 0.02, 0.05)],
 )
 def test_vertex_geodesics_on_a_plane(solver, mean_tol, max_tol):
-    # Exact geodesic on a plane: the straight line. The refined graph (edges plus
-    # unfolded diagonals) is an upper bound; the heat method errs both ways.
+    # Exact geodesic on a plane: the straight line. The refined graph (edges
+    # plus unfolded diagonals) is an upper bound; the heat method errs both
+    # ways.
     v, f = grid_mesh(0, 30, 0, 30, 1.0)
     src = [0, 480, 960]
     g = solver(v, f, src)
@@ -34,8 +37,8 @@ def test_vertex_geodesics_on_a_plane(solver, mean_tol, max_tol):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_cylinder_taps_are_arcs(backend):
-    # Vertical axis, seen from the front: a horizontal tap pair is an arc R*dtheta,
-    # a vertical one a straight line, a diagonal one a helix.
+    # Vertical axis, seen from the front: a horizontal tap pair is an arc
+    # R*dtheta, a vertical one a straight line, a diagonal one a helix.
     r, cx, size = 40.0, 47.5, (96, 96)
     surf = cylinder(r, size, step=2.0)
     for s in (2, 8):
@@ -82,13 +85,14 @@ def test_hemisphere_taps_are_great_circle_arcs(backend):
             assert np.isfinite(d[k][ok]).all()
             errs.append(np.abs(d[k][ok] / exact[ok] - 1))
     errs = np.concatenate(errs)
-    # The mesh is a polyhedron inscribed in the sphere: ~0.5% mean, a few % worst.
+    # The mesh is a polyhedron inscribed in the sphere: ~0.5% mean, a few %
+    # worst.
     assert errs.mean() < 0.015 and errs.max() < 0.05
 
 
 def _sheet_with_hole():
-    # Flat 64x64 sheet, an 11x11 px hole between the tap points (23.5, 23.5) and
-    # (39.5, 23.5) of a stride-16 layer.
+    # Flat 64x64 sheet, an 11x11 px hole between the tap points (23.5, 23.5)
+    # and (39.5, 23.5) of a stride-16 layer.
     v, f = grid_mesh(0, 63, 0, 63, 1.0, hole=(26, 37, 18, 29))
     return FaceSurface(v, f, (64, 64))
 

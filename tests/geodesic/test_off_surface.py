@@ -1,4 +1,6 @@
-"""Off-surface rules on delivered weights against Eq. 4 recomputed from distances."""
+"""Off-surface rules on delivered weights against Eq. 4 recomputed from
+distances.
+"""
 
 import numpy as np
 import pytest
@@ -41,7 +43,9 @@ def bumpy_face():
 
 
 def _eq4_by_rule(dist, spec, rule):
-    """Eq. 4 by loops from D_geo with the given rule for NaN (off-surface) taps."""
+    """Eq. 4 by loops from D_geo with the given rule for NaN (off-surface)
+    taps.
+    """
     k, h, w = dist.shape
     c = spec.centre_index
     d_eu = spec.euclidean_distances()

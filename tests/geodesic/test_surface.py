@@ -62,7 +62,8 @@ def test_flip_and_transform():
     flipped = s.flip_horizontal()
     np.testing.assert_allclose(flipped.vertices[:, 0], 9 - v[:, 0])
     np.testing.assert_allclose(flipped.flip_horizontal().vertices, s.vertices)
-    # Scale by 2 and shift: x, y follow the affine, z doubles (shape preserved).
+    # Scale by 2 and shift: x, y follow the affine, z doubles
+    # (shape preserved).
     t = s.transform(np.array([[2.0, 0, 1], [0, 2.0, -3]]), (12, 20))
     np.testing.assert_allclose(t.vertices[:, 0], 2 * v[:, 0] + 1, rtol=1e-6)
     np.testing.assert_allclose(t.vertices[:, 1], 2 * v[:, 1] - 3, rtol=1e-6)
@@ -83,7 +84,8 @@ def test_rasterize_single_triangle_and_zbuffer():
     )
     f = np.array([[0, 1, 2], [3, 4, 5]])
     tri, bary = rasterize(v, f, (12, 12))
-    # Pixel (row 2, col 3) = point (3, 2): inside, the nearer triangle (z = 5) wins.
+    # Pixel (row 2, col 3) = point (3, 2): inside, the nearer triangle (z = 5)
+    # wins.
     assert tri[2, 3] == 1
     np.testing.assert_allclose(bary[2, 3], [0.5, 0.3, 0.2], atol=1e-6)
     assert tri[9, 9] == -1  # beyond the hypotenuse

@@ -1,4 +1,6 @@
-"""Eq. 4 weights: hand-computed cases, invariants, backends, off-surface rule."""
+"""Eq. 4 weights: hand-computed cases, invariants, backends, off-surface
+rule.
+"""
 
 import numpy as np
 import pytest
@@ -17,7 +19,9 @@ SPECS = [GeoSpec(s) for s in (1, 2, 4, 8)]
 
 
 def plane(size=(32, 32), slope=0.0, x_max=None):
-    """Plane z = slope * x covering the image (or x <= x_max), facing the camera."""
+    """Plane z = slope * x covering the image (or x <= x_max), facing the
+    camera.
+    """
     h, w = size
     v, f = grid_mesh(
         -2,
@@ -55,8 +59,9 @@ def test_without_hc_on_a_plane(backend):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_tilted_plane_and_off_surface_taps(backend):
-    # z = 0.75 x covers x <= 20: on-surface ratios are 1.25 (horizontal), 1 (vertical),
-    # sqrt(1 + 1.5625 / 2)... by hand; a tap beyond x = 20 has no surface: ratio 1.
+    # z = 0.75 x covers x <= 20: on-surface ratios are 1.25 (horizontal), 1
+    # (vertical), sqrt(1 + 1.5625 / 2)... by hand; a tap beyond x = 20 has no
+    # surface: ratio 1.
     slope = 0.75
     surf = plane((32, 32), slope, x_max=20)
     spec = GeoSpec(1)
@@ -147,8 +152,9 @@ def test_fast_agrees_with_heat_reference(astronaut, face_specs):
 
 
 def test_open_mouth_weights_respect_the_hole_and_close_holes_connects():
-    # Two "lips" separated by a hole narrower than a stride-16 step: with the hole
-    # open the tap across it is far (weight ~ 0); closed, the sheet is flat (1).
+    # Two "lips" separated by a hole narrower than a stride-16 step: with the
+    # hole open the tap across it is far (weight ~ 0); closed, the sheet is
+    # flat (1).
     v, f = grid_mesh(0, 63, 0, 63, 1.0, hole=(26, 37, 18, 29))
     surf = FaceSurface(v, f, (64, 64))
     spec = GeoSpec(16)

@@ -1,4 +1,6 @@
-"""Runs a check in a forked child, so that a crash is a failure naming its case."""
+"""Runs a check in a forked child, so that a crash is a failure naming its
+case.
+"""
 
 import os
 import select
@@ -13,7 +15,8 @@ def run_isolated(fn, *args, label: str = '', timeout: float = 300.0) -> None:
     Args:
         fn (callable): The check; an exception in it fails the caller.
         label (str): Names the case in every failure message.
-        timeout (float): Seconds after which the child is killed (a hang fails too).
+        timeout (float): Seconds after which the child is killed (a hang fails
+            too).
 
     Raises:
         AssertionError: The check failed, crashed the child or timed out.
@@ -26,8 +29,8 @@ def run_isolated(fn, *args, label: str = '', timeout: float = 300.0) -> None:
         try:
             import torch
 
-            # OpenMP thread pools do not survive fork(); one thread needs none. A
-            # check must not raise the thread count again (it would hang).
+            # OpenMP thread pools do not survive fork(); one thread needs none.
+            # A check must not raise the thread count again (it would hang).
             torch.set_num_threads(1)
             fn(*args)
         except BaseException:  # noqa: B902 - reported to the parent verbatim

@@ -89,7 +89,8 @@ def test_float32_matches_float64():
 
 
 def test_large_input_spans_several_tiles():
-    # 64x64 outputs with 32 channels exceed one cache tile: checks the tile seams.
+    # 64x64 outputs with 32 channels exceed one cache tile: checks the tile
+    # seams.
     case = (3, 32, 16, 64, 64, (3, 3), (1, 1), (1, 1), (1, 1), 1)
     x, weight, geo, bias, s, p, d, groups = make(case, dtype=torch.float32)
     out = geo_conv2d(x, weight, geo, bias, s, p, d, groups)
@@ -212,12 +213,15 @@ def test_package_imports_without_compiled_op_and_says_how_to_build(tmp_path):
 
     code = (
         'import sys\n'
-        "sys.modules['geoconv_mm._ext'] = None  # as if it had never been compiled\n"
+        "sys.modules['geoconv_mm._ext'] = None  # as if it had never been "
+        "compiled\n"
         'import torch, geoconv_mm\n'
-        'from geoconv_mm.ops import ExtensionNotBuiltError, build_info, geo_conv2d\n'
+        'from geoconv_mm.ops import ExtensionNotBuiltError, build_info, '
+        'geo_conv2d\n'
         "assert build_info() == dict(compiled=False, cuda=None, torch=None)\n"
         'try:\n'
-        '    geo_conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3), torch.ones(1, 9, 1, 1))\n'
+        '    geo_conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3), '
+        'torch.ones(1, 9, 1, 1))\n'
         'except ExtensionNotBuiltError as e:\n'
         "    assert 'pip install -e . --no-build-isolation' in str(e), e\n"
         'else:\n'

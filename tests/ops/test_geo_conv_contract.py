@@ -1,5 +1,5 @@
-"""The PyTorch 2 operator contract of GeoConv: fake kernels, autograd on the op,
-opcheck, torch.compile, autocast and memory formats."""
+"""The PyTorch 2 operator contract of GeoConv: fake kernels, autograd on the
+op, opcheck, torch.compile, autocast and memory formats."""
 
 import pytest
 import torch

@@ -118,7 +118,8 @@ def test_batch_size_zero_and_non_contiguous():
     )
 
 
-# Shapes near the GeoCNN layers: many tiles, several chunks, every kernel path at size.
+# Shapes near the GeoCNN layers: many tiles, several chunks, every kernel path
+# at size.
 LARGE = [
     (4, 64, 64, 112, 112, (3, 3), (1, 1), (1, 1), (1, 1), 1),
     (3, 256, 128, 28, 28, (3, 3), (1, 1), (1, 1), (1, 1), 1),
@@ -228,7 +229,8 @@ def test_cuda_channels_last_and_opcheck():
 
 
 def test_half_weight_gradient_is_accumulated_in_float32():
-    # Many samples: rounding each chunk's partial to float16 would lose the sum.
+    # Many samples: rounding each chunk's partial to float16 would lose the
+    # sum.
     case = (64, 16, 16, 12, 12, (3, 3), (1, 1), (1, 1), (1, 1), 1)
     x, weight, geo, bias, s, p, d, groups = make(
         case, dtype=torch.float32, device='cuda'

@@ -1,8 +1,10 @@
-"""Property tests of GeoConv over the whole shape space, against float64 references.
+"""Property tests of GeoConv over the whole shape space, against float64
+references.
 
-Every example runs in a forked child (tests/ops/isolation.py): a crash in the kernels
-fails the test with the example's parameters instead of killing the test run.
-``GEOCONV_PROPERTY_EXAMPLES`` raises the number of examples (default: the CI budget).
+Every example runs in a forked child (tests/ops/isolation.py): a crash in the
+kernels fails the test with the example's parameters instead of killing the
+test run. ``GEOCONV_PROPERTY_EXAMPLES`` raises the number of examples (default:
+the CI budget).
 """
 
 import os
@@ -144,7 +146,9 @@ def make_inputs(case: Case, dtype=torch.float64):
 
 
 def check_case(case: Case) -> None:
-    """Forward and the four gradients of the op equal the float64 tap reference."""
+    """Forward and the four gradients of the op equal the float64 tap
+    reference.
+    """
     x, w, g, b, pad = make_inputs(case)
     args = (case.stride, pad, case.dilation, case.groups)
     out = geo_conv2d(x, w, g, b, *args)
@@ -198,8 +202,8 @@ def test_wide_shapes_match_reference(case):
     run_isolated(check_case, case, label=repr(case))
 
 
-# Shapes that once crashed the CPU kernels: a cache tile ending partway through an
-# output row whose piece lies wholly in the left padding.
+# Shapes that once crashed the CPU kernels: a cache tile ending partway through
+# an output row whose piece lies wholly in the left padding.
 CRASHED = [
     Case(
         1,
@@ -266,15 +270,17 @@ def _check_float32_tiles(case: Case) -> None:
 
 @pytest.mark.parametrize('case', CRASHED, ids=lambda c: f'{c.kernel}-{c.size}')
 def test_shapes_that_crashed_float32(case):
-    # float32 halves the element size, so the same shapes split tiles elsewhere.
+    # float32 halves the element size, so the same shapes split tiles
+    # elsewhere.
     run_isolated(_check_float32_tiles, case, label=repr(case))
 
 
 @pytest.mark.parametrize('geo_grad', [True, False], ids=['geo_grad', 'train'])
 def test_cpu_gradients_are_bit_reproducible(geo_grad):
-    # In process, not forked: a forked child cannot start an OpenMP team of its own.
-    # Without a geodesic-weight gradient (training) the input and weight gradients
-    # come from the channel-blocked pass, with one: from the per-sample pass.
+    # In process, not forked: a forked child cannot start an OpenMP team of its
+    # own. Without a geodesic-weight gradient (training) the input and weight
+    # gradients come from the channel-blocked pass, with one: from the
+    # per-sample pass.
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

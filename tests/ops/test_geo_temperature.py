@@ -1,4 +1,6 @@
-"""The temperature extension against Eq. 4 recomputed from the ratios (float64)."""
+"""The temperature extension against Eq. 4 recomputed from the ratios
+(float64).
+"""
 
 import numpy as np
 import pytest
@@ -9,7 +11,9 @@ from geoconv_mm.ops.geo_temperature import apply_temperature
 
 
 def _eq4(ratio: np.ndarray, tau: float) -> np.ndarray:
-    """(K-1) softmax(-r / tau) over the non-centre taps, centre 1; plain loops."""
+    """(K-1) softmax(-r / tau) over the non-centre taps, centre 1; plain
+    loops.
+    """
     n, k, h, w = ratio.shape
     c = k // 2
     out = np.ones_like(ratio)

@@ -173,7 +173,8 @@ def test_geo_spec_geometry():
     )
     assert spec.output_size((32, 32)) == (8, 8)
     pts = spec.tap_image_points((32, 32))
-    # centre tap of cell (0, 0) is the centre of the first 4x4 block: (1.5, 1.5)
+    # centre tap of cell (0, 0) is the centre of the first 4x4 block:
+    # (1.5, 1.5)
     assert pts.shape == (9, 8, 8, 2) and tuple(
         pts[spec.centre_index, 0, 0]
     ) == (1.5, 1.5)

@@ -1,5 +1,6 @@
-"""Real training through the tools on a tiny generated dataset: train, checkpoint,
---resume, test on the checkpoint, and a 2-process CPU (gloo) run via dist_train.sh."""
+"""Real training through the tools on a tiny generated dataset: train,
+checkpoint, --resume, test on the checkpoint, and a 2-process CPU (gloo) run
+via dist_train.sh."""
 
 import json
 import os
@@ -66,8 +67,8 @@ def setup(tmp_path_factory):
 def test_train_resume_and_test(setup):
     root, cfg = setup
     work = str(root / 'work')
-    # Run from another folder: the tools find geoconv_mm without PYTHONPATH. The first
-    # run stops after epoch 1 of 2, as an interrupted run would.
+    # Run from another folder: the tools find geoconv_mm without PYTHONPATH.
+    # The first run stops after epoch 1 of 2, as an interrupted run would.
     out = run(
         [
             sys.executable,
@@ -83,8 +84,8 @@ def test_train_resume_and_test(setup):
     assert 'AU statistics of the training split' in out
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
 
-    # The checkpoint loads with torch's default (weights-only) loader once the plugin
-    # is imported.
+    # The checkpoint loads with torch's default (weights-only) loader once the
+    # plugin is imported.
     ckpt = torch.load(osp.join(work, 'epoch_1.pth'), map_location='cpu')
     assert ckpt['meta']['epoch'] == 1 and ckpt['meta']['iter'] == 2
     before = ckpt['state_dict']

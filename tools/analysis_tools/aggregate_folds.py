@@ -1,10 +1,11 @@
 """Aggregate the three folds of one or more runs into the paper's table layout.
 
-Each fold's result is the ``test_metrics.json`` written by ``tools/test.py`` (give the
-file or the work dir holding it). Per run: F1-frame per AU and its average over AUs,
-for each fold and as the mean over folds (the paper's figure). Writes ``table.md``
-(mean over folds, one row per run, as Tables 1-5), ``folds.csv`` (every fold and the
-mean) and ``f1_per_au.png`` (grouped bars per AU)::
+Each fold's result is the ``test_metrics.json`` written by ``tools/test.py``
+(give the file or the work dir holding it). Per run: F1-frame per AU and its
+average over AUs, for each fold and as the mean over folds (the paper's
+figure). Writes ``table.md`` (mean over folds, one row per run, as Tables 1-5),
+``folds.csv`` (every fold and the mean) and ``f1_per_au.png`` (grouped bars per
+AU)::
 
     python tools/analysis_tools/aggregate_folds.py \\
         --run GeoCNN work_dirs/geocnn_bp4d_fold1 work_dirs/geocnn_bp4d_fold2 \\
@@ -29,7 +30,9 @@ METRICS_FILE = 'test_metrics.json'
 
 
 def read_fold(path: str) -> Tuple[List[str], Dict[str, float]]:
-    """(AU names, {AU name: F1 %}) of one fold's metrics file (or its folder)."""
+    """(AU names, {AU name: F1 %}) of one fold's metrics file
+    (or its folder).
+    """
     if osp.isdir(path):
         path = osp.join(path, METRICS_FILE)
     if not osp.isfile(path):
@@ -65,7 +68,9 @@ def read_fold(path: str) -> Tuple[List[str], Dict[str, float]]:
 def aggregate(
     runs: Sequence[Tuple[str, Sequence[str]]],
 ) -> Tuple[List[str], Dict]:
-    """Returns (AU names, {run: {'folds': (F, A) array, 'mean': (A,) array}})."""
+    """Returns (AU names, {run: {'folds': (F, A) array, 'mean': (A,)
+    array}}).
+    """
     names, table = None, {}
     for run, paths in runs:
         rows = []

@@ -7,7 +7,8 @@ by default; SynthAU's annotations carry ``pose`` (yaw, pitch, roll in
 degrees): ``tools/test.py --meta-keys pose`` keeps it in the dump, and the
 yaw is its first element::
 
-    python tools/test.py CONFIG CKPT --meta-keys pose --out work_dirs/run/preds.pkl
+    python tools/test.py CONFIG CKPT --meta-keys pose \\
+        --out work_dirs/run/preds.pkl
     python tools/analysis_tools/au_f1_by_pose.py work_dirs/run/preds.pkl \\
         --yaw-key pose --yaw-index 0 --yaw-unit deg --config CONFIG
 

@@ -1,26 +1,27 @@
-"""A resumable SynthAU study: arms x variants x seeds x folds, and its analysis.
+"""A resumable SynthAU study: arms x variants x seeds x folds, and its
+analysis.
 
-Each run trains one arm (a config) on one SynthAU variant (generator options) with
-one seed on one fold, in its own ``tools/train.py`` subprocess, and writes
-``docs/results/<study>/<arm>__<variant>__seed<s>__fold<f>.json`` atomically (arm,
-variant, seed, fold, mean F1, per-AU F1, train time, config, git commit, load) with
-the test predictions beside it in ``predictions/<same>.npz`` (scores, labels and
-subject of every test frame). A run whose record exists is skipped, so the study
-can be stopped and resumed at any time; a failed run is recorded under ``failed/``
-and retried by the next invocation. Runs go seed by seed, so an interrupted study
-has the same number of seeds in every arm.
+Each run trains one arm (a config) on one SynthAU variant (generator options)
+with one seed on one fold, in its own ``tools/train.py`` subprocess, and writes
+``docs/results/<study>/<arm>__<variant>__seed<s>__fold<f>.json`` atomically
+(arm, variant, seed, fold, mean F1, per-AU F1, train time, config, git commit,
+load) with the test predictions beside it in ``predictions/<same>.npz``
+(scores, labels and subject of every test frame). A run whose record exists is
+skipped, so the study can be stopped and resumed at any time; a failed run is
+recorded under ``failed/`` and retried by the next invocation. Runs go seed by
+seed, so an interrupted study has the same number of seeds in every arm.
 
 The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
 
-- per variant and arm: runs, mean +- sd of the mean F1 over the 15 AUs, and a 95%
-  bootstrap interval;
+- per variant and arm: runs, mean +- sd of the mean F1 over the 15 AUs, and a
+  95% bootstrap interval;
 - paired differences GeoCNN - plain (primary), GeoCNN+temperature - plain,
-  RGB-D - plain and GeoCNN+temperature - GeoCNN, on the (seed, fold) runs both arms
-  have: the difference of mean F1 and its 95% percentile interval from 10,000
-  replicates of a bootstrap that resamples seeds and test subjects (the same draws
-  for both arms, within each fold);
-- per AU: difference, interval, bootstrap p-value, Holm-adjusted over the 15 AUs
-  (Benjamini-Hochberg beside it);
+  RGB-D - plain and GeoCNN+temperature - GeoCNN, on the (seed, fold) runs both
+  arms have: the difference of mean F1 and its 95% percentile interval from
+  10,000 replicates of a bootstrap that resamples seeds and test subjects (the
+  same draws for both arms, within each fold);
+- per AU: difference, interval, bootstrap p-value, Holm-adjusted over the 15
+  AUs (Benjamini-Hochberg beside it);
 - the all-present baseline from the test labels, and per run the AUs learned
   (F1 clearly above that baseline); every run, failed ones included;
 - per arm, the verdict on "it helps" against plain from the interval of its
@@ -177,7 +178,9 @@ def run_config_text(
     generator_overrides: Optional[dict] = None,
     extra: str = '',
 ) -> str:
-    """The config of one run: the arm's, with the variant, seed, fold and dump."""
+    """The config of one run: the arm's, with the variant, seed, fold and
+    dump.
+    """
     from mmengine.config import Config
 
     from geoconv_mm.datasets.synthau.variants import variant_generator
@@ -194,14 +197,16 @@ def run_config_text(
     data = dict(generator=generator, fold=fold)
     return '\n'.join(
         [
-            f'# {arm} / {variant} / seed {seed} / fold {fold} (tools/analysis_tools/synthau_experiment.py)',
+            f'# {arm} / {variant} / seed {seed} / fold {fold} '
+            '(tools/analysis_tools/synthau_experiment.py)',
             f'_base_ = {base!r}',
             f'randomness = dict(seed={seed})',
             f'train_dataloader = dict(dataset={data!r})',
             f'val_dataloader = dict(dataset={data!r})',
             'test_dataloader = val_dataloader',
             "val_evaluator = [dict(type='AUF1Metric', threshold=0.5),",
-            f"                 dict(type='AUPredictionDump', out_file={dump!r})]",
+            "                 dict(type='AUPredictionDump', "
+            f"out_file={dump!r})]",
             'test_evaluator = val_evaluator',
             extra,
             '',
@@ -210,7 +215,9 @@ def run_config_text(
 
 
 def last_val_metrics(work_dir: str) -> dict:
-    """The last validation record of a run (MMEngine's vis_data/scalars.json)."""
+    """The last validation record of a run (MMEngine's
+    vis_data/scalars.json).
+    """
     runs = sorted(
         d
         for d in os.listdir(work_dir)
@@ -244,7 +251,9 @@ def run_one(
     generator_overrides: Optional[dict] = None,
     extra: str = '',
 ) -> str:
-    """Train one run unless its record exists; returns 'done', 'skipped' or 'failed'."""
+    """Train one run unless its record exists; returns 'done', 'skipped' or
+    'failed'.
+    """
     from geoconv_mm.evaluation.au_study import run_name
     from geoconv_mm.utils.atomic_io import atomic_write_json
 
@@ -367,8 +376,9 @@ def report(study_dir: str, num_boot=None, readme=None) -> None:
     summary['num_runs'] = len(records)
     labels = {k: v[0] for k, v in ARMS.items()}
     text = (
-        f'# SynthAU study `{osp.basename(study_dir)}`\n\n{len(records)} finished '
-        f'runs, {len(failed)} failed; analysis: tools/analysis_tools/synthau_experiment.py\n\n'
+        f'# SynthAU study `{osp.basename(study_dir)}`\n\n{len(records)} '
+        f'finished runs, {len(failed)} failed; analysis: '
+        'tools/analysis_tools/synthau_experiment.py\n\n'
         + markdown(summary, labels, failed, REFERENCE)
     )
     atomic_write_json(osp.join(study_dir, 'summary.json'), summary, indent=1)
@@ -425,9 +435,9 @@ def main():
                 args.extra_config,
             )
             print(
-                f'[{i + 1}/{len(jobs)}] {arm} / {variant} / seed {seed} / fold {fold}: '
-                f'{status} ({(time.time() - t) / 60:.1f} min, load '
-                f'{os.getloadavg()[0]:.2f})',
+                f'[{i + 1}/{len(jobs)}] {arm} / {variant} / seed {seed} / '
+                f'fold {fold}: {status} ({(time.time() - t) / 60:.1f} min, '
+                f'load {os.getloadavg()[0]:.2f})',
                 flush=True,
             )
     report(study_dir, args.num_boot, args.readme)

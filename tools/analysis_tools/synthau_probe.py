@@ -1,15 +1,16 @@
 """Linear probes on SynthAU: how much each input says about each AU.
 
-Trains one logistic regression per input kind on the training subjects of a fold and
-reports per-AU F1 on the held-out subjects:
+Trains one logistic regression per input kind on the training subjects of a
+fold and reports per-AU F1 on the held-out subjects:
 
 - ``image``: the 28 x 28 grey image (what a network sees, at low resolution);
 - ``geo``: the geodesic weights GeoConv gets (the listed specs, flattened);
 - ``depth``: the 28 x 28 depth map of the mesh (what an RGB-D model gets);
 - ``image+geo``: both.
 
-It answers whether the 3D information exposed to GeoConv is informative beyond the
-image, separately from whether a network manages to use it (tools/analysis_tools/synthau_experiment.py).
+It answers whether the 3D information exposed to GeoConv is informative beyond
+the image, separately from whether a network manages to use it
+(tools/analysis_tools/synthau_experiment.py).
 
 Example::
 
@@ -80,7 +81,9 @@ def features(dataset, specs, size):
 
 
 def probe(x_tr, y_tr, x_te, y_te, m_te, steps):
-    """Per-AU F1 (%) of a class-balanced, L1-regularised logistic regression."""
+    """Per-AU F1 (%) of a class-balanced, L1-regularised logistic
+    regression.
+    """
     import torch
 
     from geoconv_mm.evaluation.metrics.au_f1_metric import au_f1_scores

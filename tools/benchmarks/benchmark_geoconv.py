@@ -1,13 +1,14 @@
 """Benchmark GeoConv against F.conv2d, methods alternated within each shape.
 
-Times forward alone (inference) and forward+backward with geo_weight not requiring a
-gradient (training: the geodesic weights come from data) at the GeoCNN layer shapes
-(3x3 kernels, VGG-19 widths at 224, 112, 56, 28 and 14 pixels). Within every shape the
-methods run in turn, up to ``--repeats`` rounds (fewer where the rounds would not fit
-in ``--budget`` seconds, but at least ``--min-repeats``), and each method's best round
-is reported, as a ratio to conv2d's best in the same run: on a shared machine only
-such ratios mean anything. ``os.getloadavg()`` is printed beside every row and
-recorded in the JSON; rows taken on a loaded machine are marked LOADED.
+Times forward alone (inference) and forward+backward with geo_weight not
+requiring a gradient (training: the geodesic weights come from data) at the
+GeoCNN layer shapes (3x3 kernels, VGG-19 widths at 224, 112, 56, 28 and 14
+pixels). Within every shape the methods run in turn, up to ``--repeats`` rounds
+(fewer where the rounds would not fit in ``--budget`` seconds, but at least
+``--min-repeats``), and each method's best round is reported, as a ratio to
+conv2d's best in the same run: on a shared machine only such ratios mean
+anything. ``os.getloadavg()`` is printed beside every row and recorded in the
+JSON; rows taken on a loaded machine are marked LOADED.
 
 Example:
     # batch 8 and 32, all shapes
@@ -37,7 +38,8 @@ from geoconv_mm.ops import build_info, geo_conv2d
 from geoconv_mm.ops.reference import geo_conv2d_unfold
 from geoconv_mm.utils.atomic_io import atomic_write_json
 
-# (resolution, in_channels, out_channels): one VGG-19-width layer per GeoCNN scale.
+# (resolution, in_channels, out_channels): one VGG-19-width layer per GeoCNN
+# scale.
 LAYER_SHAPES = [
     (224, 64, 64),
     (112, 128, 128),
@@ -45,7 +47,8 @@ LAYER_SHAPES = [
     (28, 512, 512),
     (14, 512, 512),
 ]
-# forward: inference; train: fwd+bwd, geo_weight without gradient; train_geo: with.
+# forward: inference; train: fwd+bwd, geo_weight without gradient; train_geo:
+# with.
 CASES = ('forward', 'train', 'train_geo')
 # Timings are flagged as unreliable when the 1-minute load average exceeds the
 # benchmark's own busy threads by this much: other work then held about half a
@@ -181,7 +184,9 @@ def time_once(step, device):
 
 
 def rounds_for(warmup_s, args):
-    """Timed rounds that fit ``args.budget``, given one warm-up round's time."""
+    """Timed rounds that fit ``args.budget``, given one warm-up round's
+    time.
+    """
     fit = int(args.budget / max(warmup_s, 1e-9))
     return max(args.min_repeats, min(args.repeats, fit))
 
@@ -190,8 +195,9 @@ def bench_shape(methods, inputs, case, args, autocast):
     """Best time and peak memory of every method, rounds alternated.
 
     Returns:
-        tuple: best seconds per method, peak bytes per method, and the number of
-        timed rounds (fewer than ``--repeats`` where a round exceeds the budget).
+        tuple: best seconds per method, peak bytes per method, and the number
+        of timed rounds (fewer than ``--repeats`` where a round exceeds the
+        budget).
     """
     steps = {name: make_step(fn, inputs, case) for name, fn in methods.items()}
     peaks, best = {}, {name: float('inf') for name in methods}
@@ -207,7 +213,8 @@ def bench_shape(methods, inputs, case, args, autocast):
         names = list(steps)
         repeats = rounds_for(warmup_s, args)
         for r in range(repeats):
-            # Rotate the order too, so that no method always runs after the same one.
+            # Rotate the order too, so that no method always runs after the
+            # same one.
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 best[name] = min(
                     best[name], time_once(steps[name], args.device)
@@ -221,8 +228,8 @@ def markdown(path):
     lines = [
         f'Measured by `{result["command"]}` ({result["device"]}, '
         f'{result["threads"]} threads, torch {result["torch"]}, load average '
-        f'{result["load_start"][0]:.2f} at start, {result["load_end"][0]:.2f} at '
-        'end).',
+        f'{result["load_start"][0]:.2f} at start, {result["load_end"][0]:.2f} '
+        'at end).',
         '',
         '| batch | shape (C->O @ HxW) | case | conv2d ms | GeoConv ms | '
         'time GeoConv / conv2d | peak memory GeoConv / conv2d |',
@@ -243,8 +250,9 @@ def main():
     if args.markdown:
         return markdown(args.markdown)
     if os.environ.get('MALLOC_MMAP_THRESHOLD_') is None:
-        # glibc otherwise raises its mmap threshold after the first large free and serves
-        # later tensors from a heap that never shrinks, which hides their peak from RSS.
+        # glibc otherwise raises its mmap threshold after the first large free
+        # and serves later tensors from a heap that never shrinks, which hides
+        # their peak from RSS.
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072')
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
     if args.device == 'cuda':
@@ -278,17 +286,19 @@ def main():
     own_threads = 1 if args.device == 'cuda' else torch.get_num_threads()
     load_start, loaded = load_note()
     print(
-        f'device={args.device} threads={torch.get_num_threads()} amp={args.amp} '
-        f'tf32={args.tf32} build={build_info()} loadavg={load_start}'
+        f'device={args.device} threads={torch.get_num_threads()} '
+        f'amp={args.amp} tf32={args.tf32} build={build_info()} '
+        f'loadavg={load_start}'
     )
     if loaded:
         warnings.warn(
-            f'load average {load_start} on {os.cpu_count()} cores: the machine '
-            'is busy, times are unreliable; only the ratios of this run compare'
+            f'load average {load_start} on {os.cpu_count()} cores: the '
+            'machine is busy, times are unreliable; only the ratios of this '
+            'run compare'
         )
     print(
-        f'{"batch":>5} {"shape":>16} {"case":>9} {"conv2d ms":>10} {"geoconv ms":>10}'
-        f' {"geo/conv":>8} {"mem geo/conv":>12}  loadavg',
+        f'{"batch":>5} {"shape":>16} {"case":>9} {"conv2d ms":>10} '
+        f'{"geoconv ms":>10} {"geo/conv":>8} {"mem geo/conv":>12}  loadavg',
         flush=True,
     )
     rows = []
@@ -335,11 +345,13 @@ def main():
                     row['unfold_over_geo'] = best['unfold'] / best['geoconv']
                 rows.append(row)
                 print(
-                    f'{batch:5d} {f"{cin}->{cout}@{res}":>16} {case:>9}'
-                    f' {best["conv2d"] * 1e3:10.1f} {best["geoconv"] * 1e3:10.1f}'
-                    f' {row["geo_over_conv"]:8.2f} {row["mem_geo_over_conv"]:12.2f}'
-                    f'  {load[0]:.2f}{" LOADED" if busy else ""}'
-                    f'  ({repeats} rounds, {elapsed:.0f} s)',
+                    f'{batch:5d} {f"{cin}->{cout}@{res}":>16} {case:>9} '
+                    f'{best["conv2d"] * 1e3:10.1f} '
+                    f'{best["geoconv"] * 1e3:10.1f} '
+                    f'{row["geo_over_conv"]:8.2f} '
+                    f'{row["mem_geo_over_conv"]:12.2f}  '
+                    f'{load[0]:.2f}{" LOADED" if busy else ""}  ({repeats} '
+                    f'rounds, {elapsed:.0f} s)',
                     flush=True,
                 )
             del inputs

@@ -1,4 +1,5 @@
-"""Per-frame cost of the geodesic pipeline on one CPU core, and fast-vs-heat agreement.
+"""Per-frame cost of the geodesic pipeline on one CPU core, and fast-vs-heat
+agreement.
 
 Usage::
 
@@ -6,15 +7,15 @@ Usage::
         [--out work_dirs/benchmark_geodesic.json]
 
 Faces: skimage's astronaut (shipped with scikit-image) and variants (mirrored,
-scaled 0.6x and 1.5x, rotated 10 degrees). Stages, each the median over repeats:
-reconstruction + alignment (FacePipeline.process with MediaPipe), the Eq. 4 weights
-of the five GeoCNN scales (GeoSpec(S, 3, 1, 1, 1), S = 1, 2, 4, 8, 16, on the 224x224
-crop) from the mesh with the fast, numpy and heat backends, and end to end (image to
-weights, fast backend). Agreement: mean and 99th percentile of |w_fast - w_heat| over
-all weights of the five scales, with the holes open and closed, and over the cells
-that have a tap pair going around a hole or the face boundary (the only place where
-the backends' geodesics differ).
-Targets: fast <= 10 ms, heat <= 1 s, end to end <= 40 ms per frame.
+scaled 0.6x and 1.5x, rotated 10 degrees). Stages, each the median over
+repeats: reconstruction + alignment (FacePipeline.process with MediaPipe), the
+Eq. 4 weights of the five GeoCNN scales (GeoSpec(S, 3, 1, 1, 1), S = 1, 2, 4,
+8, 16, on the 224x224 crop) from the mesh with the fast, numpy and heat
+backends, and end to end (image to weights, fast backend). Agreement: mean and
+99th percentile of |w_fast - w_heat| over all weights of the five scales, with
+the holes open and closed, and over the cells that have a tap pair going around
+a hole or the face boundary (the only place where the backends' geodesics
+differ). Targets: fast <= 10 ms, heat <= 1 s, end to end <= 40 ms per frame.
 """
 
 import argparse
@@ -118,9 +119,10 @@ def main(argv=None):
             row[f'diff_mean_{tag}'] = float(diff.mean())
             row[f'diff_p99_{tag}'] = float(np.percentile(diff, 99))
             row[f'diff_max_{tag}'] = float(diff.max())
-            # The backends share the lifted-segment geodesics; they differ only where
-            # a tap pair goes around a hole or boundary (vertex geodesics). Those
-            # cells are where the numpy twin of 'fast' and 'heat' distances differ.
+            # The backends share the lifted-segment geodesics; they differ only
+            # where a tap pair goes around a hole or boundary (vertex
+            # geodesics). Those cells are where the numpy twin of 'fast' and
+            # 'heat' distances differ.
             dn = compute_geodesic_distances(
                 surf, specs, backend='numpy', close_holes=closed
             )
@@ -177,9 +179,10 @@ def main(argv=None):
         'p99(a)',
     ]
     print(
-        f'one core (torch/OpenMP/OpenCV threads = 1), {args.repeats} repeats, medians; '
-        '|d| = |w_fast - w_heat| over the 5 scales, (c) = holes closed, '
-        '(a) = only the cells with a tap pair around a hole or boundary (holes open)'
+        f'one core (torch/OpenMP/OpenCV threads = 1), {args.repeats} repeats, '
+        'medians; |d| = |w_fast - w_heat| over the 5 scales, (c) = holes '
+        'closed, (a) = only the cells with a tap pair around a hole or '
+        'boundary (holes open)'
     )
     print(
         ' '.join(

@@ -1,11 +1,12 @@
 """Throughput of AU inference: frames/s and faces/s of the whole pipeline, the
 model's forward alone, the cost per face, and the one-face detection paths.
 
-The whole pipeline is face detection and mesh (FacePipeline), alignment, geodesic
-weights for every GeoConv layer, packing and the batched forward pass; "forward alone"
-runs the same batches through the model with their inputs prepared in advance. Both are
-measured in one run on the same one-face frames (real faces: skimage's astronaut,
-mirrored and rescaled), and their ratio is the pipeline overhead.
+The whole pipeline is face detection and mesh (FacePipeline), alignment,
+geodesic weights for every GeoConv layer, packing and the batched forward pass;
+"forward alone" runs the same batches through the model with their inputs
+prepared in advance. Both are measured in one run on the same one-face frames
+(real faces: skimage's astronaut, mirrored and rescaled), and their ratio is
+the pipeline overhead.
 
 ``--faces 1 2 4 8`` also times frames holding that many copies of the face (a
 fixed 720 x 1280 canvas, so the detector's share is the same for every count),
@@ -13,14 +14,14 @@ alternated over ``--rounds``, and fits seconds per frame = fixed + per-face
 x faces: a cost that grows linearly leaves small residuals.
 
 ``--compare-previous`` alternates, over ``--rounds``, on the same frames of a
-one-face video, the default video path (MediaPipe's full-range detector, tiled, on
-key frames; each face tracked from its previous mesh between them) with the one-face
-path it replaced (``WholeImageDetector``: the face mesh's own short-range detector on
-the whole frame, one face), and prints their frames/s ratios in wall and CPU time;
-the full detection on every frame (as for still images), tiled and in one pass,
-runs alongside to show what key frames and tiles cost. Every figure is
-printed with the load average at the time it was taken: on a busy machine compare
-only figures from the same run.
+one-face video, the default video path (MediaPipe's full-range detector, tiled,
+on key frames; each face tracked from its previous mesh between them) with the
+one-face path it replaced (``WholeImageDetector``: the face mesh's own
+short-range detector on the whole frame, one face), and prints their frames/s
+ratios in wall and CPU time; the full detection on every frame (as for still
+images), tiled and in one pass, runs alongside to show what key frames and
+tiles cost. Every figure is printed with the load average at the time it was
+taken: on a busy machine compare only figures from the same run.
 
 Example:
     python tools/benchmarks/benchmark_inference.py \\

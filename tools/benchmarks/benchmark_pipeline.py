@@ -1,11 +1,12 @@
 """Samples per second per core of the BP4D train and test pipelines.
 
-Builds a small BP4D tree in the licensed layout (``<subject>/<task>/<frame>.jpg``
-and ``AUCoding/AU_OCC/<subject>_<task>.csv``) from skimage's astronaut (shifted,
-scaled, rotated, mirrored), prepares it with the BP4D converter (MediaPipe face
-mesh, 224 crops, FaceSurface records, ``annotations/bp4d.json``), then runs the
-config's train and test pipelines on one core, alternating the two each round so
-that load on a shared machine hits both alike::
+Builds a small BP4D tree in the licensed layout
+(``<subject>/<task>/<frame>.jpg`` and ``AUCoding/AU_OCC/<subject>_<task>.csv``)
+from skimage's astronaut (shifted, scaled, rotated, mirrored), prepares it with
+the BP4D converter (MediaPipe face mesh, 224 crops, FaceSurface records,
+``annotations/bp4d.json``), then runs the config's train and test pipelines on
+one core, alternating the two each round so that load on a shared machine hits
+both alike::
 
     python tools/benchmarks/benchmark_pipeline.py --images-per-s 1500
 
@@ -40,7 +41,9 @@ PROTOCOL_AUS = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 
 
 def face_frames(n: int, size=(1040, 1392)) -> list:
-    """``n`` BP4D-sized BGR frames showing the astronaut's face in varied poses."""
+    """``n`` BP4D-sized BGR frames showing the astronaut's face in varied
+    poses.
+    """
     from skimage import data
 
     face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)[:300, 90:390]
@@ -61,7 +64,9 @@ def face_frames(n: int, size=(1040, 1392)) -> list:
 
 
 def write_raw_tree(root: str, frames_per_subject: int) -> None:
-    """Images and AU_OCC label files exactly as a licensed BP4D copy holds them."""
+    """Images and AU_OCC label files exactly as a licensed BP4D copy holds
+    them.
+    """
     rng = np.random.RandomState(1)
     images = face_frames(2 * frames_per_subject)
     for s, (subject, task) in enumerate(SUBJECTS.values()):
@@ -227,9 +232,9 @@ def main(argv=None) -> int:
         'test': args.test_images_per_s or 3 * args.images_per_s,
     }
     print(
-        f'one core (torch/OpenMP/OpenCV threads = 1); {args.rounds} rounds, train and '
-        f'test alternated; load average {min(loads):.2f}-{max(loads):.2f} '
-        f'(now {os.getloadavg()})'
+        f'one core (torch/OpenMP/OpenCV threads = 1); {args.rounds} rounds, '
+        'train and test alternated; load average '
+        f'{min(loads):.2f}-{max(loads):.2f} (now {os.getloadavg()})'
     )
     result = dict(config=args.config, rounds=args.rounds, load_average=loads)
     for split, ds in datasets.items():
@@ -237,8 +242,8 @@ def main(argv=None) -> int:
         cores = rates[split] * ms / 1000
         print(
             f'\n{split}: {len(ds)} samples, {ms:.2f} ms/sample, '
-            f'{1000 / ms:.0f} samples/s per core; {rates[split]:g} images/s on one GPU '
-            f'needs {cores:.1f} loader cores'
+            f'{1000 / ms:.0f} samples/s per core; {rates[split]:g} images/s '
+            f'on one GPU needs {cores:.1f} loader cores'
         )
         stages = {}
         for t in ds.pipeline.transforms:

@@ -1,10 +1,12 @@
-"""Training-step time of GeoCNN versus VGG-19 alone, same batch and input, one run.
+"""Training-step time of GeoCNN versus VGG-19 alone, same batch and input, one
+run.
 
-A step is what the runner does per iteration: preprocessing of a ready batch (images
-and precomputed geodesic weights), forward, balanced loss, backward and the SGD
-update, through ``model.train_step``. Geodesic weights are made in the data pipeline
-and are not part of the step. The two models are timed in alternation so that load
-on a shared machine hits both alike. Target: GeoCNN <= 1.4 x VGG-19::
+A step is what the runner does per iteration: preprocessing of a ready batch
+(images and precomputed geodesic weights), forward, balanced loss, backward and
+the SGD update, through ``model.train_step``. Geodesic weights are made in the
+data pipeline and are not part of the step. The two models are timed in
+alternation so that load on a shared machine hits both alike. Target: GeoCNN <=
+1.4 x VGG-19::
 
     python tools/benchmarks/benchmark_train_step.py --device cpu \\
         --batch-size 2 --iters 5
@@ -106,7 +108,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    # The optimizer constructor logs every parameter's lr; keep the output short.
+    # The optimizer constructor logs every parameter's lr; keep the output
+    # short.
     MMLogger.get_instance('benchmark_train_step', log_level='WARNING')
     runs = []
     for name, config in DEFAULT_MODELS:
@@ -145,8 +148,8 @@ def main(argv=None):
         models={},
     )
     print(
-        f'{device_name}; batch {args.batch_size}, {args.image_size}x{args.image_size}, '
-        f'{args.iters} timed steps each'
+        f'{device_name}; batch {args.batch_size}, '
+        f'{args.image_size}x{args.image_size}, {args.iters} timed steps each'
     )
     for run in runs:
         med = statistics.median(run['times'])

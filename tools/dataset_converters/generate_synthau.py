@@ -1,7 +1,8 @@
 """Generate (or finish generating) a SynthAU build and print its statistics.
 
-``SynthAUDataset`` does this by itself on first use; this tool builds ahead of time,
-e.g. a larger set, or on a login node before a cluster job. Interrupted builds resume.
+``SynthAUDataset`` does this by itself on first use; this tool builds ahead of
+time, e.g. a larger set, or on a login node before a cluster job. Interrupted
+builds resume.
 
 Examples::
 

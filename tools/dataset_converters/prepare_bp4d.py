@@ -1,4 +1,5 @@
-"""Prepare BP4D for training: aligned crops, FaceSurface records, annotation JSON.
+"""Prepare BP4D for training: aligned crops, FaceSurface records, annotation
+JSON.
 
 Usage::
 
@@ -7,8 +8,8 @@ Usage::
     python tools/dataset_converters/prepare_bp4d.py /data/BP4D \\
         --out data/bp4d --no-geometry
 
-See geoconv_mm/datasets/converters/bp4d.py for the input layout and the policy on
-missing or bad data; ``--help`` lists every option.
+See geoconv_mm/datasets/converters/bp4d.py for the input layout and the policy
+on missing or bad data; ``--help`` lists every option.
 """
 
 import sys

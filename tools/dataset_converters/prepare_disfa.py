@@ -1,4 +1,5 @@
-"""Prepare DISFA for training: aligned crops, FaceSurface records, annotation JSON.
+"""Prepare DISFA for training: aligned crops, FaceSurface records, annotation
+JSON.
 
 Usage::
 
@@ -7,8 +8,8 @@ Usage::
     python tools/dataset_converters/prepare_disfa.py /data/DISFA \\
         --out data/disfa --no-geometry
 
-See geoconv_mm/datasets/converters/disfa.py for the input layout and the policy on
-missing or bad data; ``--help`` lists every option.
+See geoconv_mm/datasets/converters/disfa.py for the input layout and the policy
+on missing or bad data; ``--help`` lists every option.
 """
 
 import sys

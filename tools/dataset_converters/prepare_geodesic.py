@@ -6,19 +6,21 @@ Usage::
         --out DIR [--workers 4] [--shard i/N] [--max-faces N] \\
         [--detector MediaPipeFaceDetector|WholeImageDetector]
 
-INPUT is an image, a folder of images (searched recursively), a video, or a dataset
-list (a .txt file with one image or video path per line, relative paths taken from the
-list's folder). For each face of a frame it writes ``DIR/<name>.jpg`` (the aligned
-224x224 crop) and ``DIR/<name>.npz`` (the FaceSurface record the data pipeline turns
-into geodesic weights); the largest face takes the frame's name, the k-th largest
-``<name>_face<k>``. ``DIR/summary.json`` has one entry per input frame with its
-source, frame index, status (ok / no_face / error), the reason, and ``faces``: each
-face's box (xyxy, source pixels), detector confidence and output name. Faces are
-found by MediaPipe's full-range detector over the whole frame
-(``--detector WholeImageDetector`` gives the mesh stage the whole frame, one face,
-for aligned crops). Re-running skips finished frames.
-With ``--shard i/N`` the summary is ``summary.shard-i-of-N.json``; a final run without
-``--shard`` skips everything done and writes the complete ``summary.json``.
+INPUT is an image, a folder of images (searched recursively), a video, or a
+dataset list (a .txt file with one image or video path per line, relative paths
+taken from the list's folder). For each face of a frame it writes
+``DIR/<name>.jpg`` (the aligned 224x224 crop) and ``DIR/<name>.npz`` (the
+FaceSurface record the data pipeline turns into geodesic weights); the largest
+face takes the frame's name, the k-th largest ``<name>_face<k>``.
+``DIR/summary.json`` has one entry per input frame with its source, frame
+index, status (ok / no_face / error), the reason, and ``faces``: each face's
+box (xyxy, source pixels), detector confidence and output name. Faces are found
+by MediaPipe's full-range detector over the whole frame
+(``--detector WholeImageDetector`` gives the mesh stage the whole frame, one
+face, for aligned crops). Re-running skips finished frames. With
+``--shard i/N`` the summary is ``summary.shard-i-of-N.json``; a final run
+without ``--shard`` skips everything done and writes the complete
+``summary.json``.
 """
 
 import argparse

@@ -1,4 +1,5 @@
-"""Picture of a face's mesh, a geodesic distance field and its geodesic weight maps.
+"""Picture of a face's mesh, a geodesic distance field and its geodesic weight
+maps.
 
 Usage::
 
@@ -9,10 +10,11 @@ Usage::
     # built-in test face
     python tools/visualization/visualize_geodesic.py --astronaut --out fig.png
 
-Panels: the aligned crop with the mesh; the geodesic distance from a point (default:
-the nose tip) with iso-lines every 10 px, which bend around the open mouth and eyes;
-and the nine tap maps of Eq. 4 for the layer whose input has total stride ``--stride``
-(3x3 kernel, stride 1, padding 1): above 1 where a neighbour is geodesically close.
+Panels: the aligned crop with the mesh; the geodesic distance from a point
+(default: the nose tip) with iso-lines every 10 px, which bend around the open
+mouth and eyes; and the nine tap maps of Eq. 4 for the layer whose input has
+total stride ``--stride`` (3x3 kernel, stride 1, padding 1): above 1 where a
+neighbour is geodesically close.
 """
 
 import argparse

@@ -1,1 +1,3 @@
-"""Prepare tools for BP4D and DISFA (CLI wrappers in tools/dataset_converters/)."""
+"""Prepare tools for BP4D and DISFA (CLI wrappers in
+tools/dataset_converters/).
+"""

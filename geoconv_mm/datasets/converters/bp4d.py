@@ -1,10 +1,12 @@
-"""Prepare BP4D-Spontaneous: scan images and AU_OCC labels, run the face pipeline,
-write the annotation (see :mod:`.common` for the output layout and the skip policy).
+"""Prepare BP4D-Spontaneous: scan images and AU_OCC labels, run the face
+pipeline, write the annotation (see :mod:`.common` for the output layout and
+the skip policy).
 
-Input: ``<root>/<subject>/<task>/<frame>.jpg`` (unpadded or zero-padded numbers) and
-``<root>/AUCoding/AU_OCC/<subject>_<task>.csv``. A sequence folder without a label
-file, labelled frames without images and images without labels are logged and
-listed in the report. Bad label content is an error (see ``label_readers``).
+Input: ``<root>/<subject>/<task>/<frame>.jpg`` (unpadded or zero-padded
+numbers) and ``<root>/AUCoding/AU_OCC/<subject>_<task>.csv``. A sequence folder
+without a label file, labelled frames without images and images without labels
+are logged and listed in the report. Bad label content is an error (see
+``label_readers``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ OFFSETS = (0, -1)
 def scan_sequences(
     root: str, subjects: Optional[Sequence[str]]
 ) -> Dict[tuple, dict]:
-    """Find ``(subject, task)`` sequences from image folders and label files."""
+    """Find ``(subject, task)`` sequences from image folders and label
+    files.
+    """
     seqs: Dict[tuple, dict] = {}
     for subject in sorted(os.listdir(root)):
         sdir = osp.join(root, subject)
@@ -71,7 +75,9 @@ def scan_sequences(
 def detect_offset(
     seqs: Dict[tuple, dict], requested: str, report: Report
 ) -> int:
-    """Choose the frame-number-to-image mapping that matches the most labelled frames."""
+    """Choose the frame-number-to-image mapping that matches the most labelled
+    frames.
+    """
     matches = {o: 0 for o in OFFSETS}
     first_ok = {o: 0 for o in OFFSETS}
     with_both = 0
@@ -114,9 +120,9 @@ def detect_offset(
     report.set('frame_offset', offset)
     other = OFFSETS[1] if offset == 0 else 0
     report.logger.info(
-        f'frame mapping: {name[offset]} ({matches[offset]} labelled frames matched, the other '
-        f'mapping {matches[other]}; first CSV frame found in {first_ok[offset]}/'
-        f'{with_both} sequences)'
+        f'frame mapping: {name[offset]} ({matches[offset]} labelled frames '
+        f'matched, the other mapping {matches[other]}; first CSV frame found '
+        f'in {first_ok[offset]}/{with_both} sequences)'
     )
     return offset
 

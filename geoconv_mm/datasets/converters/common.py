@@ -1,4 +1,5 @@
-"""Shared parts of the BP4D / DISFA prepare tools: options, geometry step, outputs.
+"""Shared parts of the BP4D / DISFA prepare tools: options, geometry step,
+outputs.
 
 Output layout under ``--out``::
 
@@ -8,15 +9,15 @@ Output layout under ``--out``::
     annotations/<name>.json   OpenMMLab 2.0 annotation (all subjects)
     prepare_report.json       what was found, skipped and why
 
-Policy: every frame that has both a label and an image becomes a geometry task; the
-largest face of a frame is its subject and the only one written (a frame where the
-detector finds more than one face is counted, listed and logged under
-``several_faces``, with the boxes of its faces); the
-annotation lists the frames whose geometry succeeded. Everything else (frames without
-labels, without images, without a face, failed) is counted and listed in the report
-and logged with file and frame, never dropped silently. With ``--no-geometry`` the
-annotation lists every labelled frame that has an image, with its ``source`` and
-``source_frame`` but no ``img_path``/``geo_path``.
+Policy: every frame that has both a label and an image becomes a geometry task;
+the largest face of a frame is its subject and the only one written (a frame
+where the detector finds more than one face is counted, listed and logged under
+``several_faces``, with the boxes of its faces); the annotation lists the
+frames whose geometry succeeded. Everything else (frames without labels,
+without images, without a face, failed) is counted and listed in the report and
+logged with file and frame, never dropped silently. With ``--no-geometry`` the
+annotation lists every labelled frame that has an image, with its ``source``
+and ``source_frame`` but no ``img_path``/``geo_path``.
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ class Report:
         self.data[key] = value
 
     def problem(self, kind: str, message: str, items: Sequence[dict]) -> None:
-        """Record ``items`` (dicts naming file and frame) under ``kind`` and log them."""
+        """Record ``items`` (dicts naming file and frame) under ``kind`` and
+        log them.
+        """
         if not items:
             return
         self.problems.setdefault(kind, []).extend(items)
@@ -171,9 +174,10 @@ def run_geometry(
 ) -> Optional[List[dict]]:
     """Run the face pipeline on ``entries``.
 
-    Entries need ``source`` (relative to ``root``), ``source_frame`` and ``out_name``.
-    Returns the entries whose geometry succeeded, with ``img_path`` and ``geo_path``
-    relative to ``out_dir``, or ``None`` while other shards are pending.
+    Entries need ``source`` (relative to ``root``), ``source_frame`` and
+    ``out_name``. Returns the entries whose geometry succeeded, with
+    ``img_path`` and ``geo_path`` relative to ``out_dir``, or ``None`` while
+    other shards are pending.
     """
     from .jobs import FrameTask, process_frames
 
@@ -194,8 +198,8 @@ def run_geometry(
         kwargs['shard'] = args.shard
     summary = process_frames(tasks, frames_dir, **kwargs)
     status = read_geometry_status(frames_dir)
-    # this run's results win over older summaries (a frame that failed before may
-    # have succeeded now)
+    # this run's results win over older summaries (a frame that failed before
+    # may have succeeded now)
     status.update({e['out_name']: e for e in summary['frames']})
     kept, failed, pending, several = [], {}, [], []
     for e, task in zip(entries, tasks):
@@ -265,9 +269,9 @@ def run_geometry(
         report.problem(f'geometry_{kind}', label, items)
     if pending:
         report.logger.warning(
-            f'{len(pending)} frame(s) have no geometry result yet (other shards); the '
-            'annotation is written by the run that completes the last shard, or by a run '
-            'without --shard (which resumes)'
+            f'{len(pending)} frame(s) have no geometry result yet (other '
+            'shards); the annotation is written by the run that completes '
+            'the last shard, or by a run without --shard (which resumes)'
         )
         report.set('geometry_pending', len(pending))
         return None
@@ -283,7 +287,9 @@ def read_geometry_status(frames_dir: str) -> Dict[str, dict]:
 def write_annotation(
     out_dir: str, name: str, metainfo: dict, entries: Iterable[dict]
 ) -> str:
-    """Write ``annotations/<name>.json`` atomically; drops converter-internal keys."""
+    """Write ``annotations/<name>.json`` atomically; drops converter-internal
+    keys.
+    """
     data_list = []
     for e in entries:
         e = {k: v for k, v in e.items() if k != 'out_name'}

@@ -1,13 +1,14 @@
-"""Prepare DISFA (left camera): scan videos and AU intensity labels, run the face
-pipeline on the video frames, write the annotation (see :mod:`.common`).
+"""Prepare DISFA (left camera): scan videos and AU intensity labels, run the
+face pipeline on the video frames, write the annotation (see :mod:`.common`).
 
 Input: ``<root>/Videos_LeftCamera/LeftVideo<SN>_comp.avi`` and
-``<root>/ActionUnit_Labels/<SN>/<SN>_au<k>.txt``. Label line t belongs to video frame
-t (0-based). Policy: a subject whose label folder is missing is skipped and its video
-frames are reported as unlabelled; a missing file for a requested AU of a subject
-that has labels is an error; a video shorter than its labels by up to
-``--max-video-shortfall`` frames is a logged skip of the trailing labels (listed in the
-report), by more it is an error; video frames past the labels are reported.
+``<root>/ActionUnit_Labels/<SN>/<SN>_au<k>.txt``. Label line t belongs to video
+frame t (0-based). Policy: a subject whose label folder is missing is skipped
+and its video frames are reported as unlabelled; a missing file for a requested
+AU of a subject that has labels is an error; a video shorter than its labels by
+up to ``--max-video-shortfall`` frames is a logged skip of the trailing labels
+(listed in the report), by more it is an error; video frames past the labels
+are reported.
 """
 
 from __future__ import annotations
@@ -122,9 +123,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if n_labels - n_video > args.max_video_shortfall:
                 raise ValueError(
                     f'{item["video"]} has {n_video} frames but the labels in '
-                    f'{label_file} have {n_labels} (frames {n_video}..{n_labels - 1} '
-                    f'missing, more than --max-video-shortfall='
-                    f'{args.max_video_shortfall})'
+                    f'{label_file} have {n_labels} (frames '
+                    f'{n_video}..{n_labels - 1} missing, more than '
+                    f'--max-video-shortfall={args.max_video_shortfall})'
                 )
             short.extend(
                 dict(file=video_rel, frame=t) for t in range(n_video, n_labels)

@@ -1,12 +1,13 @@
 """Resumable, sharded, multi-process preparation of per-frame face records.
 
 Every prepare tool (images, videos, BP4D, DISFA) lists its frames as
-:class:`FrameTask` and calls :func:`process_frames`, which writes for each frame
-``<out_dir>/<out_name>.jpg`` (aligned crop) and ``<out_dir>/<out_name>.npz``
-(:class:`FaceSurface` record), both atomically, and a summary with one entry per frame.
-A frame with several faces writes the k-th largest as ``<out_name>_face<k>``
-(``faces='all'``) or only the largest (``faces='largest'``); the frame's
-summary entry lists its faces with their boxes, scores and output names.
+:class:`FrameTask` and calls :func:`process_frames`, which writes for each
+frame ``<out_dir>/<out_name>.jpg`` (aligned crop) and
+``<out_dir>/<out_name>.npz`` (:class:`FaceSurface` record), both atomically,
+and a summary with one entry per frame. A frame with several faces writes the
+k-th largest as ``<out_name>_face<k>`` (``faces='all'``) or only the largest
+(``faces='largest'``); the frame's summary entry lists its faces with their
+boxes, scores and output names.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ class FrameTask:
     """One frame to process.
 
     Args:
-        source (str): Image path, or video path (then ``frame_index`` picks the frame).
+        source (str): Image path, or video path (then ``frame_index`` picks the
+            frame).
         frame_index (int): 0-based frame of a video; 0 for an image.
-        out_name (str): Output path stem relative to ``out_dir`` (may contain '/').
+        out_name (str): Output path stem relative to ``out_dir``
+            (may contain '/').
     """
 
     source: str
@@ -127,7 +130,9 @@ def _init_worker(pipeline_cfg: dict) -> None:
 def _read_frames(
     source: str, indices: Sequence[int]
 ) -> Iterator[Tuple[int, object]]:
-    """Yield (frame_index, BGR image or Exception) for the wanted frames of a source."""
+    """Yield (frame_index, BGR image or Exception) for the wanted frames of a
+    source.
+    """
     if is_video(source):
         yield from read_video_frames(source, indices)
         return
@@ -256,7 +261,9 @@ def _process_unit(args) -> List[dict]:
 def _units(
     tasks: Sequence[FrameTask], images_per_unit: int = 16
 ) -> List[List[FrameTask]]:
-    """Frames of one video form one unit (decoded in order); images go in batches."""
+    """Frames of one video form one unit (decoded in order); images go in
+    batches.
+    """
     videos: Dict[str, List[FrameTask]] = OrderedDict()
     images: List[FrameTask] = []
     for t in tasks:
@@ -300,17 +307,19 @@ def process_frames(
     progress: bool = True,
     faces: str = 'all',
 ) -> dict:
-    """Run :class:`FacePipeline` over frames; write crops, records and a summary.
+    """Run :class:`FacePipeline` over frames; write crops, records and a
+    summary.
 
     Args:
-        tasks (Sequence[FrameTask]): All frames of the job (every shard sees the same
-            list; shard i of N takes tasks i, i+N, i+2N, ...).
+        tasks (Sequence[FrameTask]): All frames of the job (every shard sees
+            the same list; shard i of N takes tasks i, i+N, i+2N, ...).
         out_dir (str): Output folder.
-        pipeline_cfg (dict, optional): Keyword arguments of :class:`FacePipeline`.
+        pipeline_cfg (dict, optional): Keyword arguments of
+            :class:`FacePipeline`.
         workers (int): Worker processes (0 or 1: in this process).
         shard (tuple[int, int]): (i, N), 0 <= i < N.
-        resume (bool): Skip frames whose crop and record exist, and frames an earlier
-            run found no face in.
+        resume (bool): Skip frames whose crop and record exist, and frames an
+            earlier run found no face in.
         progress (bool): Show a tqdm bar.
         faces (str): ``'all'``: write every face of a frame (at most the
             pipeline's ``max_faces``), the largest as ``<out_name>`` and the
@@ -320,8 +329,10 @@ def process_frames(
 
     Returns:
         dict: The summary written to ``<out_dir>/summary.json`` (or
-        ``summary.shard-i-of-N.json`` when N > 1): ``frames`` (one entry per frame of
-        this shard: source, frame_index, out_name, status ok/no_face/error, reason,
+        ``summary.shard-i-of-N.json`` when N > 1): ``frames`` (one entry per
+        frame of
+        this shard: source, frame_index, out_name, status ok/no_face/error,
+            reason,
         and ``faces``: one record per face, largest first, with ``face``
         (its rank), ``box`` (xyxy source pixels), ``confidence`` (detector
         score), ``out_name`` (None for a face that was not written) and, when
@@ -428,7 +439,9 @@ def _write_summary(
 def image_tasks(
     paths: Sequence[str], root: Optional[str] = None
 ) -> List[FrameTask]:
-    """Tasks for images; out_name is the path relative to ``root`` without extension."""
+    """Tasks for images; out_name is the path relative to ``root`` without
+    extension.
+    """
     tasks = []
     for p in paths:
         rel = os.path.relpath(p, root) if root else os.path.basename(p)
@@ -439,8 +452,8 @@ def image_tasks(
 def video_tasks(
     path: str, every: int = 1, out_prefix: Optional[str] = None
 ) -> List[FrameTask]:
-    """Tasks for every ``every``-th frame of a video (frames counted by decoding
-    when the container does not say)."""
+    """Tasks for every ``every``-th frame of a video (frames counted by
+    decoding when the container does not say)."""
     count = count_video_frames(path, trust_container=True)
     prefix = out_prefix or os.path.splitext(os.path.basename(path))[0]
     return [

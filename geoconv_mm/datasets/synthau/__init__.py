@@ -1,7 +1,7 @@
 """SynthAU: a generated 3D face AU dataset that exists everywhere.
 
-Importing registers ``SynthAUDataset`` (DATASETS) and ``LoadNeutralFaceSurface``
-(TRANSFORMS).
+Importing registers ``SynthAUDataset`` (DATASETS) and
+``LoadNeutralFaceSurface`` (TRANSFORMS).
 """
 
 from .action_units import SYNTHAU_AU_IDS, au_displacement, sample_expression

@@ -1,16 +1,18 @@
-"""Action units as geometric deformations of a face mesh, and how they co-occur.
+"""Action units as geometric deformations of a face mesh, and how they
+co-occur.
 
-Each AU is a few *handles*: a landmark of :class:`FaceRegions`, a Gaussian radius and
-a displacement at full intensity, optionally gated to one side of the mouth or eye
-holes (so that moving the lower lip does not drag the upper one). Only AU25 and AU26
-move the two lips apart (gated handles); every other AU moves the closed lips
-together (an ungated handle displaces the coincident inner-lip vertices alike), so
-the mouth is open exactly when AU25 is coded. Bilateral handles are mirrored.
+Each AU is a few *handles*: a landmark of :class:`FaceRegions`, a Gaussian
+radius and a displacement at full intensity, optionally gated to one side of
+the mouth or eye holes (so that moving the lower lip does not drag the upper
+one). Only AU25 and AU26 move the two lips apart (gated handles); every other
+AU moves the closed lips together (an ungated handle displaces the coincident
+inner-lip vertices alike), so the mouth is open exactly when AU25 is coded.
+Bilateral handles are mirrored.
 
-Displacements are in canonical units (a face is ~0.7 wide, the outer eye corners
-~0.45 apart); many AUs move the surface more in depth (z) than in the image plane, as
-real muscles bulge, fold and pull skin backwards: subtle in a 2D image, plain in the
-3D shape.
+Displacements are in canonical units (a face is ~0.7 wide, the outer eye
+corners ~0.45 apart); many AUs move the surface more in depth (z) than in the
+image plane, as real muscles bulge, fold and pull skin backwards: subtle in a
+2D image, plain in the 3D shape.
 """
 
 from __future__ import annotations
@@ -47,12 +49,15 @@ class Handle:
     """One displacement handle of an AU.
 
     Args:
-        anchor (str): Landmark name; bilateral names omit the ``_l``/``_r`` suffix.
+        anchor (str): Landmark name; bilateral names omit the ``_l``/``_r``
+            suffix.
         sigma (float): Gaussian radius (canonical units, in the image plane).
-        disp (tuple): (lateral, dy, dz) at full intensity; ``lateral`` > 0 moves away
-            from the midline on either side.
-        bilateral (bool): Apply on both sides (anchor ``<name>_l`` and ``<name>_r``).
-        gate (str, optional): 'below_mouth', 'above_mouth', 'below_eye' or 'above_eye'.
+        disp (tuple): (lateral, dy, dz) at full intensity; ``lateral`` > 0
+            moves away from the midline on either side.
+        bilateral (bool): Apply on both sides (anchor ``<name>_l`` and
+            ``<name>_r``).
+        gate (str, optional): 'below_mouth', 'above_mouth', 'below_eye' or
+            'above_eye'.
     """
 
     anchor: str
@@ -220,13 +225,12 @@ def sample_expression(
 ) -> Tuple[str, Dict[int, float]]:
     """Draw one frame's AU intensities.
 
-    A prototype expression activates its AUs with their probabilities, any AU can
-    also fire on its own (``stray_prob``), AU26 brings AU25 along (here a dropped jaw
-    always parts the lips), and AU24 (lips pressed together) cannot co-occur with
-    AU25.
-    Active AUs get intensities in [0.4, 1]; inactive ones a trace (< 0.15) in a
-    third of the frames, which keeps the boundary between 'absent' and 'slight' fuzzy,
-    as in FACS coding.
+    A prototype expression activates its AUs with their probabilities, any AU
+    can also fire on its own (``stray_prob``), AU26 brings AU25 along (here a
+    dropped jaw always parts the lips), and AU24 (lips pressed together) cannot
+    co-occur with AU25. Active AUs get intensities in [0.4, 1]; inactive ones a
+    trace (< 0.15) in a third of the frames, which keeps the boundary between
+    'absent' and 'slight' fuzzy, as in FACS coding.
 
     Returns:
         tuple: prototype name and {AU: intensity} for every AU of ``au_ids``.

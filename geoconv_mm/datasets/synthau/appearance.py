@@ -1,11 +1,12 @@
-"""AU appearance cues in the texture (furrows, wrinkles) and per-identity textures.
+"""AU appearance cues in the texture (furrows, wrinkles) and per-identity
+textures.
 
-FACS describes each AU by its *appearance changes*: besides moving features, muscles
-fold the skin (AU1/2: horizontal forehead wrinkles, AU4: vertical furrows between the
-brows, AU6: crow's feet, AU9: wrinkles on the nose root...). SynthAU draws them as a
-darkening of the albedo in texture space, scaled by the AU's intensity, so they
-follow the face through pose and deformation. They are a 2D cue; the geometry-only
-variant turns them off.
+FACS describes each AU by its *appearance changes*: besides moving features,
+muscles fold the skin (AU1/2: horizontal forehead wrinkles, AU4: vertical
+furrows between the brows, AU6: crow's feet, AU9: wrinkles on the nose
+root...). SynthAU draws them as a darkening of the albedo in texture space,
+scaled by the AU's intensity, so they follow the face through pose and
+deformation. They are a 2D cue; the geometry-only variant turns them off.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ class Furrow:
 
     Args:
         anchor (str): Landmark name; bilateral names omit ``_l``/``_r``.
-        offset (tuple): (lateral, dy) from the anchor (canonical units; lateral > 0
-            away from the midline).
+        offset (tuple): (lateral, dy) from the anchor (canonical units; lateral
+            > 0 away from the midline).
         sigma (tuple): (sx, sy) Gaussian envelope (canonical units).
-        angle (float): Direction of the lines in degrees (0: horizontal lines, 90:
-            vertical); mirrored on the other side.
+        angle (float): Direction of the lines in degrees (0: horizontal lines,
+            90: vertical); mirrored on the other side.
         period (float): Line spacing (canonical units).
         bilateral (bool): Both sides.
     """
@@ -70,9 +71,10 @@ def furrow_maps(
 ) -> Dict[int, np.ndarray]:
     """Per AU, a (T, T) float32 darkening map in [0, 1] in texture space.
 
-    Landmarks (canonical frame, ``vertices``' frame) go to texture pixels through the
-    uv of the nearest vertex; canonical units are scaled by ``texture_size`` (the base
-    face is reconstructed from a ``texture_size`` crop, so the scales agree).
+    Landmarks (canonical frame, ``vertices``' frame) go to texture pixels
+    through the uv of the nearest vertex; canonical units are scaled by
+    ``texture_size`` (the base face is reconstructed from a ``texture_size``
+    crop, so the scales agree).
     """
     t = texture_size
     yy, xx = np.mgrid[0:t, 0:t].astype(np.float32)
@@ -109,7 +111,8 @@ def furrow_maps(
     return out
 
 
-#: Bundled scikit-image pictures (no download) that lend identities their skin detail.
+#: Bundled scikit-image pictures (no download) that lend identities their skin
+#: detail.
 DETAIL_SOURCES = (
     'camera',
     'coffee',
@@ -127,8 +130,9 @@ DETAIL_SOURCES = (
 def varied_texture(
     base_texture: np.ndarray, rng: np.random.Generator, strength: float = 0.1
 ) -> np.ndarray:
-    """A per-identity texture: the base photo's low frequencies (the layout of eyes,
-    brows and lips) with the fine detail of a random crop of a scikit-image picture.
+    """A per-identity texture: the base photo's low frequencies (the layout of
+    eyes, brows and lips) with the fine detail of a random crop of a
+    scikit-image picture.
 
     Args:
         base_texture (np.ndarray): (T, T, 3) uint8 BGR base face texture.

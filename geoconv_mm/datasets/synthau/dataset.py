@@ -1,4 +1,6 @@
-"""The registered SynthAU dataset: builds itself on first use, then reads like BP4D."""
+"""The registered SynthAU dataset: builds itself on first use, then reads like
+BP4D.
+"""
 
 from __future__ import annotations
 
@@ -16,24 +18,26 @@ from .generator import ANNOTATION, SynthAUSpec, generate_synthau
 
 @DATASETS.register_module()
 class SynthAUDataset(AUDataset):
-    """SynthAU: rendered 3D faces with known AUs and the ground-truth mesh of every
-    image, in subject-exclusive parts like BP4D (``fold``/``split`` as
+    """SynthAU: rendered 3D faces with known AUs and the ground-truth mesh of
+    every image, in subject-exclusive parts like BP4D (``fold``/``split`` as
     :class:`BP4DDataset`; fold k tests on part N+1-k).
 
-    The first use generates the data into ``<data_root>/<spec key>/`` (about 30 ms
-    per image on one CPU core; interrupted builds resume, concurrent processes wait
-    for one builder); later uses read the cache.
+    The first use generates the data into ``<data_root>/<spec key>/`` (about 30
+    ms per image on one CPU core; interrupted builds resume, concurrent
+    processes wait for one builder); later uses read the cache.
 
     Args:
         data_root (str): Cache folder of builds.
         generator (dict): :class:`SynthAUSpec` fields (seed, num_subjects,
             images_per_subject, image_size, num_parts, geometry, max_yaw, ...).
         au_ids (Sequence[int], optional): AUs to use; default all 15
-            (:data:`SYNTHAU_AU_IDS`); ``BP4D_AU_IDS`` or ``DISFA_AU_IDS`` mimic those.
+            (:data:`SYNTHAU_AU_IDS`); ``BP4D_AU_IDS`` or ``DISFA_AU_IDS`` mimic
+            those.
         fold (int, optional): 1-based fold; with ``split``.
         split (str, optional): 'train' or 'test'.
         progress (bool): Show the generator's progress bar.
-        **kwargs: As :class:`AUDataset` (pipeline, subjects, intensity_threshold...).
+        **kwargs: As :class:`AUDataset` (pipeline, subjects,
+            intensity_threshold...).
     """
 
     DEFAULT_AU_IDS = SYNTHAU_AU_IDS

@@ -1,10 +1,12 @@
-"""SynthAU's face model: a base face from a real photograph, landmarks, identities.
+"""SynthAU's face model: a base face from a real photograph, landmarks,
+identities.
 
-The base face is MediaPipe's 468-vertex Face Mesh reconstructed from the astronaut
-photograph bundled with scikit-image (``skimage.data.astronaut()``, offline), with the
-photograph itself as its texture. Shapes live in a *canonical frame*: the aligned crop
-of :class:`geoconv_mm.face.FacePipeline` divided by its size and centred, i.e. x
-right, y down, z toward the camera, a face about 0.7 units wide.
+The base face is MediaPipe's 468-vertex Face Mesh reconstructed from the
+astronaut photograph bundled with scikit-image (``skimage.data.astronaut()``,
+offline), with the photograph itself as its texture. Shapes live in a
+*canonical frame*: the aligned crop of :class:`geoconv_mm.face.FacePipeline`
+divided by its size and centred, i.e. x right, y down, z toward the camera, a
+face about 0.7 units wide.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ class BaseFace:
     """The neutral base face.
 
     Args:
-        vertices (np.ndarray): (V, 3) float64 canonical-frame positions, mouth closed.
-        faces (np.ndarray): (F, 3) int32 triangles (MediaPipe Face Mesh topology).
-        texture (np.ndarray): (T, T, 3) uint8 BGR texture (the aligned photograph).
-        uv (np.ndarray): (V, 2) float32 texture pixel coordinates of each vertex.
+        vertices (np.ndarray): (V, 3) float64 canonical-frame positions, mouth
+            closed.
+        faces (np.ndarray): (F, 3) int32 triangles (MediaPipe Face Mesh
+            topology).
+        texture (np.ndarray): (T, T, 3) uint8 BGR texture (the aligned
+            photograph).
+        uv (np.ndarray): (V, 2) float32 texture pixel coordinates of each
+            vertex.
     """
 
     vertices: np.ndarray
@@ -66,10 +72,12 @@ class BaseFace:
 
 
 def reconstruct_base_face() -> BaseFace:
-    """Run the geodesic pipeline's MediaPipe reconstructor on the astronaut photo.
+    """Run the geodesic pipeline's MediaPipe reconstructor on the astronaut
+    photo.
 
     Returns:
-        BaseFace: mouth closed (the photographed smile shows the teeth), centred.
+        BaseFace: mouth closed (the photographed smile shows the teeth),
+            centred.
 
     Raises:
         ImportError: without mediapipe (requirements/mediapipe.txt).
@@ -102,13 +110,16 @@ class FaceRegions:
     """Landmarks and soft vertex regions of a face mesh, in its own frame.
 
     Args:
-        anchors (dict): name -> (3,) point; bilateral ones come as ``<name>_l`` (image
-            left, the subject's right) and ``<name>_r``.
-        below_mouth (np.ndarray): (V,) in [0, 1], 1 on the lower lip and jaw, 0 on the
-            upper lip and above (graph distance to the two arcs of the mouth hole).
+        anchors (dict): name -> (3,) point; bilateral ones come as ``<name>_l``
+            (image left, the subject's right) and ``<name>_r``.
+        below_mouth (np.ndarray): (V,) in [0, 1], 1 on the lower lip and jaw, 0
+            on the upper lip and above (graph distance to the two arcs of the
+            mouth hole).
         below_eye (np.ndarray): (V,) in [0, 1], 1 below the nearer eye's hole.
-        mouth_upper (np.ndarray): vertex ids of the upper arc of the mouth hole.
-        mouth_lower (np.ndarray): vertex ids of the lower arc of the mouth hole.
+        mouth_upper (np.ndarray): vertex ids of the upper arc of the mouth
+            hole.
+        mouth_lower (np.ndarray): vertex ids of the lower arc of the mouth
+            hole.
         mouth_loop (np.ndarray): the mouth hole's boundary loop.
         eye_loops (tuple): the two eye holes' loops, image-left first.
         midline_x (float): x of the face's symmetry line.
@@ -127,8 +138,8 @@ class FaceRegions:
 def split_loop(
     vertices: np.ndarray, loop: np.ndarray
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Upper and lower arcs of a hole, cut at its leftmost and rightmost vertices
-    (the corners, which belong to neither arc)."""
+    """Upper and lower arcs of a hole, cut at its leftmost and rightmost
+    vertices (the corners, which belong to neither arc)."""
     x = vertices[loop, 0]
     a, b = int(np.argmin(x)), int(np.argmax(x))
     n = len(loop)
@@ -157,9 +168,9 @@ def side_field(
     lower: np.ndarray,
     softness: float,
 ) -> np.ndarray:
-    """(V,) soft 'below the hole' indicator: a logistic of the difference of the mesh
-    distances to the hole's upper and lower arcs. Paths run through the mesh, so the
-    two lips are far apart even when the mouth is closed."""
+    """(V,) soft 'below the hole' indicator: a logistic of the difference of
+    the mesh distances to the hole's upper and lower arcs. Paths run through
+    the mesh, so the two lips are far apart even when the mouth is closed."""
     g = _edge_graph(vertices, faces)
     d_up = dijkstra(g, indices=upper, min_only=True)
     d_low = dijkstra(g, indices=lower, min_only=True)
@@ -169,8 +180,9 @@ def side_field(
 def close_mouth(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Move the lower lip and jaw until the inner lips meet (a neutral mouth).
 
-    The lower arc of the mouth hole is brought onto the upper arc in y and z (the
-    inner lips touch); the correction is spread smoothly over the lower face.
+    The lower arc of the mouth hole is brought onto the upper arc in y and z
+    (the inner lips touch); the correction is spread smoothly over the lower
+    face.
     """
     v = vertices.copy()
     mouth, _ = hole_loops(v, faces)
@@ -198,8 +210,9 @@ def close_mouth(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
     """Landmarks and soft regions of a (neutral) face mesh.
 
-    Brows come from MediaPipe's published eyebrow vertex sets, everything else from
-    the mesh's geometry (holes, extremes), so the anchors follow each identity.
+    Brows come from MediaPipe's published eyebrow vertex sets, everything else
+    from the mesh's geometry (holes, extremes), so the anchors follow each
+    identity.
     """
     from mediapipe.python.solutions.face_mesh_connections import (
         FACEMESH_FACE_OVAL,
@@ -280,7 +293,8 @@ def face_regions(vertices: np.ndarray, faces: np.ndarray) -> FaceRegions:
 def sample_identity(
     base: np.ndarray, rng: np.random.Generator, midline_x: float
 ) -> np.ndarray:
-    """A new identity: global proportions and smooth, near-symmetric local changes.
+    """A new identity: global proportions and smooth, near-symmetric local
+    changes.
 
     Args:
         base (np.ndarray): (V, 3) canonical base shape.

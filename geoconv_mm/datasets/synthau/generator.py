@@ -1,4 +1,5 @@
-"""Generate SynthAU on disk: images, ground-truth meshes, an AUDataset annotation.
+"""Generate SynthAU on disk: images, ground-truth meshes, an AUDataset
+annotation.
 
 Layout of a build (``<root>/<spec.key>/``)::
 
@@ -12,10 +13,11 @@ Layout of a build (``<root>/<spec.key>/``)::
                                   done)
     annotations/synthau.json      OpenMMLab 2.0 annotation (written last)
 
-Every subject draws from its own random stream (``SeedSequence([seed, index])``), so
-a build is deterministic for a seed and an interrupted build resumes where it stopped
-with the same result. Variants (:mod:`.variants`) change only what they name: the
-identities, poses, lights and labels of a seed are the same in every variant.
+Every subject draws from its own random stream
+(``SeedSequence([seed, index])``), so a build is deterministic for a seed and
+an interrupted build resumes where it stopped with the same result. Variants
+(:mod:`.variants`) change only what they name: the identities, poses, lights
+and labels of a seed are the same in every variant.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ NEUTRAL_SUFFIX = '_neutral.npz'
 
 
 def neutral_geo_path(geo_path: str) -> str:
-    """Where a build keeps the AU-free mesh of the frame whose mesh is ``geo_path``."""
+    """Where a build keeps the AU-free mesh of the frame whose mesh is
+    ``geo_path``.
+    """
     if not geo_path.endswith('.npz'):
         raise ValueError(f'not a SynthAU mesh record path: {geo_path!r}')
     return geo_path[: -len('.npz')] + NEUTRAL_SUFFIX
@@ -77,26 +81,29 @@ class SynthAUSpec:
 
     Args:
         seed (int): Master seed.
-        num_subjects (int): Synthetic identities, split evenly into ``num_parts``.
+        num_subjects (int): Synthetic identities, split evenly into
+            ``num_parts``.
         images_per_subject (int): Frames per identity.
         image_size (int): Crop size in pixels.
-        num_parts (int): Subject-exclusive parts of the fold protocol (3 like BP4D).
-        geometry (str): 'gt' (the mesh that was rendered) or 'reconstructed' (the
-            MediaPipe reconstructor run on the rendered image, through
-            :class:`geoconv_mm.face.FacePipeline`; frames without a detected face
-            are left out and listed in ``summary.json``).
+        num_parts (int): Subject-exclusive parts of the fold protocol
+            (3 like BP4D).
+        geometry (str): 'gt' (the mesh that was rendered) or 'reconstructed'
+            (the MediaPipe reconstructor run on the rendered image, through
+            :class:`geoconv_mm.face.FacePipeline`; frames without a detected
+            face are left out and listed in ``summary.json``).
         max_yaw (float): Head yaw range in degrees (+-).
         max_pitch (float): Head pitch range in degrees (+-).
         max_roll (float): Head roll range in degrees (+-).
         inplane_scale (float): Multiplier of the AUs' in-image-plane motion.
-        depth_scale (float): Multiplier of the AUs' depth motion (dose response).
-        appearance (float): Strength of the AUs' furrows and wrinkles in the texture
-            (0: none; 1: up to 50% darker lines at full intensity).
-        lighting (str): 'directional' (Lambert shading from the true normals) or
-            'ambient' (no shading cue).
-        texture (str): 'photo' (every identity wears the base photograph, tinted) or
-            'varied' (each identity borrows its fine skin detail from a different
-            scikit-image picture, see :func:`varied_texture`).
+        depth_scale (float): Multiplier of the AUs' depth motion
+            (dose response).
+        appearance (float): Strength of the AUs' furrows and wrinkles in the
+            texture (0: none; 1: up to 50% darker lines at full intensity).
+        lighting (str): 'directional' (Lambert shading from the true normals)
+            or 'ambient' (no shading cue).
+        texture (str): 'photo' (every identity wears the base photograph,
+            tinted) or 'varied' (each identity borrows its fine skin detail
+            from a different scikit-image picture, see :func:`varied_texture`).
         render_neutral (bool): Render the image from the AU-free mesh (the mesh
             record keeps the AUs): the image carries no AU at all.
     """
@@ -146,7 +153,9 @@ class SynthAUSpec:
 
     @property
     def key(self) -> str:
-        """Folder name of this build (every parameter that changes the data)."""
+        """Folder name of this build (every parameter that changes the
+        data).
+        """
         return (
             f'synthau-v{GENERATOR_VERSION}_seed{self.seed}_{self.num_subjects}x'
             f'{self.images_per_subject}_{self.image_size}px_{self.geometry}_p'
@@ -172,7 +181,9 @@ class SynthAUSpec:
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    """R = Rz(roll) Ry(yaw) Rx(pitch), degrees; frame x right, y down, z to camera."""
+    """R = Rz(roll) Ry(yaw) Rx(pitch), degrees; frame x right, y down, z to
+    camera.
+    """
     y, p, r = np.deg2rad([yaw, pitch, roll])
     rx = np.array(
         [[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]]
@@ -247,7 +258,9 @@ class SubjectRenderer:
         )
 
     def frame(self) -> dict:
-        """Render the next frame: image, mesh (pixel frame), labels and parameters."""
+        """Render the next frame: image, mesh (pixel frame), labels and
+        parameters.
+        """
         rng, spec = self.rng, self.spec
         proto, intensity = sample_expression(rng, self.proto_weights)
         applied = {au: s * self.expressiveness for au, s in intensity.items()}
@@ -328,7 +341,9 @@ class SubjectRenderer:
 
 
 def _fit_scale_shift(src: np.ndarray, dst: np.ndarray):
-    """Least-squares uniform scale and shift (no rotation: roll is part of the pose)."""
+    """Least-squares uniform scale and shift (no rotation: roll is part of the
+    pose).
+    """
     ms, md = src.mean(0), dst.mean(0)
     scale = float(((src - ms) * (dst - md)).sum() / ((src - ms) ** 2).sum())
     return scale, md - scale * ms
@@ -354,7 +369,8 @@ def generate_synthau(
 
     Args:
         root (str): Cache folder; the build goes to ``<root>/<spec.key>``.
-        spec (SynthAUSpec, optional): What to generate (defaults to ``SynthAUSpec()``).
+        spec (SynthAUSpec, optional): What to generate (defaults to
+            ``SynthAUSpec()``).
         progress (bool): Show a tqdm bar.
 
     Returns:

@@ -1,9 +1,10 @@
-"""A small numpy renderer: z-buffered barycentric rasterisation, Lambertian shading.
+"""A small numpy renderer: z-buffered barycentric rasterisation, Lambertian
+shading.
 
-The face is drawn over a background, a dark mouth cavity (seen through the mouth hole
-when the lips part) and eyeballs (seen through the eye holes). Rasterisation is
-:func:`geoconv_mm.geodesic.rasterize`, the one the geodesic weights use, so the image
-and the mesh record agree pixel for pixel.
+The face is drawn over a background, a dark mouth cavity (seen through the
+mouth hole when the lips part) and eyeballs (seen through the eye holes).
+Rasterisation is :func:`geoconv_mm.geodesic.rasterize`, the one the geodesic
+weights use, so the image and the mesh record agree pixel for pixel.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ class Lighting:
     """Ambient plus one directional light.
 
     Args:
-        direction (np.ndarray): (3,) unit vector toward the light (x right, y down,
-            z toward the camera).
+        direction (np.ndarray): (3,) unit vector toward the light (x right, y
+            down, z toward the camera).
         ambient (float): Ambient term.
         diffuse (float): Strength of the directional light.
         tint (np.ndarray): (3,) BGR colour multiplier of the light.
@@ -39,7 +40,8 @@ class Lighting:
         cls, rng: np.random.Generator, ambient_only: bool = False
     ) -> 'Lighting':
         """A random light; ``ambient_only`` folds the directional part into the
-        ambient term (same random draws, same overall brightness, no shading cue)."""
+        ambient term (same random draws, same overall brightness, no shading
+        cue)."""
         azim = rng.uniform(-0.9, 0.9)
         elev = rng.uniform(-0.6, 0.5)  # negative: light from above (y down)
         d = np.array(
@@ -61,7 +63,9 @@ class Lighting:
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) unit area-weighted vertex normals, oriented toward the camera (+z)."""
+    """(V, 3) unit area-weighted vertex normals, oriented toward the camera
+    (+z).
+    """
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
@@ -91,18 +95,22 @@ def render_face(
     """Render a textured, shaded face.
 
     Args:
-        vertices (np.ndarray): (V, 3) positions in output pixels (pixel (r, c) has its
-            centre at x=c, y=r; larger z is closer).
+        vertices (np.ndarray): (V, 3) positions in output pixels (pixel (r, c)
+            has its centre at x=c, y=r; larger z is closer).
         faces (np.ndarray): (F, 3) triangles.
         uv (np.ndarray): (V, 2) texture pixel coordinates.
         texture (np.ndarray): (T, T, 3) uint8 BGR.
-        albedo_gain (np.ndarray): (H_t, W_t, 3) or (3,) multiplier of the texture.
+        albedo_gain (np.ndarray): (H_t, W_t, 3) or (3,) multiplier of the
+            texture.
         lighting (Lighting): The light.
         size (int): Output height and width.
-        background (np.ndarray): (size, size, 3) float32 BGR background in [0, 255].
+        background (np.ndarray): (size, size, 3) float32 BGR background in [0,
+            255].
         mouth_loop (np.ndarray): Vertex ids of the mouth hole's boundary.
-        eye_loops (Sequence[np.ndarray]): Vertex ids of the eye holes' boundaries.
-        supersample (int): Render at this factor and downsample (anti-aliasing).
+        eye_loops (Sequence[np.ndarray]): Vertex ids of the eye holes'
+            boundaries.
+        supersample (int): Render at this factor and downsample
+            (anti-aliasing).
 
     Returns:
         tuple: (size, size, 3) uint8 BGR image and (size, size) bool face mask.
@@ -153,7 +161,9 @@ def _draw_holes(
     mouth_loop: np.ndarray,
     eye_loops: Sequence[np.ndarray],
 ) -> None:
-    """Paint what the holes show: a dark mouth cavity with teeth, and eyeballs."""
+    """Paint what the holes show: a dark mouth cavity with teeth, and
+    eyeballs.
+    """
 
     def poly(loop):
         return np.round(v[loop, :2] * 4).astype(np.int32)[

@@ -10,12 +10,14 @@ from .generator import neutral_geo_path
 
 @TRANSFORMS.register_module()
 class LoadNeutralFaceSurface(BaseTransform):
-    """Load the AU-free mesh of the frame (same identity and pose) as its surface.
+    """Load the AU-free mesh of the frame (same identity and pose) as its
+    surface.
 
-    The neutral-mesh control: in place of ``LoadFaceSurface``, so that everything
-    downstream (flips, geodesic weights, depth) sees the face *shape* without the
-    AU. Separates what GeoConv gets from the face shape from what it gets from the
-    AU. SynthAU builds keep that mesh at :func:`neutral_geo_path` of ``geo_path``.
+    The neutral-mesh control: in place of ``LoadFaceSurface``, so that
+    everything downstream (flips, geodesic weights, depth) sees the face
+    *shape* without the AU. Separates what GeoConv gets from the face shape
+    from what it gets from the AU. SynthAU builds keep that mesh at
+    :func:`neutral_geo_path` of ``geo_path``.
 
     **Required Keys:**
 

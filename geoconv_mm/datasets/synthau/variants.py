@@ -1,15 +1,16 @@
-"""Named SynthAU variants: generator options that isolate what GeoConv could use.
+"""Named SynthAU variants: generator options that isolate what GeoConv could
+use.
 
 Each variant is a set of :class:`~.generator.SynthAUSpec` overrides on top of a
-config's generator options; every option is part of the build's cache key, so each
-variant has its own build. All variants of a seed share identities, poses, lights
-and labels.
+config's generator options; every option is part of the build's cache key, so
+each variant has its own build. All variants of a seed share identities, poses,
+lights and labels.
 
 - ``default``: the config's SynthAU as it is.
-- ``geometry_only``: AUs move the surface in depth only, the image is rendered from
-  the AU-free mesh under ambient light, without furrows: a 2D network sees no AU at
-  all, the mesh record (GeoConv's weights, RGB-D's depth) has them. AU25 has no
-  depth motion, so it is not observable here.
+- ``geometry_only``: AUs move the surface in depth only, the image is rendered
+  from the AU-free mesh under ambient light, without furrows: a 2D network sees
+  no AU at all, the mesh record (GeoConv's weights, RGB-D's depth) has them.
+  AU25 has no depth motion, so it is not observable here.
 - ``depth_x2`` / ``depth_x4``: the default with the AUs' depth motion doubled /
   quadrupled (dose response).
 - ``geometry_only_x4``: geometry-only with the depth motion quadrupled.

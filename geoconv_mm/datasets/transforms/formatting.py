@@ -19,18 +19,19 @@ class PackAUInputs(BaseTransform):
     **Required Keys:**
 
     - img
-    - gt_au (uint8 (A,), optional: unlabelled frames at inference time have none;
-      training then fails in the head, which needs it)
+    - gt_au (uint8 (A,), optional: unlabelled frames at inference time have
+      none; training then fails in the head, which needs it)
     - au_mask (bool (A,), optional: all True when absent)
     - geo_weights (optional), depth (optional), au_intensities (optional)
     - ``meta_keys`` (optional)
 
     **Added Keys:**
 
-    - inputs (torch.Tensor): (C, H, W), as :class:`mmpretrain.datasets.PackInputs`.
+    - inputs (torch.Tensor): (C, H, W), as
+      :class:`mmpretrain.datasets.PackInputs`.
     - data_samples (DataSample): ``gt_au`` float32 (A,), ``au_mask`` bool (A,),
-      ``geo_weights`` {key: float32 tensor (K, H_out, W_out)}, ``depth`` float32
-      (1, H, W), ``au_intensities`` int64 (A,) and the meta keys.
+      ``geo_weights`` {key: float32 tensor (K, H_out, W_out)}, ``depth``
+      float32 (1, H, W), ``au_intensities`` int64 (A,) and the meta keys.
 
     Args:
         meta_keys (Sequence[str]): Keys stored as metainfo when present.

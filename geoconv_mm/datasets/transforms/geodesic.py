@@ -1,4 +1,6 @@
-"""Per-sample maps derived from the (transformed) face surface: geodesic weights, depth."""
+"""Per-sample maps derived from the (transformed) face surface: geodesic
+weights, depth.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ def _surface(results: dict, name: str):
     surface = results.get('face_surface')
     if surface is None:
         raise KeyError(
-            f'{name} needs results["face_surface"]: put LoadFaceSurface before '
+            f'{name} needs results["face_surface"]: put LoadFaceSurface '
+            'before '
             f"it ({results.get('img_path')})"
         )
     img_hw = tuple(results['img'].shape[:2])
@@ -107,7 +110,8 @@ class GenerateGeodesicWeights(BaseTransform):
         self.off_surface = off_surface
 
     def set_specs(self, specs: Sequence[Union[GeoSpec, dict, str]]) -> None:
-        """Sets the specs to compute; an empty list makes the transform a no-op.
+        """Sets the specs to compute; an empty list makes the transform a
+        no-op.
 
         Args:
             specs (list): GeoSpec objects, their kwargs dicts or their keys.
@@ -185,13 +189,15 @@ class GenerateGeodesicWeights(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RenderDepth(BaseTransform):
-    """Render the depth map of the (transformed) face surface, for the RGBD ablations.
+    """Render the depth map of the (transformed) face surface, for the RGBD
+    ablations.
 
     ``mode='key'`` stores it in ``results['depth']`` (float32 (H, W)), which
-    ``PackAUInputs`` packs as ``data_sample.depth`` (1, H, W) for a second branch
-    (RGBDTB). ``mode='channel'`` appends it to the image as a 4th channel (RGBD):
-    the image becomes float32 (H, W, 4) with the colour channels unchanged, so the
-    data preprocessor needs 4 means/stds. Values are ``geoconv_mm.geodesic.render_depth``'s.
+    ``PackAUInputs`` packs as ``data_sample.depth`` (1, H, W) for a second
+    branch (RGBDTB). ``mode='channel'`` appends it to the image as a 4th
+    channel (RGBD): the image becomes float32 (H, W, 4) with the colour
+    channels unchanged, so the data preprocessor needs 4 means/stds. Values are
+    ``geoconv_mm.geodesic.render_depth``'s.
 
     **Required Keys:**
 

@@ -1,8 +1,9 @@
 """Geometric transforms that move the image and the face surface together.
 
-They refuse to run after ``GenerateGeodesicWeights`` or ``RenderDepth``: weights and
-depth are derived from the transformed surface, which keeps them consistent with the
-image by construction (flipping a weight grid is only exact for some layer specs).
+They refuse to run after ``GenerateGeodesicWeights`` or ``RenderDepth``:
+weights and depth are derived from the transformed surface, which keeps them
+consistent with the image by construction (flipping a weight grid is only exact
+for some layer specs).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ def _check_order(transform: BaseTransform, results: dict) -> None:
     done = [k for k in _DERIVED if k in results]
     if done:
         raise RuntimeError(
-            f'{type(transform).__name__} must run before GenerateGeodesicWeights / '
-            f'RenderDepth (results already hold {done}); put geometric transforms first'
+            f'{type(transform).__name__} must run before '
+            'GenerateGeodesicWeights / RenderDepth (results already hold '
+            f'{done}); put geometric transforms first'
         )
 
 
@@ -70,7 +72,8 @@ class RandomFlipFace(BaseTransform):
 
     Args:
         prob (float): Flip probability.
-        direction (str): Only 'horizontal': a vertically flipped face is not a face.
+        direction (str): Only 'horizontal': a vertically flipped face is not a
+            face.
     """
 
     def __init__(self, prob: float = 0.5, direction: str = 'horizontal'):
@@ -111,8 +114,8 @@ class RandomFlipFace(BaseTransform):
 class ResizeFace(BaseTransform):
     """Resize the image to ``scale`` (H, W) and map the surface with it.
 
-    Pixel centres map as ``x' = (x + 0.5) * W'/W - 0.5`` (cv2's convention); z is
-    scaled by the mean scale (``FaceSurface.transform``).
+    Pixel centres map as ``x' = (x + 0.5) * W'/W - 0.5`` (cv2's convention); z
+    is scaled by the mean scale (``FaceSurface.transform``).
 
     **Required Keys:**
 
@@ -171,8 +174,8 @@ class ResizeFace(BaseTransform):
 
 @TRANSFORMS.register_module()
 class CropFace(BaseTransform):
-    """Crop ``crop_size`` (H, W) from the image, randomly or centred, and the surface
-    with it (a translation; vertices outside the crop stay, off-image).
+    """Crop ``crop_size`` (H, W) from the image, randomly or centred, and the
+    surface with it (a translation; vertices outside the crop stay, off-image).
 
     **Required Keys:**
 
@@ -204,7 +207,8 @@ class CropFace(BaseTransform):
         )
         if len(self.crop_size) != 2 or min(self.crop_size) < 1:
             raise ValueError(
-                f'crop_size must be a positive int or (H, W), got {crop_size!r}'
+                'crop_size must be a positive int or (H, W), got '
+                f'{crop_size!r}'
             )
         self.random = random
 
@@ -236,4 +240,7 @@ class CropFace(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(crop_size={self.crop_size}, random={self.random})'
+        return (
+            f'{type(self).__name__}(crop_size={self.crop_size}, '
+            f'random={self.random})'
+        )

@@ -10,10 +10,11 @@ from mmpretrain.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class LoadFaceSurface(BaseTransform):
-    """Load the frame's 3D face surface (the ``.npz`` record of the prepare tools).
+    """Load the frame's 3D face surface (the ``.npz`` record of the prepare
+    tools).
 
-    Put it after ``LoadImageFromFile``: the surface lives in the crop's pixel frame, so
-    its ``image_size`` must equal the loaded image's size.
+    Put it after ``LoadImageFromFile``: the surface lives in the crop's pixel
+    frame, so its ``image_size`` must equal the loaded image's size.
 
     **Required Keys:**
 
@@ -25,12 +26,14 @@ class LoadFaceSurface(BaseTransform):
     - face_surface (:class:`geoconv_mm.geodesic.FaceSurface`)
 
     Raises:
-        FileNotFoundError: the frame has no record (names the file and the frame).
+        FileNotFoundError: the frame has no record (names the file and the
+            frame).
         ValueError: the record's image size differs from the image's.
     """
 
     def transform(self, results: dict) -> dict:
-        # Imported here so that label-only use (--no-geometry) needs no geometry build.
+        # Imported here so that label-only use (--no-geometry) needs no
+        # geometry build.
         from geoconv_mm.geodesic import FaceSurface
 
         path = results.get('geo_path')

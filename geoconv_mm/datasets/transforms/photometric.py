@@ -1,8 +1,8 @@
 """The paper's photometric augmentation (Sec. 4.1).
 
-mmpretrain's ``ColorJitter`` *shifts* hue (torchvision semantics) rather than scaling
-it, and its ``Lighting`` returns RGB channel order when ``to_rgb=True`` and wraps
-uint8 values past 255 around. Hence these two small transforms.
+mmpretrain's ``ColorJitter`` *shifts* hue (torchvision semantics) rather than
+scaling it, and its ``Lighting`` returns RGB channel order when ``to_rgb=True``
+and wraps uint8 values past 255 around. Hence these two small transforms.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from mmcv.transforms.utils import cache_randomness
 from mmpretrain.datasets.transforms import Lighting
 from mmpretrain.registry import TRANSFORMS
 
-#: PCA of ImageNet RGB pixel values (0-255), as in AlexNet / mmpretrain's configs.
+#: PCA of ImageNet RGB pixel values (0-255), as in AlexNet / mmpretrain's
+#: configs.
 IMAGENET_EIGVAL = (55.4625, 4.7940, 1.1475)
 IMAGENET_EIGVEC = (
     (-0.5675, 0.7192, 0.4009),
@@ -36,10 +37,11 @@ def _range(value, name: str) -> Tuple[float, float]:
 
 @TRANSFORMS.register_module()
 class RandomHSVScale(BaseTransform):
-    """Scale hue, saturation and brightness (HSV value) by independent uniform factors.
+    """Scale hue, saturation and brightness (HSV value) by independent uniform
+    factors.
 
-    Hue is scaled in degrees and wrapped to [0, 360); saturation and value are clipped
-    to [0, 1]. The paper draws every factor from U[0.6, 1.4].
+    Hue is scaled in degrees and wrapped to [0, 360); saturation and value are
+    clipped to [0, 1]. The paper draws every factor from U[0.6, 1.4].
 
     **Required Keys:**
 
@@ -104,18 +106,19 @@ class RandomHSVScale(BaseTransform):
 
     def __repr__(self) -> str:
         return (
-            f'{type(self).__name__}(hue={self.hue}, saturation={self.saturation}, '
-            f'brightness={self.brightness})'
+            f'{type(self).__name__}(hue={self.hue}, '
+            f'saturation={self.saturation}, brightness={self.brightness})'
         )
 
 
 @TRANSFORMS.register_module()
 class PCALighting(Lighting):
-    """AlexNet-style PCA lighting noise that keeps the channel order and clips uint8.
+    """AlexNet-style PCA lighting noise that keeps the channel order and clips
+    uint8.
 
-    Adds ``eigvec @ (alpha * eigval)`` with ``alpha ~ N(0, alphastd)`` per image to
-    every pixel (the eigen-decomposition is of RGB values; the shift is reordered for
-    a BGR image).
+    Adds ``eigvec @ (alpha * eigval)`` with ``alpha ~ N(0, alphastd)`` per
+    image to every pixel (the eigen-decomposition is of RGB values; the shift
+    is reordered for a BGR image).
 
     **Required Keys:**
 
@@ -127,7 +130,8 @@ class PCALighting(Lighting):
 
     Args:
         eigval (Sequence[float]): Eigenvalues of the RGB pixel covariance.
-        eigvec (Sequence[Sequence[float]]): Eigenvectors as columns, rows R, G, B.
+        eigvec (Sequence[Sequence[float]]): Eigenvectors as columns, rows R, G,
+            B.
         alphastd (float): Standard deviation of alpha (the paper: 0.1).
         channel_order (str): 'bgr' (``LoadImageFromFile``) or 'rgb'.
     """

@@ -17,7 +17,8 @@ def plot_au_f1(
     title: str,
     baseline: Optional[Dict[str, float]] = None,
 ) -> None:
-    """Bar chart of per-AU F1 (percent), optionally beside a baseline, to ``path``.
+    """Bar chart of per-AU F1 (percent), optionally beside a baseline, to
+    ``path``.
 
     Args:
         f1 (dict): AU name -> F1 in percent.
@@ -66,9 +67,10 @@ def plot_au_f1(
 
 @HOOKS.register_module()
 class AUF1ChartHook(Hook):
-    """After each validation, save ``au_f1.png`` (per-AU F1 bars, the mean in the
-    title, and beside them the F1 of predicting every AU present, when the validation
-    dataset gives AU statistics) in the run's log folder and log where it went.
+    """After each validation, save ``au_f1.png`` (per-AU F1 bars, the mean in
+    the title, and beside them the F1 of predicting every AU present, when the
+    validation dataset gives AU statistics) in the run's log folder and log
+    where it went.
 
     Reads the ``<prefix>/F1_<AU>`` keys written by :class:`AUF1Metric`.
 
@@ -112,7 +114,9 @@ class AUF1ChartHook(Hook):
 
     @staticmethod
     def _all_present(runner, names) -> Optional[Dict[str, float]]:
-        """F1 of predicting every AU present, 2p / (1 + p), on the validation split."""
+        """F1 of predicting every AU present, 2p / (1 + p), on the validation
+        split.
+        """
         dataset = getattr(runner.val_dataloader, 'dataset', None)
         if not hasattr(dataset, 'get_au_statistics'):
             return None

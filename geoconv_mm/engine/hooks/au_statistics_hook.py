@@ -12,11 +12,12 @@ from mmpretrain.registry import HOOKS
 
 
 def find_au_statistics(dataset) -> Optional[Dict[str, np.ndarray]]:
-    """``get_au_statistics()`` of ``dataset``, looking through dataset wrappers.
+    """``get_au_statistics()`` of ``dataset``, looking through dataset
+    wrappers.
 
-    A :class:`mmengine.dataset.ConcatDataset` sums its parts' counts; other wrappers
-    (``RepeatDataset``, ``ClassBalancedDataset``...) are unwrapped through
-    ``.dataset``. Returns None when no dataset provides statistics.
+    A :class:`mmengine.dataset.ConcatDataset` sums its parts' counts; other
+    wrappers (``RepeatDataset``, ``ClassBalancedDataset``...) are unwrapped
+    through ``.dataset``. Returns None when no dataset provides statistics.
     """
     if hasattr(dataset, 'get_au_statistics'):
         stats = dataset.get_au_statistics()
@@ -35,13 +36,14 @@ def find_au_statistics(dataset) -> Optional[Dict[str, np.ndarray]]:
 
 @HOOKS.register_module()
 class AUStatisticsHook(Hook):
-    """Before training, count known/positive labels per AU on the training split and
-    call ``set_statistics`` on every loss of the model that has it
+    """Before training, count known/positive labels per AU on the training
+    split and call ``set_statistics`` on every loss of the model that has it
     (:class:`AUBalancedBCELoss`).
 
-    Statistics are recomputed at every start, resumes included, from the split the
-    run actually trains on, so they cannot drift from the data. Training stops with
-    an error when a loss needs statistics and the training dataset cannot give them.
+    Statistics are recomputed at every start, resumes included, from the split
+    the run actually trains on, so they cannot drift from the data. Training
+    stops with an error when a loss needs statistics and the training dataset
+    cannot give them.
     """
 
     priority = 'VERY_HIGH'
@@ -64,9 +66,10 @@ class AUStatisticsHook(Hook):
         if stats is None:
             if any(getattr(m, 'requires_statistics', True) for m in losses):
                 raise RuntimeError(
-                    f'AUStatisticsHook: the training dataset ({type(dataset).__name__}) '
-                    'has no get_au_statistics(), but the balanced loss (Eq. 5-6) needs '
-                    'per-AU counts of the training split; use an AUDataset or set '
+                    'AUStatisticsHook: the training dataset '
+                    f'({type(dataset).__name__}) has no get_au_statistics(), '
+                    'but the balanced loss (Eq. 5-6) needs per-AU counts of '
+                    'the training split; use an AUDataset or set '
                     'use_balanced_weights=False'
                 )
             return

@@ -16,7 +16,9 @@ DEFAULT_IMAGE_SIZE = 224
 
 
 def _input_channels(model: nn.Module) -> int:
-    """Channels of the network input: those the data preprocessor normalises."""
+    """Channels of the network input: those the data preprocessor
+    normalises.
+    """
     mean = getattr(getattr(model, 'data_preprocessor', None), 'mean', None)
     return int(mean.numel()) if mean is not None else 3
 
@@ -88,17 +90,18 @@ def fill_geo_specs(pipeline: Any, specs: Sequence[GeoSpec]) -> int:
         missing = needed - {s.key for s in t.specs}
         if missing:
             raise ValueError(
-                f'GenerateGeodesicWeights lists specs {[s.key for s in t.specs]}'
-                f' but the model needs {sorted(missing)} too; use '
-                "specs='auto'"
+                'GenerateGeodesicWeights lists specs '
+                f'{[s.key for s in t.specs]} but the model needs '
+                f'{sorted(missing)} too; use specs=\'auto\''
             )
     return filled
 
 
 @HOOKS.register_module()
 class GeoSpecsHook(Hook):
-    """Before train, val and test, fills ``GenerateGeodesicWeights(specs='auto')``
-    in the loop's data pipeline with the specs of the model's GeoConv layers.
+    """Before train, val and test, fills
+    ``GenerateGeodesicWeights(specs='auto')`` in the loop's data pipeline with
+    the specs of the model's GeoConv layers.
 
     Args:
         image_size (int | Sequence[int], optional): Network input size of the

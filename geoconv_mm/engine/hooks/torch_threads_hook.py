@@ -11,12 +11,14 @@ from mmpretrain.registry import HOOKS
 
 @HOOKS.register_module()
 class TorchThreadsHook(Hook):
-    """Set torch's intra-op thread count for the run (``torch.set_num_threads``).
+    """Set torch's intra-op thread count for the run
+    (``torch.set_num_threads``).
 
     On a small, shared CPU one thread per process is much faster than several
-    (measured 2-3x on the 2-core development machine with other jobs running): the
-    threads of the training process, the data workers and other jobs otherwise
-    oversubscribe the cores. An explicit ``OMP_NUM_THREADS`` in the environment wins.
+    (measured 2-3x on the 2-core development machine with other jobs running):
+    the threads of the training process, the data workers and other jobs
+    otherwise oversubscribe the cores. An explicit ``OMP_NUM_THREADS`` in the
+    environment wins.
 
     Args:
         num_threads (int): Threads of the training process.

@@ -20,10 +20,10 @@ def au_f1_scores(
 ) -> Dict[str, np.ndarray]:
     """Per-AU precision, recall and F1 of thresholded scores.
 
-    An AU counts as predicted present when its score is ``>= threshold``. Frames whose
-    label is unknown (``mask`` False) are left out of that AU's counts. Where a ratio's
-    denominator is 0 the ratio is 0 (scikit-learn's ``zero_division=0``); an AU with no
-    known label at all gets NaN.
+    An AU counts as predicted present when its score is ``>= threshold``.
+    Frames whose label is unknown (``mask`` False) are left out of that AU's
+    counts. Where a ratio's denominator is 0 the ratio is 0 (scikit-learn's
+    ``zero_division=0``); an AU with no known label at all gets NaN.
 
     Args:
         pred_scores (np.ndarray): (N, A) probabilities.
@@ -32,8 +32,8 @@ def au_f1_scores(
         threshold (float): Decision threshold.
 
     Returns:
-        dict: float64 (A,) arrays ``precision``, ``recall``, ``f1`` (fractions, not %)
-        and int64 (A,) ``tp``, ``fp``, ``fn``, ``num_known``.
+        dict: float64 (A,) arrays ``precision``, ``recall``, ``f1`` (fractions,
+        not %) and int64 (A,) ``tp``, ``fp``, ``fn``, ``num_known``.
     """
     pred_scores = np.asarray(pred_scores, np.float64)
     gt = np.asarray(gt)
@@ -159,18 +159,21 @@ def yaw_of_sample(
 
 @METRICS.register_module()
 class AUF1Metric(BaseMetric):
-    """Per-AU F1, precision and recall at a threshold, and their averages over AUs.
+    """Per-AU F1, precision and recall at a threshold, and their averages over
+    AUs.
 
-    Reads ``pred_score``, ``gt_au`` and ``au_mask`` from each data sample. Results are
-    in percent, as the paper reports them: ``<prefix>/F1`` (the average F1-frame),
-    ``<prefix>/precision``, ``<prefix>/recall``, and ``<prefix>/F1_AU1``,
-    ``<prefix>/precision_AU1``... per AU. Averages skip AUs without any known test
-    label (with a warning). A table with AU names is logged.
+    Reads ``pred_score``, ``gt_au`` and ``au_mask`` from each data sample.
+    Results are in percent, as the paper reports them: ``<prefix>/F1`` (the
+    average F1-frame), ``<prefix>/precision``, ``<prefix>/recall``, and
+    ``<prefix>/F1_AU1``, ``<prefix>/precision_AU1``... per AU. Averages skip
+    AUs without any known test label (with a warning). A table with AU names is
+    logged.
 
     Args:
         threshold (float): Probability at which an AU counts as present.
-        au_names (Sequence[str], optional): Names for the table and keys; defaults to
-            the dataset's ``classes`` (``AU1``, ...), else ``AU<index>``.
+        au_names (Sequence[str], optional): Names for the table and keys;
+            defaults to the dataset's ``classes`` (``AU1``, ...), else
+            ``AU<index>``.
         collect_device (str): Where results are gathered in distributed runs.
         prefix (str, optional): Key prefix; defaults to ``'au'``.
         yaw_bins (Sequence[float], optional): |yaw| bin edges in degrees;
@@ -273,8 +276,8 @@ class AUF1Metric(BaseMetric):
         unknown = [n for n, k in zip(names, stats['num_known']) if k == 0]
         if unknown:
             print_log(
-                f'AUF1Metric: no known test label for {unknown}; left out of the '
-                'averages',
+                f'AUF1Metric: no known test label for {unknown}; left out of '
+                'the averages',
                 logger='current',
                 level=logging.WARNING,
             )

@@ -1,4 +1,6 @@
-"""Write a test set's AU scores, labels and subjects to one compact .npz file."""
+"""Write a test set's AU scores, labels and subjects to one compact .npz
+file.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +33,8 @@ def load_predictions(path: str) -> Dict[str, np.ndarray]:
     """Read an :class:`AUPredictionDump` file.
 
     Returns:
-        dict: ``scores`` float32 (N, A), ``gt`` uint8 (N, A), ``mask`` bool (N, A),
-        ``subjects`` str (N,) and ``au_names`` str (A,).
+        dict: ``scores`` float32 (N, A), ``gt`` uint8 (N, A), ``mask`` bool
+        (N, A), ``subjects`` str (N,) and ``au_names`` str (A,).
     """
     try:
         with np.load(path) as data:
@@ -52,10 +54,10 @@ def load_predictions(path: str) -> Dict[str, np.ndarray]:
 class AUPredictionDump(BaseMetric):
     """Dumps per-frame predictions so that uncertainty can be computed later.
 
-    A second evaluator next to :class:`AUF1Metric`; it returns no metric. The file
-    holds float32 scores, uint8 labels, the bool validity mask, and each frame's
-    subject (an index into the sorted subject names): about 30 KB for 500 frames
-    x 15 AUs, compressed.
+    A second evaluator next to :class:`AUF1Metric`; it returns no metric. The
+    file holds float32 scores, uint8 labels, the bool validity mask, and each
+    frame's subject (an index into the sorted subject names): about 30 KB for
+    500 frames x 15 AUs, compressed.
 
     Args:
         out_file (str): Where to write the .npz (atomically).

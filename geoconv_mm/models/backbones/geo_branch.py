@@ -13,12 +13,14 @@ from mmpretrain.registry import MODELS
 
 @MODELS.register_module()
 class GeoBranch(BaseModule):
-    """Five 3x3 convolution layers, each followed by norm, ReLU and 2x2 max pooling.
+    """Five 3x3 convolution layers, each followed by norm, ReLU and 2x2 max
+    pooling.
 
-    Fig. 3 of the paper, which gives the layer sizes, is not available; the text says
-    the branch is "composed of" five GeoConv layers, shallower than VGG-19, with pooling
-    between them (GeoConv works best "in lower layers", as structure "may be reduced in
-    the previous pooling layers"). Our choice, documented here and in the README:
+    Fig. 3 of the paper, which gives the layer sizes, is not available; the
+    text says the branch is "composed of" five GeoConv layers, shallower than
+    VGG-19, with pooling between them (GeoConv works best "in lower layers", as
+    structure "may be reduced in the previous pooling layers"). Our choice,
+    documented here and in the README:
 
     =====  =========  ========  ===============  ===========================
     layer  in stride  channels  output (224 in)  GeoSpec key (3x3, s1, p1)
@@ -31,19 +33,20 @@ class GeoBranch(BaseModule):
     =====  =========  ========  ===============  ===========================
 
     The output (total stride 32) matches VGG-19's last stage, so the two can be
-    concatenated. The layers see the input strides of VGG-19's five stages, so Geo-19
-    and GeoCNN need the same five GeoSpecs. The branch costs about 5% of VGG-19's
-    multiply-adds at 224 x 224.
+    concatenated. The layers see the input strides of VGG-19's five stages, so
+    Geo-19 and GeoCNN need the same five GeoSpecs. The branch costs about 5% of
+    VGG-19's multiply-adds at 224 x 224.
 
     Args:
         in_channels (int): Input channels (3 for RGB, 1 for a depth map).
         channels (Sequence[int]): Output channels of the five layers.
-        geo_pattern (Sequence[int]): Per layer, 1 for GeoConv and 0 for a regular
-            ``nn.Conv2d``: ``(1, 1, 1, 1, 1)`` is GeoCNN = G(11111), ``(0, 0, 0, 0, 0)``
-            is G(00000), and so on (Table 3). Also accepts a string like ``'10000'``.
+        geo_pattern (Sequence[int]): Per layer, 1 for GeoConv and 0 for a
+            regular ``nn.Conv2d``: ``(1, 1, 1, 1, 1)`` is GeoCNN = G(11111),
+            ``(0, 0, 0, 0, 0)`` is G(00000), and so on (Table 3). Also accepts
+            a string like ``'10000'``.
         geo_conv_cfg (dict): Conv config of the GeoConv layers.
-        norm_cfg (dict, optional): Norm after each conv (the branch is trained from
-            scratch, so BN by default).
+        norm_cfg (dict, optional): Norm after each conv (the branch is trained
+            from scratch, so BN by default).
         act_cfg (dict): Activation after each conv.
         init_cfg (dict | list, optional): Initialisation config.
     """

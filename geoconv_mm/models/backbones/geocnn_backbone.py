@@ -1,4 +1,6 @@
-"""GeoCNN's backbone: a deep main branch and an optional auxiliary branch (Sec. 3.4)."""
+"""GeoCNN's backbone: a deep main branch and an optional auxiliary branch
+(Sec. 3.4).
+"""
 
 from __future__ import annotations
 
@@ -20,22 +22,27 @@ def _channel_range(value: Sequence[int], name: str) -> Tuple[int, int]:
 
 @MODELS.register_module()
 class GeoCNNBackbone(BaseModule):
-    """Two-branch backbone: ``main_branch`` (VGG-19) and ``aux_branch`` (GeoConv).
+    """Two-branch backbone: ``main_branch`` (VGG-19) and ``aux_branch``
+    (GeoConv).
 
-    Each branch sees a channel range of the input: both see RGB ``(0, 3)`` in GeoCNN;
-    RGBDTB feeds the depth map, channel ``(3, 4)`` of an RGB-D input, to the auxiliary
-    branch. Each branch's last output is returned, main first, for a fusion neck to
-    concatenate. Without ``aux_branch`` this is a single-branch model (VGG-19, Geo-19,
-    RGBD), which keeps parameter names (``backbone.main_branch.*``) and therefore the
-    parameter-wise learning rates identical across all variants.
+    Each branch sees a channel range of the input: both see RGB ``(0, 3)`` in
+    GeoCNN; RGBDTB feeds the depth map, channel ``(3, 4)`` of an RGB-D input,
+    to the auxiliary branch. Each branch's last output is returned, main first,
+    for a fusion neck to concatenate. Without ``aux_branch`` this is a
+    single-branch model (VGG-19, Geo-19, RGBD), which keeps parameter names
+    (``backbone.main_branch.*``) and therefore the parameter-wise learning
+    rates identical across all variants.
 
     Args:
-        main_branch (dict): Config of the deep branch (e.g. ``MultiChannelVGG`` depth 19).
-        aux_branch (dict, optional): Config of the second branch (``GeoBranch``; a
-            VGG-19 with ``conv_cfg=dict(type='GeoConv')`` for DeepTB).
-        main_channels (Sequence[int]): Input channel range ``(start, stop)`` of the
-            main branch.
-        aux_channels (Sequence[int]): Input channel range of the auxiliary branch.
+        main_branch (dict): Config of the deep branch (e.g. ``MultiChannelVGG``
+            depth 19).
+        aux_branch (dict, optional): Config of the second branch
+            (``GeoBranch``; a VGG-19 with ``conv_cfg=dict(type='GeoConv')`` for
+            DeepTB).
+        main_channels (Sequence[int]): Input channel range ``(start, stop)`` of
+            the main branch.
+        aux_channels (Sequence[int]): Input channel range of the auxiliary
+            branch.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -78,8 +85,9 @@ class GeoCNNBackbone(BaseModule):
             )[-1]
             if aux.shape[-2:] != outs[0].shape[-2:]:
                 raise ValueError(
-                    f'branch outputs differ in size: main {tuple(outs[0].shape)}, aux '
-                    f'{tuple(aux.shape)}; both branches must have the same total stride'
+                    'branch outputs differ in size: main '
+                    f'{tuple(outs[0].shape)}, aux {tuple(aux.shape)}; both '
+                    'branches must have the same total stride'
                 )
             outs.append(aux)
         return tuple(outs)

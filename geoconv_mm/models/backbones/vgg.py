@@ -1,4 +1,6 @@
-"""MMPretrain's VGG with a configurable number of input channels (RGBD ablation)."""
+"""MMPretrain's VGG with a configurable number of input channels
+(RGBD ablation).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from mmpretrain.registry import MODELS
 
 @MODELS.register_module()
 class MultiChannelVGG(VGG):
-    """:class:`mmpretrain.models.VGG` whose first convolution takes ``in_channels``.
+    """:class:`mmpretrain.models.VGG` whose first convolution takes
+    ``in_channels``.
 
-    MMPretrain's VGG hard-codes 3 input channels; the RGBD ablation (Table 5) feeds
-    RGB + depth. With ``in_channels=3`` this is exactly MMPretrain's VGG (same
-    parameter names, so ImageNet checkpoints load). With another value, an ImageNet
-    checkpoint loads every layer but the first conv, whose shape differs: MMEngine
-    skips it with a warning and it keeps its random initialisation.
+    MMPretrain's VGG hard-codes 3 input channels; the RGBD ablation (Table 5)
+    feeds RGB + depth. With ``in_channels=3`` this is exactly MMPretrain's VGG
+    (same parameter names, so ImageNet checkpoints load). With another value,
+    an ImageNet checkpoint loads every layer but the first conv, whose shape
+    differs: MMEngine skips it with a warning and it keeps its random
+    initialisation.
 
     Args:
         in_channels (int): Channels of the input image.

@@ -1,4 +1,6 @@
-"""AU classifier that binds each batch's geodesic weights to its GeoConv layers."""
+"""AU classifier that binds each batch's geodesic weights to its GeoConv
+layers.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +17,18 @@ from mmpretrain.structures import DataSample
 class GeoAUClassifier(ImageClassifier):
     """Backbone, neck and multi-label AU head, with geodesic weights per batch.
 
-    The :class:`AUDataPreprocessor` returns ``dict(inputs, data_samples, geo_weights)``;
-    :meth:`forward` binds ``geo_weights`` to the model's GeoConv layers for the call
-    (``GeodesicContext(geo_weights, image_size).bind(self)``), so any GeoConv anywhere
-    in the network (the GeoConv branch, Geo-19's backbone, a ResNet built with
-    ``conv_cfg=dict(type='GeoConv')``) sees this batch's weights and nothing else.
+    The :class:`AUDataPreprocessor` returns
+    ``dict(inputs, data_samples, geo_weights)``; :meth:`forward` binds
+    ``geo_weights`` to the model's GeoConv layers for the call
+    (``GeodesicContext(geo_weights, image_size).bind(self)``), so any GeoConv
+    anywhere in the network (the GeoConv branch, Geo-19's backbone, a ResNet
+    built with ``conv_cfg=dict(type='GeoConv')``) sees this batch's weights and
+    nothing else.
 
     Args:
         data_preprocessor (dict, optional): Defaults to ``AUDataPreprocessor``.
-        **kwargs: As :class:`mmpretrain.models.ImageClassifier` (backbone, neck, head,
-            init_cfg, ...).
+        **kwargs: As :class:`mmpretrain.models.ImageClassifier` (backbone,
+            neck, head, init_cfg, ...).
     """
 
     def __init__(
@@ -47,9 +51,10 @@ class GeoAUClassifier(ImageClassifier):
             inputs (Tensor): (N, C, H, W) images (the aligned face crops).
             data_samples (list[DataSample], optional): Targets / outputs.
             mode (str): As :meth:`mmpretrain.models.ImageClassifier.forward`.
-            geo_weights (dict[str, Tensor], optional): ``{spec key: (N, K, H_out,
-                W_out)}``. Without it, GeoConv layers raise (or run as plain
-                convolutions if built with ``fallback='conv'``).
+            geo_weights (dict[str, Tensor], optional):
+                ``{spec key: (N, K, H_out, W_out)}``. Without it, GeoConv
+                layers raise (or run as plain convolutions if built with
+                ``fallback='conv'``).
         """
         if geo_weights is None:
             context = nullcontext()

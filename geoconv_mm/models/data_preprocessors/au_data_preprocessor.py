@@ -1,4 +1,6 @@
-"""Batch preprocessing for AU models: images, AU targets and geodesic weights."""
+"""Batch preprocessing for AU models: images, AU targets and geodesic
+weights.
+"""
 
 from __future__ import annotations
 
@@ -11,25 +13,30 @@ from mmpretrain.registry import MODELS
 
 @MODELS.register_module()
 class AUDataPreprocessor(BaseDataPreprocessor):
-    """Stack, colour-convert and normalise images; stack each batch's geodesic weights.
+    """Stack, colour-convert and normalise images; stack each batch's geodesic
+    weights.
 
-    Returns ``dict(inputs, data_samples, geo_weights)`` (design.md, "Batch flow"), which
-    the model receives as keyword arguments. ``geo_weights`` is ``{spec key: float32
-    (N, K, H_out, W_out)}`` on the model's device, or None when the samples carry none.
+    Returns ``dict(inputs, data_samples, geo_weights)`` (design.md, "Batch
+    flow"), which the model receives as keyword arguments. ``geo_weights`` is
+    ``{spec key: float32 (N, K, H_out, W_out)}`` on the model's device, or None
+    when the samples carry none.
 
-    Images are never padded: geodesic weights are tied to the exact image grid, so all
-    images of a batch must already have one size (``ResizeFace`` / ``CropFace``).
+    Images are never padded: geodesic weights are tied to the exact image grid,
+    so all images of a batch must already have one size (``ResizeFace`` /
+    ``CropFace``).
 
     Args:
-        mean (Sequence[float], optional): Per-channel mean, in the order after colour
-            conversion; 3 values for RGB, 4 for RGB-D (``RenderDepth(mode='channel')``).
+        mean (Sequence[float], optional): Per-channel mean, in the order after
+            colour conversion; 3 values for RGB, 4 for RGB-D
+            (``RenderDepth(mode='channel')``).
         std (Sequence[float], optional): Per-channel std, as ``mean``.
-        to_rgb (bool): Reverse the first three channels (BGR images from OpenCV); an
-            extra depth channel stays in place.
+        to_rgb (bool): Reverse the first three channels (BGR images from
+            OpenCV); an extra depth channel stays in place.
         non_blocking (bool): Non-blocking host-to-device copies.
-        batch_augments (dict, optional): Must be None; :class:`ImageClassifier` passes
-            its ``train_cfg`` here. Batch mixing (Mixup, CutMix) would mix images but
-            not their geodesic weights and unknown-label masks, so it is refused.
+        batch_augments (dict, optional): Must be None; :class:`ImageClassifier`
+            passes its ``train_cfg`` here. Batch mixing (Mixup, CutMix) would
+            mix images but not their geodesic weights and unknown-label masks,
+            so it is refused.
     """
 
     def __init__(
@@ -136,12 +143,13 @@ class AUDataPreprocessor(BaseDataPreprocessor):
         """Preprocess one batch from the dataloader.
 
         Args:
-            data (dict): ``inputs`` (list of (C, H, W) tensors or an (N, C, H, W)
-                tensor) and ``data_samples``.
+            data (dict): ``inputs`` (list of (C, H, W) tensors or an
+                (N, C, H, W) tensor) and ``data_samples``.
             training (bool): Unused; augmentation happens in the data pipeline.
 
         Returns:
-            dict: ``inputs`` float (N, C, H, W), ``data_samples`` and ``geo_weights``.
+            dict: ``inputs`` float (N, C, H, W), ``data_samples`` and
+                ``geo_weights``.
         """
         data = self.cast_data(data)
         data_samples = data.get('data_samples')

@@ -1,4 +1,6 @@
-"""Multi-label AU head: a fully connected classifier with one sigmoid per AU."""
+"""Multi-label AU head: a fully connected classifier with one sigmoid per
+AU.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +17,18 @@ from mmpretrain.structures import DataSample
 class AUHead(BaseModule):
     """Fully connected AU classifier (the last block of GeoCNN, Sec. 3.4).
 
-    Dropout then one linear layer from the fused feature to one logit per AU; the
-    sigmoid of each logit is the AU's occurrence probability.
+    Dropout then one linear layer from the fused feature to one logit per AU;
+    the sigmoid of each logit is the AU's occurrence probability.
 
     Args:
         num_aus (int): Number of AUs (12 for BP4D, 8 for DISFA).
-        in_channels (int): Width of the fused feature (the neck's ``out_channels``).
+        in_channels (int): Width of the fused feature (the neck's
+            ``out_channels``).
         dropout (float): Dropout before the linear layer (0 disables it).
         threshold (float): Probability at which an AU counts as present in
             ``pred_label``.
-        loss (dict): Config of the loss; called as ``loss(logits, gt_au, au_mask)``.
+        loss (dict): Config of the loss; called as
+            ``loss(logits, gt_au, au_mask)``.
         init_cfg (dict | list, optional): Initialisation config.
     """
 
@@ -103,8 +107,8 @@ class AUHead(BaseModule):
         feats: Sequence[torch.Tensor],
         data_samples: Optional[List[Optional[DataSample]]] = None,
     ) -> List[DataSample]:
-        """Set ``pred_score`` (sigmoid probabilities) and ``pred_label`` (indices of the
-        AUs at or above ``threshold``) on each data sample."""
+        """Set ``pred_score`` (sigmoid probabilities) and ``pred_label``
+        (indices of the AUs at or above ``threshold``) on each data sample."""
         scores = torch.sigmoid(self(feats)).detach()
         if data_samples is None:
             data_samples = [None] * scores.shape[0]

@@ -18,9 +18,10 @@ def balanced_au_weights(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 6: the per-AU weight ``w_i`` and positive weight ``p_i``.
 
-    ``w_i = (n_i / npos_i) / sum_j (n_j / npos_j)`` and ``p_i = (n_i - npos_i) / npos_i``,
-    with ``n_i`` the training frames whose label of AU ``i`` is known (the paper has one
-    ``n``; with unknown labels, as in BP4D, the count is per AU).
+    ``w_i = (n_i / npos_i) / sum_j (n_j / npos_j)`` and
+    ``p_i = (n_i - npos_i) / npos_i``, with ``n_i`` the training frames whose
+    label of AU ``i`` is known (the paper has one ``n``; with unknown labels,
+    as in BP4D, the count is per AU).
 
     Args:
         num_known (array-like): (A,) frames with a known label, per AU.
@@ -30,8 +31,8 @@ def balanced_au_weights(
         tuple[Tensor, Tensor]: float64 ``w`` (A,) and ``p`` (A,).
 
     Raises:
-        ValueError: when the counts are inconsistent, or an AU has no positive or no
-            known training frame (Eq. 6 divides by both).
+        ValueError: when the counts are inconsistent, or an AU has no positive
+            or no known training frame (Eq. 6 divides by both).
     """
     n = torch.as_tensor(np.asarray(num_known), dtype=torch.float64).flatten()
     npos = torch.as_tensor(
@@ -50,9 +51,9 @@ def balanced_au_weights(
     bad = torch.nonzero(npos == 0).flatten().tolist()
     if bad:
         raise ValueError(
-            f'AU index {bad} has no positive training frame, so Eq. 6 (n / npos) is '
-            'undefined; drop that AU (au_ids) or use the unbalanced loss '
-            '(use_balanced_weights=False)'
+            f'AU index {bad} has no positive training frame, so Eq. 6 (n / '
+            'npos) is undefined; drop that AU (au_ids) or use the unbalanced '
+            'loss (use_balanced_weights=False)'
         )
     ratio = n / npos
     return ratio / ratio.sum(), (n - npos) / npos
@@ -60,25 +61,29 @@ def balanced_au_weights(
 
 @MODELS.register_module()
 class AUBalancedBCELoss(nn.Module):
-    """Balanced binary cross-entropy over AUs (Eq. 5-6), honouring unknown labels.
+    """Balanced binary cross-entropy over AUs (Eq. 5-6), honouring unknown
+    labels.
 
     For one sample with logits ``z``, labels ``y`` and validity mask ``m``::
 
         l = - sum_i m_i w_i [p_i y_i log(sigmoid(z_i))
                              + (1 - y_i) log(1 - sigmoid(z_i))]
 
-    and the loss is the mean of ``l`` over the batch. Unknown labels (``m_i = 0``)
-    contribute nothing. ``w`` and ``p`` come from the training split's statistics
-    (:meth:`set_statistics`, called by :class:`AUStatisticsHook` before training, or
-    given directly). With ``use_balanced_weights=False`` ("w/o BW" in Table 3) the
-    weights are uniform, ``w_i = 1 / A`` and ``p_i = 1``: plain BCE averaged over AUs,
-    on the same scale as the balanced loss (whose ``w`` also sums to 1), so that the
-    ablation changes the balance and not the effective learning rate.
+    and the loss is the mean of ``l`` over the batch. Unknown labels
+    (``m_i = 0``) contribute nothing. ``w`` and ``p`` come from the training
+    split's statistics (:meth:`set_statistics`, called by
+    :class:`AUStatisticsHook` before training, or given directly). With
+    ``use_balanced_weights=False`` ("w/o BW" in Table 3) the weights are
+    uniform, ``w_i = 1 / A`` and ``p_i = 1``: plain BCE averaged over AUs, on
+    the same scale as the balanced loss (whose ``w`` also sums to 1), so that
+    the ablation changes the balance and not the effective learning rate.
 
     Args:
         use_balanced_weights (bool): Use Eq. 6 (True) or uniform weights.
-        num_known (array-like, optional): Statistics, see :func:`balanced_au_weights`.
-        num_positive (array-like, optional): Statistics, see :func:`balanced_au_weights`.
+        num_known (array-like, optional): Statistics, see
+            :func:`balanced_au_weights`.
+        num_positive (array-like, optional): Statistics, see
+            :func:`balanced_au_weights`.
         loss_weight (float): Factor of the loss.
     """
 
@@ -106,7 +111,9 @@ class AUBalancedBCELoss(nn.Module):
 
     @property
     def requires_statistics(self) -> bool:
-        """Whether :meth:`set_statistics` must run before the loss can be computed."""
+        """Whether :meth:`set_statistics` must run before the loss can be
+        computed.
+        """
         return self.use_balanced_weights
 
     @property
@@ -116,7 +123,9 @@ class AUBalancedBCELoss(nn.Module):
     def set_statistics(
         self, num_known: ArrayLike, num_positive: ArrayLike
     ) -> None:
-        """Set ``w`` and ``p`` (Eq. 6) from per-AU counts of the training split."""
+        """Set ``w`` and ``p`` (Eq. 6) from per-AU counts of the training
+        split.
+        """
         w, p = balanced_au_weights(num_known, num_positive)
         device = next((b.device for b in self.buffers()), torch.device('cpu'))
         self.au_weight = w.to(device)
@@ -133,7 +142,8 @@ class AUBalancedBCELoss(nn.Module):
         Args:
             logits (Tensor): (N, A) pre-sigmoid scores.
             target (Tensor): (N, A) labels in {0, 1}.
-            mask (Tensor, optional): (N, A) bool, False where the label is unknown.
+            mask (Tensor, optional): (N, A) bool, False where the label is
+                unknown.
 
         Returns:
             Tensor: the scalar loss.
@@ -149,9 +159,9 @@ class AUBalancedBCELoss(nn.Module):
             if not self.has_statistics:
                 raise RuntimeError(
                     'AUBalancedBCELoss has no training statistics: add '
-                    "dict(type='AUStatisticsHook') to custom_hooks (the default runtime "
-                    'does), pass num_known/num_positive, or set '
-                    'use_balanced_weights=False'
+                    'dict(type=\'AUStatisticsHook\') to custom_hooks (the '
+                    'default runtime does), pass num_known/num_positive, or '
+                    'set use_balanced_weights=False'
                 )
             if self.au_weight.numel() != num_aus:
                 raise ValueError(

@@ -1,4 +1,6 @@
-"""Fusion of GeoCNN's branches: concatenation, then further layers (Sec. 3.4)."""
+"""Fusion of GeoCNN's branches: concatenation, then further layers
+(Sec. 3.4).
+"""
 
 from __future__ import annotations
 
@@ -15,16 +17,19 @@ from mmpretrain.registry import MODELS
 class ConcatFusionNeck(BaseModule):
     """Concatenate branch features along channels, integrate, and pool.
 
-    The paper: "the features extracted by two branches are then concatenated and
-    integrated in the following layers". Our choice: ``num_convs`` 3x3 conv + ReLU
-    layers (1024 -> 512 channels for GeoCNN at 7 x 7) and global average pooling to an
-    (N, out_channels) vector. With a single input (VGG-19 alone) the same layers run on
-    that feature, so the baselines differ from GeoCNN only in the second branch.
+    The paper: "the features extracted by two branches are then concatenated
+    and integrated in the following layers". Our choice: ``num_convs`` 3x3
+    conv + ReLU layers (1024 -> 512 channels for GeoCNN at 7 x 7) and global
+    average pooling to an (N, out_channels) vector. With a single input
+    (VGG-19 alone) the same layers run on that feature, so the baselines
+    differ from GeoCNN only in the second branch.
 
     Args:
         in_channels (Sequence[int]): Channels of each input feature, in order.
-        out_channels (int): Channels of the integration layers and of the output.
-        num_convs (int): Number of integration conv layers (0: concatenate and pool).
+        out_channels (int): Channels of the integration layers and of the
+            output.
+        num_convs (int): Number of integration conv layers (0: concatenate and
+            pool).
         norm_cfg (dict, optional): Norm of the integration layers.
         act_cfg (dict): Activation of the integration layers.
         init_cfg (dict, optional): Initialisation config.

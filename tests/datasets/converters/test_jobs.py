@@ -1,4 +1,6 @@
-"""process_frames and tools/dataset_converters/prepare_geodesic.py on a small real tree."""
+"""process_frames and tools/dataset_converters/prepare_geodesic.py on a small
+real tree.
+"""
 
 import json
 import os

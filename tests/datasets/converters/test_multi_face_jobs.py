@@ -100,7 +100,8 @@ def test_every_face_is_written_and_listed(inputs, tmp_path):
     assert read[(str(inputs / 'group.png'), 0)]['faces'] == faces
     assert set(read_geometry_status(out)) == {'group', 'solo', 'blank'}
 
-    # Resume skips finished frames; a frame missing one face's record is redone.
+    # Resume skips finished frames; a frame missing one face's record is
+    # redone.
     stamp = os.stat(os.path.join(out, 'solo.npz')).st_mtime_ns
     os.unlink(os.path.join(out, 'group_face2.npz'))
     again = process_frames(

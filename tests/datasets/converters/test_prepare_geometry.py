@@ -1,4 +1,6 @@
-"""The prepare tools' geometry step on real faces (astronaut frames, MediaPipe)."""
+"""The prepare tools' geometry step on real faces (astronaut frames,
+MediaPipe).
+"""
 
 import json
 import os
@@ -73,7 +75,8 @@ def test_bp4d_geometry_resume_and_shards(tmp_path, pipeline_cfg):
     root, out = str(tmp_path / 'BP4D'), tmp_path / 'out'
     make_bp4d(root)
     args = [root, '--out', str(out), '--pipeline-config', pipeline_cfg]
-    # shard 1/2 alone cannot write the annotation: the other shard's frames are pending
+    # shard 1/2 alone cannot write the annotation: the other shard's frames are
+    # pending
     assert bp4d.main(args + ['--shard', '1/2']) == 0
     assert not (out / 'annotations/bp4d.json').exists()
     assert (

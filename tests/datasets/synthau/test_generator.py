@@ -1,5 +1,5 @@
-"""SynthAU's generator: labels match the applied deformations, determinism, resume,
-the on-disk format, and subject-exclusive folds."""
+"""SynthAU's generator: labels match the applied deformations, determinism,
+resume, the on-disk format, and subject-exclusive folds."""
 
 import json
 import os
@@ -26,8 +26,9 @@ from geoconv_mm.datasets.synthau.face_model import (  # noqa: E402
 )
 from geoconv_mm.geodesic import FaceSurface  # noqa: E402
 
-# MediaPipe Face Mesh vertex ids (its published topology, independent of SynthAU's
-# code): inner-lip midpoints, outer eye corners, mouth corners, inner brow ends.
+# MediaPipe Face Mesh vertex ids (its published topology, independent of
+# SynthAU's code): inner-lip midpoints, outer eye corners, mouth corners, inner
+# brow ends.
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
 EYE_OUTER = (33, 263)
 MOUTH_CORNERS = (61, 291)
@@ -76,8 +77,9 @@ def test_format_is_readable_by_audataset(build, data_list):
 
 
 def test_mouth_open_exactly_when_au25(data_list, build):
-    """The lips' gap in the saved mesh (inner-lip midpoints, in interocular units)
-    separates AU25 frames from the others; the generator's labels are the truth."""
+    """The lips' gap in the saved mesh (inner-lip midpoints, in interocular
+    units) separates AU25 frames from the others; the generator's labels are
+    the truth."""
     gaps, labels = [], []
     for d in data_list:
         v = FaceSurface.load(osp.join(build, d['geo_path'])).vertices.astype(
@@ -90,15 +92,15 @@ def test_mouth_open_exactly_when_au25(data_list, build):
     gaps, labels = np.array(gaps), np.array(labels)
     assert 0 < labels.sum() < len(labels)  # both kinds are present
     # A closed mouth keeps a hairline opening (0.25% of the outer-eye-corner
-    # distance); AU25 at its weakest (intensity 0.4, a subject's expressiveness 0.8)
-    # parts the inner lips by about 1.7%.
+    # distance); AU25 at its weakest (intensity 0.4, a subject's expressiveness
+    # 0.8) parts the inner lips by about 1.7%.
     assert gaps[labels == 0].max() < 0.006, gaps[labels == 0].max()
     assert gaps[labels == 1].min() > 0.012, gaps[labels == 1].min()
 
 
 def test_images_show_the_open_mouth(data_list, build):
-    """Where the mesh has an open mouth, the image shows the dark cavity: the pixel
-    between the inner-lip midpoints is darker than the lips around it."""
+    """Where the mesh has an open mouth, the image shows the dark cavity: the
+    pixel between the inner-lip midpoints is darker than the lips around it."""
     diffs = []
     for d in data_list:
         if not d['au_labels'][AU25]:
@@ -131,7 +133,9 @@ def base_and_regions():
 
 @pytest.mark.parametrize('au', SYNTHAU_AU_IDS)
 def test_each_au_moves_its_region(base_and_regions, au):
-    """Every AU's deformation moves the face in the anatomically expected way."""
+    """Every AU's deformation moves the face in the anatomically expected
+    way.
+    """
     base, regions = base_and_regions
     v = base.vertices
     d = au_displacement(v, regions, {au: 1.0})
@@ -211,7 +215,8 @@ def test_deterministic_and_resumable(tmp_path):
     # images, meshes and AU-free meshes; manifests; base/summary/ann
     assert len(ref) == 3 * 3 * 3 + 3 + 3
     assert _tree_bytes(b) == ref
-    # Interrupt: drop the annotation, one finished subject and a half-written one.
+    # Interrupt: drop the annotation, one finished subject and a half-written
+    # one.
     os.remove(osp.join(b, 'annotations', 'synthau.json'))
     os.remove(osp.join(b, 'subjects', 'S002.json'))
     shutil.rmtree(osp.join(b, 'images', 'S003'))
@@ -279,8 +284,9 @@ def test_bad_arguments():
 
 
 def test_reconstructed_geometry(tmp_path):
-    """geometry='reconstructed': the record is MediaPipe's mesh of the rendered image
-    (through FacePipeline), in the pipeline's crop, with the crop as the image."""
+    """geometry='reconstructed': the record is MediaPipe's mesh of the rendered
+    image (through FacePipeline), in the pipeline's crop, with the crop as the
+    image."""
     spec = SynthAUSpec(
         seed=2,
         num_subjects=3,
@@ -299,6 +305,7 @@ def test_reconstructed_geometry(tmp_path):
         surface = FaceSurface.load(osp.join(build, d['geo_path']))
         img = cv2.imread(osp.join(build, d['img_path']))
         assert surface.image_size == img.shape[:2] == (112, 112)
-        # FacePipeline's template puts the eye-corner midpoint near (0.5, 0.4) W.
+        # FacePipeline's template puts the eye-corner midpoint near (0.5, 0.4)
+        # W.
         eyes = surface.vertices[list(EYE_OUTER), :2].mean(0)
         assert np.allclose(eyes, [0.5 * 111, 0.4 * 111], atol=8), eyes

@@ -1,6 +1,6 @@
-"""A CI-sized run of the real training loop (MMEngine Runner, the demo config, SynthAU
-generated on the fly, GeoConv with geodesic weights) that must beat trivial
-predictors on held-out synthetic subjects."""
+"""A CI-sized run of the real training loop (MMEngine Runner, the demo config,
+SynthAU generated on the fly, GeoConv with geodesic weights) that must beat
+trivial predictors on held-out synthetic subjects."""
 
 import json
 import os.path as osp
@@ -20,8 +20,8 @@ import geoconv_mm.evaluation  # noqa: E402,F401
 import geoconv_mm.models  # noqa: E402,F401
 from tests.fixtures.paths import REPO_ROOT as ROOT
 
-# The mouth AUs (DISFA's 25 and 26, the paper's hard case): the ones a tiny model
-# learns within seconds.
+# The mouth AUs (DISFA's 25 and 26, the paper's hard case): the ones a tiny
+# model learns within seconds.
 AU_IDS = [25, 26]
 
 
@@ -60,7 +60,8 @@ def test_tiny_geocnn_beats_trivial_predictors(tmp_path):
     runner.train()
     metrics = runner.val_loop.run()
 
-    # Trivial predictors on the same held-out subjects (labels from the annotation).
+    # Trivial predictors on the same held-out subjects (labels from the
+    # annotation).
     test = runner.val_dataloader.dataset
     stats = test.get_au_statistics()
     p = stats['num_positive'] / stats['num_known']

@@ -22,7 +22,9 @@ SPECS = [GeoSpec(1, 3, 1, 1), dict(in_stride=2, kernel_size=3, padding=1)]
 
 
 def mirror(w, kw=3):
-    """Hand-written flip of a weight stack: mirror x and swap taps j <-> Kw-1-j."""
+    """Hand-written flip of a weight stack: mirror x and swap taps j <->
+    Kw-1-j.
+    """
     k, h, wd = w.shape
     return w.reshape(k // kw, kw, h, wd)[:, ::-1, :, ::-1].reshape(k, h, wd)
 
@@ -119,7 +121,9 @@ def test_load_face_surface(tmp_path):
 
 
 def test_dataset_pipeline_end_to_end(tmp_path):
-    """A hand-written annotation, as the prepare tools write it, through mmpretrain."""
+    """A hand-written annotation, as the prepare tools write it, through
+    mmpretrain.
+    """
     frames = tmp_path / 'frames/F001/T1'
     frames.mkdir(parents=True)
     img = (

@@ -1,4 +1,6 @@
-"""Transforms that need no geodesic computation: photometric, geometric, packing."""
+"""Transforms that need no geodesic computation: photometric, geometric,
+packing.
+"""
 
 import cv2
 import numpy as np
@@ -89,7 +91,8 @@ def test_flip_moves_image_and_surface_together():
     )
     assert res['flip'] and np.array_equal(res['img'], img[:, ::-1])
     v0, v1 = surface.vertices, res['face_surface'].vertices
-    # every vertex sits on the pixel that carries the same colour after the flip
+    # every vertex sits on the pixel that carries the same colour after the
+    # flip
     xs, ys = v0[:, 0].astype(int), v0[:, 1].astype(int)
     xn, yn = np.rint(v1[:, 0]).astype(int), np.rint(v1[:, 1]).astype(int)
     assert np.array_equal(img[ys, xs], res['img'][yn, xn])
@@ -229,7 +232,8 @@ def test_pack_au_inputs():
     ]
     assert ds.metainfo['subject'] == 'F001' and ds.metainfo['frame'] == 7
     assert ds.flip is True
-    # Unlabelled frames (inference) pack without targets; training then fails in the head.
+    # Unlabelled frames (inference) pack without targets; training then fails
+    # in the head.
     unlabelled = PackAUInputs().transform(dict(img=img))['data_samples']
     assert 'gt_au' not in unlabelled and 'au_mask' not in unlabelled
     with pytest.raises(ValueError, match='differ'):

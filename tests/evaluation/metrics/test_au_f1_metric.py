@@ -11,7 +11,8 @@ from mmpretrain.registry import METRICS
 import geoconv_mm.evaluation  # noqa: F401
 from geoconv_mm.evaluation import au_f1_scores
 
-# 6 frames, 3 AUs. Scores >= 0.5 are predictions of "present" (0.5 itself included).
+# 6 frames, 3 AUs. Scores >= 0.5 are predictions of "present" (0.5 itself
+# included).
 SCORES = np.array(
     [
         [0.9, 0.2, 0.5],

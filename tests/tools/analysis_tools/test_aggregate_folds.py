@@ -1,4 +1,6 @@
-"""tools/analysis_tools/aggregate_folds.py: mean over folds in the paper's table layout."""
+"""tools/analysis_tools/aggregate_folds.py: mean over folds in the paper's
+table layout.
+"""
 
 import csv
 import json

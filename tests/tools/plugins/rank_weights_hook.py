@@ -1,5 +1,5 @@
-"""Test-only hook: every rank saves its parameters after training, so that a test
-can check that distributed ranks end with identical weights."""
+"""Test-only hook: every rank saves its parameters after training, so that a
+test can check that distributed ranks end with identical weights."""
 
 import os.path as osp
 
