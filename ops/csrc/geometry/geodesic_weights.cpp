@@ -50,8 +50,19 @@ class Grid {
     tables_.push_back({dr, dc, {}});
     auto& len = tables_.back().len;
     const int h = r.h, w = r.w;
-    len.assign(static_cast<size_t>(h) * w, kNaN);
+    // Entries whose step leaves the grid are NaN; the rest are written below,
+    // so only those margins are filled.
+    len.allocate(static_cast<size_t>(h) * w);
     const int c0 = std::max(0, -dc), c1 = w - std::max(0, dc);
+    for (int row = 0; row < h; ++row) {
+      double* o = len.data() + static_cast<int64_t>(row) * w;
+      if (row + dr >= h) {
+        std::fill(o, o + w, kNaN);
+        continue;
+      }
+      std::fill(o, o + c0, kNaN);
+      std::fill(o + c1, o + w, kNaN);
+    }
     const int64_t off = static_cast<int64_t>(dr) * w + dc;
     const double *x = r.x.data(), *y = r.y.data(), *z = r.z.data();
     const int32_t* tri = r.tri.data();
@@ -114,7 +125,7 @@ class Grid {
  private:
   struct Table {
     int dr, dc;
-    std::vector<double> len;
+    Buffer<double> len;
   };
   std::vector<Table> tables_;
   bool avx2_ = have_avx2();
