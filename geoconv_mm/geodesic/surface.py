@@ -8,8 +8,8 @@ import io
 import os
 import re
 import zipfile
-from dataclasses import dataclass
-from typing import Dict, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -61,6 +61,23 @@ def read_npz(path: str, names: Sequence[str]) -> Dict[str, np.ndarray]:
     return out
 
 
+def _state(v, f, image_size) -> Optional[tuple]:
+    """Everything validate() reads, as comparable values (None unless both
+    arrays are numpy arrays).
+    """
+    if not isinstance(v, np.ndarray) or not isinstance(f, np.ndarray):
+        return None
+    return (
+        v.shape,
+        v.dtype.str,
+        v.tobytes(),
+        f.shape,
+        f.dtype.str,
+        f.tobytes(),
+        tuple(image_size),
+    )
+
+
 class DegenerateMeshError(ValueError):
     """A mesh that cannot carry geodesics: NaN/inf vertices, bad faces, zero
     area.
@@ -84,6 +101,12 @@ class FaceSurface:
     vertices: np.ndarray
     faces: np.ndarray
     image_size: Tuple[int, int]
+    # What the last successful validate() saw, byte for byte: a surface
+    # checked at load is not checked again by every consumer, yet any change
+    # to it since (in place or by reassignment) is checked afresh.
+    _validated: Optional[tuple] = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32)
@@ -93,8 +116,13 @@ class FaceSurface:
     def validate(self, name: str = 'mesh') -> 'FaceSurface':
         """Raise :class:`DegenerateMeshError` (naming ``name``) unless
         usable.
+
+        Repeated calls on an unchanged surface return at once.
         """
         v, f = self.vertices, self.faces
+        state = _state(v, f, self.image_size)
+        if state is not None and state == self._validated:
+            return self
         if v.ndim != 2 or v.shape[1] != 3 or len(v) < 3:
             raise DegenerateMeshError(
                 f'{name}: vertices must be (V>=3, 3), got {v.shape}'
@@ -123,6 +151,7 @@ class FaceSurface:
                 f'{name}: zero-area mesh (3D area {area3d:.3g}, image area '
                 f'{area2d:.3g})'
             )
+        self._validated = state
         return self
 
     def flip_horizontal(self) -> 'FaceSurface':

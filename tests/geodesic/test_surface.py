@@ -56,6 +56,29 @@ def test_degenerate_meshes_are_rejected():
         FaceSurface(v, f + 100, (8, 8)).validate()
 
 
+def test_a_validated_surface_is_checked_again_after_any_change():
+    v, f = grid_mesh(0, 4, 0, 4, 1.0)
+    surface = FaceSurface(v, f, (8, 8)).validate()
+    assert surface.validate() is surface
+    surface.vertices[3, 2] = np.inf  # in place
+    with pytest.raises(DegenerateMeshError, match='NaN or inf'):
+        surface.validate()
+    surface.vertices = v.copy()
+    surface.validate()
+    surface.faces = f + 100  # reassigned
+    with pytest.raises(DegenerateMeshError, match='out of range'):
+        surface.validate()
+    surface.faces = f.copy()
+    surface.validate()
+    surface.image_size = (0, 8)
+    with pytest.raises(DegenerateMeshError, match='image_size'):
+        surface.validate()
+    surface.image_size = (8, 8)
+    surface.vertices = np.zeros_like(v).reshape(-1)  # not (V, 3)
+    with pytest.raises(DegenerateMeshError, match='vertices must be'):
+        surface.validate()
+
+
 def test_flip_and_transform():
     v, f = grid_mesh(0, 4, 0, 4, 1.0, height=lambda x, y: x + 2 * y)
     s = FaceSurface(v, f, (6, 10))

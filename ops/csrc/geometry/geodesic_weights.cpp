@@ -37,12 +37,28 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+inline int mod(int a, int b) { return ((a % b) + b) % b; }
+
 // A raster and its lifted unit steps: table (dr, dc) holds, at sample p, the
 // 3D length of the step p -> p + (dr, dc); NaN where an end has no surface
 // point (or lies outside the grid), -1 where the two triangles are not linked.
+//
+// A layer of in_stride S reads a table only on the lines through its cell
+// centres, samples (r, c) with dr * c - dc * r = (dr - dc) * half (mod S),
+// half = (S - 1) / 2, as centres sit at half (mod S) and taps S apart. With
+// every reader declared by `plan`, a table is exact on those lines only:
+// elsewhere its rows are NaN and its link marks may be missing.
 class Grid {
  public:
   Raster r;
+
+  // Declares that a layer of in_stride S will read table (dr, dc).
+  void plan(int dr, int dc, int S) {
+    const int half = (S - 1) / 2;
+    for (const auto& u : users_)
+      if (u.dr == dr && u.dc == dc && u.S == S && u.half == half) return;
+    users_.push_back({dr, dc, S, half});
+  }
 
   const double* steps(const Mesh& m, LinkCache& links, int dr, int dc) {
     for (const auto& t : tables_)
@@ -50,8 +66,19 @@ class Grid {
     tables_.push_back({dr, dc, {}});
     auto& len = tables_.back().len;
     const int h = r.h, w = r.w;
-    len.assign(static_cast<size_t>(h) * w, kNaN);
+    // Entries whose step leaves the grid are NaN; the rest are written below,
+    // so only those margins are filled.
+    len.allocate(static_cast<size_t>(h) * w);
     const int c0 = std::max(0, -dc), c1 = w - std::max(0, dc);
+    for (int row = 0; row < h; ++row) {
+      double* o = len.data() + static_cast<int64_t>(row) * w;
+      if (row + dr >= h) {
+        std::fill(o, o + w, kNaN);
+        continue;
+      }
+      std::fill(o, o + c0, kNaN);
+      std::fill(o + c1, o + w, kNaN);
+    }
     const int64_t off = static_cast<int64_t>(dr) * w + dc;
     const double *x = r.x.data(), *y = r.y.data(), *z = r.z.data();
     const int32_t* tri = r.tri.data();
@@ -70,6 +97,12 @@ class Grid {
     for (int row = 0; row + dr < h; ++row) {
       const int64_t base = static_cast<int64_t>(row) * w;
       double* out = len.data() + base;
+      int start, period;
+      lines_of_row(dr, dc, row, start, period);
+      if (period == 0) {
+        std::fill(out + c0, out + c1, kNaN);
+        continue;
+      }
       // Lengths first, two at a time (NaN off the surface; IEEE sqrt, so the
       // same bits as one at a time)...
       int c = c0;
@@ -90,7 +123,12 @@ class Grid {
         out[c] = std::sqrt(ex * ex + ey * ey + ez * ez);
       }
       // ...then the link rule, where a step crosses into another triangle
-      // (four samples at a time skip the common case, one triangle).
+      // (four samples at a time skip the common case, one triangle); on a
+      // row that only some lines cross, at those lines' samples.
+      if (period > 1) {
+        for (c = c0 + mod(start - c0, period); c < c1; c += period) check(base + c, out + c);
+        continue;
+      }
       c = c0;
       // Runs of one triangle are skipped eight samples at a time.
       while (avx2_ && c + 8 <= c1) {
@@ -112,11 +150,44 @@ class Grid {
   }
 
  private:
+  // The columns of `row` that table (dr, dc) is read at: c = start (mod
+  // period); period 1 for all, 0 for none.
+  void lines_of_row(int dr, int dc, int row, int& start, int& period) const {
+    start = 0;
+    period = 1;
+    bool any = false, row_read = false;
+    for (const auto& u : users_) {
+      if (u.dr != dr || u.dc != dc) continue;
+      if (u.S == 1 || dr > 1) return;
+      any = true;
+      if (dr == 0) {  // a row of the table is one line
+        row_read |= mod(row - u.half, u.S) == 0;
+        continue;
+      }
+      // dr = 1: the line through (row, c) has c = dc * row + (1 - dc) * half.
+      const int a = mod(dc * row + (1 - dc) * u.half, u.S);
+      if (period == 1 && start == 0 && !row_read) {
+        period = u.S, start = a, row_read = true;
+      } else if (period % u.S == 0 && mod(start - a, u.S) == 0) {
+        period = u.S, start = a;  // a class that holds the one so far
+      } else if (!(u.S % period == 0 && mod(a - start, period) == 0)) {
+        period = 1, start = 0;  // two disjoint classes: the whole row
+        return;
+      }
+    }
+    if (!any) return;  // undeclared readers: the whole table
+    if (dr == 0) period = row_read ? 1 : 0, start = 0;
+  }
+
   struct Table {
     int dr, dc;
-    std::vector<double> len;
+    Buffer<double> len;
+  };
+  struct User {
+    int dr, dc, S, half;
   };
   std::vector<Table> tables_;
+  std::vector<User> users_;
   bool avx2_ = have_avx2();
 };
 
@@ -191,7 +262,8 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
   const int half = (L.S - 1) / 2;
   const int32_t* tri = g.r.tri.data();
   // Raster sample of each cell's centre, or -1 without a surface point.
-  std::vector<int64_t> centre(plane);
+  Buffer<int64_t> centre;  // every cell is written below
+  centre.allocate(plane);
   std::vector<int> row_of(hout), col_of(wout);
   for (int y = 0; y < hout; ++y) row_of[y] = (y * L.sh - L.ph + cy * L.dh) * L.S + half;
   for (int x = 0; x < wout; ++x) col_of[x] = (x * L.sw - L.pw + cx * L.dw) * L.S + half;
@@ -505,13 +577,22 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
     }
   }
   // Per cell: (K-1) / sum, or 0 to mark a centre without a surface point.
-  std::vector<double> sum(plane, 0.0);
+  // The first tap's terms start the sums: 0 + e is e, bit for bit.
+  Buffer<double> sum;
+  sum.allocate(plane);
+  bool first = true;
   for (int k = 0; k < K; ++k) {
     if (k == ci) continue;
     const float* e = W + k * plane;
+    if (first) {
+      for (int64_t c = 0; c < plane; ++c) sum[c] = static_cast<double>(e[c]);
+      first = false;
+      continue;
+    }
     for (int64_t c = avx2 ? accumulate_avx2(e, plane, sum.data()) : 0; c < plane; ++c)
       sum[c] += static_cast<double>(e[c]);
   }
+  if (first) std::fill(sum.data(), sum.data() + plane, 0.0);
   const double* centre = D + ci * plane;
   const double scale = static_cast<double>(K - 1);
   for (int64_t c = 0; c < plane; ++c) sum[c] = centre[c] != centre[c] ? 0.0 : scale / sum[c];
@@ -613,6 +694,19 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
     }
   }
   lap("raster");
+
+  // Every table's readers, before any table is built.
+  for (int64_t si = 0; si < n_specs; ++si) {
+    const Layer& L = layers[si];
+    for (int k = 0; k < L.K; ++k) {
+      if (k == L.ci) continue;
+      const int dr = (k / L.kw - L.kh / 2) * L.dh * L.S, dc = (k % L.kw - L.kw / 2) * L.dw * L.S;
+      const int n = std::gcd(std::abs(dr), std::abs(dc));
+      const int ur = dr / n, uc = dc / n;
+      const bool forward = ur > 0 || (ur == 0 && uc > 0);
+      grids[grid_of[si]].plan(forward ? ur : -ur, forward ? uc : -uc, L.S);
+    }
+  }
 
   LinkCache links(m);
   std::vector<torch::Tensor> dist_tensors;

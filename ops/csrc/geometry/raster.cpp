@@ -41,19 +41,40 @@ void rasterize(const Mesh& m, int h, int w, double offset, Raster& out, bool wit
   const size_t n = static_cast<size_t>(h) * w;
   out.h = h;
   out.w = w;
-  out.tri.assign(n, -1);
-  out.bary.assign(n * 3, 0.f);
-  std::vector<double> zbuf(n, -kInf);
+  out.tri.allocate(n);
+  int32_t* tri_of = out.tri.data();
+  for (size_t pix = 0; pix < n; ++pix) tri_of[pix] = -1;
+  // With points, barycentrics are scratch read only where a triangle won;
+  // without, they are the output and zero off the surface.
+  Buffer<float> scratch;
+  float* bary;
+  if (with_points) {
+    out.bary.clear();
+    scratch.allocate(n * 3);
+    bary = scratch.data();
+  } else {
+    out.bary.assign(n * 3, 0.f);
+    bary = out.bary.data();
+  }
+  // Depths are read only where a triangle already won (tri >= 0); an empty
+  // sample takes any z > -inf, as a buffer cleared to -inf would.
+  Buffer<double> zbuf;
+  zbuf.allocate(n);
+  double* zb = zbuf.data();
   for (int t = 0; t < m.nf; ++t) {
     const int32_t* tri = m.face(t);
     const double *p0 = m.vert(tri[0]), *p1 = m.vert(tri[1]), *p2 = m.vert(tri[2]);
-    double det = (p1[0] - p0[0]) * (p2[1] - p0[1]) - (p2[0] - p0[0]) * (p1[1] - p0[1]);
+    // Locals, so that the stores below cannot be taken to alias the mesh.
+    const double x0 = p0[0], y0 = p0[1], z0 = p0[2];
+    const double x1 = p1[0], y1 = p1[1], z1 = p1[2];
+    const double x2 = p2[0], y2 = p2[1], z2 = p2[2];
+    double det = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0);
     if (!(std::abs(det) > 1e-12)) continue;
     double inv = 1.0 / det;
-    double xmin = std::min({p0[0], p1[0], p2[0]}) - offset;
-    double xmax = std::max({p0[0], p1[0], p2[0]}) - offset;
-    double ymin = std::min({p0[1], p1[1], p2[1]}) - offset;
-    double ymax = std::max({p0[1], p1[1], p2[1]}) - offset;
+    double xmin = std::min({x0, x1, x2}) - offset;
+    double xmax = std::max({x0, x1, x2}) - offset;
+    double ymin = std::min({y0, y1, y2}) - offset;
+    double ymax = std::max({y0, y1, y2}) - offset;
     int bc0 = static_cast<int>(std::max(std::ceil(xmin), 0.0));
     int bc1 = static_cast<int>(std::min(std::floor(xmax), static_cast<double>(w - 1)));
     int r0 = static_cast<int>(std::max(std::ceil(ymin), 0.0));
@@ -65,33 +86,38 @@ void rasterize(const Mesh& m, int h, int w, double offset, Raster& out, bool wit
       row_span(p, y, offset, c0, c1);
       for (int c = c0; c <= c1; ++c) {
         double x = c + offset;
-        double l1 = ((x - p0[0]) * (p2[1] - p0[1]) - (p2[0] - p0[0]) * (y - p0[1])) * inv;
-        double l2 = ((p1[0] - p0[0]) * (y - p0[1]) - (x - p0[0]) * (p1[1] - p0[1])) * inv;
+        double l1 = ((x - x0) * (y2 - y0) - (x2 - x0) * (y - y0)) * inv;
+        double l2 = ((x1 - x0) * (y - y0) - (x - x0) * (y1 - y0)) * inv;
         double l0 = 1.0 - l1 - l2;
         if (l0 < -1e-9 || l1 < -1e-9 || l2 < -1e-9) continue;
-        double z = l0 * p0[2] + l1 * p1[2] + l2 * p2[2];
+        double z = l0 * z0 + l1 * z1 + l2 * z2;
         size_t pix = static_cast<size_t>(r) * w + c;
-        if (z > zbuf[pix] || (z == zbuf[pix] && t < out.tri[pix])) {
-          zbuf[pix] = z;
-          out.tri[pix] = t;
-          out.bary[3 * pix] = static_cast<float>(l0);
-          out.bary[3 * pix + 1] = static_cast<float>(l1);
-          out.bary[3 * pix + 2] = static_cast<float>(l2);
+        const int32_t held = tri_of[pix];
+        if (held < 0 ? z > -kInf : (z > zb[pix] || (z == zb[pix] && t < held))) {
+          zb[pix] = z;
+          tri_of[pix] = t;
+          bary[3 * pix] = static_cast<float>(l0);
+          bary[3 * pix + 1] = static_cast<float>(l1);
+          bary[3 * pix + 2] = static_cast<float>(l2);
         }
       }
     }
   }
   if (!with_points) return;
+  // Every sample is written here, NaN off the surface.
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  out.x.assign(n, nan);
-  out.y.assign(n, nan);
-  out.z.assign(n, nan);
+  out.x.allocate(n);
+  out.y.allocate(n);
+  out.z.allocate(n);
   double* axis[3] = {out.x.data(), out.y.data(), out.z.data()};
   for (size_t pix = 0; pix < n; ++pix) {
-    int t = out.tri[pix];
-    if (t < 0) continue;
+    int t = tri_of[pix];
+    if (t < 0) {
+      for (int d = 0; d < 3; ++d) axis[d][pix] = nan;
+      continue;
+    }
     const int32_t* tri = m.face(t);
-    const double b0 = out.bary[3 * pix], b1 = out.bary[3 * pix + 1], b2 = out.bary[3 * pix + 2];
+    const double b0 = bary[3 * pix], b1 = bary[3 * pix + 1], b2 = bary[3 * pix + 2];
     const double *v0 = m.vert(tri[0]), *v1 = m.vert(tri[1]), *v2 = m.vert(tri[2]);
     for (int d = 0; d < 3; ++d) {
       double s = 0;
