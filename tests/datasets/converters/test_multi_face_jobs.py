@@ -152,27 +152,31 @@ def test_a_name_that_is_another_frames_face_is_refused(inputs, tmp_path):
         process_frames(clash[:1], str(tmp_path), faces='first')
 
 
-def test_prepare_geodesic_cli_lists_faces(inputs, tmp_path):
-    out = tmp_path / 'cli'
+def prepare_geodesic(*args: str, timeout: int) -> subprocess.CompletedProcess:
+    """Runs tools/dataset_converters/prepare_geodesic.py in a child."""
     tool = os.path.join(
         ROOT, 'tools', 'dataset_converters', 'prepare_geodesic.py'
     )
-    res = subprocess.run(
-        [
-            sys.executable,
-            tool,
-            str(inputs),
-            '--out',
-            str(out),
-            '--max-faces',
-            '2',
-            '--crop-size',
-            '96',
-        ],
+    return subprocess.run(
+        [sys.executable, tool, *args],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=timeout,
         env=dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1'),
+    )
+
+
+def test_prepare_geodesic_cli_lists_faces(inputs, tmp_path):
+    out = tmp_path / 'cli'
+    res = prepare_geodesic(
+        str(inputs),
+        '--out',
+        str(out),
+        '--max-faces',
+        '2',
+        '--crop-size',
+        '96',
+        timeout=240,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert '3 frames: 2 ok (3 faces), 1 no face, 0 errors' in res.stdout
@@ -182,19 +186,7 @@ def test_prepare_geodesic_cli_lists_faces(inputs, tmp_path):
         'group_face1',
     ]
     assert (out / 'group_face1.npz').is_file()
-    res = subprocess.run(
-        [
-            sys.executable,
-            tool,
-            str(inputs),
-            '--out',
-            str(out),
-            '--max-faces',
-            '0',
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ, PYTHONPATH=ROOT),
+    res = prepare_geodesic(
+        str(inputs), '--out', str(out), '--max-faces', '0', timeout=60
     )
     assert res.returncode == 2 and '--max-faces must be >= 1' in res.stderr
