@@ -31,6 +31,7 @@ from geoconv_mm.utils import (
     merge_config_args,
     runner_dataloader,
 )
+from geoconv_mm.utils.config import LOADERS
 
 
 def parse_args():
@@ -99,7 +100,7 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
-    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for field in LOADERS:
         if cfg.get(field, None) is not None:
             cfg[field] = runner_dataloader(
                 cfg[field],
