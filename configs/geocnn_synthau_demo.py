@@ -61,8 +61,5 @@ custom_hooks = [
     dict(type='GeoSpecsHook'),
     dict(type='AUStatisticsHook'),
     dict(type='AUF1ChartHook'),
-    # One torch thread: the data worker gets the other core (2-3x faster when
-    # shared).
-    dict(type='TorchThreadsHook', num_threads=1),
 ]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

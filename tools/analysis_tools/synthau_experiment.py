@@ -33,15 +33,13 @@ Examples::
 
     # the README's study (runs one at a time; resumable)
     OMP_NUM_THREADS=1 python tools/analysis_tools/synthau_experiment.py \\
-        --study synthau_v3 \\
         --arms plain geo geo_temp rgbd --variants default geometry_only \\
         --seeds 0 1 2 3 4 --folds 1
     # analysis only, from the records (writes summary.md/.json, intervals.png)
-    python tools/analysis_tools/synthau_experiment.py --study synthau_v3 \\
-        --analyse-only
+    python tools/analysis_tools/synthau_experiment.py --analyse-only
     # ... and the headline table into the README's marked place
-    python tools/analysis_tools/synthau_experiment.py --study synthau_v3 \\
-        --analyse-only --readme README.md
+    python tools/analysis_tools/synthau_experiment.py --analyse-only \\
+        --readme README.md
 """
 
 import argparse
@@ -94,13 +92,15 @@ COMPARISONS = [
 
 
 def parse_args():
+    from geoconv_mm.datasets.synthau.generator import GENERATOR_VERSION
     from geoconv_mm.datasets.synthau.variants import SYNTHAU_VARIANTS
 
     parser = argparse.ArgumentParser(description='Resumable SynthAU study')
     parser.add_argument(
         '--study',
-        default='synthau_v3',
-        help='name: records go to docs/results/<study>/',
+        default=f'synthau_v{GENERATOR_VERSION}',
+        help='name: records go to docs/results/<study>/ (default: named '
+        'after the generator version)',
     )
     parser.add_argument(
         '--arms', nargs='+', choices=list(ARMS), default=['plain', 'geo']

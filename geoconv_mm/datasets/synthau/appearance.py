@@ -43,23 +43,26 @@ class Furrow:
     bilateral: bool = True
 
 
+#: Line periods are at least 0.03 canonical units, about 3 px in the default
+#: 112 px crop (a face's eyes lie ~0.31 apart, 32 px there): finer lines
+#: average out to a faint stain at that size. Envelopes are at least ~1.5 px.
 AU_FURROWS: Dict[int, Tuple[Furrow, ...]] = {
-    1: (Furrow('glabella', (0.0, -0.07), (0.06, 0.03), 0, 0.018, False),),
-    2: (Furrow('brow_outer', (0.0, -0.05), (0.035, 0.025), 10, 0.018),),
-    4: (Furrow('glabella', (0.0, -0.01), (0.035, 0.03), 90, 0.014, False),),
-    6: (Furrow('eye', (0.06, 0.005), (0.018, 0.025), 70, 0.012),),
-    7: (Furrow('lower_lid', (0.0, 0.012), (0.03, 0.01), 0, 0.012),),
-    9: (Furrow('nose_bridge', (0.0, 0.0), (0.04, 0.03), 0, 0.012, False),),
+    1: (Furrow('glabella', (0.0, -0.07), (0.06, 0.03), 0, 0.03, False),),
+    2: (Furrow('brow_outer', (0.0, -0.05), (0.035, 0.025), 10, 0.03),),
+    4: (Furrow('glabella', (0.0, -0.01), (0.035, 0.03), 90, 0.03, False),),
+    6: (Furrow('eye', (0.06, 0.005), (0.02, 0.025), 70, 0.03),),
+    7: (Furrow('lower_lid', (0.0, 0.012), (0.03, 0.015), 0, 0.03),),
+    9: (Furrow('nose_bridge', (0.0, 0.0), (0.04, 0.03), 0, 0.03, False),),
     10: (
-        Furrow('nasolabial', (0.0, -0.01), (0.012, 0.03), 65, 0.02),
-        Furrow('upper_lip', (0.0, -0.008), (0.035, 0.012), 90, 0.01, False),
+        Furrow('nasolabial', (0.0, -0.01), (0.015, 0.03), 65, 0.035),
+        Furrow('upper_lip', (0.0, -0.008), (0.035, 0.015), 90, 0.03, False),
     ),
-    12: (Furrow('nasolabial', (0.01, 0.01), (0.015, 0.035), 60, 0.02),),
-    14: (Furrow('dimple', (0.005, 0.0), (0.008, 0.012), 90, 0.02),),
-    15: (Furrow('mouth_corner', (0.005, 0.03), (0.01, 0.02), 80, 0.02),),
-    17: (Furrow('chin', (0.0, 0.0), (0.04, 0.025), 0, 0.01, False),),
-    23: (Furrow('mouth', (0.0, 0.0), (0.045, 0.012), 90, 0.008, False),),
-    24: (Furrow('mouth', (0.0, 0.02), (0.04, 0.008), 0, 0.02, False),),
+    12: (Furrow('nasolabial', (0.01, 0.01), (0.015, 0.035), 60, 0.035),),
+    14: (Furrow('dimple', (0.005, 0.0), (0.015, 0.02), 90, 0.03),),
+    15: (Furrow('mouth_corner', (0.005, 0.03), (0.015, 0.025), 80, 0.03),),
+    17: (Furrow('chin', (0.0, 0.0), (0.04, 0.025), 0, 0.03, False),),
+    23: (Furrow('mouth', (0.0, 0.0), (0.045, 0.015), 90, 0.03, False),),
+    24: (Furrow('mouth', (0.0, 0.02), (0.04, 0.015), 0, 0.035, False),),
 }
 
 

@@ -53,7 +53,7 @@ from .face_model import (
 from .renderer import Lighting, render_face
 
 #: Bump when the generator's output changes, so old caches are not reused.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 ANNOTATION = 'annotations/synthau.json'
 GEOMETRIES = ('gt', 'reconstructed')
 LIGHTINGS = ('directional', 'ambient')
@@ -98,7 +98,9 @@ class SynthAUSpec:
         depth_scale (float): Multiplier of the AUs' depth motion
             (dose response).
         appearance (float): Strength of the AUs' furrows and wrinkles in the
-            texture (0: none; 1: up to 50% darker lines at full intensity).
+            texture (0: none; 1: up to 50% darker lines at full intensity;
+            2, the default: black lines at full intensity, which the demo
+            model resolves at 112 px).
         lighting (str): 'directional' (Lambert shading from the true normals)
             or 'ambient' (no shading cue).
         texture (str): 'photo' (every identity wears the base photograph,
@@ -119,7 +121,7 @@ class SynthAUSpec:
     max_roll: float = 8.0
     inplane_scale: float = 1.5
     depth_scale: float = 1.0
-    appearance: float = 1.0
+    appearance: float = 2.0
     lighting: str = 'directional'
     texture: str = 'photo'
     render_neutral: bool = False

@@ -14,11 +14,13 @@ class TorchThreadsHook(Hook):
     """Set torch's intra-op thread count for the run
     (``torch.set_num_threads``).
 
-    On a small, shared CPU one thread per process is much faster than several
-    (measured 2-3x on the 2-core development machine with other jobs running):
-    the threads of the training process, the data workers and other jobs
-    otherwise oversubscribe the cores. An explicit ``OMP_NUM_THREADS`` in the
-    environment wins.
+    On a CPU shared with other jobs, one thread per process keeps the
+    training process, its data workers and the other jobs from
+    oversubscribing the cores; on an idle machine torch's default is faster
+    (the quick-start demo's iterations took about a quarter less time with
+    2 threads than with 1 on the 2-core development machine), so the demo
+    leaves it out. An
+    explicit ``OMP_NUM_THREADS`` in the environment wins.
 
     Args:
         num_threads (int): Threads of the training process.
