@@ -110,10 +110,13 @@ def resolved(cfg, model_specs):
             'geo_weights',
         ):
             del d[name]
-    # Registration and the spec hook are how a run is set up, not what it is.
+    # Registration, the spec hook and the thread count are how a run is set
+    # up on its host, not what it computes.
     d.pop('custom_imports', None)
     d['custom_hooks'] = [
-        h for h in d.get('custom_hooks', []) if h['type'] != 'GeoSpecsHook'
+        h
+        for h in d.get('custom_hooks', [])
+        if h['type'] not in ('GeoSpecsHook', 'TorchThreadsHook')
     ]
     return d
 
