@@ -36,7 +36,7 @@ model = dict(
         loss=dict(type='AUBalancedBCELoss', use_balanced_weights=True),
     ),
 )
-max_epochs = 12
+max_epochs = 9
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=40),

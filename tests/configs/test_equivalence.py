@@ -27,6 +27,9 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 # The old RGB-D demo computed five specs' weights for a model without GeoConv
 # (its pipeline came from a base that still had the step); nothing read them.
 WASTED_WEIGHTS = {'configs/rgbd-g00000_synthau_demo.py'}
+# The SynthAU demo's schedule was shortened since (9 epochs, not 12): the
+# model and the data are what must not have moved.
+SCHEDULE = ('max_epochs', 'param_scheduler', 'train_cfg')
 TRANSFORM_DEFAULTS = dict(
     hierarchy_compensation=True, backend='fast', close_holes=False
 )
@@ -184,6 +187,8 @@ def test_new_configs_build_the_old_models_and_pipelines(old_root):
                 assert len(geo) == 1 and geo[0]['specs'], old_path
                 pipeline.remove(geo[0])
         for name in sorted(set(a) | set(b)):
+            if 'synthau_demo' in old_path and name in SCHEDULE:
+                continue
             if a.get(name) != b.get(name):
                 mismatches.append(f'{old_path}: {name}')
     assert not mismatches, mismatches

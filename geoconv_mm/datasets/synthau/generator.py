@@ -55,6 +55,7 @@ from .renderer import Lighting, render_face
 #: Bump when the generator's output changes, so old caches are not reused.
 GENERATOR_VERSION = 4
 ANNOTATION = 'annotations/synthau.json'
+_MIN_PARALLEL_FRAMES = 400
 GEOMETRIES = ('gt', 'reconstructed')
 LIGHTINGS = ('directional', 'ambient')
 TEXTURES = ('photo', 'varied')
@@ -365,7 +366,10 @@ def _build_lock(path: str) -> Iterator[None]:
 
 
 def generate_synthau(
-    root: str, spec: Optional[SynthAUSpec] = None, progress: bool = True
+    root: str,
+    spec: Optional[SynthAUSpec] = None,
+    progress: bool = True,
+    num_workers: Optional[int] = None,
 ) -> str:
     """Build (or finish building, or just find) a SynthAU dataset.
 
@@ -374,6 +378,11 @@ def generate_synthau(
         spec (SynthAUSpec, optional): What to generate (defaults to
             ``SynthAUSpec()``).
         progress (bool): Show a tqdm bar.
+        num_workers (int, optional): Processes that render subjects in
+            parallel (``geometry='gt'`` only; the reconstructor runs in this
+            process). Defaults to the cores this process may use, or 1 for
+            a build of a few hundred frames. The build is the same byte for
+            byte whatever the count.
 
     Returns:
         str: The build folder (holding ``annotations/synthau.json``).
@@ -386,59 +395,53 @@ def generate_synthau(
     with _build_lock(out + '.lock'):
         if osp.isfile(ann):  # another process finished it while we waited
             return out
-        _build(out, spec, progress)
+        _build(out, spec, progress, num_workers)
     return out
 
 
-def _build(out: str, spec: SynthAUSpec, progress: bool) -> None:
+def _build(
+    out: str, spec: SynthAUSpec, progress: bool, num_workers: Optional[int]
+) -> None:
     from tqdm import tqdm
 
     base_path = osp.join(out, 'base_face.npz')
-    if osp.isfile(base_path):
-        base = BaseFace.load(base_path)
-    else:
-        base = reconstruct_base_face()
-        base.save(base_path)
-    pipeline = None
-    if spec.geometry == 'reconstructed':
-        from geoconv_mm.face import FacePipeline
-
-        pipeline = FacePipeline(
-            dict(type='MediaPipeFaceMesh'), crop_size=spec.image_size
-        )
-    entries: List[dict] = []
-    summary: List[dict] = []
+    if not osp.isfile(base_path):
+        reconstruct_base_face().save(base_path)
+    todo = [
+        index
+        for index, subject in enumerate(spec.subjects())
+        if not osp.isfile(_manifest_path(out, subject))
+    ]
+    total = spec.num_subjects * spec.images_per_subject
     bar = tqdm(
-        total=spec.num_subjects * spec.images_per_subject,
+        total=total,
+        initial=total - len(todo) * spec.images_per_subject,
         disable=not progress,
         desc=f'SynthAU {spec.key}',
         unit='img',
     )
-    for index, subject in enumerate(spec.subjects()):
-        manifest = osp.join(out, 'subjects', f'{subject}.json')
-        if osp.isfile(manifest):
-            with open(manifest) as fh:
-                done = json.load(fh)
-            entries += done['entries']
-            summary += done['summary']
-            bar.update(spec.images_per_subject)
-            continue
-        renderer = SubjectRenderer(base, spec, index)
-        subject_entries, subject_summary = [], []
-        for frame in range(spec.images_per_subject):
-            entry, status = _write_frame(
-                out, spec, renderer, subject, frame, pipeline
-            )
-            subject_summary.append(status)
-            if entry is not None:
-                subject_entries.append(entry)
-            bar.update(1)
-        atomic_write_json(
-            manifest, dict(entries=subject_entries, summary=subject_summary)
-        )
-        entries += subject_entries
-        summary += subject_summary
+    if num_workers is None:
+        frames = len(todo) * spec.images_per_subject
+        # A spawned worker spends seconds importing the package: small builds
+        # are quicker in this process.
+        parallel = frames >= _MIN_PARALLEL_FRAMES
+        num_workers = len(os.sched_getaffinity(0)) if parallel else 1
+    num_workers = min(num_workers, len(todo))
+    if spec.geometry == 'reconstructed' or num_workers <= 1:
+        base = BaseFace.load(base_path)
+        pipeline = _reconstructor(spec)
+        for index in todo:
+            _build_subject(out, spec, base, index, pipeline, bar.update)
+    else:
+        _build_in_parallel(out, spec, base_path, todo, num_workers, bar)
     bar.close()
+    entries: List[dict] = []
+    summary: List[dict] = []
+    for subject in spec.subjects():
+        with open(_manifest_path(out, subject)) as fh:
+            done = json.load(fh)
+        entries += done['entries']
+        summary += done['summary']
     atomic_write_json(osp.join(out, 'summary.json'), summary)
     metainfo = dict(
         dataset='SynthAU',
@@ -450,6 +453,91 @@ def _build(out: str, spec: SynthAUSpec, progress: bool) -> None:
     atomic_write_json(
         osp.join(out, ANNOTATION), dict(metainfo=metainfo, data_list=entries)
     )
+
+
+def _manifest_path(out: str, subject: str) -> str:
+    return osp.join(out, 'subjects', f'{subject}.json')
+
+
+def _reconstructor(spec: SynthAUSpec):
+    if spec.geometry != 'reconstructed':
+        return None
+    from geoconv_mm.face import FacePipeline
+
+    return FacePipeline(
+        dict(type='MediaPipeFaceMesh'), crop_size=spec.image_size
+    )
+
+
+def _build_subject(
+    out: str,
+    spec: SynthAUSpec,
+    base: BaseFace,
+    index: int,
+    pipeline=None,
+    on_frame=lambda n: None,
+) -> None:
+    """Render one subject's frames, then write its manifest (which marks the
+    subject done)."""
+    subject = spec.subjects()[index]
+    renderer = SubjectRenderer(base, spec, index)
+    entries, summary = [], []
+    for frame in range(spec.images_per_subject):
+        entry, status = _write_frame(
+            out, spec, renderer, subject, frame, pipeline
+        )
+        summary.append(status)
+        if entry is not None:
+            entries.append(entry)
+        on_frame(1)
+    atomic_write_json(
+        _manifest_path(out, subject), dict(entries=entries, summary=summary)
+    )
+
+
+_WORKER_BASE: Optional[BaseFace] = None
+
+
+def _init_worker(base_path: str) -> None:
+    global _WORKER_BASE
+    # One thread per worker: the workers already fill the cores.
+    cv2.setNumThreads(1)
+    _WORKER_BASE = BaseFace.load(base_path)
+
+
+def _build_subject_in_worker(out: str, spec: SynthAUSpec, index: int) -> int:
+    _build_subject(out, spec, _WORKER_BASE, index)
+    return index
+
+
+def _build_in_parallel(
+    out: str,
+    spec: SynthAUSpec,
+    base_path: str,
+    todo: List[int],
+    num_workers: int,
+    bar,
+) -> None:
+    """Subjects are independent random streams, so any order of building
+    them gives the same files. Spawned, not forked: a fork copies the
+    caller's thread pools (torch, OpenCV) in whatever state they are, which
+    can deadlock the child."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(
+        num_workers,
+        mp_context=multiprocessing.get_context('spawn'),
+        initializer=_init_worker,
+        initargs=(base_path,),
+    ) as pool:
+        futures = [
+            pool.submit(_build_subject_in_worker, out, spec, index)
+            for index in todo
+        ]
+        for future in as_completed(futures):
+            future.result()
+            bar.update(spec.images_per_subject)
 
 
 def _write_frame(

@@ -205,6 +205,19 @@ def _tree_bytes(folder):
     return out
 
 
+def test_parallel_build_is_the_serial_build(tmp_path):
+    spec = SynthAUSpec(
+        seed=3, num_subjects=3, images_per_subject=2, image_size=40
+    )
+    serial = generate_synthau(
+        str(tmp_path / 's'), spec, progress=False, num_workers=1
+    )
+    parallel = generate_synthau(
+        str(tmp_path / 'p'), spec, progress=False, num_workers=2
+    )
+    assert _tree_bytes(parallel) == _tree_bytes(serial)
+
+
 def test_deterministic_and_resumable(tmp_path):
     spec = SynthAUSpec(
         seed=5, num_subjects=3, images_per_subject=3, image_size=48
