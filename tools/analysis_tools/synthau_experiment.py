@@ -10,6 +10,8 @@ load) with the test predictions beside it in ``predictions/<same>.npz``
 skipped, so the study can be stopped and resumed at any time; a failed run is
 recorded under ``failed/`` and retried by the next invocation. Runs go seed by
 seed, so an interrupted study has the same number of seeds in every arm.
+Invocations started side by side with the same arguments share the job list:
+each run is claimed by one of them (``<run>.claim`` under the work folder).
 
 The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
 
@@ -251,16 +253,82 @@ def run_one(
     generator_overrides: Optional[dict] = None,
     extra: str = '',
 ) -> str:
-    """Train one run unless its record exists; returns 'done', 'skipped' or
-    'failed'.
+    """Train one run unless its record exists or another invocation is on
+    it; returns 'done', 'skipped', 'claimed' or 'failed'.
     """
     from geoconv_mm.evaluation.au_study import run_name
-    from geoconv_mm.utils.atomic_io import atomic_write_json
 
     name = run_name(arm, variant, seed, fold)
     record_path = osp.join(study_dir, name + '.json')
     if osp.isfile(record_path):
         return 'skipped'
+    os.makedirs(work_root, exist_ok=True)
+    claim = osp.join(work_root, name + '.claim')
+    if not take_claim(claim):
+        return 'claimed'
+    try:
+        return _train_and_record(
+            arm,
+            variant,
+            seed,
+            fold,
+            study_dir,
+            work_root,
+            keep_checkpoints,
+            generator_overrides,
+            extra,
+        )
+    finally:
+        os.remove(claim)
+
+
+def take_claim(path: str) -> bool:
+    """Claim a run for this process, so that invocations started side by
+    side (one per core) share the job list instead of training a run twice.
+    A claim whose process has gone is stale and taken over.
+
+    Args:
+        path (str): The run's claim file.
+
+    Returns:
+        bool: Whether this process now holds the claim.
+    """
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(path) as fh:
+                    holder = int(fh.read())
+                if holder <= 0:
+                    raise ValueError(holder)
+                os.kill(holder, 0)
+                return False
+            except (OSError, ValueError):  # gone, or never written
+                os.remove(path)
+                continue
+        with os.fdopen(fd, 'w') as fh:
+            fh.write(str(os.getpid()))
+        return True
+    return False
+
+
+def _train_and_record(
+    arm: str,
+    variant: str,
+    seed: int,
+    fold: int,
+    study_dir: str,
+    work_root: str,
+    keep_checkpoints: bool,
+    generator_overrides: Optional[dict],
+    extra: str,
+) -> str:
+    from geoconv_mm.evaluation.au_study import run_name
+    from geoconv_mm.utils.atomic_io import atomic_write_json
+
+    name = run_name(arm, variant, seed, fold)
+    record_path = osp.join(study_dir, name + '.json')
     work_dir = osp.join(work_root, name)
     if osp.isdir(
         work_dir

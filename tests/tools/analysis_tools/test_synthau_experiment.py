@@ -64,3 +64,48 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     block = table[table.index(TABLE_BEGIN) : table.index(TABLE_END)]
     assert block in text
     assert f'| 2 | {TOO_FEW_PAIRS} |' in block
+
+
+def _tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('synthau_exp', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_claim_held_by_a_live_process_is_respected_and_a_stale_one_taken(
+    tmp_path,
+):
+    tool = _tool()
+    claim = str(tmp_path / 'geo__default__seed0__fold1.claim')
+    assert tool.take_claim(claim)
+    with open(claim) as fh:
+        assert int(fh.read()) == os.getpid()
+    assert not tool.take_claim(claim)  # held by this (live) process
+    # A process that has exited: its claim is stale.
+    child = subprocess.run(
+        [sys.executable, '-c', 'import os; print(os.getpid())'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with open(claim, 'w') as fh:
+        fh.write(child.stdout.strip())
+    assert tool.take_claim(claim)
+    open(claim, 'w').close()  # created but never written
+    assert tool.take_claim(claim)
+
+
+def test_a_claimed_run_is_left_to_its_holder(tmp_path):
+    tool = _tool()
+    work_root = tmp_path / 'work'
+    work_root.mkdir()
+    name = 'geo__default__seed0__fold1'
+    (work_root / (name + '.claim')).write_text(str(os.getppid()))
+    status = tool.run_one(
+        'geo', 'default', 0, 1, str(tmp_path / 'study'), str(work_root)
+    )
+    assert status == 'claimed'
+    assert not (work_root / name).exists()
