@@ -1,7 +1,6 @@
 """Offline, tools/train.py stops with one line naming the checkpoint and the
 config key to set, not a urllib traceback."""
 
-import importlib.util
 import os.path as osp
 import sys
 from urllib.error import URLError
@@ -14,6 +13,7 @@ from geoconv_mm.engine.pretrained import (
 )
 from tests.fixtures.paths import REPO_ROOT as ROOT
 from tests.fixtures.tiny_data import make_tiny_au_tree
+from tests.fixtures.tools import load_tool
 
 CONFIG = '''
 _base_ = {base!r}
@@ -26,12 +26,7 @@ train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
 
 
 def load_train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(ROOT, 'tools', 'train.py')
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/train.py')
 
 
 def test_remote_checkpoints_are_found_with_their_keys():

@@ -1,6 +1,5 @@
 """tools/analysis_tools/au_f1_by_pose.py on a tools/test.py --out pickle."""
 
-import importlib.util
 import os.path as osp
 import pickle
 
@@ -16,16 +15,14 @@ from tests.evaluation.metrics.test_au_f1_by_yaw import (
     YAW,
 )
 from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tools import load_tool
 
 TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'au_f1_by_pose.py')
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('au_f1_by_pose', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL)
 
 
 def _dump(path, pose_key='pose', with_pose=True):

@@ -14,6 +14,7 @@ from geoconv_mm.evaluation.au_study import (
 )
 from tests.fixtures.au_study_records import balanced, write_run
 from tests.fixtures.paths import REPO_ROOT
+from tests.fixtures.tools import load_tool
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'synthau_experiment.py')
 
@@ -66,19 +67,10 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     assert f'| 2 | {TOO_FEW_PAIRS} |' in block
 
 
-def _tool():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location('synthau_exp', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_claim_held_by_a_live_process_is_respected_and_a_stale_one_taken(
     tmp_path,
 ):
-    tool = _tool()
+    tool = load_tool(TOOL)
     claim = str(tmp_path / 'geo__default__seed0__fold1.claim')
     assert tool.take_claim(claim)
     with open(claim) as fh:
@@ -99,7 +91,7 @@ def test_a_claim_held_by_a_live_process_is_respected_and_a_stale_one_taken(
 
 
 def test_a_claimed_run_is_left_to_its_holder(tmp_path):
-    tool = _tool()
+    tool = load_tool(TOOL)
     work_root = tmp_path / 'work'
     work_root.mkdir()
     name = 'geo__default__seed0__fold1'

@@ -1,6 +1,5 @@
 """The detection benchmark's set builder and matching rule."""
 
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -8,16 +7,14 @@ import pytest
 import skimage.data
 
 from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tools import load_tool
 
 TOOL = osp.join(ROOT, 'tools', 'benchmarks', 'benchmark_face_detection.py')
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('bench_fd', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL)
 
 
 def test_match_hand_cases(tool):

@@ -1,7 +1,6 @@
 """A tiny run of the inference benchmark: frames/s and faces/s, the per-face
 fit, and the alternated comparison of the detection paths."""
 
-import importlib.util
 import json
 import os.path as osp
 
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tools import load_tool
 
 pytest.importorskip('mediapipe')
 
@@ -18,10 +18,7 @@ CONFIG = osp.join(ROOT, 'configs', 'geocnn_synthau_demo.py')
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('bench_infer', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL)
 
 
 def test_linear_fit_recovers_a_line(tool):

@@ -1,6 +1,5 @@
 """A tiny run of the pipeline benchmark and the structure of its report."""
 
-import importlib.util
 import json
 import os.path as osp
 
@@ -8,6 +7,7 @@ import pytest
 from mmengine.config import Config
 
 from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tools import load_tool
 
 TOOL = osp.join(ROOT, 'tools', 'benchmarks', 'benchmark_pipeline.py')
 CONFIG = osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py')
@@ -15,10 +15,7 @@ CONFIG = osp.join(ROOT, 'configs', 'geocnn_bp4d_fold1.py')
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('bench_pipe', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL)
 
 
 def pipeline_names(split: str) -> list:

@@ -1,6 +1,5 @@
 """A tiny run of the SynthAU build benchmark, and its file comparison."""
 
-import importlib.util
 import os.path as osp
 import subprocess
 import sys
@@ -8,16 +7,14 @@ import sys
 import pytest
 
 from tests.fixtures.paths import REPO_ROOT as ROOT
+from tests.fixtures.tools import load_tool
 
 TOOL = osp.join(ROOT, 'tools', 'benchmarks', 'benchmark_synthau_build.py')
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('bench_build', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOL)
 
 
 def test_same_files_sees_a_changed_a_missing_and_a_nested_file(tool, tmp_path):
