@@ -46,6 +46,7 @@ Examples::
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import os.path as osp
@@ -304,8 +305,12 @@ def take_claim(path: str) -> bool:
                     raise ValueError(holder)
                 os.kill(holder, 0)
                 return False
+            except PermissionError:  # alive, another user's
+                return False
             except (OSError, ValueError):  # gone, or never written
-                os.remove(path)
+                # Another invocation may have cleared it first.
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
                 continue
         with os.fdopen(fd, 'w') as fh:
             fh.write(str(os.getpid()))
