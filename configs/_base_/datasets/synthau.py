@@ -1,6 +1,7 @@
 # SynthAU: rendered 3D faces with 15 AUs (BP4D's 12 + DISFA's 9, 25, 26) and
 # the ground-truth mesh of every image; generated into data/synthau on first
-# use (about 30 ms per image), subject-exclusive 3-part protocol like BP4D.
+# use (about a minute on a 2-core CPU, subjects in parallel worker processes),
+# subject-exclusive 3-part protocol like BP4D.
 dataset_type = 'SynthAUDataset'
 data_root = 'data/synthau'
 image_size = 112
