@@ -518,7 +518,11 @@ def plot_intervals(
 
     variants = list(summary['variants'])
     fig, axes = plt.subplots(
-        2, len(variants), figsize=(4.2 * len(variants), 6.4), squeeze=False
+        2,
+        len(variants),
+        # Wide enough for the longest labels and titles with one variant.
+        figsize=(max(7.0, 4.6 * len(variants)), 6.4),
+        squeeze=False,
     )
     for j, variant in enumerate(variants):
         v = summary['variants'][variant]
@@ -546,7 +550,8 @@ def plot_intervals(
         )
         ax.set_xlabel('mean F1 over AUs (%)')
         ax.set_title(f'{variant}: mean F1, 95% interval', fontsize=9)
-        ax.legend(fontsize=7, loc='lower right')
+        ax.set_ylim(-0.6, len(arms) - 0.4)
+        ax.legend(fontsize=7, loc='best')
         ax = axes[1, j]
         cmps = [c for c in v['comparisons'] if c.endswith(f' - {reference}')]
         for i, c in enumerate(cmps):
@@ -560,6 +565,7 @@ def plot_intervals(
                 color='tab:green',
             )
         ax.axvline(0, color='k', lw=1)
+        ax.set_ylim(-0.6, len(cmps) - 0.4)
         ax.set_yticks(
             range(len(cmps)),
             [
