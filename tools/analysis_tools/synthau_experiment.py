@@ -258,6 +258,7 @@ def run_one(
     it; returns 'done', 'skipped', 'claimed' or 'failed'.
     """
     from geoconv_mm.evaluation.au_study import run_name
+    from geoconv_mm.utils.atomic_io import atomic_write_json
 
     name = run_name(arm, variant, seed, fold)
     record_path = osp.join(study_dir, name + '.json')
@@ -268,17 +269,98 @@ def run_one(
     if not take_claim(claim):
         return 'claimed'
     try:
-        return _train_and_record(
-            arm,
-            variant,
-            seed,
-            fold,
-            study_dir,
-            work_root,
-            keep_checkpoints,
-            generator_overrides,
-            extra,
+        work_dir = osp.join(work_root, name)
+        if osp.isdir(
+            work_dir
+        ):  # a run interrupted before its record: start it afresh
+            shutil.rmtree(work_dir)
+        os.makedirs(work_dir)
+        dump = osp.join(work_dir, 'predictions.npz')
+        text = run_config_text(
+            arm, variant, seed, fold, dump, generator_overrides, extra
         )
+        config = osp.join(work_dir, 'run_config.py')
+        with open(config, 'w') as fh:
+            fh.write(text)
+        cmd = [
+            sys.executable,
+            osp.join(ROOT, 'tools', 'train.py'),
+            config,
+            '--work-dir',
+            work_dir,
+        ]
+        load_start = os.getloadavg()
+        start = time.time()
+        with open(osp.join(work_dir, 'train_stdout.log'), 'w') as log:
+            proc = subprocess.run(
+                cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+        wall = time.time() - start
+        fail_path = osp.join(study_dir, 'failed', name + '.json')
+        base = dict(
+            arm=arm,
+            arm_label=ARMS[arm][0],
+            variant=variant,
+            seed=seed,
+            fold=fold,
+        )
+        if proc.returncode != 0 or not osp.isfile(dump):
+            with open(osp.join(work_dir, 'train_stdout.log')) as fh:
+                tail = fh.read()[-2000:]
+            atomic_write_json(
+                fail_path,
+                dict(
+                    base,
+                    error=f'exit code {proc.returncode}',
+                    log_tail=tail,
+                    git_commit=git_commit(),
+                    finished=time.strftime('%Y-%m-%dT%H:%M:%S'),
+                ),
+                indent=1,
+            )
+            return 'failed'
+        metrics = last_val_metrics(work_dir)
+        pred_rel = osp.join('predictions', name + '.npz')
+        os.makedirs(osp.join(study_dir, 'predictions'), exist_ok=True)
+        shutil.copyfile(dump, osp.join(study_dir, pred_rel + '.tmp'))
+        os.replace(
+            osp.join(study_dir, pred_rel + '.tmp'),
+            osp.join(study_dir, pred_rel),
+        )
+        import torch
+        from mmengine.config import Config
+
+        cfg = Config.fromfile(config)
+        record = dict(
+            base,
+            f1=metrics['au/F1'],
+            f1_per_au={
+                k.split('_', 1)[1]: v
+                for k, v in metrics.items()
+                if k.startswith('au/F1_')
+            },
+            train_time_s=round(wall, 1),
+            config=dict(
+                arm_config=ARMS[arm][1],
+                run_config=text,
+                generator=dict(cfg.train_dataloader.dataset.generator),
+            ),
+            git_commit=git_commit(),
+            predictions=pred_rel,
+            torch=torch.__version__,
+            omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
+            loadavg_start=[round(x, 2) for x in load_start],
+            loadavg_end=[round(x, 2) for x in os.getloadavg()],
+            finished=time.strftime('%Y-%m-%dT%H:%M:%S'),
+        )
+        atomic_write_json(record_path, record, indent=1)
+        if osp.isfile(fail_path):
+            os.remove(fail_path)
+        if not keep_checkpoints:
+            for f in os.listdir(work_dir):
+                if f.endswith('.pth') or f == 'last_checkpoint':
+                    os.remove(osp.join(work_dir, f))
+        return 'done'
     finally:
         os.remove(claim)
 
@@ -316,111 +398,6 @@ def take_claim(path: str) -> bool:
             fh.write(str(os.getpid()))
         return True
     return False
-
-
-def _train_and_record(
-    arm: str,
-    variant: str,
-    seed: int,
-    fold: int,
-    study_dir: str,
-    work_root: str,
-    keep_checkpoints: bool,
-    generator_overrides: Optional[dict],
-    extra: str,
-) -> str:
-    from geoconv_mm.evaluation.au_study import run_name
-    from geoconv_mm.utils.atomic_io import atomic_write_json
-
-    name = run_name(arm, variant, seed, fold)
-    record_path = osp.join(study_dir, name + '.json')
-    work_dir = osp.join(work_root, name)
-    if osp.isdir(
-        work_dir
-    ):  # a run interrupted before its record: start it afresh
-        shutil.rmtree(work_dir)
-    os.makedirs(work_dir)
-    dump = osp.join(work_dir, 'predictions.npz')
-    text = run_config_text(
-        arm, variant, seed, fold, dump, generator_overrides, extra
-    )
-    config = osp.join(work_dir, 'run_config.py')
-    with open(config, 'w') as fh:
-        fh.write(text)
-    cmd = [
-        sys.executable,
-        osp.join(ROOT, 'tools', 'train.py'),
-        config,
-        '--work-dir',
-        work_dir,
-    ]
-    load_start = os.getloadavg()
-    start = time.time()
-    with open(osp.join(work_dir, 'train_stdout.log'), 'w') as log:
-        proc = subprocess.run(
-            cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
-        )
-    wall = time.time() - start
-    fail_path = osp.join(study_dir, 'failed', name + '.json')
-    base = dict(
-        arm=arm, arm_label=ARMS[arm][0], variant=variant, seed=seed, fold=fold
-    )
-    if proc.returncode != 0 or not osp.isfile(dump):
-        with open(osp.join(work_dir, 'train_stdout.log')) as fh:
-            tail = fh.read()[-2000:]
-        atomic_write_json(
-            fail_path,
-            dict(
-                base,
-                error=f'exit code {proc.returncode}',
-                log_tail=tail,
-                git_commit=git_commit(),
-                finished=time.strftime('%Y-%m-%dT%H:%M:%S'),
-            ),
-            indent=1,
-        )
-        return 'failed'
-    metrics = last_val_metrics(work_dir)
-    pred_rel = osp.join('predictions', name + '.npz')
-    os.makedirs(osp.join(study_dir, 'predictions'), exist_ok=True)
-    shutil.copyfile(dump, osp.join(study_dir, pred_rel + '.tmp'))
-    os.replace(
-        osp.join(study_dir, pred_rel + '.tmp'), osp.join(study_dir, pred_rel)
-    )
-    import torch
-    from mmengine.config import Config
-
-    cfg = Config.fromfile(config)
-    record = dict(
-        base,
-        f1=metrics['au/F1'],
-        f1_per_au={
-            k.split('_', 1)[1]: v
-            for k, v in metrics.items()
-            if k.startswith('au/F1_')
-        },
-        train_time_s=round(wall, 1),
-        config=dict(
-            arm_config=ARMS[arm][1],
-            run_config=text,
-            generator=dict(cfg.train_dataloader.dataset.generator),
-        ),
-        git_commit=git_commit(),
-        predictions=pred_rel,
-        torch=torch.__version__,
-        omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
-        loadavg_start=[round(x, 2) for x in load_start],
-        loadavg_end=[round(x, 2) for x in os.getloadavg()],
-        finished=time.strftime('%Y-%m-%dT%H:%M:%S'),
-    )
-    atomic_write_json(record_path, record, indent=1)
-    if osp.isfile(fail_path):
-        os.remove(fail_path)
-    if not keep_checkpoints:
-        for f in os.listdir(work_dir):
-            if f.endswith('.pth') or f == 'last_checkpoint':
-                os.remove(osp.join(work_dir, f))
-    return 'done'
 
 
 def report(study_dir: str, num_boot=None, readme=None) -> None:
