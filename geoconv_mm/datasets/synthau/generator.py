@@ -427,7 +427,9 @@ def _build(
         parallel = frames >= _MIN_PARALLEL_FRAMES
         num_workers = len(os.sched_getaffinity(0)) if parallel else 1
     num_workers = min(num_workers, len(todo))
-    if spec.geometry == 'reconstructed' or num_workers <= 1:
+    if not todo:  # only the annotation is missing
+        pass
+    elif spec.geometry == 'reconstructed' or num_workers <= 1:
         base = BaseFace.load(base_path)
         pipeline = _reconstructor(spec)
         for index in todo:
