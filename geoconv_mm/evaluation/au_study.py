@@ -28,7 +28,10 @@ to the 95% interval of the paired difference of mean F1 (:func:`verdict`):
 * otherwise *inconclusive*.
 
 Records are JSON files (see :func:`load_records`) with the test predictions of
-the run in a ``.npz`` next to them (:class:`AUPredictionDump`).
+the run in a ``.npz`` next to them (:class:`AUPredictionDump`). A study folder
+holds the runs of one machine (:func:`check_one_host`): a seed's result
+depends on the CPU's instruction set and the torch build, so runs pair by seed
+only when these agree.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..utils.host import describe_host
 from .metrics.au_prediction_dump import load_predictions
 from .statistics import (
     PairedStratum,
@@ -146,8 +150,41 @@ def run_name(arm: str, variant: str, seed: int, fold: int) -> str:
     return f'{arm}__{variant}__seed{seed}__fold{fold}'
 
 
+def check_one_host(
+    records: Sequence[dict], where: str, host: Optional[dict] = None
+) -> None:
+    """Raise unless every record (and ``host``, if given) carries one host
+    fingerprint (:func:`geoconv_mm.utils.host.host_fingerprint`; a record
+    without one counts as an unrecorded machine).
+
+    Args:
+        records (Sequence[dict]): Run records.
+        where (str): The study folder, for the error.
+        host (dict, optional): The machine about to add runs.
+    """
+    runs: Dict[str, List[str]] = defaultdict(list)
+    for r in records:
+        key = json.dumps(r.get('host'), sort_keys=True)
+        runs[key].append(run_name(*(r[k] for k in RUN_FIELDS)))
+    if host is not None:
+        runs[json.dumps(host, sort_keys=True)].append('this machine')
+    if len(runs) > 1:
+        found = '; '.join(
+            f'{describe_host(json.loads(k))}: {", ".join(v[:2])}'
+            + (f' and {len(v) - 2} more' if len(v) > 2 else '')
+            for k, v in runs.items()
+        )
+        raise ValueError(
+            f'{where}: runs of different machines ({found}). A seed\'s '
+            'result depends on the CPU\'s instruction set and the torch '
+            'build, so runs pair by seed only on one machine: give each '
+            'machine its own study folder'
+        )
+
+
 def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
-    """Finished and failed run records of a study folder.
+    """Finished and failed run records of a study folder, all of one machine
+    (:func:`check_one_host`).
 
     Returns:
         tuple: finished records (each with ``counts`` (S, A, 4), ``subjects``
@@ -176,6 +213,7 @@ def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
             0
         ) / np.maximum(pred['mask'].sum(0), 1)
         done.append(rec)
+    check_one_host(done, study_dir)
     fail_dir = osp.join(study_dir, 'failed')
     if osp.isdir(fail_dir):
         for name in sorted(os.listdir(fail_dir)):
@@ -327,6 +365,7 @@ def analyse(
         )
     return dict(
         variants=out,
+        host=records[0].get('host') if records else None,
         num_boot=num_boot,
         rule=dict(
             min_useful_gain_f1=MIN_USEFUL_GAIN_F1,
@@ -336,18 +375,34 @@ def analyse(
     )
 
 
-#: Marks around the headline table in summary.md and in the README.
-TABLE_BEGIN = '<!-- synthau-study-table:begin -->'
-TABLE_END = '<!-- synthau-study-table:end -->'
+def table_marks(study: str) -> Tuple[str, str]:
+    """The marks around a study's headline table in its summary.md and in the
+    README, which can hold the tables of several studies.
+
+    Args:
+        study (str): The study's name (its folder's).
+
+    Returns:
+        tuple: The begin and end marks.
+    """
+    return (
+        f'<!-- synthau-study-table:begin {study} -->',
+        f'<!-- synthau-study-table:end {study} -->',
+    )
 
 
 def headline_table(
-    summary: dict, labels: Dict[str, str], reference: str = 'plain'
+    summary: dict,
+    labels: Dict[str, str],
+    study: str,
+    reference: str = 'plain',
 ) -> List[str]:
     """Per variant and arm: runs, mean +- sd, AUs learned, the paired
-    difference against ``reference`` with its 95% interval, and the verdict."""
+    difference against ``reference`` with its 95% interval, and the verdict,
+    between the study's :func:`table_marks`."""
+    begin, end = table_marks(study)
     lines = [
-        TABLE_BEGIN,
+        begin,
         '',
         f'| variant | arm | runs | mean F1 ± sd | AUs learned, mean (min) '
         f'| Δ vs {labels.get(reference, reference)} [95%] | pairs '
@@ -376,34 +431,38 @@ def headline_table(
                 f'| {pairs} | {verdict_} |'
             )
     # The rule stays outside the marks: the README states it once itself.
-    lines += ['', TABLE_END, '']
+    lines += ['', end, '']
     lines += rule_lines(labels.get(reference, reference)) + ['']
     return lines
 
 
-def replace_marked(text: str, block: str, where: str = 'text') -> str:
-    """``text`` with the part from :data:`TABLE_BEGIN` to :data:`TABLE_END`
-    (marks included) replaced by ``block``, which must carry the marks too.
+def replace_marked(
+    text: str, block: str, study: str, where: str = 'text'
+) -> str:
+    """``text`` with the part between the study's :func:`table_marks` (marks
+    included) replaced by ``block``, which must carry the marks too.
 
     Args:
-        text (str): A document with exactly one pair of marks.
+        text (str): A document with exactly one pair of the study's marks.
         block (str): The new marked part (from :func:`headline_table`).
+        study (str): The study's name.
         where (str): Name of the document, for errors.
 
     Returns:
         str: The document with the block in place.
     """
+    begin, end_mark = table_marks(study)
     for name, t in ((where, text), ('the table', block)):
-        if t.count(TABLE_BEGIN) != 1 or t.count(TABLE_END) != 1:
+        if t.count(begin) != 1 or t.count(end_mark) != 1:
             raise ValueError(
-                f'{name}: needs exactly one {TABLE_BEGIN} and one {TABLE_END}'
+                f'{name}: needs exactly one {begin} and one {end_mark}'
             )
-    start = text.index(TABLE_BEGIN)
-    end = text.index(TABLE_END) + len(TABLE_END)
+    start = text.index(begin)
+    end = text.index(end_mark) + len(end_mark)
     if end < start:
-        raise ValueError(f'{where}: {TABLE_END} comes before {TABLE_BEGIN}')
-    b0 = block.index(TABLE_BEGIN)
-    b1 = block.index(TABLE_END) + len(TABLE_END)
+        raise ValueError(f'{where}: {end_mark} comes before {begin}')
+    b0 = block.index(begin)
+    b1 = block.index(end_mark) + len(end_mark)
     return text[:start] + block[b0:b1] + text[end:]
 
 
@@ -411,6 +470,7 @@ def markdown(
     summary: dict,
     labels: Dict[str, str],
     failed: Sequence[dict],
+    study: str,
     reference: str = 'plain',
 ) -> str:
     """The study report as Markdown tables, the headline table first.
@@ -419,12 +479,14 @@ def markdown(
         summary (dict): From :func:`analyse`.
         labels (dict): Arm name -> label shown.
         failed (Sequence[dict]): Failed run records, listed at the end.
+        study (str): The study's name, for the table's marks.
         reference (str): Arm the headline table compares against.
 
     Returns:
         str: Markdown.
     """
-    lines = headline_table(summary, labels, reference)
+    lines = [f'Machine: {describe_host(summary.get("host"))}.', '']
+    lines += headline_table(summary, labels, study, reference)
     for variant, v in summary['variants'].items():
         ap = np.mean(list(v['all_present'].values()))
         lines += [

@@ -1,4 +1,5 @@
-"""Frame I/O, config fold and work-dir functions, atomic file writes."""
+"""Frame I/O, config fold and work-dir functions, atomic file writes, the
+host fingerprint."""
 
 from .atomic_io import (
     atomic_imwrite,
@@ -19,6 +20,7 @@ from .config import (
     runner_dataloader,
     set_fold,
 )
+from .host import describe_host, host_fingerprint
 
 __all__ = [
     'add_config_args',
@@ -36,4 +38,6 @@ __all__ = [
     'default_work_dir',
     'ensure_geo_specs_hook',
     'set_fold',
+    'describe_host',
+    'host_fingerprint',
 ]

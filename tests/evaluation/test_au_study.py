@@ -19,8 +19,6 @@ from geoconv_mm.evaluation.au_study import (
     MIN_PAIRS_FOR_VERDICT,
     MIN_USEFUL_GAIN_F1,
     SUPPORTED,
-    TABLE_BEGIN,
-    TABLE_END,
     TOO_FEW_PAIRS,
     analyse,
     compare,
@@ -28,6 +26,7 @@ from geoconv_mm.evaluation.au_study import (
     load_records,
     markdown,
     replace_marked,
+    table_marks,
     verdict,
 )
 from tests.fixtures.au_study_records import (
@@ -146,8 +145,9 @@ def test_verdict_rule():
 def test_markdown_headline_table(study):
     _, failed, summary = study
     labels = {'plain': 'plain G(00000)', 'geo': 'GeoCNN G(11111)'}
-    text = markdown(summary, labels, failed, 'plain')
-    table = text[text.index(TABLE_BEGIN) : text.index(TABLE_END)]
+    text = markdown(summary, labels, failed, 'toy', 'plain')
+    begin, end = table_marks('toy')
+    table = text[text.index(begin) : text.index(end)]
     rows = [r for r in table.splitlines() if r.startswith('| default')]
     assert rows[0].startswith('| default | plain G(00000) | 2 | 59.00 ± 0.71')
     geo = next(r for r in rows if 'GeoCNN' in r)
@@ -155,19 +155,24 @@ def test_markdown_headline_table(study):
     assert geo.endswith(f'| 2 | {SUPPORTED} |')
     noisy = next(r for r in rows if '| noisy |' in r)
     assert '[-4.00, +6.00]' in noisy and noisy.endswith(f'{INCONCLUSIVE} |')
-    assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in text[text.index(TABLE_END) :]
+    assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in text[text.index(end) :]
 
 
 def test_replace_marked():
-    doc = f'intro\n{TABLE_BEGIN}\nold\n{TABLE_END}\nrest\n'
-    block = f'x\n{TABLE_BEGIN}\n| new |\n{TABLE_END}\ny'
-    assert replace_marked(doc, block) == (
-        f'intro\n{TABLE_BEGIN}\n| new |\n{TABLE_END}\nrest\n'
+    b, e = table_marks('a')
+    other_b, other_e = table_marks('b')
+    # The other study's table is left as it is.
+    doc = f'intro\n{other_b}\nkept\n{other_e}\n{b}\nold\n{e}\nrest\n'
+    block = f'x\n{b}\n| new |\n{e}\ny'
+    assert replace_marked(doc, block, 'a') == (
+        f'intro\n{other_b}\nkept\n{other_e}\n{b}\n| new |\n{e}\nrest\n'
     )
     with pytest.raises(ValueError, match='README.md: needs exactly one'):
-        replace_marked('no marks', block, 'README.md')
+        replace_marked('no marks', block, 'a', 'README.md')
+    with pytest.raises(ValueError, match='the table: needs exactly one'):
+        replace_marked(doc, block, 'b', 'README.md')  # the block is a's
     with pytest.raises(ValueError, match='comes before'):
-        replace_marked(f'{TABLE_END} {TABLE_BEGIN}', block, 'doc')
+        replace_marked(f'{e} {b}', block, 'a', 'doc')
 
 
 @settings(max_examples=20, deadline=None)

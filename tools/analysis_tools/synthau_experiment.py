@@ -12,6 +12,10 @@ recorded under ``failed/`` and retried by the next invocation. Runs go seed by
 seed, so an interrupted study has the same number of seeds in every arm.
 Invocations started side by side with the same arguments share the job list:
 each run is claimed by one of them (``<run>.claim`` under the work folder).
+Every record carries its machine's fingerprint (CPU, instruction set, torch),
+and a study folder takes the runs of one machine only: another machine's
+runs, even of the same seed, train differently, so they go to a study of
+their own (``--study``).
 
 The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
 
@@ -103,7 +107,7 @@ def parse_args():
         '--study',
         default=f'synthau_v{GENERATOR_VERSION}',
         help='name: records go to docs/results/<study>/ (default: named '
-        'after the generator version)',
+        'after the generator version); one study per machine',
     )
     parser.add_argument(
         '--arms', nargs='+', choices=list(ARMS), default=['plain', 'geo']
@@ -259,6 +263,7 @@ def run_one(
     """
     from geoconv_mm.evaluation.au_study import run_name
     from geoconv_mm.utils.atomic_io import atomic_write_json
+    from geoconv_mm.utils.host import host_fingerprint
 
     name = run_name(arm, variant, seed, fold)
     record_path = osp.join(study_dir, name + '.json')
@@ -303,6 +308,7 @@ def run_one(
             variant=variant,
             seed=seed,
             fold=fold,
+            host=host_fingerprint(),
         )
         if proc.returncode != 0 or not osp.isfile(dump):
             with open(osp.join(work_dir, 'train_stdout.log')) as fh:
@@ -365,6 +371,18 @@ def run_one(
         os.remove(claim)
 
 
+def check_machine(study_dir: str) -> None:
+    """Exit with the reason if the study's runs are of another machine."""
+    from geoconv_mm.evaluation.au_study import check_one_host, load_records
+    from geoconv_mm.utils.host import host_fingerprint
+
+    try:
+        records, _ = load_records(study_dir)
+        check_one_host(records, study_dir, host_fingerprint())
+    except ValueError as err:
+        raise SystemExit(f'error: {err}') from None
+
+
 def take_claim(path: str) -> bool:
     """Claim a run for this process, so that invocations started side by
     side (one per core) share the job list instead of training a run twice.
@@ -414,6 +432,7 @@ def report(study_dir: str, num_boot=None, readme=None) -> None:
     )
     from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
 
+    study = osp.basename(study_dir)
     records, failed = load_records(study_dir)
     if not records:
         print(f'{study_dir}: no finished runs yet ({len(failed)} failed)')
@@ -426,10 +445,10 @@ def report(study_dir: str, num_boot=None, readme=None) -> None:
     summary['num_runs'] = len(records)
     labels = {k: v[0] for k, v in ARMS.items()}
     text = (
-        f'# SynthAU study `{osp.basename(study_dir)}`\n\n{len(records)} '
+        f'# SynthAU study `{study}`\n\n{len(records)} '
         f'finished runs, {len(failed)} failed; analysis: '
         'tools/analysis_tools/synthau_experiment.py\n\n'
-        + markdown(summary, labels, failed, REFERENCE)
+        + markdown(summary, labels, failed, study, REFERENCE)
     )
     atomic_write_json(osp.join(study_dir, 'summary.json'), summary, indent=1)
     with atomic_path(osp.join(study_dir, 'summary.md'), '.tmp.md') as tmp:
@@ -443,8 +462,8 @@ def report(study_dir: str, num_boot=None, readme=None) -> None:
     if readme:
         with open(readme) as fh:
             doc = fh.read()
-        block = '\n'.join(headline_table(summary, labels, REFERENCE))
-        doc = replace_marked(doc, block, readme)
+        block = '\n'.join(headline_table(summary, labels, study, REFERENCE))
+        doc = replace_marked(doc, block, study, readme)
         with atomic_path(readme, '.tmp.md') as tmp:
             with open(tmp, 'w') as fh:
                 fh.write(doc)
@@ -456,6 +475,7 @@ def main():
     study_dir = osp.join(osp.abspath(args.results_dir), args.study)
     os.makedirs(study_dir, exist_ok=True)
     if not args.analyse_only:
+        check_machine(study_dir)
         jobs = [
             (a, v, s, f)
             for s in args.seeds

@@ -7,11 +7,7 @@ import os.path as osp
 import subprocess
 import sys
 
-from geoconv_mm.evaluation.au_study import (
-    TABLE_BEGIN,
-    TABLE_END,
-    TOO_FEW_PAIRS,
-)
+from geoconv_mm.evaluation.au_study import TOO_FEW_PAIRS, table_marks
 from tests.fixtures.au_study_records import balanced, write_run
 from tests.fixtures.paths import REPO_ROOT
 from tests.fixtures.tools import load_tool
@@ -30,7 +26,8 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
         write_run(str(study), 'geo', seed, balanced(*geo))
     readme = tmp_path / 'README.md'
     before, after = '# Title\n\ntext\n\n', '\n\n## Next\n'
-    readme.write_text(f'{before}{TABLE_BEGIN}\nold\n{TABLE_END}{after}')
+    begin, end = table_marks('toy')
+    readme.write_text(f'{before}{begin}\nold\n{end}{after}')
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
     proc = subprocess.run(
         [
@@ -57,12 +54,10 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     assert c['verdict'] == TOO_FEW_PAIRS and abs(c['diff'] - 3) < 1e-9
     assert (study / 'intervals.png').stat().st_size > 0
     text = readme.read_text()
-    assert text.startswith(before + TABLE_BEGIN) and text.endswith(
-        TABLE_END + after
-    )
+    assert text.startswith(before + begin) and text.endswith(end + after)
     assert 'old' not in text
     table = (study / 'summary.md').read_text()
-    block = table[table.index(TABLE_BEGIN) : table.index(TABLE_END)]
+    block = table[table.index(begin) : table.index(end)]
     assert block in text
     assert f'| 2 | {TOO_FEW_PAIRS} |' in block
 
