@@ -204,3 +204,40 @@ def test_swapping_arms_mirrors_difference_and_interval(seed, runs, subjects):
     np.testing.assert_allclose(ab['ci95'], -np.array(ba['ci95'][::-1]))
     for au in AUS:
         assert ab['per_au'][au]['p'] == pytest.approx(ba['per_au'][au]['p'])
+
+
+HOSTS = [
+    None,
+    dict(cpu='CPU A', cpu_capability='AVX2', torch='2.0'),
+    dict(cpu='CPU A', cpu_capability='AVX512', torch='2.0'),
+]
+
+
+@settings(max_examples=30, deadline=None)
+@given(picks=st.lists(st.integers(0, len(HOSTS) - 1), min_size=1, max_size=6))
+def test_check_one_host_accepts_exactly_one_machine(picks):
+    records = [
+        dict(arm='geo', variant='default', seed=i, fold=1, host=HOSTS[p])
+        for i, p in enumerate(picks)
+    ]
+    for r in records:  # a record without a fingerprint has no key at all
+        if r['host'] is None:
+            del r['host']
+    if len(set(picks)) == 1:
+        au_study.check_one_host(records, 'study')
+        other = HOSTS[(picks[0] + 1) % len(HOSTS)]
+        with pytest.raises(ValueError, match='this machine'):
+            au_study.check_one_host(records, 'study', other or {})
+    else:
+        with pytest.raises(ValueError, match='study: runs of different'):
+            au_study.check_one_host(records, 'study')
+
+
+def test_load_records_refuses_a_study_of_two_machines(tmp_path):
+    write_run(str(tmp_path), 'plain', 0, balanced(50, 50), host=HOSTS[1])
+    write_run(str(tmp_path), 'geo', 0, balanced(53, 53), host=HOSTS[2])
+    with pytest.raises(ValueError) as err:
+        load_records(str(tmp_path))
+    message = str(err.value)
+    assert 'CPU A, AVX2' in message and 'CPU A, AVX512' in message
+    assert 'plain__default__seed0__fold1' in message

@@ -7,6 +7,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from geoconv_mm.evaluation.au_study import TOO_FEW_PAIRS, table_marks
 from tests.fixtures.au_study_records import balanced, write_run
 from tests.fixtures.paths import REPO_ROOT
@@ -96,3 +98,23 @@ def test_a_claimed_run_is_left_to_its_holder(tmp_path):
     )
     assert status == 'claimed'
     assert not (work_root / name).exists()
+
+
+def test_runs_of_another_machine_stop_the_study_before_any_training(
+    tmp_path,
+):
+    tool = load_tool(TOOL)
+    study = tmp_path / 'study'
+    study.mkdir()
+    from geoconv_mm.utils.host import host_fingerprint
+
+    here = host_fingerprint()
+    write_run(str(study), 'plain', 0, balanced(50, 50), host=here)
+    tool.check_machine(str(study))  # this machine's runs: carry on
+    elsewhere = dict(here, cpu_capability='another instruction set')
+    write_run(str(study), 'geo', 0, balanced(50, 50), host=elsewhere)
+    with pytest.raises(SystemExit) as stop:
+        tool.check_machine(str(study))
+    message = str(stop.value)
+    assert message.startswith('error: ') and str(study) in message
+    assert 'another instruction set' in message
