@@ -29,9 +29,9 @@ to the 95% interval of the paired difference of mean F1 (:func:`verdict`):
 
 Records are JSON files (see :func:`load_records`) with the test predictions of
 the run in a ``.npz`` next to them (:class:`AUPredictionDump`). A study folder
-holds the runs of one machine (:func:`check_one_host`): a seed's result
-depends on the CPU's instruction set and the torch build, so runs pair by seed
-only when these agree.
+holds the runs of one machine and thread count (:func:`check_one_machine`): a
+seed's result depends on the CPU's instruction set, the torch build and the
+thread count, so runs pair by seed only when these agree.
 """
 
 from __future__ import annotations
@@ -150,41 +150,65 @@ def run_name(arm: str, variant: str, seed: int, fold: int) -> str:
     return f'{arm}__{variant}__seed{seed}__fold{fold}'
 
 
-def check_one_host(
-    records: Sequence[dict], where: str, host: Optional[dict] = None
+def machine_of(record: dict) -> dict:
+    """What a run's exact result depends on besides its config and seed: the
+    host fingerprint (:func:`geoconv_mm.utils.host.host_fingerprint`; none
+    in records that predate it) and ``OMP_NUM_THREADS`` (another thread count
+    sums in another order).
+
+    Args:
+        record (dict): A run record, or a dict with the same two keys.
+
+    Returns:
+        dict: ``host`` and ``omp_num_threads``.
+    """
+    return dict(
+        host=record.get('host'), omp_num_threads=record.get('omp_num_threads')
+    )
+
+
+def _describe_machine(machine: dict) -> str:
+    return (
+        f'{describe_host(machine["host"])}, OMP_NUM_THREADS='
+        f'{machine["omp_num_threads"] or "unset"}'
+    )
+
+
+def check_one_machine(
+    records: Sequence[dict], where: str, current: Optional[dict] = None
 ) -> None:
-    """Raise unless every record (and ``host``, if given) carries one host
-    fingerprint (:func:`geoconv_mm.utils.host.host_fingerprint`; a record
-    without one counts as an unrecorded machine).
+    """Raise unless every record, and ``current`` if given, has one
+    :func:`machine_of`.
 
     Args:
         records (Sequence[dict]): Run records.
         where (str): The study folder, for the error.
-        host (dict, optional): The machine about to add runs.
+        current (dict, optional): :func:`machine_of` the process about to
+            add runs.
     """
     runs: Dict[str, List[str]] = defaultdict(list)
     for r in records:
-        key = json.dumps(r.get('host'), sort_keys=True)
+        key = json.dumps(machine_of(r), sort_keys=True)
         runs[key].append(run_name(*(r[k] for k in RUN_FIELDS)))
-    if host is not None:
-        runs[json.dumps(host, sort_keys=True)].append('this machine')
+    if current is not None:
+        runs[json.dumps(current, sort_keys=True)].append('this process')
     if len(runs) > 1:
         found = '; '.join(
-            f'{describe_host(json.loads(k))}: {", ".join(v[:2])}'
+            f'{_describe_machine(json.loads(k))}: {", ".join(v[:2])}'
             + (f' and {len(v) - 2} more' if len(v) > 2 else '')
             for k, v in runs.items()
         )
         raise ValueError(
-            f'{where}: runs of different machines ({found}). A seed\'s '
-            'result depends on the CPU\'s instruction set and the torch '
-            'build, so runs pair by seed only on one machine: give each '
-            'machine its own study folder'
+            f'{where}: runs of different machines or thread counts '
+            f'({found}). A seed\'s result depends on the CPU\'s instruction '
+            'set, the torch build and the thread count, so runs pair by '
+            'seed only when these agree: give each its own study folder'
         )
 
 
 def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
     """Finished and failed run records of a study folder, all of one machine
-    (:func:`check_one_host`).
+    (:func:`check_one_machine`).
 
     Returns:
         tuple: finished records (each with ``counts`` (S, A, 4), ``subjects``
@@ -213,7 +237,7 @@ def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
             0
         ) / np.maximum(pred['mask'].sum(0), 1)
         done.append(rec)
-    check_one_host(done, study_dir)
+    check_one_machine(done, study_dir)
     fail_dir = osp.join(study_dir, 'failed')
     if osp.isdir(fail_dir):
         for name in sorted(os.listdir(fail_dir)):
@@ -365,7 +389,7 @@ def analyse(
         )
     return dict(
         variants=out,
-        host=records[0].get('host') if records else None,
+        machine=machine_of(records[0]) if records else None,
         num_boot=num_boot,
         rule=dict(
             min_useful_gain_f1=MIN_USEFUL_GAIN_F1,
@@ -485,7 +509,7 @@ def markdown(
     Returns:
         str: Markdown.
     """
-    lines = [f'Machine: {describe_host(summary.get("host"))}.', '']
+    lines = [f'Machine: {_describe_machine(summary["machine"])}.', '']
     lines += headline_table(summary, labels, study, reference)
     for variant, v in summary['variants'].items():
         ap = np.mean(list(v['all_present'].values()))

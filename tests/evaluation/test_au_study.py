@@ -211,26 +211,38 @@ HOSTS = [
     dict(cpu='CPU A', cpu_capability='AVX2', torch='2.0'),
     dict(cpu='CPU A', cpu_capability='AVX512', torch='2.0'),
 ]
+THREADS = [None, '1', '2']
 
 
-@settings(max_examples=30, deadline=None)
-@given(picks=st.lists(st.integers(0, len(HOSTS) - 1), min_size=1, max_size=6))
-def test_check_one_host_accepts_exactly_one_machine(picks):
-    records = [
-        dict(arm='geo', variant='default', seed=i, fold=1, host=HOSTS[p])
-        for i, p in enumerate(picks)
-    ]
-    for r in records:  # a record without a fingerprint has no key at all
-        if r['host'] is None:
-            del r['host']
+@settings(max_examples=40, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 2)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_check_one_machine_accepts_exactly_one_machine(picks):
+    records = []
+    for i, (h, t) in enumerate(picks):
+        r = dict(arm='geo', variant='default', seed=i, fold=1)
+        # Records that predate a field do not have the key at all.
+        if HOSTS[h] is not None:
+            r['host'] = HOSTS[h]
+        if THREADS[t] is not None:
+            r['omp_num_threads'] = THREADS[t]
+        records.append(r)
     if len(set(picks)) == 1:
-        au_study.check_one_host(records, 'study')
-        other = HOSTS[(picks[0] + 1) % len(HOSTS)]
-        with pytest.raises(ValueError, match='this machine'):
-            au_study.check_one_host(records, 'study', other or {})
+        au_study.check_one_machine(records, 'study')
+        h, t = picks[0]
+        same = dict(host=HOSTS[h], omp_num_threads=THREADS[t])
+        au_study.check_one_machine(records, 'study', same)
+        other = dict(same, omp_num_threads=THREADS[(t + 1) % 3])
+        with pytest.raises(ValueError, match='this process'):
+            au_study.check_one_machine(records, 'study', other)
     else:
         with pytest.raises(ValueError, match='study: runs of different'):
-            au_study.check_one_host(records, 'study')
+            au_study.check_one_machine(records, 'study')
 
 
 def test_load_records_refuses_a_study_of_two_machines(tmp_path):
@@ -241,3 +253,4 @@ def test_load_records_refuses_a_study_of_two_machines(tmp_path):
     message = str(err.value)
     assert 'CPU A, AVX2' in message and 'CPU A, AVX512' in message
     assert 'plain__default__seed0__fold1' in message
+    assert 'OMP_NUM_THREADS=unset' in message

@@ -12,10 +12,10 @@ recorded under ``failed/`` and retried by the next invocation. Runs go seed by
 seed, so an interrupted study has the same number of seeds in every arm.
 Invocations started side by side with the same arguments share the job list:
 each run is claimed by one of them (``<run>.claim`` under the work folder).
-Every record carries its machine's fingerprint (CPU, instruction set, torch),
-and a study folder takes the runs of one machine only: another machine's
-runs, even of the same seed, train differently, so they go to a study of
-their own (``--study``).
+Every record carries its machine's fingerprint (CPU, instruction set, torch)
+and ``OMP_NUM_THREADS``, and a study folder takes the runs of one machine and
+thread count only: other runs, even of the same seed, train differently, so
+they go to a study of their own (``--study``).
 
 The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
 
@@ -372,13 +372,24 @@ def run_one(
 
 
 def check_machine(study_dir: str) -> None:
-    """Exit with the reason if the study's runs are of another machine."""
-    from geoconv_mm.evaluation.au_study import check_one_host, load_records
+    """Exit with the reason if the study's runs are of another machine or
+    thread count."""
+    from geoconv_mm.evaluation.au_study import (
+        check_one_machine,
+        load_records,
+        machine_of,
+    )
     from geoconv_mm.utils.host import host_fingerprint
 
+    here = machine_of(
+        dict(
+            host=host_fingerprint(),
+            omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
+        )
+    )
     try:
         records, _ = load_records(study_dir)
-        check_one_host(records, study_dir, host_fingerprint())
+        check_one_machine(records, study_dir, here)
     except ValueError as err:
         raise SystemExit(f'error: {err}') from None
 
