@@ -144,9 +144,12 @@ class FaceSurface:
             )
         e1 = v[f[:, 1]].astype(np.float64) - v[f[:, 0]]
         e2 = v[f[:, 2]].astype(np.float64) - v[f[:, 0]]
-        area3d = 0.5 * np.linalg.norm(np.cross(e1, e2), axis=1).sum()
         area2d = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]).sum()
-        if not area3d > 1e-6 or not area2d > 1e-6:
+        # A triangle's 3D area is at least its image area (|cross| >=
+        # |cross_z|, also in rounded arithmetic), so the image area decides;
+        # the 3D area is only for the message.
+        if not area2d > 1e-6:
+            area3d = 0.5 * np.linalg.norm(np.cross(e1, e2), axis=1).sum()
             raise DegenerateMeshError(
                 f'{name}: zero-area mesh (3D area {area3d:.3g}, image area '
                 f'{area2d:.3g})'

@@ -56,6 +56,46 @@ def test_degenerate_meshes_are_rejected():
         FaceSurface(v, f + 100, (8, 8)).validate()
 
 
+def _areas(v, f):
+    """Both areas by the textbook formulas, independent of validate()."""
+    v = v.astype(np.float64)
+    e1, e2 = v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]
+    cross = np.cross(e1, e2)
+    return (
+        0.5 * np.linalg.norm(cross, axis=1).sum(),
+        0.5 * np.abs(cross[:, 2]).sum(),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    scale_exp=st.floats(-6, 1),
+    flatten=st.sampled_from([None, 'image', 'depth', 'line']),
+)
+def test_zero_area_rule_is_both_areas_above_threshold(
+    seed, scale_exp, flatten
+):
+    # Meshes around the 1e-6 threshold, some flat in the image (every
+    # triangle seen edge-on), flat in depth, or collinear.
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(6, 3)) * 10.0**scale_exp
+    if flatten == 'image':
+        v[:, 1] = 0.3 * v[:, 0]
+    elif flatten == 'depth':
+        v[:, 2] = 0
+    elif flatten == 'line':
+        v[:] = np.outer(rng.normal(size=6), rng.normal(size=3))
+    f = np.array([[0, 1, 2], [2, 3, 4], [1, 4, 5]], np.int32)
+    surface = FaceSurface(v, f, (8, 8))
+    area3d, area2d = _areas(surface.vertices, f)
+    if area3d > 1e-6 and area2d > 1e-6:
+        surface.validate()
+    else:
+        with pytest.raises(DegenerateMeshError, match='zero-area'):
+            surface.validate()
+
+
 def test_a_validated_surface_is_checked_again_after_any_change():
     v, f = grid_mesh(0, 4, 0, 4, 1.0)
     surface = FaceSurface(v, f, (8, 8)).validate()

@@ -721,6 +721,7 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
   lap("lifted");
   if (!pending.empty()) {
     if (!gext) build_graph(m);
+    lap("graph");
     around_distances(m, layers, grid_of, grids, pending, ratio_cap, gext, dists);
   }
   lap("around");

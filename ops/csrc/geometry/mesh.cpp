@@ -203,7 +203,11 @@ bool LinkCache::operator()(int a, int b) {
   return ok;
 }
 
-Dijkstra::Dijkstra(const Mesh& m) : m_(m), dist_(m.nv, kInf), is_target_(m.nv, 0) {
+Dijkstra::Dijkstra(const Mesh& m)
+    : m_(m),
+      dist_(m.nv, kInf),
+      bound_(m.nv, std::numeric_limits<double>::quiet_NaN()),
+      is_target_(m.nv, 0) {
   heap_.reserve(256);
 }
 
@@ -211,30 +215,56 @@ void Dijkstra::run(int src, double limit, const int32_t* targets, int n_targets,
   size_t left = 0;
   for (int i = 0; i < n_targets; ++i)
     if (!is_target_[targets[i]]) is_target_[targets[i]] = 1, ++left;
-  using Item = std::pair<double, int32_t>;
+  // Every graph edge is a path on the surface (an edge, or the unfolded
+  // diagonal across one), so no shorter than the chord between its ends: the
+  // chord to the nearest target is a consistent lower bound, and A* settles
+  // every vertex at its exact distance, as Dijkstra does, having searched
+  // only towards the targets. The bound is shrunk by far more than its
+  // rounding error, so that rounding cannot make it overestimate.
+  constexpr double kShrink = 1 - 1e-9;
+  auto bound = [&](int v) {
+    double b = bound_[v];
+    if (b == b) return b;
+    const double* p = m_.vert(v);
+    b = kInf;
+    for (int i = 0; i < n_targets; ++i) {
+      const double* q = m_.vert(targets[i]);
+      double dx = p[0] - q[0], dy = p[1] - q[1], dz = p[2] - q[2];
+      b = std::min(b, dx * dx + dy * dy + dz * dz);
+    }
+    b = std::sqrt(b) * kShrink;
+    bound_[v] = b;
+    bounded_.push_back(v);
+    return b;
+  };
+  using Item = std::pair<double, int32_t>;  // (distance + bound, vertex)
   auto later = std::greater<Item>();
   heap_.clear();
   dist_[src] = 0;
   touched_.push_back(src);
-  heap_.push_back({0.0, src});
+  heap_.push_back({bound(src), src});
   const int32_t* ptr = m_.ptr.data();
   const int32_t* idx = m_.idx.data();
   const double* w = m_.w.data();
   while (!heap_.empty() && left > 0) {
     std::pop_heap(heap_.begin(), heap_.end(), later);
-    auto [d, a] = heap_.back();
+    auto [f, a] = heap_.back();
     heap_.pop_back();
-    if (d > dist_[a]) continue;
+    const double d = dist_[a];
+    if (f > d + bound_[a]) continue;  // superseded by a shorter path
     if (is_target_[a]) is_target_[a] = 0, --left;
     for (int k = ptr[a]; k < ptr[a + 1]; ++k) {
       double nd = d + w[k];
       int b = idx[k];
-      if (nd < dist_[b] && nd <= limit) {
-        if (dist_[b] == kInf) touched_.push_back(b);
-        dist_[b] = nd;
-        heap_.push_back({nd, b});
-        std::push_heap(heap_.begin(), heap_.end(), later);
-      }
+      if (!(nd < dist_[b])) continue;
+      // A path through b is at least nd + bound(b) long: beyond the limit,
+      // no target within it lies that way.
+      const double fb = nd + bound(b);
+      if (!(fb <= limit)) continue;
+      if (dist_[b] == kInf) touched_.push_back(b);
+      dist_[b] = nd;
+      heap_.push_back({fb, b});
+      std::push_heap(heap_.begin(), heap_.end(), later);
     }
   }
   // Targets never reached (beyond the limit) are +inf; relaxed but unsettled
@@ -245,6 +275,8 @@ void Dijkstra::run(int src, double limit, const int32_t* targets, int n_targets,
   }
   for (int32_t v : touched_) dist_[v] = kInf;
   touched_.clear();
+  for (int32_t v : bounded_) bound_[v] = std::numeric_limits<double>::quiet_NaN();
+  bounded_.clear();
 }
 
 }  // namespace geoconv

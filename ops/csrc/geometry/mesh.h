@@ -69,9 +69,10 @@ class LinkCache {
   uint64_t mask_;
 };
 
-// Dijkstra from `src` until every target is settled or distances pass `limit`.
-// Writes the targets' distances (+inf beyond the limit) to out[i] for
-// targets[i]. Scratch buffers are reused across calls.
+// Shortest paths from `src` until every target is settled or distances pass
+// `limit`: A* with the straight-line distance to the nearest target as its
+// lower bound. Writes the targets' distances (+inf beyond the limit) to out[i]
+// for targets[i]. Scratch buffers are reused across calls.
 class Dijkstra {
  public:
   explicit Dijkstra(const Mesh& m);
@@ -80,8 +81,9 @@ class Dijkstra {
  private:
   const Mesh& m_;
   std::vector<double> dist_;
+  std::vector<double> bound_;  // lower bound to the nearest target, NaN: not yet known
   std::vector<uint8_t> is_target_;
-  std::vector<int32_t> touched_;
+  std::vector<int32_t> touched_, bounded_;
   std::vector<std::pair<double, int32_t>> heap_;
 };
 
