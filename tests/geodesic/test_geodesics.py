@@ -4,6 +4,8 @@ known.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoconv_mm.geodesic import FaceSurface, compute_geodesic_distances
 from geoconv_mm.geodesic.vertex_geodesics import (
@@ -132,3 +134,39 @@ def test_tap_inside_a_hole_has_no_surface_point():
     assert np.isnan(d[inside]).all()
     in_image = (pts >= 0).all(-1) & (pts <= 63).all(-1)
     assert np.isfinite(d[~inside & in_image & np.isfinite(d[4])[None]]).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    x0=st.integers(6, 44),
+    y0=st.integers(6, 44),
+    width=st.integers(2, 16),
+    height=st.integers(2, 16),
+    amplitude=st.floats(0, 4),
+)
+def test_around_hole_paths_match_the_numpy_twin(
+    x0, y0, width, height, amplitude
+):
+    # The fast kernel's bounded A* searches against the numpy twin's own
+    # shortest paths, on sheets with a hole anywhere and a curved surface.
+    v, f = grid_mesh(
+        0,
+        63,
+        0,
+        63,
+        1.0,
+        hole=(x0, x0 + width, y0, y0 + height),
+        height=lambda x, y: amplitude * np.sin(x / 7) * np.cos(y / 9),
+    )
+    surface = FaceSurface(v, f, (64, 64))
+    specs = [GeoSpec(s) for s in (1, 2, 4, 8, 16)]
+    fast = compute_geodesic_distances(surface, specs, backend='fast')
+    twin = compute_geodesic_distances(surface, specs, backend='numpy')
+    for spec in specs:
+        a, b = fast[spec.key], twin[spec.key]
+        # No path here is 30 (RATIO_CAP) times its straight distance, so a
+        # search pruned too early would show as inf.
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+        both = np.isfinite(a)
+        np.testing.assert_allclose(a[both], b[both], rtol=1e-6)
