@@ -109,25 +109,14 @@ def test_runs_of_another_machine_stop_the_study_before_any_training(
     from geoconv_mm.utils.host import host_fingerprint
 
     here = host_fingerprint()
-    threads = os.environ.get('OMP_NUM_THREADS')
-    write_run(
-        str(study),
-        'plain',
-        0,
-        balanced(50, 50),
-        host=here,
-        omp_num_threads=threads,
-    )
+
+    def add_run(arm, host):
+        threads = os.environ.get('OMP_NUM_THREADS')
+        write_run(str(study), arm, 0, balanced(50, 50), 3, host, threads)
+
+    add_run('plain', here)
     tool.check_machine(str(study))  # this machine's runs: carry on
-    elsewhere = dict(here, cpu_capability='another instruction set')
-    write_run(
-        str(study),
-        'geo',
-        0,
-        balanced(50, 50),
-        host=elsewhere,
-        omp_num_threads=threads,
-    )
+    add_run('geo', dict(here, cpu_capability='another instruction set'))
     with pytest.raises(SystemExit) as stop:
         tool.check_machine(str(study))
     message = str(stop.value)
