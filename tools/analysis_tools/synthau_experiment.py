@@ -263,7 +263,6 @@ def run_one(
     """
     from geoconv_mm.evaluation.au_study import run_name
     from geoconv_mm.utils.atomic_io import atomic_write_json
-    from geoconv_mm.utils.host import host_fingerprint
 
     name = run_name(arm, variant, seed, fold)
     record_path = osp.join(study_dir, name + '.json')
@@ -308,7 +307,7 @@ def run_one(
             variant=variant,
             seed=seed,
             fold=fold,
-            host=host_fingerprint(),
+            **this_machine(),
         )
         if proc.returncode != 0 or not osp.isfile(dump):
             with open(osp.join(work_dir, 'train_stdout.log')) as fh:
@@ -354,7 +353,6 @@ def run_one(
             git_commit=git_commit(),
             predictions=pred_rel,
             torch=torch.__version__,
-            omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
             loadavg_start=[round(x, 2) for x in load_start],
             loadavg_end=[round(x, 2) for x in os.getloadavg()],
             finished=time.strftime('%Y-%m-%dT%H:%M:%S'),
@@ -371,25 +369,25 @@ def run_one(
         os.remove(claim)
 
 
+def this_machine() -> dict:
+    """The record fields that say which machine and thread count a run of
+    this process has (``au_study.machine_of`` reads them back)."""
+    from geoconv_mm.utils.host import host_fingerprint
+
+    return dict(
+        host=host_fingerprint(),
+        omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
+    )
+
+
 def check_machine(study_dir: str) -> None:
     """Exit with the reason if the study's runs are of another machine or
     thread count."""
-    from geoconv_mm.evaluation.au_study import (
-        check_one_machine,
-        load_records,
-        machine_of,
-    )
-    from geoconv_mm.utils.host import host_fingerprint
+    from geoconv_mm.evaluation.au_study import check_one_machine, load_records
 
-    here = machine_of(
-        dict(
-            host=host_fingerprint(),
-            omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
-        )
-    )
     try:
         records, _ = load_records(study_dir)
-        check_one_machine(records, study_dir, here)
+        check_one_machine(records, study_dir, this_machine())
     except ValueError as err:
         raise SystemExit(f'error: {err}') from None
 
