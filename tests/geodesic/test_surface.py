@@ -219,25 +219,54 @@ def test_triangles_from_edges_and_hole_filling():
     assert len(filled) == len(g) + 2 and len(boundary_loops(filled)) == 1
 
 
-@settings(max_examples=40, deadline=None)
+def _write_archive(path: str, arrays: dict, writer: str) -> None:
+    """An .npz as np.savez / np.savez_compressed write it, or through zipfile
+    with the options the fast reader hands back to zipfile (a comment, zip64
+    records)."""
+    import io
+    import zipfile
+
+    if writer == 'savez':
+        np.savez(path, **arrays)
+        return
+    if writer == 'savez_compressed':
+        np.savez_compressed(path, **arrays)
+        return
+    method = zipfile.ZIP_STORED if writer == 'stored' else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(path, 'w', method) as z:
+        for name, a in arrays.items():
+            buf = io.BytesIO()
+            np.save(buf, a)
+            with z.open(f'{name}.npy', 'w', force_zip64=True) as fh:
+                fh.write(buf.getvalue())
+        if writer == 'comment':
+            z.comment = b'a comment'
+
+
+def _random_array(rng, dtype: str, shape: list, fortran: bool) -> np.ndarray:
+    a = (np.asarray(rng.rand(*shape)) * 100).astype(dtype)
+    return np.asfortranarray(a) if fortran else a
+
+
+WRITERS = ('savez', 'savez_compressed', 'stored', 'deflated', 'comment')
+
+
+@settings(max_examples=60, deadline=None)
 @given(
     dtype=st.sampled_from(['<f4', '<f8', '<i4', '<i8', '>f4', '|u1', '|b1']),
     shape=st.lists(st.integers(0, 5), min_size=0, max_size=3),
     fortran=st.booleans(),
-    compressed=st.booleans(),
+    writer=st.sampled_from(WRITERS),
 )
-def test_read_npz_matches_np_load(dtype, shape, fortran, compressed):
+def test_read_npz_matches_np_load(dtype, shape, fortran, writer):
     import tempfile
 
     from geoconv_mm.geodesic.surface import read_npz
 
-    rng = np.random.RandomState(len(shape))
-    a = (np.asarray(rng.rand(*shape)) * 100).astype(dtype)
-    if fortran:
-        a = np.asfortranarray(a)
+    a = _random_array(np.random.RandomState(len(shape)), dtype, shape, fortran)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'a.npz')
-        (np.savez_compressed if compressed else np.savez)(path, a=a, b=a.T)
+        _write_archive(path, dict(a=a, b=a.T), writer)
         got = read_npz(path, ('a', 'b'))
         with np.load(path) as ref:
             for k in ('a', 'b'):
@@ -247,3 +276,37 @@ def test_read_npz_matches_np_load(dtype, shape, fortran, compressed):
                 assert got[k].flags.writeable
         with pytest.raises(KeyError):
             read_npz(path, ('c',))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    writer=st.sampled_from(WRITERS),
+    where=st.floats(0, 1, exclude_max=True),
+    flip=st.integers(1, 255),
+)
+def test_read_npz_never_returns_a_changed_array(writer, where, flip):
+    """One corrupted byte anywhere in an archive: an error, or the arrays
+    as written (bytes no array depends on, such as a timestamp)."""
+    import tempfile
+
+    from geoconv_mm.geodesic.surface import read_npz
+
+    arrays = dict(
+        vertices=np.random.RandomState(0).rand(40, 3).astype(np.float32),
+        faces=np.arange(60, dtype=np.int32).reshape(20, 3),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'a.npz')
+        _write_archive(path, arrays, writer)
+        with open(path, 'rb') as fh:
+            buf = bytearray(fh.read())
+        buf[int(where * len(buf))] ^= flip
+        with open(path, 'wb') as fh:
+            fh.write(buf)
+        try:
+            got = read_npz(path, tuple(arrays))
+        except Exception:
+            return
+        for k, a in arrays.items():
+            assert got[k].dtype == a.dtype
+            np.testing.assert_array_equal(got[k], a)

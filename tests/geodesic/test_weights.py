@@ -4,6 +4,8 @@ rule.
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoconv_mm.geodesic import (
     FaceSurface,
@@ -266,3 +268,50 @@ def test_vector_and_baseline_loops_agree_bit_for_bit(astronaut, tmp_path):
             assert np.array_equal(
                 d[s.key], baseline[f'd{closed}{s.key}'], equal_nan=True
             )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    in_stride=st.sampled_from([1, 2, 3, 4]),
+    kernel=st.sampled_from([1, 3, 5]),
+    stride=st.integers(1, 2),
+    dilation=st.integers(1, 2),
+    padding=st.integers(0, 2),
+    hole=st.tuples(st.integers(4, 30), st.integers(4, 30), st.integers(2, 9)),
+    amplitude=st.floats(0, 4),
+)
+def test_weights_do_not_depend_on_the_previous_call(
+    in_stride, kernel, stride, dilation, padding, hole, amplitude
+):
+    """Weights alone reuse per-thread distance buffers across calls: each
+    must equal the weights of a call that returns fresh distances, right
+    after a call on another surface has filled those buffers."""
+    from geoconv_mm.geodesic.weights import _compute
+
+    if not ext_mod.geometry_ext_available():
+        pytest.skip('fast backend not built')
+    x0, y0, n = hole
+    v, f = grid_mesh(
+        0,
+        47,
+        0,
+        47,
+        1.0,
+        hole=(x0, x0 + n, y0, y0 + n),
+        height=lambda x, y: amplitude * np.sin(x / 5) * np.cos(y / 7),
+    )
+    surface = FaceSurface(v, f, (48, 48))
+    spec = GeoSpec(in_stride, kernel, stride, padding, dilation)
+    try:
+        spec.output_size(surface.image_size)
+    except ValueError:
+        return  # no output at this size
+    specs = [spec, GeoSpec(1)]
+    fresh, _ = _compute(surface, specs, True, 'fast', False, True)
+    # Before: a surface everywhere (finite distances) and one almost nowhere
+    # (NaN): an entry the kernel failed to write would differ between them.
+    for other in (plane((48, 48), slope=0.5), plane((48, 48), x_max=3)):
+        compute_geodesic_weights(other, specs)
+        reused = compute_geodesic_weights(surface, specs)
+        for s in specs:
+            assert np.array_equal(reused[s.key], fresh[s.key])

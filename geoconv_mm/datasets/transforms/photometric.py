@@ -89,16 +89,18 @@ class RandomHSVScale(BaseTransform):
             np.divide(img, np.float32(255), dtype=np.float32),
             cv2.COLOR_BGR2HSV,
         )
-        # Contiguous planes: numpy's strided per-channel ops cost several times
-        # more than the colour conversions themselves.
-        hue, sat, val = cv2.split(hsv)
-        hue *= fh
-        # np.mod leaves [0, 360) unchanged, so only larger hues need it.
-        np.mod(hue, np.float32(360), out=hue, where=hue >= 360)
-        for plane, factor in ((sat, fs), (val, fv)):
-            plane *= factor  # >= 0: only the upper clip can bite
-            np.minimum(plane, np.float32(1), out=plane)
-        bgr = cv2.cvtColor(cv2.merge((hue, sat, val)), cv2.COLOR_HSV2BGR)
+        # In place on the interleaved planes: OpenCV scales each channel by
+        # its float32 factor (the products numpy's float32 would give), while
+        # numpy's strided per-channel ops, or a split and merge, cost several
+        # times more than the colour conversions themselves.
+        cv2.multiply(hsv, (float(fh), float(fs), float(fv), 0.0), dst=hsv)
+        if fh > 1:  # else hue * fh <= hue < 360 (rounding is monotone)
+            hue = cv2.extractChannel(hsv, 0)
+            np.mod(hue, np.float32(360), out=hue, where=hue >= 360)
+            cv2.insertChannel(hue, hsv, 0)
+        # Saturation and value are >= 0: only the upper clip can bite.
+        cv2.min(hsv, (np.inf, 1.0, 1.0, 0.0), dst=hsv)
+        bgr = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
         # Rounds half to even and saturates like np.rint + clip; the values
         # are in [0, 1], so its absolute value changes nothing.
         results['img'] = cv2.convertScaleAbs(bgr, alpha=255.0)

@@ -712,10 +712,21 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
   std::vector<torch::Tensor> dist_tensors;
   std::vector<double*> dists;
   std::vector<Pending> pending;
+  // Distances nobody asked for are scratch, kept per thread across calls: a
+  // fresh buffer of a layer's size is fresh pages, which the OS faults in and
+  // zeroes on every call, at a cost comparable to a phase of its own.
+  thread_local std::vector<Buffer<double>> scratch;
+  if (scratch.size() < static_cast<size_t>(n_specs)) scratch.resize(n_specs);
   for (int64_t si = 0; si < n_specs; ++si) {
     const Layer& L = layers[si];
-    dist_tensors.push_back(torch::empty({L.K, L.hout, L.wout}, torch::kFloat64));
-    dists.push_back(dist_tensors.back().data_ptr<double>());
+    const int64_t n = static_cast<int64_t>(L.K) * L.hout * L.wout;
+    if (return_distances) {
+      dist_tensors.push_back(torch::empty({L.K, L.hout, L.wout}, torch::kFloat64));
+      dists.push_back(dist_tensors.back().data_ptr<double>());
+    } else {
+      scratch[si].allocate(static_cast<size_t>(n));
+      dists.push_back(scratch[si].data());
+    }
     lifted_distances(m, links, grids[grid_of[si]], L, static_cast<int>(si), dists.back(), pending);
   }
   lap("lifted");

@@ -67,6 +67,7 @@ std::shared_ptr<Topology> build_topology(const int32_t* faces, int nf, int nv) {
   std::stable_sort(order.begin(), order.end(),
                    [&](int32_t x, int32_t y) { return key[x] < key[y]; });
   t->boundary.assign(nv, 0);
+  t->across.assign(nh, -1);
   std::vector<int32_t> inner_count(nv + 1, 0);
   for (int64_t i = 0; i < nh;) {
     int64_t j = i;
@@ -79,7 +80,11 @@ std::shared_ptr<Topology> build_topology(const int32_t* faces, int nf, int nv) {
     t->opp_d.push_back(j - i == 2 ? opp[order[i + 1]] : -1);
     t->multi.push_back(j - i > 2);
     if (j - i == 1) t->boundary[a] = t->boundary[b] = 1;
-    if (j - i == 2) ++inner_count[a], ++inner_count[b];
+    if (j - i == 2) {
+      ++inner_count[a], ++inner_count[b];
+      t->across[order[i]] = order[i + 1] / 3;
+      t->across[order[i + 1]] = order[i] / 3;
+    }
     i = j;
   }
   t->eptr.assign(nv + 1, 0);
@@ -183,7 +188,7 @@ void build_graph(Mesh& m) {
   }
 }
 
-LinkCache::LinkCache(const Mesh& m) : m_(m) {
+LinkCache::LinkCache(const Mesh& m) : m_(m), across_(m.topo->across.data()) {
   size_t n = 4096;
   while (n < 4 * static_cast<size_t>(m.nf) && n < (1u << 16)) n <<= 1;
   keys_.assign(n, 0);
@@ -191,8 +196,7 @@ LinkCache::LinkCache(const Mesh& m) : m_(m) {
   mask_ = n - 1;
 }
 
-bool LinkCache::operator()(int a, int b) {
-  if (a == b) return true;
+bool LinkCache::lookup(int a, int b) {
   uint64_t lo = static_cast<uint32_t>(std::min(a, b)), hi = static_cast<uint32_t>(std::max(a, b));
   uint64_t key = ((lo << 32) | hi) + 1;
   uint64_t slot = ((key * 0x9E3779B97F4A7C15ull) >> 40) & mask_;

@@ -24,6 +24,10 @@ struct Topology {
   std::vector<uint8_t> multi;  // edge in more than two faces (neither rule)
   // Interior mesh edges (two faces) as CSR.
   std::vector<int32_t> eptr, eidx;
+  // (nf, 3): the face across each edge of a face, -1 on a boundary or
+  // non-manifold edge. Most unit grid steps that change triangle cross one
+  // such edge, which the link rule always accepts.
+  std::vector<int32_t> across;
 };
 
 struct Mesh {
@@ -60,10 +64,19 @@ void build_graph(Mesh& m);
 class LinkCache {
  public:
   explicit LinkCache(const Mesh& m);
-  bool operator()(int a, int b);
+  // Inline: it runs at every grid step that changes triangle.
+  bool operator()(int a, int b) {
+    if (a == b) return true;
+    // Two faces across an edge share two corners: linked, without the table.
+    const int32_t* across = across_ + 3 * static_cast<int64_t>(a);
+    if (across[0] == b || across[1] == b || across[2] == b) return true;
+    return lookup(a, b);
+  }
 
  private:
+  bool lookup(int a, int b);
   const Mesh& m_;
+  const int32_t* across_;  // m_.topo->across
   std::vector<uint64_t> keys_;  // (lo << 32 | hi) + 1, 0 = empty
   std::vector<uint8_t> vals_;
   uint64_t mask_;

@@ -310,3 +310,36 @@ def test_flip_image_is_a_contiguous_copy_of_the_mirror():
         out = RandomFlipFace(1.0).transform(dict(img=img))['img']
         assert out.flags.c_contiguous and out.dtype == img.dtype
         assert np.array_equal(out, img[:, ::-1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    h=st.integers(1, 40),
+    w=st.integers(1, 40),
+    channels=st.integers(0, 5),
+    dtype=st.sampled_from([np.uint8, np.float32, np.int16]),
+    view=st.sampled_from(['contiguous', 'flipped', 'strided', 'transposed']),
+    seed=st.integers(0, 2**16),
+)
+def test_image_to_tensor_matches_mmpretrain(h, w, channels, dtype, view, seed):
+    """The (C, H, W) planes of any image and view, as format_input gives
+    them for a copy."""
+    from mmpretrain.datasets.transforms import PackInputs
+
+    from geoconv_mm.datasets.transforms.formatting import image_to_tensor
+
+    shape = (h, w) if channels == 0 else (h, w, channels)
+    img = np.random.RandomState(seed).randint(0, 255, shape).astype(dtype)
+    if view == 'flipped':
+        img = img[:, ::-1]
+    elif view == 'strided':
+        img = img[::2]
+    elif view == 'transposed':
+        img = img.swapaxes(0, 1)
+    got = image_to_tensor(img)
+    ref = PackInputs.format_input(img.copy())
+    planes = np.moveaxis(img if img.ndim == 3 else img[..., None], -1, 0)
+    assert torch.equal(ref, torch.from_numpy(planes.copy()))
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert got.is_contiguous()
+    assert torch.equal(got, ref)
