@@ -12,8 +12,11 @@ The analysis is fixed before any run (it is what
   interval of the paired bootstrap over test subjects and seeds (10,000
   replicates, within folds; :func:`paired_bootstrap`), and per AU the
   difference, its interval, the bootstrap p-value and Holm's adjustment over
-  the AUs of the comparison (BH is given beside it);
-* the all-present baseline per AU, from the stored test labels, and per run
+  the AUs of the comparison (BH is given beside it); where the pairs span
+  several folds, each fold's difference and interval beside the pooled one,
+  as a description (the verdict is the pooled interval's);
+* the all-present baseline per AU, from the stored test labels (the mean of
+  the folds' baselines where a variant has several), and per run
   the number of AUs *learned*: F1 at least :data:`LEARNED_MARGIN_F1` points
   above that baseline (:func:`learned_aus`); per arm and variant its mean and
   minimum over runs. A data set is learnable at the demo's scale when a run
@@ -319,8 +322,21 @@ def compare(
     lo, hi = percentile_interval(res['boot_mean'])
     au_lo, au_hi = percentile_interval(res['boot_au'])
     p = bootstrap_p_value(res['boot_au'])
+    folds = sorted({f for _, f in keys})
+    by_fold = {}
+    if len(folds) > 1:  # descriptive: the verdict is the pooled interval's
+        for f in folds:
+            c = compare(
+                {k: v for k, v in runs_a.items() if k[1] == f},
+                {k: v for k, v in runs_b.items() if k[1] == f},
+                num_boot,
+            )
+            by_fold[str(f)] = dict(
+                n_pairs=c['n_pairs'], diff=c['diff'], ci95=c['ci95']
+            )
     return dict(
         n_pairs=len(keys),
+        by_fold=by_fold,
         pairs=[list(k) for k in keys],
         diff=float(res['diff_mean']),
         ci95=[float(lo), float(hi)],
@@ -359,8 +375,9 @@ def analyse(
         comparisons (Sequence[tuple]): (arm A, arm B) pairs; A - B is reported.
 
     Returns:
-        dict: ``variants`` -> {``arms``: {arm: summary}, ``comparisons``:
-        {"A - B": comparison}, ``all_present``: {AU: F1}, ``au_names``}.
+        dict: ``variants`` -> {``folds``, ``arms``: {arm: summary},
+        ``comparisons``: {"A - B": comparison, with ``by_fold``},
+        ``all_present``: {AU: F1, the mean over folds}, ``au_names``}.
     """
     grouped = _by_key(records)
     out: Dict[str, dict] = {}
@@ -370,9 +387,14 @@ def analyse(
             for (arm, v), runs in sorted(grouped.items())
             if v == variant
         }
-        any_run = next(r for r in records if r['variant'] == variant)
-        p = np.asarray(any_run['test_positive_rate'], np.float64)
-        names = any_run['au_names']
+        runs = [r for r in records if r['variant'] == variant]
+        names = runs[0]['au_names']
+        # Each fold has its own test subjects, so its own baseline.
+        one_per_fold = {r['fold']: r for r in runs}.values()
+        all_present = np.mean(
+            [all_present_f1(r['test_positive_rate']) for r in one_per_fold],
+            axis=0,
+        )
         cmp = {}
         for a, b in comparisons:
             if (a, variant) in grouped and (b, variant) in grouped:
@@ -382,10 +404,11 @@ def analyse(
                 if c is not None:
                     cmp[f'{a} - {b}'] = c
         out[variant] = dict(
+            folds=sorted({r['fold'] for r in runs}),
             arms=arms,
             comparisons=cmp,
             au_names=names,
-            all_present=dict(zip(names, all_present_f1(p).tolist())),
+            all_present=dict(zip(names, all_present.tolist())),
         )
     return dict(
         variants=out,
@@ -415,6 +438,10 @@ def table_marks(study: str) -> Tuple[str, str]:
     )
 
 
+def _folds(folds: Sequence[int]) -> str:
+    return ', '.join(str(f) for f in folds)
+
+
 def headline_table(
     summary: dict,
     labels: Dict[str, str],
@@ -428,10 +455,10 @@ def headline_table(
     lines = [
         begin,
         '',
-        f'| variant | arm | runs | mean F1 ± sd | AUs learned, mean (min) '
-        f'| Δ vs {labels.get(reference, reference)} [95%] | pairs '
+        f'| variant | arm | runs | folds | mean F1 ± sd | AUs learned, mean '
+        f'(min) | Δ vs {labels.get(reference, reference)} [95%] | pairs '
         '| verdict |',
-        '|---|---|---|---|---|---|---|---|',
+        '|---|---|---|---|---|---|---|---|---|',
     ]
     for variant, v in summary['variants'].items():
         # The reference arm first, the others in the summary's order.
@@ -450,6 +477,7 @@ def headline_table(
                 pairs, verdict_ = str(c['n_pairs']), c['verdict']
             lines.append(
                 f'| {variant} | {labels.get(arm, arm)} | {s["n"]} | '
+                f'{_folds(s["folds"])} | '
                 f'{s["mean"]:.2f} ± {sd} | {s["num_learned_mean"]:.1f} '
                 f'({s["num_learned_min"]}) of {len(v["au_names"])} | {diff} '
                 f'| {pairs} | {verdict_} |'
@@ -516,21 +544,23 @@ def markdown(
         lines += [
             f'### Variant `{variant}`',
             '',
-            '| arm | runs | mean F1 ± sd | 95% interval | per-run F1 | '
-            'AUs learned per run | train time / run |',
-            '|---|---|---|---|---|---|---|',
+            '| arm | runs | folds | mean F1 ± sd | 95% interval | per-run F1 '
+            '| AUs learned per run | train time / run |',
+            '|---|---|---|---|---|---|---|---|',
         ]
         for arm, s in v['arms'].items():
             sd = f'{s["sd"]:.2f}' if s['sd'] is not None else '-'
             lines.append(
-                f'| {labels.get(arm, arm)} | {s["n"]} | {s["mean"]:.2f} ± '
+                f'| {labels.get(arm, arm)} | {s["n"]} | {_folds(s["folds"])} '
+                f'| {s["mean"]:.2f} ± '
                 f'{sd} | [{s["ci95"][0]:.2f}, {s["ci95"][1]:.2f}] | '
                 f'{", ".join(f"{x:.1f}" for x in s["f1"])} | '
                 f'{", ".join(str(n) for n in s["num_learned"])} | '
                 f'{s["train_time_s"] / 60:.1f} min |'
             )
         lines += [
-            f'| predict all present | - | {ap:.2f} | - | - | - | - |',
+            f'| predict all present | - | {_folds(v["folds"])} | {ap:.2f} '
+            '| - | - | - | - |',
             '',
         ]
         if v['comparisons']:
@@ -551,6 +581,12 @@ def markdown(
                     f'{c["p"]:.3f} | {c["verdict"]} | '
                     f'{", ".join(sig) or "none"} |'
                 )
+                lines += [
+                    f'| {name}, fold {f} alone | {d["n_pairs"]} | '
+                    f'{d["diff"]:+.2f} | [{d["ci95"][0]:+.2f}, '
+                    f'{d["ci95"][1]:+.2f}] | - | - | - |'
+                    for f, d in c['by_fold'].items()
+                ]
             lines.append('')
             names = v['au_names']
             cmps = list(v['comparisons'])

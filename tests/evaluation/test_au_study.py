@@ -149,7 +149,9 @@ def test_markdown_headline_table(study):
     begin, end = table_marks('toy')
     table = text[text.index(begin) : text.index(end)]
     rows = [r for r in table.splitlines() if r.startswith('| default')]
-    assert rows[0].startswith('| default | plain G(00000) | 2 | 59.00 ± 0.71')
+    assert rows[0].startswith(
+        '| default | plain G(00000) | 2 | 1 | 59.00 ± 0.71'
+    )
     geo = next(r for r in rows if 'GeoCNN' in r)
     assert '| 1.5 (1) of 2 |' in geo and '| +3.00 [' in geo
     assert geo.endswith(f'| 2 | {SUPPORTED} |')
@@ -254,3 +256,48 @@ def test_load_records_refuses_a_study_of_two_machines(tmp_path):
     assert 'CPU A, AVX2' in message and 'CPU A, AVX512' in message
     assert 'plain__default__seed0__fold1' in message
     assert 'OMP_NUM_THREADS=unset' in message
+
+
+def test_folds_pooled_and_alone(tmp_path):
+    """Pairs over two folds: the pooled difference and each fold's alone, the
+    folds column, and the all-present baseline as the mean of the folds'."""
+    root = str(tmp_path)
+    # Fold 1: geo +4 on every AU; fold 2: geo +1. Fold 2's AU0 has 200 of
+    # 300 frames positive (tp 100, fn 100), so its all-present F1 is 80.
+    fold2 = {
+        'plain': [(100, 0, 100), (60, 40, 40)],
+        'geo': [(101, 0, 99), (61, 39, 39)],
+    }
+    for seed in range(2):
+        write_run(root, 'plain', seed, balanced(50, 60))
+        write_run(root, 'geo', seed, balanced(54, 64))
+        for arm, counts in fold2.items():
+            write_run(root, arm, seed, counts, fold=2)
+    records, _ = load_records(root)
+    summary = analyse(records, [('geo', 'plain')], num_boot=400)
+    v = summary['variants']['default']
+    assert v['folds'] == [1, 2]
+    c = v['comparisons']['geo - plain']
+    assert c['n_pairs'] == 4
+    assert set(c['by_fold']) == {'1', '2'}
+    assert c['by_fold']['1']['diff'] == pytest.approx(4.0)
+    assert c['by_fold']['1']['n_pairs'] == 2
+    alone = c['by_fold']['2']['diff']
+    assert 0 < alone < 4.0
+    assert c['diff'] == pytest.approx((4.0 + alone) / 2)
+    # all-present F1: fold 1 both AUs 50; fold 2: AU0 80, AU1 50.
+    assert v['all_present'] == pytest.approx(dict(zip(AUS, [65.0, 50.0])))
+    text = markdown(summary, {}, [], 'toy', 'plain')
+    assert '| geo - plain, fold 2 alone | 2 |' in text
+    row = next(r for r in text.splitlines() if r.startswith('| default | geo'))
+    assert row.startswith('| default | geo | 4 | 1, 2 |')
+    one_fold = compare(
+        {k: r for k, r in _runs(records, 'geo').items() if k[1] == 1},
+        {k: r for k, r in _runs(records, 'plain').items() if k[1] == 1},
+        num_boot=400,
+    )
+    assert one_fold['by_fold'] == {}
+
+
+def _runs(records, arm):
+    return {(r['seed'], r['fold']): r for r in records if r['arm'] == arm}

@@ -29,7 +29,7 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     readme = tmp_path / 'README.md'
     before, after = '# Title\n\ntext\n\n', '\n\n## Next\n'
     begin, end = table_marks('toy')
-    readme.write_text(f'{before}{begin}\nold\n{end}{after}')
+    readme.write_text(f'{before}{begin}\nSTALE TABLE\n{end}{after}')
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
     proc = subprocess.run(
         [
@@ -57,7 +57,7 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     assert (study / 'intervals.png').stat().st_size > 0
     text = readme.read_text()
     assert text.startswith(before + begin) and text.endswith(end + after)
-    assert 'old' not in text
+    assert 'STALE TABLE' not in text
     table = (study / 'summary.md').read_text()
     block = table[table.index(begin) : table.index(end)]
     assert block in text
