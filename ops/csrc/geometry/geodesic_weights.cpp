@@ -713,8 +713,8 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
   std::vector<double*> dists;
   std::vector<Pending> pending;
   // Distances nobody asked for are scratch, kept per thread across calls: a
-  // fresh buffer of a layer's size is fresh pages, which the OS faults in and
-  // zeroes on every call, at a cost comparable to a phase of its own.
+  // fresh buffer of a layer's size can be fresh pages, which the OS faults in
+  // and zeroes again on every call.
   thread_local std::vector<Buffer<double>> scratch;
   if (scratch.size() < static_cast<size_t>(n_specs)) scratch.resize(n_specs);
   for (int64_t si = 0; si < n_specs; ++si) {
