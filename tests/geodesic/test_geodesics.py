@@ -13,7 +13,7 @@ from geoconv_mm.geodesic.vertex_geodesics import (
     heat_geodesics,
 )
 from geoconv_mm.ops.geo_spec import GeoSpec
-from tests.fixtures.meshes import cylinder, grid_mesh, hemisphere
+from tests.fixtures.meshes import cylinder, grid_mesh, hemisphere, wavy_sheet
 
 BACKENDS = ['fast', 'numpy', 'heat']
 
@@ -149,16 +149,9 @@ def test_around_hole_paths_match_the_numpy_twin(
 ):
     # The fast kernel's bounded A* searches against the numpy twin's own
     # shortest paths, on sheets with a hole anywhere and a curved surface.
-    v, f = grid_mesh(
-        0,
-        63,
-        0,
-        63,
-        1.0,
-        hole=(x0, x0 + width, y0, y0 + height),
-        height=lambda x, y: amplitude * np.sin(x / 7) * np.cos(y / 9),
+    surface = wavy_sheet(
+        64, (x0, x0 + width, y0, y0 + height), amplitude, periods=(7, 9)
     )
-    surface = FaceSurface(v, f, (64, 64))
     specs = [GeoSpec(s) for s in (1, 2, 4, 8, 16)]
     fast = compute_geodesic_distances(surface, specs, backend='fast')
     twin = compute_geodesic_distances(surface, specs, backend='numpy')

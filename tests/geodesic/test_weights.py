@@ -14,7 +14,7 @@ from geoconv_mm.geodesic import (
 )
 from geoconv_mm.geodesic import _ext as ext_mod
 from geoconv_mm.ops.geo_spec import GeoSpec
-from tests.fixtures.meshes import grid_mesh
+from tests.fixtures.meshes import grid_mesh, wavy_sheet
 
 BACKENDS = ['fast', 'numpy', 'heat']
 SPECS = [GeoSpec(s) for s in (1, 2, 4, 8)]
@@ -291,16 +291,9 @@ def test_weights_do_not_depend_on_the_previous_call(
     if not ext_mod.geometry_ext_available():
         pytest.skip('fast backend not built')
     x0, y0, n = hole
-    v, f = grid_mesh(
-        0,
-        47,
-        0,
-        47,
-        1.0,
-        hole=(x0, x0 + n, y0, y0 + n),
-        height=lambda x, y: amplitude * np.sin(x / 5) * np.cos(y / 7),
+    surface = wavy_sheet(
+        48, (x0, x0 + n, y0, y0 + n), amplitude, periods=(5, 7)
     )
-    surface = FaceSurface(v, f, (48, 48))
     spec = GeoSpec(in_stride, kernel, stride, padding, dilation)
     try:
         spec.output_size(surface.image_size)
