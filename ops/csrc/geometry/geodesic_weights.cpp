@@ -81,19 +81,9 @@ class Grid {
     }
     const int64_t off = static_cast<int64_t>(dr) * w + dc;
     const double *x = r.x.data(), *y = r.y.data(), *z = r.z.data();
-    const int32_t* tri = r.tri.data();
-    // Different triangles, both on the surface: a step off the surface is
-    // already NaN (its end's point is NaN).
-    // Neighbouring samples mostly cross the same edge: the last pair's
-    // answer is kept before asking the cache.
-    int last_a = -1, last_b = -1;
-    bool last_ok = true;
-    auto check = [&](int64_t a, double* o) {
-      const int ta = tri[a], tb = tri[a + off];
-      if (ta == tb || ta < 0 || tb < 0) return;
-      if (ta != last_a || tb != last_b) last_a = ta, last_b = tb, last_ok = links(ta, tb);
-      if (!last_ok) *o = -1.0;
-    };
+    // Samples on the surface: a step whose end is off it is already NaN.
+    const Runs& runs = triangle_runs();
+    const int32_t* across = m.topo->across.data();
     for (int row = 0; row + dr < h; ++row) {
       const int64_t base = static_cast<int64_t>(row) * w;
       double* out = len.data() + base;
@@ -122,29 +112,32 @@ class Grid {
         double ex = x[b] - x[a], ey = y[b] - y[a], ez = z[b] - z[a];
         out[c] = std::sqrt(ex * ex + ey * ey + ez * ez);
       }
-      // ...then the link rule, where a step crosses into another triangle
-      // (four samples at a time skip the common case, one triangle); on a
-      // row that only some lines cross, at those lines' samples.
-      if (period > 1) {
-        for (c = c0 + mod(start - c0, period); c < c1; c += period) check(base + c, out + c);
-        continue;
+      // ...then the link rule. The triangle pair of a step is constant
+      // between the run boundaries of the two rows it joins, so the rule is
+      // asked once per such segment instead of once per sample; a row that
+      // only some lines cross is marked at those lines' samples.
+      const int32_t *col_a = runs.col.data() + runs.ptr[row], *tri_a = runs.tri.data() + runs.ptr[row];
+      const int32_t *col_b = runs.col.data() + runs.ptr[row + dr], *tri_b = runs.tri.data() + runs.ptr[row + dr];
+      int i = 0, j = 0;
+      while (col_a[i + 1] <= c0) ++i;
+      while (col_b[j + 1] - dc <= c0) ++j;
+      for (c = c0; c < c1;) {
+        const int end_a = col_a[i + 1], end_b = col_b[j + 1] - dc;
+        const int end = std::min({end_a, end_b, c1});
+        const int ta = tri_a[i], tb = tri_b[j];
+        // Whether the pair needs the full rule: on the surface, different,
+        // and not across an edge (as links() would first test). Evaluated
+        // without branches, as the answer changes from segment to segment
+        // too irregularly to predict.
+        const int32_t* ac = across + 3 * static_cast<int64_t>(std::max(ta, 0));
+        const bool open = (ta != tb) & (ta >= 0) & (tb >= 0) & (ac[0] != tb) & (ac[1] != tb) & (ac[2] != tb);
+        if (open && !links(ta, tb)) {
+          for (int q = period > 1 ? c + mod(start - c, period) : c; q < end; q += period) out[q] = -1.0;
+        }
+        c = end;
+        i += end_a == end;
+        j += end_b == end;
       }
-      c = c0;
-      // Runs of one triangle are skipped eight samples at a time.
-      while (avx2_ && c + 8 <= c1) {
-        c = static_cast<int>(first_difference_avx2(tri + base, tri + base + off, c, c1));
-        if (c + 8 > c1) break;
-        for (const int e = c + 8; c < e; ++c) check(base + c, out + c);
-      }
-#if defined(__SSE2__)
-      for (; c + 4 <= c1; c += 4) {
-        const __m128i ta = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tri + base + c));
-        const __m128i tb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(tri + base + c + off));
-        if (_mm_movemask_epi8(_mm_cmpeq_epi32(ta, tb)) == 0xFFFF) continue;
-        for (int q = c; q < c + 4; ++q) check(base + q, out + q);
-      }
-#endif
-      for (; c < c1; ++c) check(base + c, out + c);
     }
     return len.data();
   }
@@ -179,6 +172,28 @@ class Grid {
     if (dr == 0) period = row_read ? 1 : 0, start = 0;
   }
 
+  // Maximal runs of one triangle (or of -1) along each raster row, as CSR:
+  // row r's runs are ptr[r] .. ptr[r + 1] - 2, run k covering columns
+  // [col[k], col[k + 1]); each row ends in a sentinel whose col is w.
+  struct Runs {
+    std::vector<int32_t> ptr, col, tri;
+  };
+
+  const Runs& triangle_runs() {
+    if (!runs_.ptr.empty()) return runs_;
+    const int h = r.h, w = r.w;
+    const int32_t* t = r.tri.data();
+    runs_.ptr.assign(1, 0);
+    for (int row = 0; row < h; ++row) {
+      const int32_t* tr = t + static_cast<int64_t>(row) * w;
+      for (int c = 0; c < w; ++c)
+        if (c == 0 || tr[c] != tr[c - 1]) runs_.col.push_back(c), runs_.tri.push_back(tr[c]);
+      runs_.col.push_back(w), runs_.tri.push_back(-1);
+      runs_.ptr.push_back(static_cast<int32_t>(runs_.col.size()));
+    }
+    return runs_;
+  }
+
   struct Table {
     int dr, dc;
     Buffer<double> len;
@@ -188,6 +203,7 @@ class Grid {
   };
   std::vector<Table> tables_;
   std::vector<User> users_;
+  Runs runs_;
   bool avx2_ = have_avx2();
 };
 
@@ -252,9 +268,12 @@ Layer make_layer(const int64_t* q, int64_t h, int64_t w, bool hierarchy_compensa
 
 // Lifted-segment distances of one layer (NaN without a surface point); pairs
 // that leave the surface are queued in `pending`. Tap-major: one tap's grid
-// offset, step table and walk length are fixed over all cells.
+// offset, step table and walk length are fixed over all cells. With unit
+// stride, Eq. 4 takes a later tap's weight from its mirror's and never reads
+// its distance where the mirror exists, so those entries are only written
+// when `all_taps` (the distances are returned).
 void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, int layer,
-                      double* D, std::vector<Pending>& pending) {
+                      bool all_taps, double* D, std::vector<Pending>& pending) {
   const int h = g.r.h, w = g.r.w, K = L.K, ci = L.ci, cy = L.kh / 2, cx = L.kw / 2;
   const int hout = L.hout, wout = L.wout;
   const int64_t plane = static_cast<int64_t>(hout) * wout;
@@ -348,7 +367,7 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
           }
         }
         Dk[cell] = value;
-        if (mirrored) Dm[cell + moff] = value;
+        if (mirrored && all_taps) Dm[cell + moff] = value;
       };
       // Cells [x0, x1) of a direct tap: copy the table row; a broken step
       // (-1) becomes NaN here and is queued in a second pass, as it is rare.
@@ -364,23 +383,24 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
         double* dk = Dk + row;
         double* dm = Dm + row + moff;
         const double* l = len + src;
+        const bool both = mirrored && all_taps;
         for (int x = x0; x < a; ++x) {
           dk[x] = kNaN;
-          if (mirrored) dm[x] = kNaN;
+          if (both) dm[x] = kNaN;
         }
         bool broken = false;
         int x = a;
-        if (avx2) x = copy_steps_avx2(l, a, b, dk, mirrored ? dm : nullptr, &broken);
+        if (avx2) x = copy_steps_avx2(l, a, b, dk, both ? dm : nullptr, &broken);
         for (; x < b; ++x) {
           const double v = l[x];
           broken |= v < 0;
           const double out = v < 0 ? kNaN : v;
           dk[x] = out;
-          if (mirrored) dm[x] = out;
+          if (both) dm[x] = out;
         }
         for (int x = b; x < x1; ++x) {
           dk[x] = kNaN;
-          if (mirrored) dm[x] = kNaN;
+          if (both) dm[x] = kNaN;
         }
         if (broken)
           for (int x = a; x < b; ++x)
@@ -522,7 +542,7 @@ inline __m128d ratio2(__m128d d, __m128d denom, __m128d cap, __m128d flat) {
 #endif
 
 // e^-ratio of tap k over cells [c0, c1) of one output row set, ratio =
-// min(D / denom, cap), or min(D_eu / denom, cap) where D is NaN.
+// min(D / denom, cap), or `flat` (D_eu's ratio) where D is NaN.
 void exp_ratios(const double* d, double denom, double flat, double ratio_cap, int64_t c0,
                 int64_t c1, float* e) {
   int64_t c = have_avx2() ? exp_ratios_avx2(d, denom, flat, ratio_cap, c0, c1, e) : c0;
@@ -545,78 +565,98 @@ void exp_ratios(const double* d, double denom, double flat, double ratio_cap, in
 // Eq. 4 with the off-surface rule: g_k = (K-1) softmax_k(-min(D/denom, cap)),
 // a tap without a surface point counting D = D_eu, a cell whose centre has
 // none all ones. Ratios lie in [0, cap], so the softmax needs no max shift.
+//
+// Row by row, so that a row's terms, sums and weights stay in cache between
+// the passes over them (a plane of a 224 layer is larger than L2). With unit
+// stride a tap after the centre takes its terms from the mirrored tap of a
+// row at or below it, whose terms are computed `lead` rows ahead and read
+// before that row is normalised.
 void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
   const int K = L.K, ci = L.ci, hout = L.hout, wout = L.wout;
   const int64_t plane = static_cast<int64_t>(hout) * wout;
   const bool unit_stride = L.sh == 1 && L.sw == 1;
   const bool avx2 = have_avx2();
-  for (int k = 0; k < K; ++k) {
-    if (k == ci) continue;
-    const double flat = std::min(L.deu[k] / L.denom[k], ratio_cap);
-    const double* d = D + k * plane;
-    float* e = W + k * plane;  // holds e^-ratio until the sum is known
-    if (!unit_stride || k < ci) {
-      exp_ratios(d, L.denom[k], flat, ratio_cap, 0, plane, e);
-      continue;
-    }
-    // (cell, k) is the pair (cell + offset, K-1-k): same distance, same
-    // D_eu, so the same value, already computed where that cell exists.
-    const int dy = (k / L.kw - L.kh / 2) * L.dh, dx = (k % L.kw - L.kw / 2) * L.dw;
-    const int x0 = std::max(0, -dx), x1 = std::min(wout, wout - dx);
-    const float* m = W + (K - 1 - k) * plane;
-    for (int y = 0; y < hout; ++y) {
-      const int64_t row = static_cast<int64_t>(y) * wout;
+  auto tap_dy = [&](int k) { return (k / L.kw - L.kh / 2) * L.dh; };
+  auto tap_dx = [&](int k) { return (k % L.kw - L.kw / 2) * L.dw; };
+  auto mirrored = [&](int k) { return unit_stride && k > ci; };
+  int lead = 0;
+  for (int k = 0; k < K; ++k)
+    if (mirrored(k)) lead = std::max(lead, tap_dy(k));
+  auto flat = [&](int k) { return std::min(L.deu[k] / L.denom[k], ratio_cap); };
+  // e^-ratio of tap k over cells [c0, c1), held in W until the sum is known.
+  auto terms = [&](int k, int64_t c0, int64_t c1) {
+    exp_ratios(D + k * plane, L.denom[k], flat(k), ratio_cap, c0, c1, W + k * plane);
+  };
+  auto direct_row = [&](int y) {
+    const int64_t row = static_cast<int64_t>(y) * wout;
+    for (int k = 0; k < K; ++k)
+      if (k != ci && !mirrored(k)) terms(k, row, row + wout);
+  };
+  // (cell, k) is the pair (cell + offset, K-1-k): same distance, same D_eu,
+  // so the same value, already computed where that cell exists.
+  auto mirrored_row = [&](int y) {
+    const int64_t row = static_cast<int64_t>(y) * wout;
+    for (int k = ci + 1; k < K; ++k) {
+      if (!mirrored(k)) continue;
+      const int dy = tap_dy(k), dx = tap_dx(k);
+      const int x0 = std::max(0, -dx), x1 = std::min(wout, wout - dx);
       if (y + dy < 0 || y + dy >= hout || x0 >= x1) {
-        exp_ratios(d, L.denom[k], flat, ratio_cap, row, row + wout, e);
+        terms(k, row, row + wout);
         continue;
       }
-      exp_ratios(d, L.denom[k], flat, ratio_cap, row, row + x0, e);
-      std::copy(m + row + static_cast<int64_t>(dy) * wout + x0 + dx,
-                m + row + static_cast<int64_t>(dy) * wout + x1 + dx, e + row + x0);
-      exp_ratios(d, L.denom[k], flat, ratio_cap, row + x1, row + wout, e);
+      const float* m = W + (K - 1 - k) * plane + row + static_cast<int64_t>(dy) * wout + dx;
+      terms(k, row, row + x0);
+      std::copy(m + x0, m + x1, W + k * plane + row + x0);
+      terms(k, row + x1, row + wout);
     }
-  }
-  // Per cell: (K-1) / sum, or 0 to mark a centre without a surface point.
-  // The first tap's terms start the sums: 0 + e is e, bit for bit.
-  Buffer<double> sum;
-  sum.allocate(plane);
-  bool first = true;
-  for (int k = 0; k < K; ++k) {
-    if (k == ci) continue;
-    const float* e = W + k * plane;
-    if (first) {
-      for (int64_t c = 0; c < plane; ++c) sum[c] = static_cast<double>(e[c]);
-      first = false;
-      continue;
-    }
-    for (int64_t c = avx2 ? accumulate_avx2(e, plane, sum.data()) : 0; c < plane; ++c)
-      sum[c] += static_cast<double>(e[c]);
-  }
-  if (first) std::fill(sum.data(), sum.data() + plane, 0.0);
-  const double* centre = D + ci * plane;
+  };
+  Buffer<double> sum_buf;
+  sum_buf.allocate(wout);
+  double* sum = sum_buf.data();
   const double scale = static_cast<double>(K - 1);
-  for (int64_t c = 0; c < plane; ++c) sum[c] = centre[c] != centre[c] ? 0.0 : scale / sum[c];
-  for (int k = 0; k < K; ++k) {
-    float* wk = W + k * plane;
-    if (k == ci) {
-      std::fill(wk, wk + plane, 1.f);
-      continue;
+  int ahead = 0;  // rows whose direct terms are computed
+  for (int y = 0; y < hout; ++y) {
+    for (; ahead < std::min(hout, y + lead + 1); ++ahead) direct_row(ahead);
+    mirrored_row(y);
+    const int64_t row = static_cast<int64_t>(y) * wout;
+    // Per cell: (K-1) / sum, or 0 to mark a centre without a surface point.
+    // The first tap's terms start the sums: 0 + e is e, bit for bit.
+    bool first = true;
+    for (int k = 0; k < K; ++k) {
+      if (k == ci) continue;
+      const float* e = W + k * plane + row;
+      if (first) {
+        for (int c = 0; c < wout; ++c) sum[c] = static_cast<double>(e[c]);
+        first = false;
+        continue;
+      }
+      for (int64_t c = avx2 ? accumulate_avx2(e, wout, sum) : 0; c < wout; ++c) sum[c] += static_cast<double>(e[c]);
     }
-    int64_t c = avx2 ? scale_weights_avx2(sum.data(), plane, wk) : 0;
+    if (first) std::fill(sum, sum + wout, 0.0);
+    const double* centre = D + ci * plane + row;
+    for (int c = 0; c < wout; ++c) sum[c] = centre[c] != centre[c] ? 0.0 : scale / sum[c];
+    for (int k = 0; k < K; ++k) {
+      float* wk = W + k * plane + row;
+      if (k == ci) {
+        std::fill(wk, wk + wout, 1.f);
+        continue;
+      }
+      int64_t c = avx2 ? scale_weights_avx2(sum, wout, wk) : 0;
 #if defined(__SSE2__)
-    const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
-    for (; c + 4 <= plane; c += 4) {
-      const __m128 e = _mm_loadu_ps(wk + c);
-      const __m128d s0 = _mm_loadu_pd(sum.data() + c), s1 = _mm_loadu_pd(sum.data() + c + 2);
-      __m128d w0 = _mm_mul_pd(_mm_cvtps_pd(e), s0), w1 = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), s1);
-      const __m128d z0 = _mm_cmpeq_pd(s0, zero), z1 = _mm_cmpeq_pd(s1, zero);
-      w0 = _mm_or_pd(_mm_and_pd(z0, one), _mm_andnot_pd(z0, w0));
-      w1 = _mm_or_pd(_mm_and_pd(z1, one), _mm_andnot_pd(z1, w1));
-      _mm_storeu_ps(wk + c, _mm_movelh_ps(_mm_cvtpd_ps(w0), _mm_cvtpd_ps(w1)));
-    }
+      const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
+      for (; c + 4 <= wout; c += 4) {
+        const __m128 e = _mm_loadu_ps(wk + c);
+        const __m128d s0 = _mm_loadu_pd(sum + c), s1 = _mm_loadu_pd(sum + c + 2);
+        __m128d w0 = _mm_mul_pd(_mm_cvtps_pd(e), s0), w1 = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), s1);
+        const __m128d z0 = _mm_cmpeq_pd(s0, zero), z1 = _mm_cmpeq_pd(s1, zero);
+        w0 = _mm_or_pd(_mm_and_pd(z0, one), _mm_andnot_pd(z0, w0));
+        w1 = _mm_or_pd(_mm_and_pd(z1, one), _mm_andnot_pd(z1, w1));
+        _mm_storeu_ps(wk + c, _mm_movelh_ps(_mm_cvtpd_ps(w0), _mm_cvtpd_ps(w1)));
+      }
 #endif
-    for (; c < plane; ++c)
-      wk[c] = sum[c] == 0.0 ? 1.f : static_cast<float>(static_cast<double>(wk[c]) * sum[c]);
+      for (; c < wout; ++c)
+        wk[c] = sum[c] == 0.0 ? 1.f : static_cast<float>(static_cast<double>(wk[c]) * sum[c]);
+    }
   }
 }
 
@@ -727,7 +767,8 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
       scratch[si].allocate(static_cast<size_t>(n));
       dists.push_back(scratch[si].data());
     }
-    lifted_distances(m, links, grids[grid_of[si]], L, static_cast<int>(si), dists.back(), pending);
+    lifted_distances(m, links, grids[grid_of[si]], L, static_cast<int>(si), return_distances, dists.back(),
+                     pending);
   }
   lap("lifted");
   if (!pending.empty()) {

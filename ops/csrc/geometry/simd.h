@@ -33,8 +33,4 @@ int64_t scale_weights_avx2(const double* s, int64_t n, float* w);
 // step), for x in [a, b); *broken |= any l[x] < 0.
 int copy_steps_avx2(const double* l, int a, int b, double* dk, double* dm, bool* broken);
 
-// The first x in [c0, c1) (rounded down to a multiple of 8 from c0) where
-// ta[x] != tb[x], or where the 8-wide scan stopped; c1 if none.
-int64_t first_difference_avx2(const int32_t* ta, const int32_t* tb, int64_t c0, int64_t c1);
-
 }  // namespace geoconv

@@ -114,17 +114,6 @@ int copy_steps_avx2(const double* l, int a, int b, double* dk, double* dm, bool*
   return x;
 }
 
-int64_t first_difference_avx2(const int32_t* ta, const int32_t* tb, int64_t c0, int64_t c1) GEOCONV_AVX2;
-int64_t first_difference_avx2(const int32_t* ta, const int32_t* tb, int64_t c0, int64_t c1) {
-  int64_t c = c0;
-  for (; c + 8 <= c1; c += 8) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ta + c));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tb + c));
-    if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(a, b)) != -1) return c;
-  }
-  return c;
-}
-
 #else
 
 bool have_avx2() { return false; }
@@ -136,7 +125,6 @@ int64_t exp_ratios_avx2(const double*, double, double, double, int64_t c0, int64
 int64_t accumulate_avx2(const float*, int64_t, double*) { return 0; }
 int64_t scale_weights_avx2(const double*, int64_t, float*) { return 0; }
 int copy_steps_avx2(const double*, int a, int, double*, double*, bool*) { return a; }
-int64_t first_difference_avx2(const int32_t*, const int32_t*, int64_t c0, int64_t) { return c0; }
 #endif
 
 }  // namespace geoconv
