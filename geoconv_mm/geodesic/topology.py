@@ -159,10 +159,16 @@ def boundary_loops(faces: np.ndarray) -> List[np.ndarray]:
 
 
 def boundary_vertex_mask(faces: np.ndarray, num_vertices: int) -> np.ndarray:
-    """(V,) bool, True on vertices lying on a boundary loop."""
+    """(V,) bool, True on the vertices of boundary edges (edges of one face).
+
+    Unlike :func:`boundary_loops` it needs no loop structure, so a vertex
+    where two boundary loops touch (a hole reaching the border at a corner)
+    is simply a boundary vertex, as in the C++ kernel.
+    """
     mask = np.zeros(num_vertices, bool)
-    for loop in boundary_loops(faces):
-        mask[loop] = True
+    for (a, b), n in _edge_face_count(faces).items():
+        if n == 1:
+            mask[[a, b]] = True
     return mask
 
 

@@ -94,6 +94,8 @@ def geodesic_weights_from_distances(
         )
     ratio = np.minimum(ratio, RATIO_CAP)
     others = np.arange(spec.num_taps) != ci
+    if not others.any():  # a 1 x 1 kernel: the centre alone, weight 1
+        return np.ones(dist.shape, np.float32)
     logits = -ratio[others]
     logits = logits - logits.max(0, keepdims=True)
     e = np.exp(logits)

@@ -39,6 +39,29 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 inline int mod(int a, int b) { return ((a % b) + b) % b; }
 
+// out[c] = |P(c + off) - P(c)| for c in [c0, c1), P = (x, y, z): NaN where
+// an end has no point; IEEE sqrt, so vector and scalar loops give the same
+// bits.
+void step_lengths(const double* x, const double* y, const double* z, int64_t off, int64_t c0,
+                  int64_t c1, double* out) {
+  int64_t c = have_avx2() ? step_lengths_avx2(x, y, z, off, c0, c1, out) : c0;
+#if defined(__SSE2__)
+  for (; c + 2 <= c1; c += 2) {
+    const int64_t b = c + off;
+    __m128d ex = _mm_sub_pd(_mm_loadu_pd(x + b), _mm_loadu_pd(x + c));
+    __m128d ey = _mm_sub_pd(_mm_loadu_pd(y + b), _mm_loadu_pd(y + c));
+    __m128d ez = _mm_sub_pd(_mm_loadu_pd(z + b), _mm_loadu_pd(z + c));
+    __m128d s2 = _mm_add_pd(_mm_add_pd(_mm_mul_pd(ex, ex), _mm_mul_pd(ey, ey)), _mm_mul_pd(ez, ez));
+    _mm_storeu_pd(out + c, _mm_sqrt_pd(s2));
+  }
+#endif
+  for (; c < c1; ++c) {
+    const int64_t b = c + off;
+    double ex = x[b] - x[c], ey = y[b] - y[c], ez = z[b] - z[c];
+    out[c] = std::sqrt(ex * ex + ey * ey + ez * ez);
+  }
+}
+
 // A raster and its lifted unit steps: table (dr, dc) holds, at sample p, the
 // 3D length of the step p -> p + (dr, dc); NaN where an end has no surface
 // point (or lies outside the grid), -1 where the two triangles are not linked.
@@ -81,7 +104,6 @@ class Grid {
     }
     const int64_t off = static_cast<int64_t>(dr) * w + dc;
     const double *x = r.x.data(), *y = r.y.data(), *z = r.z.data();
-    // Samples on the surface: a step whose end is off it is already NaN.
     const Runs& runs = triangle_runs();
     const int32_t* across = m.topo->across.data();
     for (int row = 0; row + dr < h; ++row) {
@@ -93,35 +115,32 @@ class Grid {
         std::fill(out + c0, out + c1, kNaN);
         continue;
       }
-      // Lengths first, two at a time (NaN off the surface; IEEE sqrt, so the
-      // same bits as one at a time)...
-      int c = c0;
-      if (avx2_) c = static_cast<int>(step_lengths_avx2(x, y, z, off, base + c0, base + c1, len.data()) - base);
-#if defined(__SSE2__)
-      for (; c + 2 <= c1; c += 2) {
-        const int64_t a = base + c, b = a + off;
-        __m128d ex = _mm_sub_pd(_mm_loadu_pd(x + b), _mm_loadu_pd(x + a));
-        __m128d ey = _mm_sub_pd(_mm_loadu_pd(y + b), _mm_loadu_pd(y + a));
-        __m128d ez = _mm_sub_pd(_mm_loadu_pd(z + b), _mm_loadu_pd(z + a));
-        __m128d s2 = _mm_add_pd(_mm_add_pd(_mm_mul_pd(ex, ex), _mm_mul_pd(ey, ey)), _mm_mul_pd(ez, ez));
-        _mm_storeu_pd(out + c, _mm_sqrt_pd(s2));
-      }
-#endif
-      for (; c < c1; ++c) {
-        const int64_t a = base + c, b = a + off;
-        double ex = x[b] - x[a], ey = y[b] - y[a], ez = z[b] - z[a];
-        out[c] = std::sqrt(ex * ex + ey * ey + ez * ez);
+      const int32_t *col_a = runs.col.data() + runs.ptr[row], *tri_a = runs.tri.data() + runs.ptr[row];
+      const int32_t *col_b = runs.col.data() + runs.ptr[row + dr], *tri_b = runs.tri.data() + runs.ptr[row + dr];
+      // Lengths first, over the row's spans of steps that start on the
+      // surface; a step from an empty sample is NaN without computing it,
+      // and most samples of a face crop are empty...
+      int k = 0;
+      while (col_a[k + 1] <= c0) ++k;
+      for (int c = c0; c < c1; ++k) {
+        const bool on = tri_a[k] >= 0;
+        int e = col_a[k + 1];
+        while (e < c1 && (tri_a[k + 1] >= 0) == on) e = col_a[++k + 1];
+        e = std::min(e, c1);
+        if (on)
+          step_lengths(x, y, z, off, base + c, base + e, len.data());
+        else
+          std::fill(out + c, out + e, kNaN);
+        c = e;
       }
       // ...then the link rule. The triangle pair of a step is constant
       // between the run boundaries of the two rows it joins, so the rule is
       // asked once per such segment instead of once per sample; a row that
       // only some lines cross is marked at those lines' samples.
-      const int32_t *col_a = runs.col.data() + runs.ptr[row], *tri_a = runs.tri.data() + runs.ptr[row];
-      const int32_t *col_b = runs.col.data() + runs.ptr[row + dr], *tri_b = runs.tri.data() + runs.ptr[row + dr];
       int i = 0, j = 0;
       while (col_a[i + 1] <= c0) ++i;
       while (col_b[j + 1] - dc <= c0) ++j;
-      for (c = c0; c < c1;) {
+      for (int c = c0; c < c1;) {
         const int end_a = col_a[i + 1], end_b = col_b[j + 1] - dc;
         const int end = std::min({end_a, end_b, c1});
         const int ta = tri_a[i], tb = tri_b[j];
@@ -176,20 +195,31 @@ class Grid {
   // row r's runs are ptr[r] .. ptr[r + 1] - 2, run k covering columns
   // [col[k], col[k + 1]); each row ends in a sentinel whose col is w.
   struct Runs {
-    std::vector<int32_t> ptr, col, tri;
+    std::vector<int32_t> ptr;
+    Buffer<int32_t> col, tri;
   };
 
   const Runs& triangle_runs() {
     if (!runs_.ptr.empty()) return runs_;
     const int h = r.h, w = r.w;
     const int32_t* t = r.tri.data();
+    // At most one run per sample plus a sentinel per row. Every sample's
+    // column is written and kept only where a run starts: no branch on the
+    // raster's content.
+    runs_.col.allocate(static_cast<size_t>(h) * (w + 1));
+    runs_.tri.allocate(static_cast<size_t>(h) * (w + 1));
+    int32_t *col = runs_.col.data(), *tri = runs_.tri.data();
     runs_.ptr.assign(1, 0);
+    int32_t n = 0;
     for (int row = 0; row < h; ++row) {
       const int32_t* tr = t + static_cast<int64_t>(row) * w;
-      for (int c = 0; c < w; ++c)
-        if (c == 0 || tr[c] != tr[c - 1]) runs_.col.push_back(c), runs_.tri.push_back(tr[c]);
-      runs_.col.push_back(w), runs_.tri.push_back(-1);
-      runs_.ptr.push_back(static_cast<int32_t>(runs_.col.size()));
+      col[n] = 0, tri[n] = tr[0], ++n;
+      for (int c = 1; c < w; ++c) {
+        col[n] = c, tri[n] = tr[c];
+        n += tr[c] != tr[c - 1];
+      }
+      col[n] = w, tri[n] = -1, ++n;
+      runs_.ptr.push_back(n);
     }
     return runs_;
   }
@@ -204,7 +234,6 @@ class Grid {
   std::vector<Table> tables_;
   std::vector<User> users_;
   Runs runs_;
-  bool avx2_ = have_avx2();
 };
 
 struct Layer {
@@ -610,41 +639,40 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
       terms(k, row + x1, row + wout);
     }
   };
+  if (K == 1) {  // the centre alone
+    std::fill(W, W + plane, 1.f);
+    return;
+  }
   Buffer<double> sum_buf;
   sum_buf.allocate(wout);
   double* sum = sum_buf.data();
   const double scale = static_cast<double>(K - 1);
-  int ahead = 0;  // rows whose direct terms are computed
-  for (int y = 0; y < hout; ++y) {
-    for (; ahead < std::min(hout, y + lead + 1); ++ahead) direct_row(ahead);
-    mirrored_row(y);
-    const int64_t row = static_cast<int64_t>(y) * wout;
-    // Per cell: (K-1) / sum, or 0 to mark a centre without a surface point.
-    // The first tap's terms start the sums: 0 + e is e, bit for bit.
+  // Cells [c0, c0 + n), all with a centre on the surface: the terms become
+  // (K-1) e_k / sum. The first tap's terms start the sums: 0 + e is e, bit
+  // for bit.
+  auto normalise = [&](int64_t c0, int n) {
     bool first = true;
     for (int k = 0; k < K; ++k) {
       if (k == ci) continue;
-      const float* e = W + k * plane + row;
+      const float* e = W + k * plane + c0;
       if (first) {
-        for (int c = 0; c < wout; ++c) sum[c] = static_cast<double>(e[c]);
+        for (int c = 0; c < n; ++c) sum[c] = static_cast<double>(e[c]);
         first = false;
         continue;
       }
-      for (int64_t c = avx2 ? accumulate_avx2(e, wout, sum) : 0; c < wout; ++c) sum[c] += static_cast<double>(e[c]);
+      for (int64_t c = avx2 ? accumulate_avx2(e, n, sum) : 0; c < n; ++c) sum[c] += static_cast<double>(e[c]);
     }
-    if (first) std::fill(sum, sum + wout, 0.0);
-    const double* centre = D + ci * plane + row;
-    for (int c = 0; c < wout; ++c) sum[c] = centre[c] != centre[c] ? 0.0 : scale / sum[c];
+    for (int c = 0; c < n; ++c) sum[c] = scale / sum[c];
     for (int k = 0; k < K; ++k) {
-      float* wk = W + k * plane + row;
+      float* wk = W + k * plane + c0;
       if (k == ci) {
-        std::fill(wk, wk + wout, 1.f);
+        std::fill(wk, wk + n, 1.f);
         continue;
       }
-      int64_t c = avx2 ? scale_weights_avx2(sum, wout, wk) : 0;
+      int64_t c = avx2 ? scale_weights_avx2(sum, n, wk) : 0;
 #if defined(__SSE2__)
       const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
-      for (; c + 4 <= wout; c += 4) {
+      for (; c + 4 <= n; c += 4) {
         const __m128 e = _mm_loadu_ps(wk + c);
         const __m128d s0 = _mm_loadu_pd(sum + c), s1 = _mm_loadu_pd(sum + c + 2);
         __m128d w0 = _mm_mul_pd(_mm_cvtps_pd(e), s0), w1 = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), s1);
@@ -654,8 +682,26 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
         _mm_storeu_ps(wk + c, _mm_movelh_ps(_mm_cvtpd_ps(w0), _mm_cvtpd_ps(w1)));
       }
 #endif
-      for (; c < wout; ++c)
-        wk[c] = sum[c] == 0.0 ? 1.f : static_cast<float>(static_cast<double>(wk[c]) * sum[c]);
+      for (; c < n; ++c) wk[c] = sum[c] == 0.0 ? 1.f : static_cast<float>(static_cast<double>(wk[c]) * sum[c]);
+    }
+  };
+  int ahead = 0;  // rows whose direct terms are computed
+  for (int y = 0; y < hout; ++y) {
+    for (; ahead < std::min(hout, y + lead + 1); ++ahead) direct_row(ahead);
+    mirrored_row(y);
+    // Cells whose centre has no surface point weigh every tap 1; they are
+    // most cells of a face crop, and come in spans.
+    const int64_t row = static_cast<int64_t>(y) * wout;
+    const double* centre = D + ci * plane + row;
+    for (int a = 0; a < wout;) {
+      const bool on = centre[a] == centre[a];
+      int b = a + 1;
+      while (b < wout && (centre[b] == centre[b]) == on) ++b;
+      if (on)
+        normalise(row + a, b - a);
+      else
+        for (int k = 0; k < K; ++k) std::fill(W + k * plane + row + a, W + k * plane + row + b, 1.f);
+      a = b;
     }
   }
 }
