@@ -48,17 +48,10 @@ def load_surfaces(records: str | None) -> list:
         if not paths:
             raise SystemExit(f'--records {records!r}: no file matches')
         return [FaceSurface.load(p) for p in paths]
-    import cv2
-    from skimage import data
-
     sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmarks'))
-    from benchmark_geodesic import variants
+    from benchmark_geodesic import benchmark_surfaces
 
-    from geoconv_mm.face import FacePipeline
-
-    pipeline = FacePipeline()
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    return [pipeline.process(v).surface for v in variants(image).values()]
+    return benchmark_surfaces()
 
 
 def dump(out: str, records: str | None) -> None:

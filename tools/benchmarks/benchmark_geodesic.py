@@ -49,6 +49,18 @@ def variants(image):
     }
 
 
+def benchmark_surfaces() -> list:
+    """The ``FaceSurface`` of every variant of skimage's astronaut: the faces
+    this benchmark and the kernel's phase timer measure."""
+    from skimage import data
+
+    from geoconv_mm.face import FacePipeline
+
+    pipeline = FacePipeline()
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return [pipeline.process(v).surface for v in variants(image).values()]
+
+
 def timed(fn, repeats):
     fn()  # warm-up (caches, first-call allocations)
     times = []

@@ -20,7 +20,7 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import cv2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark_geodesic import variants  # noqa: E402
+from benchmark_geodesic import benchmark_surfaces  # noqa: E402
 
 
 def capture_stderr(fn) -> str:
@@ -53,18 +53,14 @@ def main(argv=None) -> dict:
     parser.add_argument('--calls', type=int, default=60, help='per face')
     args = parser.parse_args(argv)
     import torch
-    from skimage import data
 
-    from geoconv_mm.face import FacePipeline
     from geoconv_mm.geodesic import compute_geodesic_weights
     from geoconv_mm.ops.geo_spec import GeoSpec
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     specs = [GeoSpec(s) for s in (1, 2, 4, 8, 16)]
-    pipeline = FacePipeline()
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    surfaces = [pipeline.process(v).surface for v in variants(image).values()]
+    surfaces = benchmark_surfaces()
     for s in surfaces:  # warm-up: caches and first-call allocations
         compute_geodesic_weights(s, specs)
 

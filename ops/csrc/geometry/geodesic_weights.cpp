@@ -120,9 +120,9 @@ class Grid {
       // Lengths first, over the row's spans of steps that start on the
       // surface; a step from an empty sample is NaN without computing it,
       // and most samples of a face crop are empty...
-      int k = 0;
-      while (col_a[k + 1] <= c0) ++k;
-      for (int c = c0; c < c1; ++k) {
+      int first_a = 0;  // the run of row a holding column c0
+      while (col_a[first_a + 1] <= c0) ++first_a;
+      for (int c = c0, k = first_a; c < c1; ++k) {
         const bool on = tri_a[k] >= 0;
         int e = col_a[k + 1];
         while (e < c1 && (tri_a[k + 1] >= 0) == on) e = col_a[++k + 1];
@@ -137,8 +137,7 @@ class Grid {
       // between the run boundaries of the two rows it joins, so the rule is
       // asked once per such segment instead of once per sample; a row that
       // only some lines cross is marked at those lines' samples.
-      int i = 0, j = 0;
-      while (col_a[i + 1] <= c0) ++i;
+      int i = first_a, j = 0;
       while (col_b[j + 1] - dc <= c0) ++j;
       for (int c = c0; c < c1;) {
         const int end_a = col_a[i + 1], end_b = col_b[j + 1] - dc;
@@ -240,6 +239,10 @@ struct Layer {
   int S, kh, kw, sh, sw, ph, pw, dh, dw;
   int hout, wout, K, ci;
   std::vector<double> deu, denom;
+
+  // Offset, in output cells, of tap k's cell from the centre's.
+  int tap_dy(int k) const { return (k / kw - kh / 2) * dh; }
+  int tap_dx(int k) const { return (k % kw - kw / 2) * dw; }
 };
 
 // A tap pair whose straight segment leaves the surface: resolved through the
@@ -334,8 +337,7 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
   // whose mirror lies outside the output.
   for (int k = 0; k < K; ++k) {
     if (k == ci) continue;
-    const int i = k / L.kw, j = k % L.kw;
-    const int dy = (i - cy) * L.dh, dx = (j - cx) * L.dw;  // cell offset of the tap's cell
+    const int dy = L.tap_dy(k), dx = L.tap_dx(k);
     const int dr = dy * L.S, dc = dx * L.S;                 // sample offset centre -> tap
     const int64_t goff = static_cast<int64_t>(dr) * w + dc;
     const int n = std::gcd(std::abs(dr), std::abs(dc));
@@ -605,12 +607,10 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
   const int64_t plane = static_cast<int64_t>(hout) * wout;
   const bool unit_stride = L.sh == 1 && L.sw == 1;
   const bool avx2 = have_avx2();
-  auto tap_dy = [&](int k) { return (k / L.kw - L.kh / 2) * L.dh; };
-  auto tap_dx = [&](int k) { return (k % L.kw - L.kw / 2) * L.dw; };
   auto mirrored = [&](int k) { return unit_stride && k > ci; };
   int lead = 0;
   for (int k = 0; k < K; ++k)
-    if (mirrored(k)) lead = std::max(lead, tap_dy(k));
+    if (mirrored(k)) lead = std::max(lead, L.tap_dy(k));
   auto flat = [&](int k) { return std::min(L.deu[k] / L.denom[k], ratio_cap); };
   // e^-ratio of tap k over cells [c0, c1), held in W until the sum is known.
   auto terms = [&](int k, int64_t c0, int64_t c1) {
@@ -627,7 +627,7 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
     const int64_t row = static_cast<int64_t>(y) * wout;
     for (int k = ci + 1; k < K; ++k) {
       if (!mirrored(k)) continue;
-      const int dy = tap_dy(k), dx = tap_dx(k);
+      const int dy = L.tap_dy(k), dx = L.tap_dx(k);
       const int x0 = std::max(0, -dx), x1 = std::min(wout, wout - dx);
       if (y + dy < 0 || y + dy >= hout || x0 >= x1) {
         terms(k, row, row + wout);
@@ -671,18 +671,14 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
       }
       int64_t c = avx2 ? scale_weights_avx2(sum, n, wk) : 0;
 #if defined(__SSE2__)
-      const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
       for (; c + 4 <= n; c += 4) {
         const __m128 e = _mm_loadu_ps(wk + c);
         const __m128d s0 = _mm_loadu_pd(sum + c), s1 = _mm_loadu_pd(sum + c + 2);
-        __m128d w0 = _mm_mul_pd(_mm_cvtps_pd(e), s0), w1 = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), s1);
-        const __m128d z0 = _mm_cmpeq_pd(s0, zero), z1 = _mm_cmpeq_pd(s1, zero);
-        w0 = _mm_or_pd(_mm_and_pd(z0, one), _mm_andnot_pd(z0, w0));
-        w1 = _mm_or_pd(_mm_and_pd(z1, one), _mm_andnot_pd(z1, w1));
+        const __m128d w0 = _mm_mul_pd(_mm_cvtps_pd(e), s0), w1 = _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(e, e)), s1);
         _mm_storeu_ps(wk + c, _mm_movelh_ps(_mm_cvtpd_ps(w0), _mm_cvtpd_ps(w1)));
       }
 #endif
-      for (; c < n; ++c) wk[c] = sum[c] == 0.0 ? 1.f : static_cast<float>(static_cast<double>(wk[c]) * sum[c]);
+      for (; c < n; ++c) wk[c] = static_cast<float>(static_cast<double>(wk[c]) * sum[c]);
     }
   };
   int ahead = 0;  // rows whose direct terms are computed
@@ -786,7 +782,7 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
     const Layer& L = layers[si];
     for (int k = 0; k < L.K; ++k) {
       if (k == L.ci) continue;
-      const int dr = (k / L.kw - L.kh / 2) * L.dh * L.S, dc = (k % L.kw - L.kw / 2) * L.dw * L.S;
+      const int dr = L.tap_dy(k) * L.S, dc = L.tap_dx(k) * L.S;
       const int n = std::gcd(std::abs(dr), std::abs(dc));
       const int ur = dr / n, uc = dc / n;
       const bool forward = ur > 0 || (ur == 0 && uc > 0);

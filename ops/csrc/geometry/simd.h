@@ -26,7 +26,7 @@ int64_t exp_ratios_avx2(const double* d, double denom, double flat, double cap, 
 // sum[c] += e[c] for c in [0, n).
 int64_t accumulate_avx2(const float* e, int64_t n, double* sum);
 
-// w[c] = s[c] == 0 ? 1 : float(w[c] * s[c]) for c in [0, n).
+// w[c] = float(w[c] * s[c]) for c in [0, n).
 int64_t scale_weights_avx2(const double* s, int64_t n, float* w);
 
 // dk[x] (and dm[x] unless null) = l[x], or NaN where l[x] < 0 (a broken

@@ -87,12 +87,10 @@ int64_t accumulate_avx2(const float* e, int64_t n, double* sum) {
 
 int64_t scale_weights_avx2(const double* s, int64_t n, float* w) GEOCONV_AVX2;
 int64_t scale_weights_avx2(const double* s, int64_t n, float* w) {
-  const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
   int64_t c = 0;
   for (; c + 4 <= n; c += 4) {
-    const __m256d sc = _mm256_loadu_pd(s + c);
-    const __m256d v = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(w + c)), sc);
-    _mm_storeu_ps(w + c, _mm256_cvtpd_ps(_mm256_blendv_pd(v, one, _mm256_cmp_pd(sc, zero, _CMP_EQ_OQ))));
+    const __m256d v = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(w + c)), _mm256_loadu_pd(s + c));
+    _mm_storeu_ps(w + c, _mm256_cvtpd_ps(v));
   }
   return c;
 }
