@@ -86,7 +86,7 @@ def make_extensions() -> list:
         ext_cls = CUDAExtension
     extensions = [
         ext_cls(
-            'geoconv_mm._ext',
+            'geoconv_mm.ops._C',
             sources,
             include_dirs=[os.path.join(ROOT, CSRC)],
             define_macros=macros,
@@ -100,7 +100,7 @@ def make_extensions() -> list:
     if geometry_sources:
         extensions.append(
             CppExtension(
-                'geoconv_mm._geometry_ext',
+                'geoconv_mm.geodesic._C',
                 geometry_sources,
                 include_dirs=[os.path.join(ROOT, CSRC)],
                 extra_compile_args={'cxx': cxx_flags},
@@ -130,7 +130,7 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.9',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
-    include_package_data=True,
+    package_data={'geoconv_mm.face': ['assets/*.npy']},
     install_requires=read_requirements('requirements/runtime.txt'),
     ext_modules=make_extensions(),
     cmdclass=cmdclass(),

@@ -20,7 +20,7 @@ trap 'rm -rf "$out"' EXIT
 FORCE_CUDA=1 CUDA_HOME=$CUDA_HOME TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} \
   "$PYTHON" setup.py -q build_ext --build-temp "$out/tmp" --build-lib "$out/lib" \
   > "$out/build.log" 2>&1 || { cat "$out/build.log"; echo "check_cuda_build: FAILED"; exit 1; }
-so=$(ls "$out"/lib/geoconv_mm/_ext*.so)
+so=$(ls "$out"/lib/geoconv_mm/ops/_C*.so)
 # Listings go to files: `grep -q` closing a pipe early would fail the pipeline (pipefail).
 objdump -h "$so" > "$out/sections"
 nm -C "$so" > "$out/symbols"

@@ -27,11 +27,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import geoconv_mm  # noqa: F401  (registers every module)
+from geoconv_mm.datasets.transforms import add_meta_keys
 from geoconv_mm.engine import setup_cpu_distributed
 from geoconv_mm.utils import (
     add_config_args,
     add_launcher_args,
-    add_meta_keys,
     default_work_dir,
     ensure_geo_specs_hook,
     export_local_rank,

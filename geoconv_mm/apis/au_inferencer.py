@@ -27,11 +27,9 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
-from geoconv_mm.engine.hooks.geo_specs_hook import (
-    fill_geo_specs,
-    model_geo_specs,
-)
+from geoconv_mm.datasets.transforms import fill_geo_specs
 from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
+from geoconv_mm.ops import model_geo_specs
 from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
 logger = logging.getLogger(__name__)

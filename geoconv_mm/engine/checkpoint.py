@@ -19,6 +19,10 @@ unpickler.
 
 from __future__ import annotations
 
+import logging
+import os.path as osp
+from typing import List, Optional, Sequence
+
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
@@ -67,3 +71,121 @@ def register_mmengine_safe_globals() -> None:
         [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')]
         + _numpy_globals()
     )
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint's weights do not fit the model it is loaded into.
+
+    Args:
+        path (str): The checkpoint file.
+        missing (list[str]): Model keys the checkpoint lacks.
+        unexpected (list[str]): Checkpoint keys the model lacks.
+        mismatched (list[str]): Keys of both with different shapes, each as
+            ``'key: checkpoint (shape) vs model (shape)'``.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        missing: List[str],
+        unexpected: List[str],
+        mismatched: List[str],
+    ) -> None:
+        self.path = path
+        self.missing = list(missing)
+        self.unexpected = list(unexpected)
+        self.mismatched = list(mismatched)
+        parts = [
+            f'{len(keys)} {what}: {_listing(keys)}'
+            for what, keys in (
+                ('missing from the checkpoint', self.missing),
+                ('not in the model', self.unexpected),
+                ('of another shape', self.mismatched),
+            )
+            if keys
+        ]
+        super().__init__(
+            f'{path}: the checkpoint does not match the model; '
+            + '; '.join(parts)
+            + '. Is it this config\'s checkpoint? Pass --non-strict '
+            '(strict=False) to load the matching part anyway.'
+        )
+
+
+def _listing(keys: Sequence[str], shown: int = 8) -> str:
+    more = len(keys) - shown
+    return ', '.join(keys[:shown]) + (f' and {more} more' if more > 0 else '')
+
+
+def load_model_weights(
+    model: torch.nn.Module,
+    path: str,
+    strict: bool = True,
+    map_location: str = 'cpu',
+    logger: Optional[logging.Logger] = None,
+) -> dict:
+    """Load a checkpoint's weights into ``model``, strictly by default.
+
+    MMEngine's ``load_checkpoint`` loads non-strictly and only warns, so a
+    checkpoint of another model would leave layers at their random
+    initialisation and still produce predictions. Here a missing key, an
+    unexpected key or a shape mismatch is an error that lists them.
+
+    Args:
+        model (nn.Module): The model (a DDP-style wrapper is looked through).
+        path (str): A checkpoint file (a bare state dict, or a dict with
+            ``state_dict``; a ``module.`` prefix is removed).
+        strict (bool): Raise on any mismatch; ``False`` loads the matching
+            part and logs what was left out.
+        map_location (str): As :func:`torch.load`.
+        logger (logging.Logger, optional): Where a non-strict load reports.
+
+    Returns:
+        dict: The checkpoint (``meta`` and the rest).
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        CheckpointMismatchError: ``strict`` and the weights do not fit.
+    """
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    if is_model_wrapper(model):
+        model = model.module
+    checkpoint = _load_checkpoint(path, map_location=map_location)
+    state = checkpoint.get('state_dict', checkpoint)
+    state = {
+        k[len('module.') :] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
+    own = model.state_dict()
+    missing = sorted(k for k in own if k not in state)
+    unexpected = sorted(k for k in state if k not in own)
+    mismatched = sorted(
+        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+        for k, v in state.items()
+        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
+    )
+    if strict and (missing or unexpected or mismatched):
+        raise CheckpointMismatchError(path, missing, unexpected, mismatched)
+    fitting = {
+        k: v
+        for k, v in state.items()
+        if k in own and not (hasattr(v, 'shape') and v.shape != own[k].shape)
+    }
+    model.load_state_dict(fitting, strict=False)
+    if missing or unexpected or mismatched:
+        (logger or logging.getLogger(__name__)).warning(
+            'non-strict load of %s: %d keys missing (%s), %d unexpected '
+            '(%s), %d of another shape (%s)',
+            path,
+            len(missing),
+            _listing(missing),
+            len(unexpected),
+            _listing(unexpected),
+            len(mismatched),
+            _listing(mismatched),
+        )
+    return checkpoint if isinstance(checkpoint, dict) else {}

@@ -28,6 +28,8 @@ position of the reference's centroid.
 
 from __future__ import annotations
 
+import functools
+import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -178,29 +180,24 @@ def frontal_reference(
     return (v - v.mean(0)) @ frame.T * (interocular_mm / dist)
 
 
-_DEFAULT_REFERENCE: Optional[np.ndarray] = None
+#: The frontal reference of MediaPipe's Face Mesh topology, made by
+#: ``tools/misc/make_head_pose_reference.py``.
+REFERENCE_ASSET = osp.join(
+    osp.dirname(osp.abspath(__file__)), 'assets', 'mediapipe_reference.npy'
+)
 
 
+@functools.lru_cache(maxsize=1)
 def mediapipe_reference() -> np.ndarray:
     """Frontal reference for MediaPipe's 468-vertex Face Mesh topology.
 
-    Derived (once per process, offline) from the SynthAU base face, the
-    Face Mesh of ``skimage.data.astronaut()`` with the mouth closed, by
-    :func:`frontal_reference` on its eye and mouth holes.
+    The Face Mesh of ``skimage.data.astronaut()`` with the mouth closed,
+    turned frontal by :func:`frontal_reference` on its eye and mouth holes
+    (:data:`REFERENCE_ASSET`).
     """
-    global _DEFAULT_REFERENCE
-    if _DEFAULT_REFERENCE is None:
-        from geoconv_mm.datasets.synthau.face_model import (
-            hole_loops,
-            reconstruct_base_face,
-        )
-
-        base = reconstruct_base_face()
-        mouth, (eye_l, eye_r) = hole_loops(base.vertices, base.faces)
-        _DEFAULT_REFERENCE = frontal_reference(
-            base.vertices, eye_l, eye_r, mouth
-        )
-    return _DEFAULT_REFERENCE
+    reference = np.load(REFERENCE_ASSET)
+    reference.flags.writeable = False
+    return reference
 
 
 def default_camera(image_size: Tuple[int, int]) -> Tuple[float, float, float]:

@@ -10,7 +10,7 @@ from typing import Optional
 
 
 class GeometryExtensionMissing(RuntimeError):
-    """Raised when the fast backend is used but geoconv_mm._geometry_ext is not
+    """Raised when the fast backend is used but geoconv_mm.geodesic._C is not
     built.
     """
 
@@ -20,10 +20,10 @@ def _import() -> Optional[ModuleType]:
     try:
         import torch  # noqa: F401  (the extension links against libtorch)
 
-        from geoconv_mm import _geometry_ext
+        from . import _C
     except ImportError:
         return None
-    return _geometry_ext
+    return _C
 
 
 def geometry_ext_available() -> bool:
@@ -38,7 +38,7 @@ def load_geometry_ext() -> ModuleType:
     if ext is None:
         raise GeometryExtensionMissing(
             "the fast geodesic backend needs the compiled module "
-            "geoconv_mm._geometry_ext (ops/csrc/geometry). Build it from the "
+            "geoconv_mm.geodesic._C (ops/csrc/geometry). Build it from the "
             "repository root with\n"
             "    pip install -e . --no-build-isolation\n"
             "or use backend='numpy' (same algorithm, ~20x slower) or "

@@ -34,7 +34,7 @@ Geodesics between the surface points p (centre) and q (tap):
    with G the vertex-to-vertex geodesic of the backend. So a geodesic between
    the two lips of an open mouth goes around the mouth, as in the paper.
 
-Backends: ``'fast'`` (C++ kernel ``geoconv_mm._geometry_ext``; G by Dijkstra on
+Backends: ``'fast'`` (C++ kernel ``geoconv_mm.geodesic._C``; G by Dijkstra on
 mesh edges refined with unfolded diagonals, bounded by the ratio cap),
 ``'numpy'`` (the same algorithm in numpy, for hosts without the build and as
 the kernel's test oracle) and ``'heat'`` (numpy, G by potpourri3d's heat

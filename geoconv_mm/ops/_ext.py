@@ -17,7 +17,7 @@ BUILD_HINT = (
 
 
 class ExtensionNotBuiltError(RuntimeError):
-    """Raised when an operator is used but geoconv_mm._ext was never
+    """Raised when an operator is used but geoconv_mm.ops._C was never
     compiled.
     """
 
@@ -25,13 +25,13 @@ class ExtensionNotBuiltError(RuntimeError):
 @functools.lru_cache(maxsize=None)
 def _import_ext() -> Optional[ModuleType]:
     try:
-        from geoconv_mm import _ext  # noqa: F401  (import registers torch.ops.geoconv_mm)
+        from . import _C  # noqa: F401  (import registers torch.ops.geoconv_mm)
     except ImportError:
         return None
     from ._op_registration import register
 
     register()
-    return _ext
+    return _C
 
 
 def load_ext() -> ModuleType:
@@ -41,7 +41,7 @@ def load_ext() -> ModuleType:
     ext = _import_ext()
     if ext is None:
         raise ExtensionNotBuiltError(
-            'geoconv_mm\'s compiled operators (geoconv_mm._ext) are not '
+            'geoconv_mm\'s compiled operators (geoconv_mm.ops._C) are not '
             'built. ' + BUILD_HINT
         )
     return ext

@@ -9,10 +9,20 @@ layer used outside a bound call fails loudly instead of reusing a stale batch.
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import torch
 import torch.nn as nn
+from mmengine.model import is_model_wrapper
 
 from .geo_conv import GeoConv2d
 from .geo_spec import GeoSpec
@@ -174,3 +184,39 @@ def collect_geo_specs(
     finally:
         model.train(was_training)
     return recorder.specs
+
+
+# Any size the deepest backbone can run: spec keys depend on strides only.
+DEFAULT_IMAGE_SIZE = 224
+
+
+def _input_channels(model: nn.Module) -> int:
+    """Channels of the network input: those the data preprocessor
+    normalises.
+    """
+    mean = getattr(getattr(model, 'data_preprocessor', None), 'mean', None)
+    return int(mean.numel()) if mean is not None else 3
+
+
+def model_geo_specs(
+    model: nn.Module,
+    image_size: Union[int, Sequence[int]] = DEFAULT_IMAGE_SIZE,
+) -> List[GeoSpec]:
+    """The specs of every GeoConv layer of ``model``; [] without GeoConv.
+
+    Args:
+        model (nn.Module): A model, possibly in a DDP-style wrapper.
+        image_size (int | Sequence[int]): (H, W) of the network input.
+
+    Returns:
+        list[GeoSpec]: Distinct specs, in call order.
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    if not any(isinstance(m, GeoConv2d) for m in model.modules()):
+        return []
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    return collect_geo_specs(
+        model, tuple(image_size), in_channels=_input_channels(model)
+    )

@@ -11,7 +11,6 @@ from .atomic_io import (
 from .config import (
     add_config_args,
     add_launcher_args,
-    add_meta_keys,
     default_work_dir,
     ensure_geo_specs_hook,
     export_local_rank,
@@ -34,7 +33,6 @@ __all__ = [
     'atomic_write_bytes',
     'atomic_write_json',
     'atomic_imwrite',
-    'add_meta_keys',
     'default_work_dir',
     'ensure_geo_specs_hook',
     'set_fold',

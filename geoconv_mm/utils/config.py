@@ -6,7 +6,7 @@ import argparse
 import os
 import os.path as osp
 import re
-from typing import Optional, Sequence
+from typing import Optional
 
 from mmengine.config import Config, ConfigDict, DictAction
 
@@ -182,41 +182,4 @@ def ensure_geo_specs_hook(cfg: Config) -> Config:
     if not any(h.get('type') == 'GeoSpecsHook' for h in hooks):
         hooks.insert(0, dict(type='GeoSpecsHook'))
     cfg.custom_hooks = hooks
-    return cfg
-
-
-def add_meta_keys(cfg: Config, keys: Sequence[str]) -> Config:
-    """Keeps annotation fields ``keys`` in the test split's data samples.
-
-    Every ``PackAUInputs`` of ``cfg.test_dataloader``'s pipeline gets
-    ``keys`` after its own (or the default) ``meta_keys``, so that the test
-    metric and the results ``tools/test.py --out`` dumps carry them (for
-    example SynthAU's ``pose`` for F1 per head yaw).
-
-    Args:
-        cfg (Config): A runner config.
-        keys (Sequence[str]): Fields of the dataset's annotation entries.
-
-    Returns:
-        Config: ``cfg``, changed in place.
-
-    Raises:
-        ValueError: The test pipeline has no ``PackAUInputs``.
-    """
-    from geoconv_mm.datasets.transforms.formatting import PackAUInputs
-
-    pipeline = cfg.test_dataloader.dataset.pipeline
-    packs = [
-        t
-        for t in pipeline
-        if t.get('type', '').split('.')[-1] == 'PackAUInputs'
-    ]
-    if not packs:
-        raise ValueError(
-            'the test pipeline has no PackAUInputs to keep '
-            f'{list(keys)} in the data samples'
-        )
-    for t in packs:
-        own = list(t.get('meta_keys', PackAUInputs.DEFAULT_META_KEYS))
-        t['meta_keys'] = own + [k for k in keys if k not in own]
     return cfg

@@ -35,8 +35,9 @@ def build_browse_dataset(cfg: Config, split: str):
     from mmpretrain.registry import DATASETS, MODELS
 
     import geoconv_mm  # noqa: F401  (registers datasets, transforms, models)
-    from geoconv_mm.engine import fill_geo_specs, model_geo_specs
-    from geoconv_mm.engine.hooks.geo_specs_hook import DEFAULT_IMAGE_SIZE
+    from geoconv_mm.datasets.transforms import fill_geo_specs
+    from geoconv_mm.ops import model_geo_specs
+    from geoconv_mm.ops.geodesic_context import DEFAULT_IMAGE_SIZE
 
     if split not in SPLITS:
         raise ValueError(f'--split must be one of {SPLITS}, got {split!r}')

@@ -17,8 +17,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import geoconv_mm  # noqa: F401
-from geoconv_mm.engine import model_geo_specs
-from geoconv_mm.ops import GeoSpec
+from geoconv_mm.ops import GeoSpec, model_geo_specs
 from geoconv_mm.utils import set_fold
 from tests.fixtures.paths import REPO_ROOT as ROOT
 

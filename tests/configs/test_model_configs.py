@@ -18,13 +18,12 @@ import geoconv_mm.datasets  # noqa: F401
 import geoconv_mm.engine  # noqa: F401
 import geoconv_mm.evaluation  # noqa: F401
 import geoconv_mm.models  # noqa: F401
-from geoconv_mm.datasets.transforms import GenerateGeodesicWeights
-from geoconv_mm.engine import (
+from geoconv_mm.datasets.transforms import (
+    GenerateGeodesicWeights,
     fill_geo_specs,
-    find_au_statistics,
-    model_geo_specs,
 )
-from geoconv_mm.ops import GeoConv2d, collect_geo_specs
+from geoconv_mm.engine import find_au_statistics
+from geoconv_mm.ops import GeoConv2d, collect_geo_specs, model_geo_specs
 from geoconv_mm.utils import set_fold
 from tests.fixtures.paths import REPO_ROOT as ROOT
 from tests.fixtures.tiny_data import make_tiny_au_tree, shrink_pipeline

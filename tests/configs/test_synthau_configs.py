@@ -12,9 +12,11 @@ from mmpretrain.registry import MODELS
 import geoconv_mm.datasets  # noqa: F401
 import geoconv_mm.datasets.synthau  # noqa: F401
 import geoconv_mm.models  # noqa: F401
-from geoconv_mm.datasets.transforms import GenerateGeodesicWeights
-from geoconv_mm.engine import fill_geo_specs, model_geo_specs
-from geoconv_mm.ops import GeoConv2d, collect_geo_specs
+from geoconv_mm.datasets.transforms import (
+    GenerateGeodesicWeights,
+    fill_geo_specs,
+)
+from geoconv_mm.ops import GeoConv2d, collect_geo_specs, model_geo_specs
 from tests.fixtures.paths import REPO_ROOT as ROOT
 
 

@@ -13,6 +13,7 @@ from geoconv_mm.face import (
     mesh_rotation,
 )
 from geoconv_mm.face.head_pose import default_camera, fit_similarity
+from tests.fixtures.tools import load_tool
 
 pytest.importorskip('mediapipe')
 
@@ -218,3 +219,14 @@ def test_synthau_renders_with_identity_and_expression(base_face):
             )
     errors = np.abs(errors)
     assert errors.max() < 4.0 and errors.mean() < 1.5, errors
+
+
+def test_the_reference_asset_is_what_its_script_computes():
+    """The stored reference equals a fresh computation from the SynthAU base
+    face, bit for bit."""
+    from geoconv_mm.face.head_pose import mediapipe_reference
+
+    tool = load_tool('tools/misc/make_head_pose_reference.py')
+    np.testing.assert_array_equal(
+        mediapipe_reference(), tool.compute_reference()
+    )

@@ -213,7 +213,7 @@ def test_package_imports_without_compiled_op_and_says_how_to_build(tmp_path):
 
     code = (
         'import sys\n'
-        "sys.modules['geoconv_mm._ext'] = None  # as if it had never been "
+        "sys.modules['geoconv_mm.ops._C'] = None  # as if it had never been "
         "compiled\n"
         'import torch, geoconv_mm\n'
         'from geoconv_mm.ops import ExtensionNotBuiltError, build_info, '

@@ -31,7 +31,7 @@ def exact_fp32():
 
 def test_extension_was_built_with_cuda():
     assert build_info()['cuda'], (
-        'torch sees a GPU but geoconv_mm._ext was built CPU-only'
+        'torch sees a GPU but geoconv_mm.ops._C was built CPU-only'
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from geoconv_mm.utils import add_meta_keys
+from geoconv_mm.datasets.transforms import add_meta_keys
 from tests.fixtures.paths import REPO_ROOT as ROOT
 
 pytest.importorskip('mediapipe')

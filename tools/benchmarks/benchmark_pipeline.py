@@ -128,7 +128,7 @@ def config_geo_specs(config: str) -> list:
     from mmpretrain.registry import MODELS
 
     import geoconv_mm.models  # noqa: F401  (registers the models)
-    from geoconv_mm.engine import model_geo_specs
+    from geoconv_mm.ops import model_geo_specs
 
     cfg = Config.fromfile(config)
     size = cfg.get('image_size', None) or 224
@@ -140,7 +140,7 @@ def build_dataset(config: str, data_root: str, split: str, specs: list):
     from mmpretrain.registry import DATASETS
 
     import geoconv_mm.datasets  # noqa: F401  (registers datasets and transforms)
-    from geoconv_mm.engine import fill_geo_specs
+    from geoconv_mm.datasets.transforms import fill_geo_specs
 
     cfg = Config.fromfile(config)
     loader = cfg.train_dataloader if split == 'train' else cfg.test_dataloader

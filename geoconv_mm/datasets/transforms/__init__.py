@@ -1,7 +1,7 @@
 """AU data transforms; importing registers them in mmpretrain's TRANSFORMS."""
 
-from .formatting import PackAUInputs
-from .geodesic import GenerateGeodesicWeights, RenderDepth
+from .formatting import PackAUInputs, add_meta_keys
+from .geodesic import GenerateGeodesicWeights, RenderDepth, fill_geo_specs
 from .geometric import CropFace, RandomFlipFace, ResizeFace
 from .loading import LoadFaceSurface
 from .photometric import PCALighting, RandomHSVScale
@@ -13,7 +13,9 @@ __all__ = [
     'CropFace',
     'GenerateGeodesicWeights',
     'RenderDepth',
+    'fill_geo_specs',
     'PackAUInputs',
+    'add_meta_keys',
     'RandomHSVScale',
     'PCALighting',
 ]

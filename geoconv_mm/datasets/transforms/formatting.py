@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
+from mmengine.config import Config
 from mmpretrain.datasets.transforms import PackInputs
 from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
@@ -123,3 +124,38 @@ class PackAUInputs(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(meta_keys={self.meta_keys})'
+
+
+def add_meta_keys(cfg: Config, keys: Sequence[str]) -> Config:
+    """Keeps annotation fields ``keys`` in the test split's data samples.
+
+    Every ``PackAUInputs`` of ``cfg.test_dataloader``'s pipeline gets
+    ``keys`` after its own (or the default) ``meta_keys``, so that the test
+    metric and the results ``tools/test.py --out`` dumps carry them (for
+    example SynthAU's ``pose`` for F1 per head yaw).
+
+    Args:
+        cfg (Config): A runner config.
+        keys (Sequence[str]): Fields of the dataset's annotation entries.
+
+    Returns:
+        Config: ``cfg``, changed in place.
+
+    Raises:
+        ValueError: The test pipeline has no ``PackAUInputs``.
+    """
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    packs = [
+        t
+        for t in pipeline
+        if t.get('type', '').split('.')[-1] == 'PackAUInputs'
+    ]
+    if not packs:
+        raise ValueError(
+            'the test pipeline has no PackAUInputs to keep '
+            f'{list(keys)} in the data samples'
+        )
+    for t in packs:
+        own = list(t.get('meta_keys', PackAUInputs.DEFAULT_META_KEYS))
+        t['meta_keys'] = own + [k for k in keys if k not in own]
+    return cfg

@@ -4,7 +4,7 @@ weights, depth.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -51,7 +51,8 @@ class GenerateGeodesicWeights(BaseTransform):
 
     With ``specs='auto'`` (the default) the specs come from the model:
     :class:`geoconv_mm.engine.GeoSpecsHook` calls :meth:`set_specs` with
-    ``model_geo_specs(model)`` before training, validation and testing, and
+    ``geoconv_mm.ops.model_geo_specs(model)`` before training, validation
+    and testing (through :func:`fill_geo_specs`), and
     :class:`geoconv_mm.apis.AUInferencer` does the same. A model without
     GeoConv layers gets an empty list, and the transform then does nothing.
 
@@ -127,8 +128,9 @@ class GenerateGeodesicWeights(BaseTransform):
             raise RuntimeError(
                 "GenerateGeodesicWeights(specs='auto') has no specs yet: add "
                 "dict(type='GeoSpecsHook') to custom_hooks, or call "
-                'geoconv_mm.engine.fill_geo_specs(pipeline, '
-                'model_geo_specs(model)) before using the pipeline'
+                'geoconv_mm.datasets.transforms.fill_geo_specs(pipeline, '
+                'geoconv_mm.ops.model_geo_specs(model)) before using the '
+                'pipeline'
             )
         if not self.specs:
             return results
@@ -243,3 +245,51 @@ class RenderDepth(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(mode={self.mode!r})'
+
+
+def _pipeline_transforms(obj: Any, seen: set) -> List[Any]:
+    """Transforms reachable from a dataset, dataset wrapper or Compose."""
+    if obj is None or id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    found = [obj]
+    for name in ('pipeline', 'transforms', 'dataset', 'datasets'):
+        child = getattr(obj, name, None)
+        children = child if isinstance(child, (list, tuple)) else [child]
+        for c in children:
+            found += _pipeline_transforms(c, seen)
+    return found
+
+
+def fill_geo_specs(pipeline: Any, specs: Sequence[GeoSpec]) -> int:
+    """Gives ``specs`` to every ``GenerateGeodesicWeights(specs='auto')``.
+
+    Transforms with explicit specs are checked instead: a spec the model needs
+    and they lack raises, as it would at the first batch.
+
+    Args:
+        pipeline: A dataset (wrappers are looked through), a Compose or a
+            list of transforms.
+        specs (Sequence[GeoSpec]): What the model needs
+            (:func:`geoconv_mm.ops.model_geo_specs`).
+
+    Returns:
+        int: Number of transforms filled.
+    """
+    needed = {s.key for s in specs}
+    filled = 0
+    for t in _pipeline_transforms(pipeline, set()):
+        if not isinstance(t, GenerateGeodesicWeights):
+            continue
+        if t.auto:
+            t.set_specs(specs)
+            filled += 1
+            continue
+        missing = needed - {s.key for s in t.specs}
+        if missing:
+            raise ValueError(
+                'GenerateGeodesicWeights lists specs '
+                f'{[s.key for s in t.specs]} but the model needs '
+                f'{sorted(missing)} too; use specs=\'auto\''
+            )
+    return filled

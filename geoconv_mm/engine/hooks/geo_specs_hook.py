@@ -2,99 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
-import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from geoconv_mm.ops import GeoConv2d, GeoSpec, collect_geo_specs
-
-# Any size the deepest backbone can run: spec keys depend on strides only.
-DEFAULT_IMAGE_SIZE = 224
-
-
-def _input_channels(model: nn.Module) -> int:
-    """Channels of the network input: those the data preprocessor
-    normalises.
-    """
-    mean = getattr(getattr(model, 'data_preprocessor', None), 'mean', None)
-    return int(mean.numel()) if mean is not None else 3
-
-
-def model_geo_specs(
-    model: nn.Module,
-    image_size: Union[int, Sequence[int]] = DEFAULT_IMAGE_SIZE,
-) -> List[GeoSpec]:
-    """The specs of every GeoConv layer of ``model``; [] without GeoConv.
-
-    Args:
-        model (nn.Module): A model, possibly in a DDP-style wrapper.
-        image_size (int | Sequence[int]): (H, W) of the network input.
-
-    Returns:
-        list[GeoSpec]: Distinct specs, in call order.
-    """
-    if is_model_wrapper(model):
-        model = model.module
-    if not any(isinstance(m, GeoConv2d) for m in model.modules()):
-        return []
-    if isinstance(image_size, int):
-        image_size = (image_size, image_size)
-    return collect_geo_specs(
-        model, tuple(image_size), in_channels=_input_channels(model)
-    )
-
-
-def _pipeline_transforms(obj: Any, seen: set) -> List[Any]:
-    """Transforms reachable from a dataset, dataset wrapper or Compose."""
-    if obj is None or id(obj) in seen:
-        return []
-    seen.add(id(obj))
-    found = [obj]
-    for name in ('pipeline', 'transforms', 'dataset', 'datasets'):
-        child = getattr(obj, name, None)
-        children = child if isinstance(child, (list, tuple)) else [child]
-        for c in children:
-            found += _pipeline_transforms(c, seen)
-    return found
-
-
-def fill_geo_specs(pipeline: Any, specs: Sequence[GeoSpec]) -> int:
-    """Gives ``specs`` to every ``GenerateGeodesicWeights(specs='auto')``.
-
-    Transforms with explicit specs are checked instead: a spec the model needs
-    and they lack raises, as it would at the first batch.
-
-    Args:
-        pipeline: A dataset (wrappers are looked through), a Compose or a
-            list of transforms.
-        specs (Sequence[GeoSpec]): What the model needs
-            (:func:`model_geo_specs`).
-
-    Returns:
-        int: Number of transforms filled.
-    """
-    from geoconv_mm.datasets.transforms import GenerateGeodesicWeights
-
-    needed = {s.key for s in specs}
-    filled = 0
-    for t in _pipeline_transforms(pipeline, set()):
-        if not isinstance(t, GenerateGeodesicWeights):
-            continue
-        if t.auto:
-            t.set_specs(specs)
-            filled += 1
-            continue
-        missing = needed - {s.key for s in t.specs}
-        if missing:
-            raise ValueError(
-                'GenerateGeodesicWeights lists specs '
-                f'{[s.key for s in t.specs]} but the model needs '
-                f'{sorted(missing)} too; use specs=\'auto\''
-            )
-    return filled
+from geoconv_mm.datasets.transforms import fill_geo_specs
+from geoconv_mm.ops import GeoSpec, model_geo_specs
+from geoconv_mm.ops.geodesic_context import DEFAULT_IMAGE_SIZE
 
 
 @HOOKS.register_module()

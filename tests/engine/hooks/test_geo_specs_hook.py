@@ -12,9 +12,12 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import HOOKS, MODELS
 
 import geoconv_mm  # noqa: F401
-from geoconv_mm.datasets.transforms import GenerateGeodesicWeights
-from geoconv_mm.engine import fill_geo_specs, model_geo_specs
+from geoconv_mm.datasets.transforms import (
+    GenerateGeodesicWeights,
+    fill_geo_specs,
+)
 from geoconv_mm.geodesic import FaceSurface
+from geoconv_mm.ops import model_geo_specs
 
 BRANCH = dict(type='GeoBranch', channels=(4, 4, 8, 8, 8))
 
