@@ -25,10 +25,22 @@ GeoConv layers (``specs='auto'``: ``GeoSpecsHook`` fills them from the model)::
 """
 
 from .au_dataset import AUDataset
-from .au_info import BP4D_AU_IDS, DISFA_AU_IDS, DISFA_LABELLED_AU_IDS
+from .au_info import (
+    BP4D_AU_IDS,
+    BP4D_INTENSITY_AU_IDS,
+    DISFA_AU_IDS,
+    DISFA_LABELLED_AU_IDS,
+    MAX_INTENSITY,
+    split_intensities,
+)
 from .bp4d import BP4DDataset
 from .disfa import DISFADataset
-from .protocol import BP4D_PARTS, DISFA_PARTS, fold_subjects
+from .protocol import (
+    BP4D_PARTS,
+    DISFA_PARTS,
+    FERA2015_BP4D_SPLITS,
+    fold_subjects,
+)
 from .synthau import SynthAUDataset
 from .transforms import *  # noqa: F401,F403
 
@@ -37,10 +49,14 @@ __all__ = [
     'BP4DDataset',
     'DISFADataset',
     'BP4D_AU_IDS',
+    'BP4D_INTENSITY_AU_IDS',
     'DISFA_AU_IDS',
     'DISFA_LABELLED_AU_IDS',
+    'MAX_INTENSITY',
+    'split_intensities',
     'BP4D_PARTS',
     'DISFA_PARTS',
+    'FERA2015_BP4D_SPLITS',
     'fold_subjects',
     'SynthAUDataset',
 ]

@@ -1,10 +1,13 @@
-"""Action-unit vocabulary: FACS names and the AU lists of the standard
-protocols.
+"""Action-unit vocabulary: FACS names, the AU lists of the standard
+protocols, and the label codes (occurrence, intensity, unknown).
 """
 
 from __future__ import annotations
 
 from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import torch
 
 #: FACS names of the action units that appear in BP4D and DISFA.
 AU_NAMES: Dict[int, str] = {
@@ -53,9 +56,25 @@ DISFA_LABELLED_AU_IDS: Tuple[int, ...] = (
 )
 #: The 8 AUs of the DISFA protocol.
 DISFA_AU_IDS: Tuple[int, ...] = (1, 2, 4, 6, 9, 12, 25, 26)
+#: The 5 AUs for which BP4D ships intensity codes (``AUCoding/AU_INT``), those
+#: of the FERA 2015 intensity sub-challenge.
+BP4D_INTENSITY_AU_IDS: Tuple[int, ...] = (6, 10, 12, 14, 17)
 
 #: BP4D label values: absent, present, unknown / not coded.
 BP4D_ABSENT, BP4D_PRESENT, UNKNOWN_LABEL = 0, 1, 9
+#: FACS intensity codes run from 0 (absent) through A-E = 1-5 (OpenFace's
+#: ``AUxx_r`` scale); :data:`UNKNOWN_LABEL` marks a frame that was not coded.
+MAX_INTENSITY = 5
+#: What the intensity codes of an annotation's ``au_intensities`` mean.
+INTENSITY_VALUES: Dict[str, str] = {
+    '0': 'absent',
+    '1': 'trace (A)',
+    '2': 'slight (B)',
+    '3': 'marked (C)',
+    '4': 'severe (D)',
+    '5': 'maximum (E)',
+    str(UNKNOWN_LABEL): 'not coded',
+}
 
 
 def au_class_names(au_ids: Sequence[int]) -> List[str]:
@@ -94,3 +113,36 @@ def parse_au_ids(value, argname: str = 'au_ids') -> List[int]:
     if len(set(out)) != len(out):
         raise ValueError(f'{argname} has duplicates: {out}')
     return out
+
+
+def split_intensities(codes):
+    """Intensity codes as values and a validity mask.
+
+    ``codes`` holds 0-:data:`MAX_INTENSITY`, or :data:`UNKNOWN_LABEL` where
+    the frame was not coded; this is how annotations and data samples carry
+    intensities (``au_intensities``), and every consumer reads them through
+    this function, so an unknown code never becomes a value.
+
+    Args:
+        codes (np.ndarray | torch.Tensor): Integer codes of any shape.
+
+    Returns:
+        tuple: ``values`` (float32 for arrays, the default float dtype for
+        tensors; 0 where unknown) and ``known`` (bool), both of the shape
+        of ``codes`` and of its kind (array or tensor).
+
+    Raises:
+        ValueError: a code is neither an intensity nor the unknown code.
+    """
+    known = codes != UNKNOWN_LABEL
+    bad = known & ((codes < 0) | (codes > MAX_INTENSITY) | (codes % 1 != 0))
+    if bad.any():
+        raise ValueError(
+            f'intensity code {codes[bad].flatten()[0].item()} is not an '
+            f'integer in 0..{MAX_INTENSITY} nor {UNKNOWN_LABEL} (not coded)'
+        )
+    if isinstance(codes, torch.Tensor):
+        values = torch.where(known, codes, 0).to(torch.get_default_dtype())
+    else:
+        values = np.where(known, codes, 0).astype(np.float32)
+    return values, known

@@ -1,4 +1,5 @@
-"""DISFA, left camera (8 AUs, 3 subject-exclusive parts, intensities 0-5)."""
+"""DISFA, left camera (8 AUs, 3 subject-exclusive parts; intensities 0-5 of
+12 AUs)."""
 
 from typing import Optional
 
@@ -14,7 +15,9 @@ class DISFADataset(AUDataset):
     """DISFA with the standard protocol: AUs 1, 2, 4, 6, 9, 12, 25, 26,
     positive at intensity >= ``intensity_threshold`` (2 by default). Every
     label is known, so ``au_mask`` is all True; the intensities stay in
-    ``au_intensities``.
+    ``au_intensities``. Intensity work uses all 12 labelled AUs
+    (``au_ids=DISFA_LABELLED_AU_IDS``, ``with_intensity=True``) with the
+    same 3 folds.
 
     Args:
         intensity_threshold (int): Smallest intensity counted as present (1-5).

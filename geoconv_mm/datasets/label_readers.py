@@ -10,11 +10,19 @@ is one):
   validated. A row with the wrong number of cells, a non-integer cell, a
   duplicate frame number, or a requested AU's value outside {0, 1, 9} is a
   ``ValueError`` naming file, line and frame.
+  A file with a header and no frame row is a ``ValueError``.
+- BP4D ``AUCoding/AU_INT/AU<k>/<subject>_<task>_AU<k>.csv`` (the FERA 2015
+  intensity layout): lines ``frame,intensity`` without a header; intensity
+  0-5, 9 = not coded. Anything else, a duplicate frame or a file without
+  rows is a ``ValueError`` naming file and line.
 - DISFA ``ActionUnit_Labels/<subject>/<subject>_au<k>.txt``: lines
   ``frameIdx,intensity``. Line ``t`` (0-based) labels video frame ``t``;
   ``frameIdx`` must increase by exactly one per line (any base), intensities
   must be integers 0-5; files of one subject must have equal length. Violations
   are ``ValueError`` naming file and line.
+
+Cells are integers; ``3.0`` reads as 3, while ``2.5``, ``inf`` and ``nan``
+are errors.
 """
 
 from __future__ import annotations
@@ -22,16 +30,32 @@ from __future__ import annotations
 import csv
 import os
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from geoconv_mm.utils.frame_io import is_image
 
-from .au_info import BP4D_ABSENT, BP4D_PRESENT, UNKNOWN_LABEL
+from .au_info import BP4D_ABSENT, BP4D_PRESENT, MAX_INTENSITY, UNKNOWN_LABEL
 
 BP4D_VALID_VALUES = (BP4D_ABSENT, BP4D_PRESENT, UNKNOWN_LABEL)
-DISFA_MAX_INTENSITY = 5
+BP4D_INTENSITY_VALUES = (*range(MAX_INTENSITY + 1), UNKNOWN_LABEL)
+
+
+def parse_integer(text: str) -> Optional[int]:
+    """The integer a label cell holds (``'3'``, ``' 3 '``, ``'3.0'``), or
+    None when it holds anything else (``'2.5'``, ``'inf'``, ``'nan'``,
+    ``''``)."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else None
 
 
 def read_bp4d_occ_csv(
@@ -69,6 +93,10 @@ def read_bp4d_occ_csv(
         raise ValueError(
             f'{path}: unexpected columns, missing {missing} (header {header})'
         )
+    if len(rows) == 1:
+        raise ValueError(
+            f'{path}: a header row and no frame rows (no labelled frame)'
+        )
     frame_col = header.index(0)
     cols = [header.index(a) for a in au_ids]
     frames = np.empty(len(rows) - 1, np.int64)
@@ -81,13 +109,12 @@ def read_bp4d_occ_csv(
                 f'{path}: line {line} has {len(row)} cells, header has '
                 f'{len(header)}'
             )
-        try:
-            frame = int(row[frame_col])
-        except ValueError:
+        frame = parse_integer(row[frame_col])
+        if frame is None:
             raise ValueError(
                 f'{path}: line {line}: frame number {row[frame_col]!r} is '
                 'not an integer'
-            ) from None
+            )
         if frame in seen:
             raise ValueError(
                 f'{path}: frame {frame} appears on lines {seen[frame]} and '
@@ -96,10 +123,7 @@ def read_bp4d_occ_csv(
         seen[frame] = line
         frames[i] = frame
         for j, (au, c) in enumerate(zip(au_ids, cols)):
-            try:
-                value = int(row[c])
-            except ValueError:
-                value = None
+            value = parse_integer(row[c])
             if value not in BP4D_VALID_VALUES:
                 raise ValueError(
                     f'{path}: line {line}, frame {frame}: AU{au} = '
@@ -108,6 +132,52 @@ def read_bp4d_occ_csv(
                 )
             labels[i, j] = value
     return frames, labels
+
+
+def read_bp4d_int_csv(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Read one BP4D intensity file, ``AU_INT/AU06/F001_T1_AU06.csv``.
+
+    Args:
+        path (str): The file: lines ``frame,intensity``, no header.
+
+    Returns:
+        tuple: ``frames`` int64 (T,) frame numbers in file order and
+        ``intensities`` uint8 (T,) with values 0-5 or 9 (not coded).
+    """
+    frames: List[int] = []
+    values: List[int] = []
+    seen: Dict[int, int] = {}
+    with open(path, newline='') as f:
+        for line_no, row in enumerate(csv.reader(f), 1):
+            if not any(c.strip() for c in row):
+                continue
+            frame, value = (
+                (parse_integer(row[0]), parse_integer(row[1]))
+                if len(row) == 2
+                else (None, None)
+            )
+            if frame is None or value is None:
+                raise ValueError(
+                    f'{path}: line {line_no}: expected "frame,intensity" '
+                    f'with integers, got {",".join(row)!r}'
+                )
+            if value not in BP4D_INTENSITY_VALUES:
+                raise ValueError(
+                    f'{path}: line {line_no}, frame {frame}: intensity '
+                    f'{value} is not 0-{MAX_INTENSITY} or {UNKNOWN_LABEL} '
+                    '(not coded)'
+                )
+            if frame in seen:
+                raise ValueError(
+                    f'{path}: frame {frame} appears on lines {seen[frame]} '
+                    f'and {line_no}'
+                )
+            seen[frame] = line_no
+            frames.append(frame)
+            values.append(value)
+    if not frames:
+        raise ValueError(f'{path}: empty intensity file (no frame rows)')
+    return np.asarray(frames, np.int64), np.asarray(values, np.uint8)
 
 
 def read_disfa_au_file(path: str) -> Tuple[np.ndarray, int]:
@@ -125,18 +195,17 @@ def read_disfa_au_file(path: str) -> Tuple[np.ndarray, int]:
             text = line.strip()
             if not text:
                 continue
-            parts = [p.strip() for p in text.split(',')]
-            try:
-                if len(parts) != 2:
-                    raise ValueError
-                idx, value = int(parts[0]), int(float(parts[1]))
-                if float(parts[1]) != value:
-                    raise ValueError
-            except ValueError:
+            parts = text.split(',')
+            idx, value = (
+                (parse_integer(parts[0]), parse_integer(parts[1]))
+                if len(parts) == 2
+                else (None, None)
+            )
+            if idx is None or value is None:
                 raise ValueError(
                     f'{path}: line {line_no}: expected "frameIdx,intensity" '
                     f'with integers, got {text!r}'
-                ) from None
+                )
             if first_idx is None:
                 first_idx = idx
             expected = first_idx + len(values)
@@ -145,10 +214,10 @@ def read_disfa_au_file(path: str) -> Tuple[np.ndarray, int]:
                     f'{path}: line {line_no}: frameIdx {idx}, expected '
                     f'{expected} (frames must be consecutive)'
                 )
-            if not 0 <= value <= DISFA_MAX_INTENSITY:
+            if not 0 <= value <= MAX_INTENSITY:
                 raise ValueError(
                     f'{path}: line {line_no}, frame {idx}: intensity {value} '
-                    f'outside 0-{DISFA_MAX_INTENSITY}'
+                    f'outside 0-{MAX_INTENSITY}'
                 )
             values.append(value)
     if first_idx is None:

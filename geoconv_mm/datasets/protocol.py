@@ -1,15 +1,18 @@
-"""The subject-exclusive 3-fold protocol of BP4D and DISFA (JAA-Net,
-ME-GraphAU, ...).
+"""The subject-exclusive protocols of BP4D and DISFA.
 
-Fold ``k`` (1-based) of an ``N``-part protocol tests on part ``N + 1 - k`` and
-trains on the others: with 3 parts, fold 1 tests on part 3, fold 2 on part 2,
-fold 3 on part 1, which is the assignment of the published code
-(shared/reference/datasets.md).
+The 3-fold protocol (JAA-Net, ME-GraphAU, ...): fold ``k`` (1-based) of an
+``N``-part protocol tests on part ``N + 1 - k`` and trains on the others: with
+3 parts, fold 1 tests on part 3, fold 2 on part 2, fold 3 on part 1, which is
+the assignment of the published code (shared/reference/datasets.md).
+
+The FERA 2015 intensity sub-challenge on BP4D: one fixed split, training on
+the odd-numbered subjects and testing on the even-numbered ones (FERA's
+development partition).
 """
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 BP4D_PARTS: Tuple[Tuple[str, ...], ...] = (
     (
@@ -98,6 +101,23 @@ DISFA_PARTS: Tuple[Tuple[str, ...], ...] = (
 )
 
 SPLITS = ('train', 'test')
+
+
+def _bp4d_subjects(parity: int) -> Tuple[str, ...]:
+    return tuple(
+        f'{sex}{i:03d}'
+        for sex, last in (('F', 23), ('M', 18))
+        for i in range(1, last + 1)
+        if i % 2 == parity
+    )
+
+
+#: FERA 2015 on BP4D, ``split -> subjects``: training F001, F003, ..., F023
+#: and M001, ..., M017; development ('test') F002, ..., F022 and M002, ...,
+#: M018.
+FERA2015_BP4D_SPLITS: Dict[str, Tuple[str, ...]] = dict(
+    train=_bp4d_subjects(1), test=_bp4d_subjects(0)
+)
 
 
 def validate_parts(parts: Sequence[Sequence[str]]) -> List[List[str]]:

@@ -146,3 +146,34 @@ def test_missing_au_file_and_missing_label_dir(tmp_path):
         3,
         2,
     )
+
+
+def test_infinite_label_names_the_file_and_line(tmp_path):
+    root = tmp_path / 'DISFA'
+    make_disfa_tree(root, {'SN001': (3, {1: [0, 1, 2]})})
+    label = root / 'ActionUnit_Labels/SN001/SN001_au2.txt'
+    label.write_text('1,0\n2,inf\n3,0\n')
+    with pytest.raises(
+        ValueError, match=r'SN001_au2.txt: line 2: expected "frameIdx'
+    ):
+        disfa.main(
+            [str(root), '--out', str(tmp_path / 'out'), '--no-geometry']
+        )
+
+
+def test_intensity_annotation_and_dataset(tmp_path):
+    _, out, _ = prepare(tmp_path)
+    ann = json.loads((out / 'annotations/disfa.json').read_text())
+    assert ann['metainfo']['intensity_au_ids'] == list(AUS)
+    ds = DISFADataset(
+        str(out / 'annotations/disfa.json'),
+        fold=3,
+        split='test',
+        au_ids=AUS,
+        with_intensity=True,
+    )
+    # SN001's AU1 codes, every frame coded
+    assert [
+        ds.get_data_info(t)['au_intensities'][0] for t in range(len(ds))
+    ] == [0, 1, 2, 3, 4, 5]
+    assert all(ds.get_data_info(t)['au_mask'].all() for t in range(len(ds)))

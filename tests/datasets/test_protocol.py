@@ -3,6 +3,7 @@ import pytest
 from geoconv_mm.datasets.protocol import (
     BP4D_PARTS,
     DISFA_PARTS,
+    FERA2015_BP4D_SPLITS,
     fold_subjects,
     validate_parts,
 )
@@ -77,3 +78,20 @@ def test_bad_arguments():
         fold_subjects(BP4D_PARTS, 1, 'val')
     with pytest.raises(ValueError, match="'A'.*part 1 and part 2"):
         validate_parts([['A'], ['A', 'B']])
+
+
+def test_fera2015_split_of_bp4d():
+    # As the FERA 2015 sub-challenge lists them (datasets.md), written out.
+    train = (
+        'F001 F003 F005 F007 F009 F011 F013 F015 F017 F019 F021 F023 '
+        'M001 M003 M005 M007 M009 M011 M013 M015 M017'
+    ).split()
+    devel = (
+        'F002 F004 F006 F008 F010 F012 F014 F016 F018 F020 F022 '
+        'M002 M004 M006 M008 M010 M012 M014 M016 M018'
+    ).split()
+    assert list(FERA2015_BP4D_SPLITS['train']) == train
+    assert list(FERA2015_BP4D_SPLITS['test']) == devel
+    assert set(train) | set(devel) == BP4D_ALL
+    assert not set(train) & set(devel)
+    assert set(FERA2015_BP4D_SPLITS) == {'train', 'test'}

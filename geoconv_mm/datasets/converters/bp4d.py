@@ -1,12 +1,22 @@
-"""Prepare BP4D-Spontaneous: scan images and AU_OCC labels, run the face
-pipeline, write the annotation (see :mod:`.common` for the output layout and
-the skip policy).
+"""Prepare BP4D-Spontaneous: scan images, AU_OCC labels and, when the copy
+has them, AU_INT intensity codes, run the face pipeline, write the annotation
+(see :mod:`.common` for the output layout and the skip policy).
 
 Input: ``<root>/<subject>/<task>/<frame>.jpg`` (unpadded or zero-padded
-numbers) and ``<root>/AUCoding/AU_OCC/<subject>_<task>.csv``. A sequence folder
-without a label file, labelled frames without images and images without labels
-are logged and listed in the report. Bad label content is an error (see
-``label_readers``).
+numbers), ``<root>/AUCoding/AU_OCC/<subject>_<task>.csv`` and, optionally,
+``<root>/AUCoding/AU_INT/AU06/<subject>_<task>_AU06.csv`` (the FERA 2015
+layout: one folder per AU, lines ``frame,intensity``, 9 = not coded). A
+sequence folder without a label file, labelled frames without images and
+images without labels are logged and listed in the report. Bad label content
+is an error (see ``label_readers``).
+
+Intensities: without ``AU_INT`` the annotation is occurrence-only, as it
+always was. With it, every entry gets ``au_intensities`` beside
+``au_labels`` (one per stored AU; 9 for AUs without intensity codes and
+for frames an AU's file does not code), and the metainfo lists the coded
+AUs in ``intensity_au_ids``. A frame coded for intensity but absent from
+the occurrence file is kept with unknown (9) occurrence labels; missing
+intensity files and rows are reported.
 """
 
 from __future__ import annotations
@@ -15,25 +25,45 @@ import argparse
 import os
 import os.path as osp
 import re
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..au_info import BP4D_AU_IDS, au_full_names, parse_au_ids
-from ..label_readers import list_frame_images, read_bp4d_occ_csv
+from tqdm import tqdm
+
+from ..au_info import (
+    BP4D_AU_IDS,
+    INTENSITY_VALUES,
+    UNKNOWN_LABEL,
+    au_full_names,
+    parse_au_ids,
+)
+from ..label_readers import (
+    list_frame_images,
+    read_bp4d_int_csv,
+    read_bp4d_occ_csv,
+)
 from ..protocol import BP4D_PARTS
 from .common import Report, add_common_args, finish
 
 SUBJECT_RE = re.compile(r'^[FM]\d{3}$')
 TASK_RE = re.compile(r'^T\d+$')
 LABEL_SUBDIR = osp.join('AUCoding', 'AU_OCC')
+INTENSITY_SUBDIR = osp.join('AUCoding', 'AU_INT')
+INTENSITY_DIR_RE = re.compile(r'^AU(\d+)$')
+INTENSITY_FILE_RE = re.compile(r'^([FM]\d{3})_(T\d+)_AU(\d+)\.csv$', re.I)
 #: jpg number = CSV frame + offset; 0 in the common copies, -1 in one loader.
 OFFSETS = (0, -1)
 
 
 def scan_sequences(
     root: str, subjects: Optional[Sequence[str]]
-) -> Dict[tuple, dict]:
-    """Find ``(subject, task)`` sequences from image folders and label
-    files.
+) -> Tuple[Dict[tuple, dict], Optional[List[int]]]:
+    """Find ``(subject, task)`` sequences from image folders and label files.
+
+    Returns:
+        tuple: ``{(subject, task): seq}`` where ``seq`` has ``img_dir``,
+        ``csv`` (occurrence) and ``intensity_csv`` ({AU: file}) where they
+        exist, and the AUs of the ``AU_INT`` folders (None without
+        ``AU_INT``).
     """
     seqs: Dict[tuple, dict] = {}
     for subject in sorted(os.listdir(root)):
@@ -60,6 +90,7 @@ def scan_sequences(
         seqs.setdefault((parts[0], parts[1]), {})['csv'] = osp.join(
             label_dir, name
         )
+    intensity_aus = scan_intensity_files(root, seqs)
     if subjects is not None:
         unknown = sorted(set(subjects) - {s for s, _ in seqs})
         if unknown:
@@ -69,7 +100,63 @@ def scan_sequences(
         raise FileNotFoundError(
             f'no BP4D sequences (<subject>/<task>/ or label CSVs) under {root}'
         )
-    return dict(sorted(seqs.items()))
+    return dict(sorted(seqs.items())), intensity_aus
+
+
+def scan_intensity_files(
+    root: str, seqs: Dict[tuple, dict]
+) -> Optional[List[int]]:
+    """Add each sequence's ``AU_INT/AU<k>/<subject>_<task>_AU<k>.csv`` files
+    to ``seqs`` as ``intensity_csv`` ({AU: path}).
+
+    Returns:
+        list[int] | None: The AUs that have a folder (``AU06`` or ``AU6``),
+        sorted; None when the copy has no ``AU_INT`` folder.
+
+    Raises:
+        ValueError: a file's AU differs from its folder's, or two folders
+            name the same AU.
+    """
+    int_dir = osp.join(root, INTENSITY_SUBDIR)
+    if not osp.isdir(int_dir):
+        return None
+    folders: Dict[int, str] = {}
+    for name in sorted(os.listdir(int_dir)):
+        m = INTENSITY_DIR_RE.match(name)
+        if not m or not osp.isdir(osp.join(int_dir, name)):
+            continue
+        au = int(m.group(1))
+        if au in folders:
+            raise ValueError(
+                f'{int_dir}: folders {folders[au]} and {name} both hold AU{au}'
+            )
+        folders[au] = name
+    for au, name in sorted(folders.items()):
+        folder = osp.join(int_dir, name)
+        for file in sorted(os.listdir(folder)):
+            m = INTENSITY_FILE_RE.match(file)
+            if not m:
+                continue
+            if int(m.group(3)) != au:
+                raise ValueError(
+                    f'{osp.join(folder, file)}: an AU{int(m.group(3))} file '
+                    f'in the AU{au} folder'
+                )
+            seqs.setdefault((m.group(1), m.group(2)), {}).setdefault(
+                'intensity_csv', {}
+            )[au] = osp.join(folder, file)
+    return sorted(folders)
+
+
+def intensity_file_path(root: str, subject: str, task: str, au: int) -> str:
+    """Where a sequence's intensity file of ``au`` is in the FERA 2015
+    layout."""
+    return osp.join(
+        root,
+        INTENSITY_SUBDIR,
+        f'AU{au:02d}',
+        f'{subject}_{task}_AU{au:02d}.csv',
+    )
 
 
 def detect_offset(
@@ -127,19 +214,52 @@ def detect_offset(
     return offset
 
 
+def read_labels(
+    seqs: Dict[tuple, dict], au_ids: List[int], intensity_aus: List[int]
+) -> None:
+    """Read each sequence's label files into it: ``frames`` and ``labels``
+    from the occurrence CSV, ``intensity`` ({AU: {frame: code}}) from the
+    intensity files of ``intensity_aus``."""
+    for seq in tqdm(
+        seqs.values(), desc='BP4D: reading labels', unit='sequence'
+    ):
+        if 'csv' in seq:
+            seq['frames'], seq['labels'] = read_bp4d_occ_csv(
+                seq['csv'], au_ids
+            )
+        seq['intensity'] = {}
+        for au in intensity_aus:
+            path = seq.get('intensity_csv', {}).get(au)
+            if path is not None:
+                frames, codes = read_bp4d_int_csv(path)
+                seq['intensity'][au] = dict(
+                    zip(frames.tolist(), codes.tolist())
+                )
+
+
 def collect_entries(
     root: str,
     seqs: Dict[tuple, dict],
     au_ids: List[int],
     offset: int,
     report: Report,
+    intensity_aus: Optional[List[int]] = None,
 ) -> List[dict]:
-    """One entry per frame with a label and an image; report the rest."""
+    """One entry per frame with a label and an image; report the rest.
+
+    A frame is labelled when the occurrence CSV or an intensity file of
+    ``intensity_aus`` lists it; with ``intensity_aus`` every entry gets
+    ``au_intensities`` (one per AU of ``au_ids``), 9 where not coded.
+    """
     entries, no_image, no_label, no_label_file = [], [], [], []
+    no_occ_row, no_int_row, no_int_file = [], [], []
+    unknown = [UNKNOWN_LABEL] * len(au_ids)
     for (subject, task), seq in seqs.items():
         images = seq.get('images', {})
         csv_path = seq.get('csv')
-        if csv_path is None:
+        intensity = seq.get('intensity', {})
+        int_paths = seq.get('intensity_csv', {})
+        if csv_path is None and not intensity:
             no_label_file.extend(
                 dict(
                     file=osp.join(seq['img_dir'], images[n]), frame=n - offset
@@ -147,26 +267,57 @@ def collect_entries(
                 for n in sorted(images)
             )
             continue
+        occurrence = {
+            int(f): [int(v) for v in labels]
+            for f, labels in zip(seq.get('frames', ()), seq.get('labels', ()))
+        }
+        if intensity_aus and csv_path is not None:
+            no_int_file.extend(
+                dict(file=intensity_file_path(root, subject, task, au))
+                for au in intensity_aus
+                if au not in intensity
+            )
+        # occurrence rows in file order, then frames only intensity codes
+        coded = {f for codes in intensity.values() for f in codes}
+        frames = list(occurrence) + sorted(coded - set(occurrence))
         labelled = set()
-        for frame, labels in zip(seq['frames'], seq['labels']):
-            frame = int(frame)
+        for frame in frames:
+            source_file = (
+                csv_path
+                if frame in occurrence
+                else next(
+                    int_paths[au] for au in intensity if frame in intensity[au]
+                )
+            )
             number = frame + offset
             labelled.add(number)
             if number not in images:
-                no_image.append(dict(file=csv_path, frame=frame))
+                no_image.append(dict(file=source_file, frame=frame))
                 continue
-            source = osp.join(seq['img_dir'], images[number])
-            entries.append(
-                dict(
-                    subject=subject,
-                    sequence=task,
-                    frame=frame,
-                    source=osp.relpath(source, root),
-                    source_frame=0,
-                    au_labels=[int(v) for v in labels],
-                    out_name=f'{subject}/{task}/{frame:05d}',
-                )
+            if frame not in occurrence:
+                no_occ_row.append(dict(file=source_file, frame=frame))
+            entry = dict(
+                subject=subject,
+                sequence=task,
+                frame=frame,
+                source=osp.relpath(
+                    osp.join(seq['img_dir'], images[number]), root
+                ),
+                source_frame=0,
+                au_labels=occurrence.get(frame, unknown),
+                out_name=f'{subject}/{task}/{frame:05d}',
             )
+            if intensity_aus:
+                entry['au_intensities'] = [
+                    intensity.get(au, {}).get(frame, UNKNOWN_LABEL)
+                    for au in au_ids
+                ]
+                no_int_row.extend(
+                    dict(file=int_paths[au], frame=frame)
+                    for au in intensity
+                    if frame not in intensity[au]
+                )
+            entries.append(entry)
         no_label.extend(
             dict(file=osp.join(seq['img_dir'], images[n]), frame=n - offset)
             for n in sorted(set(images) - labelled)
@@ -182,13 +333,33 @@ def collect_entries(
     report.problem(
         'image_without_label', 'images whose frame has no label row', no_label
     )
+    report.problem(
+        'intensity_file_missing',
+        'intensity files missing for sequences with occurrence labels (their '
+        'frames get intensity 9, not coded)',
+        no_int_file,
+    )
+    report.problem(
+        'intensity_row_missing',
+        'frames that an AU\'s intensity file does not list (intensity 9, not '
+        'coded)',
+        no_int_row,
+    )
+    report.problem(
+        'occurrence_row_missing',
+        'frames with intensity codes but no occurrence row (occurrence 9, '
+        'unknown)',
+        no_occ_row,
+    )
     return entries
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument(
-        'root', help='BP4D root (holds <subject>/<task>/ and AUCoding/)'
+        'root',
+        help='BP4D root (holds <subject>/<task>/ and AUCoding/AU_OCC, '
+        'optionally AUCoding/AU_INT)',
     )
     parser.add_argument(
         '--frame-offset',
@@ -206,12 +377,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     subjects = args.subjects.split(',') if args.subjects else None
     report = Report('BP4D')
     root = osp.abspath(args.root)
-    seqs = scan_sequences(root, subjects)
-    for seq in seqs.values():
-        if 'csv' in seq:
-            seq['frames'], seq['labels'] = read_bp4d_occ_csv(
-                seq['csv'], au_ids
+    seqs, int_folders = scan_sequences(root, subjects)
+    intensity_aus = (
+        None
+        if int_folders is None
+        else [a for a in au_ids if a in int_folders]
+    )
+    if int_folders is None:
+        report.logger.info(
+            f'no {INTENSITY_SUBDIR} folder: occurrence labels only'
+        )
+    else:
+        not_stored = [a for a in int_folders if a not in au_ids]
+        report.logger.info(
+            f'intensity codes of AU {intensity_aus} from {INTENSITY_SUBDIR}'
+            + (
+                f' (AU {not_stored} not among the stored AUs)'
+                if not_stored
+                else ''
             )
+        )
+    read_labels(seqs, au_ids, intensity_aus or [])
+    for seq in seqs.values():
         if 'img_dir' in seq:
             seq['images'], others = list_frame_images(seq['img_dir'])
             if others:
@@ -221,7 +408,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     [dict(file=osp.join(seq['img_dir'], n)) for n in others],
                 )
     offset = detect_offset(seqs, args.frame_offset, report)
-    entries = collect_entries(root, seqs, au_ids, offset, report)
+    entries = collect_entries(
+        root, seqs, au_ids, offset, report, intensity_aus
+    )
     found = sorted({s for s, _ in seqs})
     report.set('subjects', found)
     report.set(
@@ -233,17 +422,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         'label_rows', int(sum(len(s.get('frames', ())) for s in seqs.values()))
     )
     report.set(
+        'intensity_rows',
+        {
+            f'AU{au}': sum(
+                len(s['intensity'].get(au, ())) for s in seqs.values()
+            )
+            for au in intensity_aus or []
+        },
+    )
+    report.set(
         'images', int(sum(len(s.get('images', {})) for s in seqs.values()))
     )
     report.set('labelled_frames_with_image', len(entries))
     report.set('au_ids', au_ids)
+    report.set('intensity_au_ids', intensity_aus or [])
     metainfo = dict(
         dataset='BP4D',
         au_ids=au_ids,
         au_names=au_full_names(au_ids),
         label_values={'0': 'absent', '1': 'present', '9': 'unknown'},
+        intensity_au_ids=intensity_aus or [],
         frame_offset=offset,
         source_root=root,
         geometry=not args.no_geometry,
     )
+    if intensity_aus:
+        metainfo['intensity_values'] = INTENSITY_VALUES
     return finish(args, root, entries, metainfo, report, default_name='bp4d')

@@ -9,6 +9,9 @@ AU of a subject that has labels is an error; a video shorter than its labels by
 up to ``--max-video-shortfall`` frames is a logged skip of the trailing labels
 (listed in the report), by more it is an error; video frames past the labels
 are reported.
+
+Every entry keeps the intensities (``au_intensities``, 0-5, every frame
+coded) beside the occurrence labels thresholded at >= 2 (``au_labels``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from tqdm import tqdm
 
 from geoconv_mm.utils.frame_io import count_video_frames
 
-from ..au_info import DISFA_LABELLED_AU_IDS, au_full_names, parse_au_ids
+from ..au_info import (
+    DISFA_LABELLED_AU_IDS,
+    INTENSITY_VALUES,
+    au_full_names,
+    parse_au_ids,
+)
 from ..label_readers import read_disfa_subject
 from ..protocol import DISFA_PARTS
 from .common import Report, add_common_args, finish
@@ -177,6 +185,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         au_ids=au_ids,
         au_names=au_full_names(au_ids),
         au_labels_threshold=DEFAULT_THRESHOLD,
+        intensity_au_ids=au_ids,
+        intensity_values=INTENSITY_VALUES,
         camera='left',
         source_root=root,
         geometry=not args.no_geometry,
