@@ -15,8 +15,8 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 import geoconv_mm  # noqa: F401  (registration)
-from geoconv_mm.evaluation.geodesic_snr import synthau_weight_snr
 from geoconv_mm.ops import collect_geo_specs
+from geoconv_mm.study.geodesic_snr import synthau_weight_snr
 from geoconv_mm.utils.atomic_io import (
     atomic_write_bytes,
     atomic_write_json,

@@ -1,55 +1,42 @@
-"""A resumable SynthAU study: arms x variants x seeds x folds, and its
-analysis.
+"""A resumable SynthAU study under a pre-registration, and its analysis.
 
-Each run trains one arm (a config) on one SynthAU variant (generator options)
-with one seed on one fold, in its own ``tools/train.py`` subprocess, and writes
+The study's design and analysis are fixed by its pre-registration, a page
+under ``docs/en/study/`` whose ``json study-plan`` block lists the arms
+(configs), seeds, folds and SynthAU variants, the comparisons and the
+verdict's thresholds (:mod:`geoconv_mm.study.plan`). The runner trains
+exactly those runs, and refuses to start unless the page is committed and
+unchanged since the study's first record.
+
+Each run trains one arm on one variant with one seed on one fold, in its own
+``tools/train.py`` subprocess, and writes
 ``docs/results/<study>/<arm>__<variant>__seed<s>__fold<f>.json`` atomically
-(arm, variant, seed, fold, mean F1, per-AU F1, train time, config, git commit,
-load) with the test predictions beside it in ``predictions/<same>.npz``
-(scores, labels and subject of every test frame). A run whose record exists is
-skipped, so the study can be stopped and resumed at any time; a failed run is
-recorded under ``failed/`` and retried by the next invocation. Runs go seed by
-seed, so an interrupted study has the same number of seeds in every arm.
-Invocations started side by side with the same arguments share the job list:
-each run is claimed by one of them (``<run>.claim`` under the work folder).
-Every record carries its machine's fingerprint (CPU, instruction set, torch)
-and ``OMP_NUM_THREADS``, and a study folder takes the runs of one machine and
-thread count only: other runs, even of the same seed, train differently, so
-they go to a study of their own (``--study``).
+(mean F1, per-AU F1, train time, config, git commit, the pre-registration's
+SHA-256, the machine, load) with the test predictions beside it in
+``predictions/<same>.npz`` (scores, labels and subject of every test
+frame). A run whose record exists is skipped, so the study can be stopped
+and resumed at any time; a failed run is recorded under ``failed/`` and
+retried by the next invocation. Runs go seed by seed, so an interrupted
+study has about as many seeds in every arm. Invocations started side by side
+share the job list: each run is claimed by one of them (``<run>.claim``
+under the work folder). A study folder takes the runs of one machine and
+thread count only (:func:`geoconv_mm.study.records.check_one_machine`).
 
-The analysis is fixed before the runs (``geoconv_mm.evaluation.au_study``):
-
-- per variant and arm: runs, mean +- sd of the mean F1 over the 15 AUs, and a
-  95% bootstrap interval;
-- paired differences GeoCNN - plain (primary), GeoCNN+temperature - plain,
-  RGB-D - plain and GeoCNN+temperature - GeoCNN, on the (seed, fold) runs both
-  arms have: the difference of mean F1 and its 95% percentile interval from
-  10,000 replicates of a bootstrap that resamples seeds and test subjects (the
-  same draws for both arms, within each fold);
-- per AU: difference, interval, bootstrap p-value, Holm-adjusted over the 15
-  AUs (Benjamini-Hochberg beside it);
-- the all-present baseline from the test labels, and per run the AUs learned
-  (F1 clearly above that baseline); every run, failed ones included;
-- per arm, the verdict on "it helps" against plain from the interval of its
-  paired difference: the rule and its thresholds are in
-  ``geoconv_mm.evaluation.au_study`` (``verdict``), and summary.md states them
-  under its headline table.
+The analysis (:mod:`geoconv_mm.study.analysis`) writes ``summary.md``,
+``summary.json`` and ``intervals.png`` into the study's folder, and with
+``--page`` the headline table into a page's marked place.
 
 Examples::
 
-    # the README's study (runs one at a time; resumable)
+    # run the study (resumable; start it twice to use two cores)
     OMP_NUM_THREADS=1 python tools/analysis_tools/synthau_experiment.py \\
-        --arms plain geo geo_temp rgbd --variants default geometry_only \\
-        --seeds 0 1 2 3 4 --folds 1
-    # analysis only, from the records (writes summary.md/.json, intervals.png)
-    python tools/analysis_tools/synthau_experiment.py --analyse-only
-    # ... and the headline table into the README's marked place
+        --plan docs/en/study/preregistration.md
+    # analysis only, from the records
     python tools/analysis_tools/synthau_experiment.py --analyse-only \\
-        --readme README.md
+        --plan docs/en/study/preregistration.md \\
+        --page docs/en/study/does_geoconv_help.md
 """
 
 import argparse
-import ast
 import contextlib
 import json
 import os
@@ -58,70 +45,20 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Optional
+
+from geoconv_mm.study.plan import StudyPlan, check_can_run, read_plan
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-#: name -> (label, config)
-ARMS = {
-    'plain': ('plain G(00000)', 'configs/geocnn-g00000_synthau_demo.py'),
-    'geo': ('GeoCNN G(11111)', 'configs/geocnn_synthau_demo.py'),
-    'geo_temp': (
-        'GeoCNN + temperature',
-        'configs/geocnn-temperature_synthau_demo.py',
-    ),
-    'rgbd': ('RGB-D G(00000)', 'configs/rgbd-g00000_synthau_demo.py'),
-    'geo_far0': (
-        'GeoCNN, off-surface weight 0',
-        'configs/geocnn-offsurface-zero_synthau_demo.py',
-    ),
-    'geo_farcap': (
-        'GeoCNN, off-surface ratio = cell max',
-        'configs/geocnn-offsurface-cap_synthau_demo.py',
-    ),
-    'geo_neutral': (
-        'GeoCNN, neutral-mesh weights',
-        'configs/geocnn-neutral_synthau_demo.py',
-    ),
-}
-#: The arm every other arm's verdict is judged against.
-REFERENCE = 'plain'
-#: The paired comparisons of the analysis, (A, B): A - B.
-COMPARISONS = [
-    ('geo', 'plain'),
-    ('geo_temp', 'plain'),
-    ('rgbd', 'plain'),
-    ('geo_temp', 'geo'),
-    ('geo_far0', 'geo'),
-    ('geo_farcap', 'geo'),
-    ('geo_neutral', 'geo'),
-]
 
-
-def parse_args():
-    from geoconv_mm.datasets.synthau.generator import GENERATOR_VERSION
-    from geoconv_mm.datasets.synthau.variants import SYNTHAU_VARIANTS
-
-    parser = argparse.ArgumentParser(description='Resumable SynthAU study')
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        '--study',
-        default=f'synthau_v{GENERATOR_VERSION}',
-        help='name: records go to docs/results/<study>/ (default: named '
-        'after the generator version); one study per machine',
+        '--plan',
+        required=True,
+        help='the study\'s pre-registration (a page with a json '
+        'study-plan block)',
     )
-    parser.add_argument(
-        '--arms', nargs='+', choices=list(ARMS), default=['plain', 'geo']
-    )
-    parser.add_argument(
-        '--variants',
-        nargs='+',
-        choices=list(SYNTHAU_VARIANTS),
-        default=['default'],
-    )
-    parser.add_argument(
-        '--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4]
-    )
-    parser.add_argument('--folds', type=int, nargs='+', default=[1])
     parser.add_argument(
         '--results-dir', default=osp.join(ROOT, 'docs', 'results')
     )
@@ -138,26 +75,13 @@ def parse_args():
         action='store_true',
         help='keep each run\'s checkpoints (deleted by default)',
     )
-    parser.add_argument('--num-boot', type=int, default=None)
     parser.add_argument(
-        '--readme',
+        '--page',
         default=None,
-        help='a file (the README) whose marked study table is replaced '
-        'by the headline table of this analysis',
+        help='a page whose marked study table is replaced by the headline '
+        'table of this analysis',
     )
-    parser.add_argument(
-        '--generator',
-        nargs='+',
-        default=[],
-        metavar='KEY=VALUE',
-        help='SynthAU generator overrides for every run (recorded)',
-    )
-    parser.add_argument(
-        '--extra-config',
-        default='',
-        help='config lines appended to every run config (recorded)',
-    )
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def git_commit() -> str:
@@ -177,34 +101,23 @@ def git_commit() -> str:
 
 
 def run_config_text(
-    arm: str,
-    variant: str,
-    seed: int,
-    fold: int,
-    dump: str,
-    generator_overrides: Optional[dict] = None,
-    extra: str = '',
+    plan: StudyPlan, arm: str, variant: str, seed: int, fold: int, dump: str
 ) -> str:
     """The config of one run: the arm's, with the variant, seed, fold and
-    dump.
-    """
+    the dump of its test predictions."""
     from mmengine.config import Config
 
     from geoconv_mm.datasets.synthau.variants import variant_generator
 
-    base = osp.join(ROOT, ARMS[arm][1])
+    base = osp.join(ROOT, plan.arms[arm].config)
     cfg = Config.fromfile(base)
     generator = variant_generator(
-        {
-            **cfg.train_dataloader.dataset.generator,
-            **(generator_overrides or {}),
-        },
-        variant,
+        dict(cfg.train_dataloader.dataset.generator), variant
     )
     data = dict(generator=generator, fold=fold)
     return '\n'.join(
         [
-            f'# {arm} / {variant} / seed {seed} / fold {fold} '
+            f'# {plan.study}: {arm} / {variant} / seed {seed} / fold {fold} '
             '(tools/analysis_tools/synthau_experiment.py)',
             f'_base_ = {base!r}',
             f'randomness = dict(seed={seed})',
@@ -215,7 +128,6 @@ def run_config_text(
             "                 dict(type='AUPredictionDump', "
             f"out_file={dump!r})]",
             'test_evaluator = val_evaluator',
-            extra,
             '',
         ]
     )
@@ -248,6 +160,7 @@ def last_val_metrics(work_dir: str) -> dict:
 
 
 def run_one(
+    plan: StudyPlan,
     arm: str,
     variant: str,
     seed: int,
@@ -255,13 +168,11 @@ def run_one(
     study_dir: str,
     work_root: str,
     keep_checkpoints: bool = False,
-    generator_overrides: Optional[dict] = None,
-    extra: str = '',
 ) -> str:
     """Train one run unless its record exists or another invocation is on
     it; returns 'done', 'skipped', 'claimed' or 'failed'.
     """
-    from geoconv_mm.evaluation.au_study import run_name
+    from geoconv_mm.study.records import run_name
     from geoconv_mm.utils.atomic_io import atomic_write_json
 
     name = run_name(arm, variant, seed, fold)
@@ -274,15 +185,11 @@ def run_one(
         return 'claimed'
     try:
         work_dir = osp.join(work_root, name)
-        if osp.isdir(
-            work_dir
-        ):  # a run interrupted before its record: start it afresh
+        if osp.isdir(work_dir):  # interrupted before its record: afresh
             shutil.rmtree(work_dir)
         os.makedirs(work_dir)
         dump = osp.join(work_dir, 'predictions.npz')
-        text = run_config_text(
-            arm, variant, seed, fold, dump, generator_overrides, extra
-        )
+        text = run_config_text(plan, arm, variant, seed, fold, dump)
         config = osp.join(work_dir, 'run_config.py')
         with open(config, 'w') as fh:
             fh.write(text)
@@ -303,10 +210,12 @@ def run_one(
         fail_path = osp.join(study_dir, 'failed', name + '.json')
         base = dict(
             arm=arm,
-            arm_label=ARMS[arm][0],
+            arm_label=plan.arms[arm].label,
             variant=variant,
             seed=seed,
             fold=fold,
+            preregistration=osp.relpath(plan.path, ROOT),
+            preregistration_sha256=plan.sha256,
             **this_machine(),
         )
         if proc.returncode != 0 or not osp.isfile(dump):
@@ -346,7 +255,7 @@ def run_one(
             },
             train_time_s=round(wall, 1),
             config=dict(
-                arm_config=ARMS[arm][1],
+                arm_config=plan.arms[arm].config,
                 run_config=text,
                 generator=dict(cfg.train_dataloader.dataset.generator),
             ),
@@ -371,7 +280,7 @@ def run_one(
 
 def this_machine() -> dict:
     """The record fields that say which machine and thread count a run of
-    this process has (``au_study.machine_of`` reads them back)."""
+    this process has (``records.machine_of`` reads them back)."""
     from geoconv_mm.utils.host import host_fingerprint
 
     return dict(
@@ -380,13 +289,15 @@ def this_machine() -> dict:
     )
 
 
-def check_machine(study_dir: str) -> None:
-    """Exit with the reason if the study's runs are of another machine or
-    thread count."""
-    from geoconv_mm.evaluation.au_study import check_one_machine, load_records
+def check_study(plan: StudyPlan, study_dir: str) -> None:
+    """Exit with the reason unless runs may be added to the study: its
+    pre-registration is committed and unchanged since its first record, and
+    its runs are of this machine and thread count."""
+    from geoconv_mm.study.records import check_one_machine, load_records
 
     try:
-        records, _ = load_records(study_dir)
+        records, failed = load_records(study_dir)
+        check_can_run(plan, records + failed)
         check_one_machine(records, study_dir, this_machine())
     except ValueError as err:
         raise SystemExit(f'error: {err}') from None
@@ -427,82 +338,64 @@ def take_claim(path: str) -> bool:
     return False
 
 
-def report(study_dir: str, num_boot=None, readme=None) -> None:
+def report(plan: StudyPlan, study_dir: str, page=None) -> None:
     """Analyse the study's records: summary.md, summary.json, intervals.png,
-    and the headline table into ``readme``'s marked place if given."""
-    from geoconv_mm.evaluation.au_study import (
-        NUM_BOOT,
-        analyse,
+    and the headline table into ``page``'s marked place if given."""
+    from geoconv_mm.study.analysis import analyse
+    from geoconv_mm.study.records import load_records
+    from geoconv_mm.study.report import (
         headline_table,
-        load_records,
         markdown,
         plot_intervals,
         replace_marked,
     )
     from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
 
-    study = osp.basename(study_dir)
     records, failed = load_records(study_dir)
     if not records:
         print(f'{study_dir}: no finished runs yet ({len(failed)} failed)')
         return
-    summary = analyse(records, COMPARISONS, num_boot or NUM_BOOT)
+    summary = analyse(records, plan)
     summary['failed'] = [
         {k: f[k] for k in ('arm', 'variant', 'seed', 'fold', 'error')}
         for f in failed
     ]
     summary['num_runs'] = len(records)
-    labels = {k: v[0] for k, v in ARMS.items()}
-    text = (
-        f'# SynthAU study `{study}`\n\n{len(records)} '
-        f'finished runs, {len(failed)} failed; analysis: '
-        'tools/analysis_tools/synthau_experiment.py\n\n'
-        + markdown(summary, labels, failed, study, REFERENCE)
-    )
+    text = markdown(summary, plan, failed, len(records))
     atomic_write_json(osp.join(study_dir, 'summary.json'), summary, indent=1)
     with atomic_path(osp.join(study_dir, 'summary.md'), '.tmp.md') as tmp:
         with open(tmp, 'w') as fh:
             fh.write(text)
-    plot_intervals(
-        summary, labels, osp.join(study_dir, 'intervals.png'), REFERENCE
-    )
+    plot_intervals(summary, plan, osp.join(study_dir, 'intervals.png'))
     print(text)
     print(f'written: {study_dir}/summary.md, summary.json, intervals.png')
-    if readme:
-        with open(readme) as fh:
+    if page:
+        with open(page) as fh:
             doc = fh.read()
-        block = '\n'.join(headline_table(summary, labels, study, REFERENCE))
-        doc = replace_marked(doc, block, study, readme)
-        with atomic_path(readme, '.tmp.md') as tmp:
+        block = '\n'.join(headline_table(summary, plan))
+        doc = replace_marked(doc, block, plan.study, page)
+        with atomic_path(page, '.tmp.md') as tmp:
             with open(tmp, 'w') as fh:
                 fh.write(doc)
-        print(f'written: the study table of {readme}')
+        print(f'written: the study table of {page}')
 
 
-def main():
-    args = parse_args()
-    study_dir = osp.join(osp.abspath(args.results_dir), args.study)
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    try:
+        plan = read_plan(args.plan)
+    except (FileNotFoundError, ValueError) as err:
+        raise SystemExit(f'error: {err}') from None
+    study_dir = osp.join(osp.abspath(args.results_dir), plan.study)
     os.makedirs(study_dir, exist_ok=True)
     if not args.analyse_only:
-        check_machine(study_dir)
-        jobs = [
-            (a, v, s, f)
-            for s in args.seeds
-            for f in args.folds
-            for v in args.variants
-            for a in args.arms
-        ]
-        work_root = osp.join(osp.abspath(args.work_dir), args.study)
-        overrides = {}
-        for item in args.generator:
-            key, _, value = item.partition('=')
-            try:
-                overrides[key] = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                overrides[key] = value  # a plain string (lighting=ambient)
+        check_study(plan, study_dir)
+        jobs = plan.jobs()
+        work_root = osp.join(osp.abspath(args.work_dir), plan.study)
         for i, (arm, variant, seed, fold) in enumerate(jobs):
             t = time.time()
             status = run_one(
+                plan,
                 arm,
                 variant,
                 seed,
@@ -510,8 +403,6 @@ def main():
                 study_dir,
                 work_root,
                 args.keep_checkpoints,
-                overrides,
-                args.extra_config,
             )
             print(
                 f'[{i + 1}/{len(jobs)}] {arm} / {variant} / seed {seed} / '
@@ -519,7 +410,7 @@ def main():
                 f'load {os.getloadavg()[0]:.2f})',
                 flush=True,
             )
-    report(study_dir, args.num_boot, args.readme)
+    report(plan, study_dir, args.page)
 
 
 if __name__ == '__main__':

@@ -1,13 +1,13 @@
 """SynthAU: a generated 3D face AU dataset that exists everywhere.
 
 Importing registers ``SynthAUDataset`` (DATASETS) and
-``LoadNeutralFaceSurface`` (TRANSFORMS).
+``LoadSynthAUFaceSurface`` (TRANSFORMS).
 """
 
 from .action_units import SYNTHAU_AU_IDS, au_displacement, sample_expression
 from .dataset import SynthAUDataset
-from .generator import SynthAUSpec, generate_synthau, neutral_geo_path
-from .transforms import LoadNeutralFaceSurface
+from .generator import MESH_SUFFIXES, SynthAUSpec, generate_synthau, mesh_path
+from .transforms import LoadSynthAUFaceSurface
 from .variants import SYNTHAU_VARIANTS, variant_generator
 
 __all__ = [
@@ -17,8 +17,9 @@ __all__ = [
     'SynthAUSpec',
     'generate_synthau',
     'SynthAUDataset',
-    'neutral_geo_path',
-    'LoadNeutralFaceSurface',
+    'MESH_SUFFIXES',
+    'mesh_path',
+    'LoadSynthAUFaceSurface',
     'SYNTHAU_VARIANTS',
     'variant_generator',
 ]

@@ -7,8 +7,12 @@ Layout of a build (``<root>/<spec.key>/``)::
     images/S001/00000.png         rendered crop (size x size, BGR PNG)
     images/S001/00000.npz         its FaceSurface record (crop pixel frame)
     images/S001/00000_neutral.npz the same identity and pose without the AUs
-                                  (``geometry='gt'`` only;
-                                  :func:`neutral_geo_path`)
+                                  (``geometry='gt'`` only)
+    images/S001/00000_recon.npz   MediaPipe's mesh of the image
+                                  (``reconstruct=True`` only)
+    images/S001/00000_recon_neutral.npz  MediaPipe's mesh of the same frame
+                                  rendered without the AUs
+                                  (``reconstruct=True`` only)
     subjects/S001.json            the subject's annotation entries (marks it
                                   done)
     annotations/synthau.json      OpenMMLab 2.0 annotation (written last)
@@ -59,16 +63,38 @@ _MIN_PARALLEL_FRAMES = 400
 GEOMETRIES = ('gt', 'reconstructed')
 LIGHTINGS = ('directional', 'ambient')
 TEXTURES = ('photo', 'varied')
-NEUTRAL_SUFFIX = '_neutral.npz'
+#: The meshes a build can keep per frame, by the suffix that replaces the
+#: ``.npz`` of the frame's record (``gt``: the mesh that was rendered).
+MESH_SUFFIXES = {
+    'gt': '.npz',
+    'neutral': '_neutral.npz',
+    'recon': '_recon.npz',
+    'recon_neutral': '_recon_neutral.npz',
+}
 
 
-def neutral_geo_path(geo_path: str) -> str:
-    """Where a build keeps the AU-free mesh of the frame whose mesh is
+def mesh_path(geo_path: str, mesh: str) -> str:
+    """Where a build keeps one of the meshes of the frame whose record is
     ``geo_path``.
+
+    Args:
+        geo_path (str): The frame's record (its ``geo_path``).
+        mesh (str): A key of :data:`MESH_SUFFIXES`: ``'gt'`` the rendered
+            mesh, ``'neutral'`` the same identity and pose without the AUs
+            (``geometry='gt'`` builds), ``'recon'`` MediaPipe's mesh of the
+            image and ``'recon_neutral'`` MediaPipe's mesh of the frame
+            rendered without the AUs (``reconstruct=True`` builds).
+
+    Returns:
+        str: The path.
     """
+    if mesh not in MESH_SUFFIXES:
+        raise ValueError(
+            f'mesh must be one of {sorted(MESH_SUFFIXES)}, got {mesh!r}'
+        )
     if not geo_path.endswith('.npz'):
         raise ValueError(f'not a SynthAU mesh record path: {geo_path!r}')
-    return geo_path[: -len('.npz')] + NEUTRAL_SUFFIX
+    return geo_path[: -len('.npz')] + MESH_SUFFIXES[mesh]
 
 
 # Where FacePipeline's template puts the eyes and the mouth, as crop fractions:
@@ -109,6 +135,13 @@ class SynthAUSpec:
             from a different scikit-image picture, see :func:`varied_texture`).
         render_neutral (bool): Render the image from the AU-free mesh (the mesh
             record keeps the AUs): the image carries no AU at all.
+        reconstruct (bool): Also keep, beside the ground truth, the mesh
+            that MediaPipe's Face Mesh reconstructs from each rendered image
+            and from the same frame rendered without the AUs (same light,
+            background and noise), as a user's data would be prepared
+            (:func:`mesh_path`). The images are those of the build without
+            it; frames where MediaPipe finds no face in either image are
+            left out and listed in ``summary.json``.
     """
 
     seed: int = 0
@@ -126,6 +159,7 @@ class SynthAUSpec:
     lighting: str = 'directional'
     texture: str = 'photo'
     render_neutral: bool = False
+    reconstruct: bool = False
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -166,6 +200,7 @@ class SynthAUSpec:
             f'_xy{self.inplane_scale:g}_z{self.depth_scale:g}_ap{self.appearance:g}'
             f'_{self.lighting}_{self.texture}'
             + ('_neutralimg' if self.render_neutral else '')
+            + ('_recon' if self.reconstruct else '')
         )
 
     def subjects(self) -> List[str]:
@@ -298,7 +333,7 @@ class SubjectRenderer:
         light = Lighting.sample(rng, ambient_only=spec.lighting == 'ambient')
         uv = self.base.uv
         texture = self.texture
-        gain = self.gain
+        gain = plain_gain = self.gain
         if self.furrows and not spec.render_neutral:
             dark = sum(
                 applied[au] * m
@@ -316,24 +351,37 @@ class SubjectRenderer:
             self.mirror_texture
         ):  # a mirrored photo keeps the mesh/texture registration
             texture, gain = texture[:, ::-1], gain[:, ::-1]
+            plain_gain = plain_gain[:, ::-1]
             uv = uv.copy()
             uv[:, 0] = texture.shape[1] - 1 - uv[:, 0]
-        shown = neutral if spec.render_neutral else verts
-        image, _ = render_face(
-            shown,
-            self.base.faces,
-            uv,
-            np.ascontiguousarray(texture),
-            np.ascontiguousarray(gain),
-            light,
-            size,
-            background,
-            self.regions.mouth_loop,
-            self.regions.eye_loops,
-        )
+
+        def render(mesh, albedo_gain):
+            return render_face(
+                mesh,
+                self.base.faces,
+                uv,
+                np.ascontiguousarray(texture),
+                np.ascontiguousarray(albedo_gain),
+                light,
+                size,
+                background,
+                self.regions.mouth_loop,
+                self.regions.eye_loops,
+            )[0]
+
+        image = render(neutral if spec.render_neutral else verts, gain)
         noise = rng.normal(0, rng.uniform(1.0, 4.0), image.shape)
         image = np.clip(image + noise, 0, 255).astype(np.uint8)
+        extra = {}
+        if spec.reconstruct:
+            # No further draws from the frame stream: the frames of a build
+            # with reconstructions are those of the build without.
+            shown = render(neutral, plain_gain)
+            extra['neutral_image'] = np.clip(shown + noise, 0, 255).astype(
+                np.uint8
+            )
         return dict(
+            extra,
             image=image,
             vertices=verts.astype(np.float32),
             neutral_vertices=neutral.astype(np.float32),
@@ -429,7 +477,7 @@ def _build(
     num_workers = min(num_workers, len(todo))
     if not todo:  # only the annotation is missing
         pass
-    elif spec.geometry == 'reconstructed' or num_workers <= 1:
+    elif _reconstructs(spec) or num_workers <= 1:
         base = BaseFace.load(base_path)
         pipeline = _reconstructor(spec)
         for index in todo:
@@ -461,8 +509,14 @@ def _manifest_path(out: str, subject: str) -> str:
     return osp.join(out, 'subjects', f'{subject}.json')
 
 
+def _reconstructs(spec: SynthAUSpec) -> bool:
+    """Whether the build runs MediaPipe (in this process: its graph is not
+    shared with spawned workers)."""
+    return spec.geometry == 'reconstructed' or spec.reconstruct
+
+
 def _reconstructor(spec: SynthAUSpec):
-    if spec.geometry != 'reconstructed':
+    if not _reconstructs(spec):
         return None
     from geoconv_mm.face import FacePipeline
 
@@ -555,23 +609,33 @@ def _write_frame(
 
     f = renderer.frame()
     rel = f'images/{subject}/{frame:05d}'
+    name = f'{subject} frame {frame}'
     status = dict(subject=subject, frame=frame, status='ok')
     image = f['image']
     surface = FaceSurface(f['vertices'], renderer.base.faces, image.shape[:2])
-    if pipeline is not None:
-        try:
-            result = pipeline.process(image, name=f'{subject} frame {frame}')
-        except (NoFaceError, ValueError) as exc:
-            status.update(status='no_face', reason=str(exc))
-            return None, status
-        image, surface = result.crop, result.surface
-    surface.validate(f'{subject} frame {frame}')
-    atomic_imwrite(osp.join(out, rel + '.png'), image)
-    surface.save(osp.join(out, rel + '.npz'))
-    if pipeline is None:
-        FaceSurface(
+    meshes = {}
+    try:
+        if spec.geometry == 'reconstructed':
+            result = pipeline.process(image, name=name)
+            image, surface = result.crop, result.surface
+        if spec.reconstruct:
+            meshes['recon'] = _source_mesh(pipeline, image, name)
+            meshes['recon_neutral'] = _source_mesh(
+                pipeline, f['neutral_image'], f'{name} (without the AUs)'
+            )
+    except (NoFaceError, ValueError) as exc:  # or a degenerate mesh
+        status.update(status='no_face', reason=str(exc))
+        return None, status
+    if spec.geometry == 'gt':
+        meshes['neutral'] = FaceSurface(
             f['neutral_vertices'], renderer.base.faces, image.shape[:2]
-        ).save(neutral_geo_path(osp.join(out, rel + '.npz')))
+        )
+    surface.validate(name)
+    atomic_imwrite(osp.join(out, rel + '.png'), image)
+    record = osp.join(out, rel + '.npz')
+    surface.save(record)
+    for mesh, mesh_surface in meshes.items():
+        mesh_surface.save(mesh_path(record, mesh))
     labels = active_aus(f['intensity'])
     entry = dict(
         img_path=rel + '.png',
@@ -589,6 +653,21 @@ def _write_frame(
         pose=[round(p, 3) for p in f['pose']],
     )
     return entry, status
+
+
+def _source_mesh(pipeline, image: np.ndarray, name: str):
+    """MediaPipe's mesh of ``image`` in that image's own pixel frame.
+
+    Raises:
+        NoFaceError: No face (names the frame).
+        DegenerateMeshError: An unusable mesh.
+    """
+    from geoconv_mm.geodesic import FaceSurface
+
+    result = pipeline.process(image, name=name)
+    return FaceSurface(
+        result.mesh_vertices, result.surface.faces, image.shape[:2]
+    ).validate(name)
 
 
 def label_statistics(data_list: List[dict]) -> Dict[int, float]:

@@ -15,6 +15,10 @@ lights and labels.
   quadrupled (dose response).
 - ``geometry_only_x4``: geometry-only with the depth motion quadrupled.
 - ``varied_texture``: the default with a different skin texture per identity.
+- ``recon``: the default with MediaPipe's meshes of every image kept beside
+  the ground truth (``reconstruct=True``): the same images, less the frames
+  where MediaPipe finds no face, so that arms reading the ground truth and
+  arms reading the reconstruction see the same frames.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ SYNTHAU_VARIANTS: Dict[str, dict] = {
     'depth_x4': dict(depth_scale=4.0),
     'geometry_only_x4': dict(_GEOMETRY_ONLY, depth_scale=4.0),
     'varied_texture': dict(texture='varied'),
+    'recon': dict(reconstruct=True),
 }
 
 

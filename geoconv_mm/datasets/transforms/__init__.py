@@ -5,6 +5,7 @@ from .geodesic import GenerateGeodesicWeights, RenderDepth, fill_geo_specs
 from .geometric import CropFace, RandomFlipFace, ResizeFace
 from .loading import LoadFaceSurface
 from .photometric import PCALighting, RandomHSVScale
+from .surface_noise import PerturbFaceSurface
 
 __all__ = [
     'LoadFaceSurface',
@@ -18,4 +19,5 @@ __all__ = [
     'add_meta_keys',
     'RandomHSVScale',
     'PCALighting',
+    'PerturbFaceSurface',
 ]

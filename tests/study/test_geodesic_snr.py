@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoconv_mm.evaluation.geodesic_snr import (
+from geoconv_mm.study.geodesic_snr import (
     mean_squared_change,
     weight_snr,
 )
@@ -55,8 +55,8 @@ def test_bad_input_is_named():
 def test_synthau_depth_dose_and_depthless_au():
     from mmengine.config import Config
 
-    from geoconv_mm.evaluation.geodesic_snr import synthau_weight_snr
     from geoconv_mm.ops import GeoSpec
+    from geoconv_mm.study.geodesic_snr import synthau_weight_snr
 
     gen = Config.fromfile('configs/geocnn_synthau_demo.py').synthau
     specs = [GeoSpec(4, 3, 1, 1, 1)]

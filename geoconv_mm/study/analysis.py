@@ -1,0 +1,299 @@
+"""The analysis of a study's records, as its plan fixes it.
+
+- Per arm and variant: runs, mean +- sd (ddof 1) of the runs' mean F1 over
+  AUs, and its interval over seeds and test subjects
+  (:func:`~.statistics.crossed_interval`), stratified by fold.
+- Paired comparisons A - B on the (seed, fold) runs both arms have: the
+  difference of mean F1 with its interval and t-test p-value; where the
+  pairs span several folds, each fold's difference and interval beside the
+  pooled one, as a description (the verdict is the pooled interval's).
+- Per AU: the difference and its interval, the exact sign-flip p-value
+  (:func:`~.statistics.sign_flip_p_values`) and Holm's adjustment over the
+  AUs (Benjamini-Hochberg beside it); when the pairs are too few for Holm's
+  correction to pass at any p-value, the comparison says so instead of
+  listing AUs.
+- The all-present baseline per AU from the stored test labels (the mean of
+  the folds' baselines), and per run the AUs *learned*: F1 at least the
+  plan's margin above that baseline.
+
+The verdict on "A helps" (:func:`verdict`), from the interval of A - B:
+*supported* when it lies above 0; otherwise *falsified at this scale* when
+it lies below the plan's smallest useful gain; otherwise *inconclusive*.
+A comparison whose planned pairs are not all there yet gets no verdict.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .plan import StudyPlan
+from .records import all_present_f1, learned_aus, machine_of
+from .statistics import (
+    Interval,
+    benjamini_hochberg,
+    correction_can_pass,
+    crossed_interval,
+    holm,
+    paired_strata,
+    run_scores,
+    sign_flip_p_values,
+    smallest_p,
+)
+
+SUPPORTED = 'supported'
+FALSIFIED = 'falsified at this scale'
+INCONCLUSIVE = 'inconclusive'
+TOO_FEW_PAIRS = 'no verdict yet'
+
+Runs = Dict[Tuple[int, int], dict]
+
+
+def verdict(
+    interval: Sequence[float],
+    min_useful_gain: float,
+    complete: bool = True,
+) -> str:
+    """The verdict on "arm A helps" from the interval of A - B.
+
+    Args:
+        interval (Sequence[float]): Lower and upper end, in F1 points.
+        min_useful_gain (float): The smallest gain worth having.
+        complete (bool): Whether every planned pair is there; if not, the
+            verdict is :data:`TOO_FEW_PAIRS`.
+
+    Returns:
+        str: :data:`SUPPORTED`, :data:`FALSIFIED`, :data:`INCONCLUSIVE` or
+        :data:`TOO_FEW_PAIRS`.
+    """
+    lo, hi = (float(x) for x in interval)
+    if not complete or np.isnan(lo) or np.isnan(hi):
+        return TOO_FEW_PAIRS
+    if not lo <= hi:
+        raise ValueError(f'interval {list(interval)}: lower end above upper')
+    if lo > 0:
+        return SUPPORTED
+    if hi < min_useful_gain:
+        return FALSIFIED
+    return INCONCLUSIVE
+
+
+def _by_key(records: Sequence[dict]) -> Dict[Tuple[str, str], Runs]:
+    out: Dict[Tuple[str, str], Runs] = defaultdict(dict)
+    for r in records:
+        out[(r['arm'], r['variant'])][(r['seed'], r['fold'])] = r
+    return out
+
+
+def _fold_counts(runs: Sequence[dict]) -> List[np.ndarray]:
+    """Per fold, (R, S, A, 4) counts of the runs in seed order."""
+    out = []
+    for f in sorted({r['fold'] for r in runs}):
+        fr = sorted(
+            (r for r in runs if r['fold'] == f), key=lambda r: r['seed']
+        )
+        subjects = fr[0]['subjects']
+        for r in fr:
+            if r['subjects'] != subjects:
+                raise ValueError(
+                    f'fold {f}: runs disagree on the test subjects '
+                    f'({r["arm"]} seed {r["seed"]})'
+                )
+        out.append(np.stack([r['counts'] for r in fr]))
+    return out
+
+
+def _ends(iv: Interval) -> List[float]:
+    return [float(iv.low), float(iv.high)]
+
+
+def arm_summary(runs: Sequence[dict], plan: StudyPlan) -> dict:
+    """Mean +- sd and interval of one arm's mean F1 on one variant."""
+    f1 = np.array([r['f1'] for r in runs], np.float64)
+    names = runs[0]['au_names']
+    per_au = np.array([[r['f1_per_au'][n] for n in names] for r in runs])
+    iv = crossed_interval(
+        [run_scores(c) for c in _fold_counts(runs)], plan.level
+    )
+    learned = [learned_aus(r, plan.learned_margin_f1) for r in runs]
+    counts = [len(x) for x in learned]
+    return dict(
+        n=len(runs),
+        runs=[[r['seed'], r['fold']] for r in runs],
+        seeds=sorted({r['seed'] for r in runs}),
+        folds=sorted({r['fold'] for r in runs}),
+        f1=f1.tolist(),
+        mean=float(f1.mean()),
+        sd=float(f1.std(ddof=1)) if len(f1) > 1 else None,
+        interval=_ends(iv),
+        per_au_mean=dict(zip(names, per_au.mean(0).tolist())),
+        train_time_s=float(np.mean([r['train_time_s'] for r in runs])),
+        learned_aus=learned,
+        num_learned=counts,
+        num_learned_mean=float(np.mean(counts)),
+        num_learned_min=int(min(counts)),
+        learnable_runs=int(sum(c >= plan.learnable_min_aus for c in counts)),
+    )
+
+
+def compare(
+    runs_a: Runs, runs_b: Runs, plan: StudyPlan, planned: int
+) -> Optional[dict]:
+    """Paired comparison A - B over the (seed, fold) runs both arms have.
+
+    Args:
+        runs_a (dict): (seed, fold) -> record of arm A.
+        runs_b (dict): The same for arm B.
+        plan (StudyPlan): Level, thresholds.
+        planned (int): Pairs the plan lists for this comparison (the verdict
+            waits for all of them).
+
+    Returns:
+        dict: or None without a common run.
+    """
+    keys = sorted(set(runs_a) & set(runs_b))
+    if not keys:
+        return None
+    a = _fold_counts([runs_a[k] for k in keys])
+    b = _fold_counts([runs_b[k] for k in keys])
+    names = runs_a[keys[0]]['au_names']
+    iv = crossed_interval(paired_strata(list(zip(a, b))), plan.level)
+    per_au_strata = paired_strata(list(zip(a, b)), per_au=True)
+    au_iv = crossed_interval(per_au_strata, plan.level)
+    p = sign_flip_p_values([full for full, _ in per_au_strata])
+    known = ~np.isnan(p)
+    p_holm = np.full(len(p), np.nan)
+    p_bh = np.full(len(p), np.nan)
+    p_holm[known] = holm(p[known])
+    p_bh[known] = benjamini_hochberg(p[known])
+    folds = sorted({f for _, f in keys})
+    by_fold = {}
+    if len(folds) > 1:  # descriptive: the verdict is the pooled interval's
+        for f, fold_strata in zip(folds, paired_strata(list(zip(a, b)))):
+            fiv = crossed_interval([fold_strata], plan.level)
+            by_fold[str(f)] = dict(
+                n_pairs=int(len(fold_strata[0])),
+                diff=float(fiv.estimate),
+                interval=_ends(fiv),
+            )
+    return dict(
+        n_pairs=len(keys),
+        planned_pairs=planned,
+        by_fold=by_fold,
+        pairs=[list(k) for k in keys],
+        diff=float(iv.estimate),
+        interval=_ends(iv),
+        se=float(iv.se),
+        df=float(iv.df),
+        p=float(iv.p),
+        verdict=verdict(
+            _ends(iv), plan.min_useful_gain_f1, len(keys) >= planned
+        ),
+        per_au_test=dict(
+            test='exact sign-flip within folds, Holm over AUs',
+            alpha=plan.per_au_alpha,
+            num_aus=int(known.sum()),
+            smallest_p=smallest_p(len(keys)),
+            holm_can_pass=correction_can_pass(
+                len(keys), int(known.sum()), plan.per_au_alpha
+            ),
+        ),
+        per_au={
+            n: dict(
+                diff=float(d),
+                interval=[float(lo), float(hi)],
+                p=float(pp),
+                p_holm=float(ph),
+                p_bh=float(pb),
+            )
+            for n, d, lo, hi, pp, ph, pb in zip(
+                names,
+                au_iv.estimate,
+                au_iv.low,
+                au_iv.high,
+                p,
+                p_holm,
+                p_bh,
+            )
+        },
+    )
+
+
+def significant_aus(comparison: dict) -> List[Tuple[str, float]]:
+    """(AU, difference) of the AUs whose Holm-adjusted p-value passes."""
+    alpha = comparison['per_au_test']['alpha']
+    return [
+        (au, d['diff'])
+        for au, d in comparison['per_au'].items()
+        if d['p_holm'] <= alpha
+    ]
+
+
+def analyse(records: Sequence[dict], plan: StudyPlan) -> dict:
+    """Every arm summary and every comparison of the plan, per variant.
+
+    Args:
+        records (Sequence[dict]): From :func:`~.records.load_records`.
+        plan (StudyPlan): The study's plan.
+
+    Returns:
+        dict: ``variants`` -> {``folds``, ``arms``: {arm: summary},
+        ``comparisons``: {"A - B": comparison}, ``all_present``: {AU: F1},
+        ``au_names``}, with the machine, the plan's page and hash and the
+        rule.
+    """
+    grouped = _by_key(records)
+    out: Dict[str, dict] = {}
+    for variant in sorted({r['variant'] for r in records}):
+        arms = {
+            arm: arm_summary(list(grouped[(arm, variant)].values()), plan)
+            for arm in dict.fromkeys(
+                [*plan.arms, *sorted(a for a, _ in grouped)]
+            )
+            if (arm, variant) in grouped
+        }
+        runs = [r for r in records if r['variant'] == variant]
+        names = runs[0]['au_names']
+        # Each fold has its own test subjects, so its own baseline.
+        one_per_fold = {r['fold']: r for r in runs}.values()
+        all_present = np.mean(
+            [all_present_f1(r['test_positive_rate']) for r in one_per_fold],
+            axis=0,
+        )
+        cmp = {}
+        for a, b in plan.comparisons:
+            if (a, variant) in grouped and (b, variant) in grouped:
+                c = compare(
+                    grouped[(a, variant)],
+                    grouped[(b, variant)],
+                    plan,
+                    len(plan.planned_pairs(a, b, variant)),
+                )
+                if c is not None:
+                    cmp[f'{a} - {b}'] = c
+        out[variant] = dict(
+            folds=sorted({r['fold'] for r in runs}),
+            arms=arms,
+            comparisons=cmp,
+            au_names=names,
+            all_present=dict(zip(names, all_present.tolist())),
+        )
+    return dict(
+        variants=out,
+        machine=machine_of(records[0]) if records else None,
+        plan=dict(
+            path=plan.path,
+            sha256=plan.sha256,
+            preregistered=plan.preregistered,
+            primary=list(plan.primary),
+        ),
+        rule=dict(
+            level=plan.level,
+            min_useful_gain_f1=plan.min_useful_gain_f1,
+            per_au_alpha=plan.per_au_alpha,
+            learned_margin_f1=plan.learned_margin_f1,
+            learnable_min_aus=plan.learnable_min_aus,
+        ),
+    )

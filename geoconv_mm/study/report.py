@@ -1,0 +1,324 @@
+"""A study's analysis as Markdown tables and a chart of its intervals."""
+
+from __future__ import annotations
+
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from geoconv_mm.utils.atomic_io import atomic_path
+
+from .analysis import TOO_FEW_PAIRS, significant_aus
+from .plan import StudyPlan
+from .records import describe_machine
+
+
+def table_marks(study: str) -> Tuple[str, str]:
+    """The marks around a study's headline table in a page that shows it.
+
+    Args:
+        study (str): The study's name.
+
+    Returns:
+        tuple: The begin and end marks.
+    """
+    return (
+        f'<!-- study-table:begin {study} -->',
+        f'<!-- study-table:end {study} -->',
+    )
+
+
+def _folds(folds: Sequence[int]) -> str:
+    return ', '.join(str(f) for f in folds)
+
+
+def _interval(iv: Sequence[float], fmt: str = '+.2f') -> str:
+    if any(np.isnan(x) for x in iv):
+        return '-'
+    return f'[{iv[0]:{fmt}}, {iv[1]:{fmt}}]'
+
+
+def rule_lines(summary: dict, plan: StudyPlan) -> List[str]:
+    """The verdict rule and the learnability criterion, in words."""
+    rule = summary['rule']
+    level = f'{100 * rule["level"]:g}%'
+    ref = plan.labels[plan.reference]
+    return [
+        f'Verdict on each arm against another, from the {level} interval of '
+        'the paired difference of mean F1 (t interval over training seeds '
+        'and test subjects, folds as strata): supported when it lies above '
+        '0; otherwise falsified at this scale when it lies below '
+        f'+{rule["min_useful_gain_f1"]:g} F1 (the smallest gain worth '
+        f'having); otherwise inconclusive; {TOO_FEW_PAIRS} until every '
+        'planned pair has run. Reference arm: ' + ref + '.',
+        '',
+        'AUs learned: AUs on which a run\'s F1 is at least '
+        f'{rule["learned_margin_f1"]:g} points above predicting the AU '
+        'present on every test frame (from the test labels); learnable at '
+        f'this scale means at least {rule["learnable_min_aus"]} AUs.',
+    ]
+
+
+def headline_table(summary: dict, plan: StudyPlan) -> List[str]:
+    """Per variant and arm: runs, mean +- sd, AUs learned, and each
+    comparison of the plan with its interval and verdict, between the
+    study's :func:`table_marks`."""
+    begin, end = table_marks(plan.study)
+    lines = [
+        begin,
+        '',
+        '| variant | comparison | pairs | folds | mean F1, A ± sd | mean F1, '
+        'B ± sd | ΔF1 [95%] | verdict |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
+    for variant, v in summary['variants'].items():
+        for name, c in v['comparisons'].items():
+            a, b = name.split(' - ')
+            sa, sb = v['arms'][a], v['arms'][b]
+            folds = sorted({f for _, f in c['pairs']})
+            pairs = f'{c["n_pairs"]}'
+            if c['n_pairs'] < c['planned_pairs']:
+                pairs += f' of {c["planned_pairs"]}'
+            lines.append(
+                f'| {variant} | {plan.labels[a]} − {plan.labels[b]} | {pairs} '
+                f'| {_folds(folds)} | {sa["mean"]:.2f} ± {_sd(sa)} | '
+                f'{sb["mean"]:.2f} ± {_sd(sb)} | {c["diff"]:+.2f} '
+                f'{_interval(c["interval"])} | {c["verdict"]} |'
+            )
+    lines += ['', end, '']
+    return lines + rule_lines(summary, plan) + ['']
+
+
+def _sd(s: dict) -> str:
+    return f'{s["sd"]:.2f}' if s['sd'] is not None else '-'
+
+
+def replace_marked(text: str, block: str, study: str, where: str) -> str:
+    """``text`` with the part between the study's :func:`table_marks` (marks
+    included) replaced by ``block``, which must carry the marks too.
+
+    Args:
+        text (str): A document with exactly one pair of the study's marks.
+        block (str): The new marked part (from :func:`headline_table`).
+        study (str): The study's name.
+        where (str): Name of the document, for errors.
+
+    Returns:
+        str: The document with the block in place.
+    """
+    begin, end_mark = table_marks(study)
+    for name, t in ((where, text), ('the table', block)):
+        if t.count(begin) != 1 or t.count(end_mark) != 1:
+            raise ValueError(
+                f'{name}: needs exactly one {begin} and one {end_mark}'
+            )
+    start = text.index(begin)
+    end = text.index(end_mark) + len(end_mark)
+    if end < start:
+        raise ValueError(f'{where}: {end_mark} comes before {begin}')
+    b0 = block.index(begin)
+    b1 = block.index(end_mark) + len(end_mark)
+    return text[:start] + block[b0:b1] + text[end:]
+
+
+def _per_au_cell(c: dict) -> str:
+    test = c['per_au_test']
+    if not test['holm_can_pass']:
+        return (
+            f'none can pass: {c["n_pairs"]} pairs give p ≥ '
+            f'{test["smallest_p"]:.3g}, Holm over {test["num_aus"]} AUs '
+            f'needs ≤ {test["alpha"] / test["num_aus"]:.2g}'
+        )
+    sig = significant_aus(c)
+    return ', '.join(f'{au} ({d:+.1f})' for au, d in sig) or 'none'
+
+
+def markdown(
+    summary: dict, plan: StudyPlan, failed: Sequence[dict], num_runs: int
+) -> str:
+    """The study report: the headline table, then per variant the arms,
+    the comparisons with each fold alone, and the per-AU table.
+
+    Args:
+        summary (dict): From :func:`~.analysis.analyse`.
+        plan (StudyPlan): The study's plan.
+        failed (Sequence[dict]): Failed run records, listed at the end.
+        num_runs (int): Finished runs.
+
+    Returns:
+        str: Markdown.
+    """
+    labels = plan.labels
+    kind = (
+        'pre-registered'
+        if plan.preregistered
+        else 'described after the runs, not pre-registered'
+    )
+    lines = [
+        f'# Study `{plan.study}`',
+        '',
+        f'{num_runs} finished runs, {len(failed)} failed. Plan: '
+        f'`{plan.path}` ({kind}; SHA-256 {plan.sha256[:12]}). Machine: '
+        f'{describe_machine(summary["machine"])}.',
+        '',
+    ]
+    lines += headline_table(summary, plan)
+    for variant, v in summary['variants'].items():
+        ap = np.mean(list(v['all_present'].values()))
+        lines += [
+            f'## Variant `{variant}`',
+            '',
+            '| arm | runs | folds | mean F1 ± sd | 95% interval | per-run F1 '
+            '| AUs learned per run | train time / run |',
+            '|---|---|---|---|---|---|---|---|',
+        ]
+        for arm, s in v['arms'].items():
+            lines.append(
+                f'| {labels.get(arm, arm)} | {s["n"]} | {_folds(s["folds"])} '
+                f'| {s["mean"]:.2f} ± {_sd(s)} | '
+                f'{_interval(s["interval"], ".2f")} | '
+                f'{", ".join(f"{x:.1f}" for x in s["f1"])} | '
+                f'{", ".join(str(n) for n in s["num_learned"])} | '
+                f'{s["train_time_s"] / 60:.1f} min |'
+            )
+        lines += [
+            f'| predict all present | - | {_folds(v["folds"])} | {ap:.2f} '
+            '| - | - | - | - |',
+            '',
+        ]
+        if not v['comparisons']:
+            continue
+        lines += [
+            '| paired difference | pairs | ΔF1 | 95% interval | p | verdict '
+            '| AUs with Holm p ≤ 0.05 (sign-flip test) |',
+            '|---|---|---|---|---|---|---|',
+        ]
+        for name, c in v['comparisons'].items():
+            a, b = name.split(' - ')
+            shown = f'{labels.get(a, a)} − {labels.get(b, b)}'
+            lines.append(
+                f'| {shown} | {c["n_pairs"]} | {c["diff"]:+.2f} | '
+                f'{_interval(c["interval"])} | {c["p"]:.3g} | '
+                f'{c["verdict"]} | {_per_au_cell(c)} |'
+            )
+            lines += [
+                f'| {shown}, fold {f} alone | {d["n_pairs"]} | '
+                f'{d["diff"]:+.2f} | {_interval(d["interval"])} | - | - | - |'
+                for f, d in c['by_fold'].items()
+            ]
+        lines.append('')
+        names = v['au_names']
+        cmps = list(v['comparisons'])
+        lines += [
+            '| AU | all present | '
+            + ' | '.join(f'{labels.get(a, a)} F1' for a in v['arms'])
+            + ' | '
+            + ' | '.join(f'Δ {c} [95%] (Holm p)' for c in cmps)
+            + ' |',
+            '|---|---|' + '---|' * (len(v['arms']) + len(cmps)),
+        ]
+        for n in names:
+            cells = [f'{s["per_au_mean"][n]:.1f}' for s in v['arms'].values()]
+            for c in cmps:
+                d = v['comparisons'][c]['per_au'][n]
+                cells.append(
+                    f'{d["diff"]:+.1f} {_interval(d["interval"], "+.1f")} '
+                    f'({d["p_holm"]:.2f})'
+                )
+            lines.append(
+                f'| {n} | {v["all_present"][n]:.1f} | '
+                + ' | '.join(cells)
+                + ' |'
+            )
+        lines.append('')
+    if failed:
+        lines += ['## Failed runs', '']
+        lines += [
+            f'- {f["arm"]} / {f["variant"]} / seed {f["seed"]} / fold '
+            f'{f["fold"]}: {f.get("error", "?")}'
+            for f in failed
+        ]
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
+    """Per variant: each arm's mean F1 with its interval, and every
+    comparison's paired difference with its interval (PNG, atomically)."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    labels = plan.labels
+    variants = list(summary['variants'])
+    fig, axes = plt.subplots(
+        2,
+        len(variants),
+        figsize=(max(7.5, 4.8 * len(variants)), 7.0),
+        squeeze=False,
+    )
+    level = f'{100 * summary["rule"]["level"]:g}%'
+    for j, variant in enumerate(variants):
+        v = summary['variants'][variant]
+        ax = axes[0, j]
+        arms = list(v['arms'])
+        for i, arm in enumerate(arms):
+            s = v['arms'][arm]
+            lo, hi = s['interval']
+            if not np.isnan(lo):
+                ax.errorbar(
+                    s['mean'],
+                    i,
+                    xerr=[[s['mean'] - lo], [hi - s['mean']]],
+                    fmt='o',
+                    capsize=4,
+                    color='tab:blue',
+                )
+            ax.plot(
+                s['f1'], [i] * len(s['f1']), '.', color='tab:gray', alpha=0.6
+            )
+        ap = np.mean(list(v['all_present'].values()))
+        ax.axvline(ap, color='tab:red', ls='--', lw=1, label='all present')
+        ax.set_yticks(
+            range(len(arms)),
+            [f'{labels.get(a, a)} (n={v["arms"][a]["n"]})' for a in arms],
+            fontsize=8,
+        )
+        ax.set_xlabel('mean F1 over AUs (%)')
+        ax.set_title(f'{variant}: mean F1, {level} interval', fontsize=9)
+        ax.set_ylim(-0.6, len(arms) - 0.4)
+        ax.legend(fontsize=7, loc='best')
+        ax = axes[1, j]
+        cmps = list(v['comparisons'])
+        for i, c in enumerate(cmps):
+            d = v['comparisons'][c]
+            lo, hi = d['interval']
+            if np.isnan(lo):
+                continue
+            ax.errorbar(
+                d['diff'],
+                i,
+                xerr=[[d['diff'] - lo], [hi - d['diff']]],
+                fmt='s',
+                capsize=4,
+                color='tab:green',
+            )
+        ax.axvline(0, color='k', lw=1)
+        ax.set_ylim(-0.6, len(cmps) - 0.4)
+        ax.set_yticks(
+            range(len(cmps)),
+            [
+                f'{labels.get(c.split(" - ")[0])} − '
+                f'{labels.get(c.split(" - ")[1])} '
+                f'({v["comparisons"][c]["n_pairs"]})'
+                for c in cmps
+            ],
+            fontsize=7,
+        )
+        ax.set_xlabel('paired ΔF1 (points)')
+        ax.set_title(f'{variant}: differences, {level} intervals', fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path, '.tmp.png') as tmp:
+        fig.savefig(tmp, dpi=110, format='png')
+    plt.close(fig)
