@@ -1,51 +1,119 @@
-"""Per-face AU predictions for an image, an image folder, a video or a webcam.
+"""Per-face AU predictions for images, image folders, videos, folders and
+lists of videos, and webcams.
 
-Writes one CSV row per (frame, face) with OpenFace-style columns (frame,
-face_id, timestamp, confidence, success, status, reason, pose_Tx..pose_Rz,
-AUxx_c presence, AUxx_p probability), row by row as frames are done, so an
-interrupted run keeps its rows. A frame without a face, or one that cannot
-be decoded, gets one row with success 0 and the reason. Optionally writes an
-annotated video / image folder (every face boxed with its id and AU
-bars) and a probability plot (one panel per face id).
+One input, one CSV (``--out``): one row per (frame, face) with OpenFace-style
+columns (frame, face_id, timestamp, confidence, success, status, reason,
+pose_Tx..pose_Rz, AUxx_c presence, AUxx_p probability), written row by row,
+so an interrupted run keeps its rows; optionally an annotated video / image
+folder (``--show-out``) and a probability plot (``--plot-out``).
 
-Example:
+Many inputs (``--out-dir``): each video, and each folder's images, gets its
+own CSV in the output folder; ``summary.csv`` gives every input's status,
+frames, faces and time. A rerun skips the inputs already finished;
+``--shard i/N`` runs every N-th input of a cluster array job;
+``--workers N`` reads N inputs at once in worker processes. The exit status
+is 1 when an input failed.
+
+Examples:
     python tools/infer.py face.mp4 --config configs/geocnn_bp4d_fold1.py \
         --checkpoint work_dirs/geocnn_bp4d_fold1/epoch_14.pth --out preds.csv \
         --show-out annotated.mp4 --plot-out aus.png
+    python tools/infer.py videos/ --recursive --out-dir aus/ --workers 2 \
+        --config configs/geocnn_bp4d_fold1.py --checkpoint epoch_14.pth
 """
 
 import argparse
+import math
+
+
+def _number(kind, low, strict):
+    """An argparse type: a finite ``kind`` above (or at) ``low``."""
+    sign = '>' if strict else '>='
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if (
+            value is None
+            or not math.isfinite(value)
+            or value < low
+            or (strict and value == low)
+        ):
+            what = 'an integer' if kind is int else 'a number'
+            raise argparse.ArgumentTypeError(
+                f'must be {what} {sign} {low}, got {text!r}'
+            )
+        return value
+
+    return parse
+
+
+#: How the first line counts each kind of input.
+KIND_NAMES = dict(
+    video='videos',
+    images='image sequences',
+    webcam='webcams',
+    missing='missing',
+)
+POSITIVE_INT = _number(int, 1, False)
+NON_NEGATIVE_INT = _number(int, 0, False)
+POSITIVE_FLOAT = _number(float, 0.0, True)
 
 
 def parse_args(argv=None):
+    from geoconv_mm.apis.inference_inputs import parse_shard
+    from geoconv_mm.apis.inference_workers import NETWORK_MODES
     from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        'input', help='image, image folder, video file, or webcam index'
+        'inputs',
+        nargs='+',
+        metavar='input',
+        help='video, image, image folder, folder of videos, list file '
+        '(.txt, one path per line) or webcam index',
     )
     parser.add_argument(
-        '--config', required=True, help='the model\'s training config'
+        '--config', required=True, help="the model's training config"
     )
     parser.add_argument(
         '--checkpoint', required=True, help='trained weights (.pth)'
     )
-    parser.add_argument('--out', required=True, help='output CSV')
+    out = parser.add_mutually_exclusive_group(required=True)
+    out.add_argument('--out', help='output CSV (one input)')
+    out.add_argument(
+        '--out-dir',
+        help='output folder: one CSV per input and summary.csv; a rerun '
+        'skips the inputs already finished',
+    )
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a checkpoint that does not fit the model (the fitting '
+        'part; the rest stays at its initialisation) instead of failing',
+    )
     parser.add_argument(
         '--device',
         default=None,
         help="'cpu', 'cuda', 'cuda:1' (default: CUDA when available)",
     )
-    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument(
+        '--batch-size',
+        type=POSITIVE_INT,
+        default=16,
+        help='faces per forward pass',
+    )
     parser.add_argument(
         '--max-faces',
-        type=int,
+        type=POSITIVE_INT,
         default=None,
         help='faces per frame, largest first (default: all)',
     )
     parser.add_argument(
         '--detect-every',
-        type=int,
+        type=POSITIVE_INT,
         default=DEFAULT_DETECT_EVERY,
         help='video/webcam: full face detection every N frames (and when a '
         'face is lost); faces are tracked in between, so a face entering '
@@ -54,42 +122,112 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--fps',
-        type=float,
+        type=POSITIVE_FLOAT,
         default=30.0,
         help='frame rate assumed for image sequences (timestamps)',
     )
     parser.add_argument(
         '--max-frames',
-        type=int,
+        type=POSITIVE_INT,
         default=None,
-        help='stop after N frames (required for a webcam)',
+        help='stop each input after N frames (required for a webcam)',
+    )
+    parser.add_argument(
+        '--recursive',
+        action='store_true',
+        help='folders: also read their subfolders (each subfolder of '
+        'images is one sequence)',
+    )
+    parser.add_argument(
+        '--shard',
+        default=None,
+        metavar='i/N',
+        help='--out-dir: run shard i of N (1 <= i <= N): every N-th input '
+        'in the order of their names, e.g. $SLURM_ARRAY_TASK_ID/N',
+    )
+    parser.add_argument(
+        '--workers',
+        type=NON_NEGATIVE_INT,
+        default=0,
+        help='--out-dir: worker processes reading inputs at once (0: read '
+        'them one by one in this process)',
+    )
+    parser.add_argument(
+        '--network',
+        choices=NETWORK_MODES,
+        default=None,
+        help='with --workers: one network in this process fed by the '
+        "workers' face front-ends (shared; the default on a GPU), or a "
+        'network in every worker (replicated; the default on a CPU)',
+    )
+    parser.add_argument(
+        '--threads',
+        type=POSITIVE_INT,
+        default=None,
+        help="torch threads of the network (default: one per core, shared "
+        'out among replicated workers)',
+    )
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the network (slow first batches)',
     )
     parser.add_argument(
         '--show-out',
         default=None,
-        help='annotated output: a .mp4/.avi video or a folder of images',
+        help='--out: annotated output, a .mp4/.avi video or a folder of '
+        'images',
     )
     parser.add_argument(
-        '--plot-out', default=None, help='PNG of AU probabilities over time'
+        '--plot-out',
+        default=None,
+        help='--out: PNG of AU probabilities over time',
+    )
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help="show the libraries' own start-up messages (MediaPipe, "
+        'TensorFlow Lite, MMEngine)',
     )
     args = parser.parse_args(argv)
-    if args.input.isdigit() and args.max_frames is None:
+    webcams = [p for p in args.inputs if p.isdigit()]
+    if webcams and args.max_frames is None:
         parser.error('a webcam input needs --max-frames')
-    if args.max_faces is not None and args.max_faces < 1:
-        parser.error(f'--max-faces must be >= 1, got {args.max_faces}')
-    if args.detect_every < 1:
-        parser.error(f'--detect-every must be >= 1, got {args.detect_every}')
+    if args.out:
+        if len(args.inputs) != 1:
+            parser.error(
+                f'--out takes one input, got {len(args.inputs)}; use '
+                '--out-dir for several'
+            )
+        for name in ('shard', 'recursive'):
+            if getattr(args, name):
+                parser.error(f'--{name} needs --out-dir')
+        if args.workers:
+            parser.error('--workers needs --out-dir')
+    else:
+        for name in ('show_out', 'plot_out'):
+            if getattr(args, name):
+                parser.error(
+                    f'--{name.replace("_", "-")} needs --out (one input)'
+                )
+    if args.network and not args.workers:
+        parser.error('--network needs --workers')
+    if args.shard is not None:
+        try:
+            args.shard = parse_shard(args.shard)
+        except ValueError as exc:
+            parser.error(str(exc))
     return args
 
 
 def _frames(args):
-    """The input's frames, checked up front: an input that cannot be opened
-    at all raises naming the file."""
+    """The one input's frames, checked up front: an input that cannot be
+    opened at all raises naming the file."""
     from geoconv_mm.apis import FrameSource
     from geoconv_mm.utils.frame_io import open_video, read_image
 
     frames = FrameSource(
-        args.input,
+        args.inputs[0],
         fps=args.fps,
         max_frames=args.max_frames,
         keep_errors=True,
@@ -101,23 +239,53 @@ def _frames(args):
     return frames
 
 
-def _by_frame(predictions):
-    """Groups consecutive predictions of the same frame."""
-    group = []
-    for pred in predictions:
-        if group and pred.frame != group[0].frame:
-            yield group
-            group = []
-        group.append(pred)
-    if group:
-        yield group
+def _network_options(args, threads=None):
+    return dict(
+        threads=threads if threads is not None else args.threads,
+        compile=args.compile,
+    )
+
+
+def _inferencer(args, threads=None):
+    from geoconv_mm.apis import AUInferencer
+
+    return AUInferencer(
+        args.config,
+        args.checkpoint,
+        device=args.device,
+        batch_size=args.batch_size,
+        max_faces=args.max_faces,
+        detect_every=args.detect_every,
+        strict=not args.non_strict,
+        network=_network_options(args, threads),
+    )
+
+
+def _model_line(args, au_names, device):
+    return (
+        f'model: {args.config} with {args.checkpoint} '
+        f'({len(au_names)} AUs: {" ".join(au_names)}), device {device}'
+    )
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import logging
+    from geoconv_mm.apis.console import QuietConsole
 
-    logging.basicConfig(format='%(levelname)s: %(message)s')
+    with QuietConsole(verbose=args.verbose) as console:
+        import logging
+
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        logging.basicConfig(format='%(levelname)s: %(message)s')
+        # Log lines print above the progress bars, not through them.
+        with logging_redirect_tqdm():
+            if args.out:
+                return _one_input(args, console)
+            return _many_inputs(args, console)
+
+
+def _one_input(args, console):
     try:
         frames = _frames(args)
     except (OSError, ValueError) as exc:
@@ -126,7 +294,8 @@ def main(argv=None):
     import numpy as np
     from tqdm import tqdm
 
-    from geoconv_mm.apis import AUCsvWriter, AUInferencer
+    from geoconv_mm.apis import AUCsvWriter
+    from geoconv_mm.apis.inference_run import by_frame
     from geoconv_mm.visualization import (
         AnnotatedFrameWriter,
         draw_au_faces,
@@ -134,14 +303,12 @@ def main(argv=None):
         plot_au_timeline_faces,
     )
 
-    inferencer = AUInferencer(
-        args.config,
-        args.checkpoint,
-        device=args.device,
-        batch_size=args.batch_size,
-        max_faces=args.max_faces,
-        detect_every=args.detect_every,
-    )
+    try:
+        with console.loading():
+            inferencer = _inferencer(args)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f'error: {exc}')
+    print(_model_line(args, inferencer.au_names, inferencer.device))
     writer = (
         AnnotatedFrameWriter(args.show_out, fps=args.fps)
         if args.show_out
@@ -157,7 +324,8 @@ def main(argv=None):
                 images[frame.index] = frame.image
             yield frame
 
-    # Per frame: its timestamp, its largest face, and every face's AUs.
+    # Per frame (for the plot only): its timestamp, its largest face, and
+    # every face's AUs.
     timeline, face_aus = [], []
     counts = dict(frames=0, faces=0, empty=0, unreadable=0)
     stream = inferencer.iter_predictions(
@@ -165,7 +333,7 @@ def main(argv=None):
     )
     try:
         with AUCsvWriter(args.out, inferencer.au_names) as table:
-            for group in _by_frame(
+            for group in by_frame(
                 tqdm(stream, unit='face', desc='AU inference')
             ):
                 for pred in group:
@@ -175,10 +343,15 @@ def main(argv=None):
                 counts['faces'] += sum(p.success for p in group)
                 counts['empty'] += not first.success
                 counts['unreadable'] += first.status == 'unreadable'
-                timeline.append(first)
-                face_aus.append(
-                    {p.face_id: p.probabilities for p in group if p.success}
-                )
+                if args.plot_out:
+                    timeline.append(first)
+                    face_aus.append(
+                        {
+                            p.face_id: p.probabilities
+                            for p in group
+                            if p.success
+                        }
+                    )
                 image = images.pop(first.frame, None)
                 if writer is not None and image is not None:
                     writer.write(
@@ -230,7 +403,162 @@ def main(argv=None):
                 inferencer.threshold,
             )
         print(f'plot -> {args.plot_out}')
+    return 0
+
+
+def _many_inputs(args, console):
+    from geoconv_mm.apis.inference_inputs import find_inputs, shard_inputs
+    from geoconv_mm.apis.inference_run import RunRecorder, run_in_process
+    from geoconv_mm.apis.inference_workers import WorkerStartError
+
+    try:
+        inputs = find_inputs(args.inputs, recursive=args.recursive)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f'error: {exc}')
+    total = len(inputs)
+    if args.shard:
+        inputs = shard_inputs(inputs, *args.shard)
+    kinds = {}
+    for inp in inputs:
+        kinds[inp.kind] = kinds.get(inp.kind, 0) + 1
+    shard = (
+        f' (shard {args.shard[0]}/{args.shard[1]} of {total})'
+        if args.shard
+        else ''
+    )
+    print(
+        f'{len(inputs)} inputs{shard}: '
+        + ', '.join(f'{n} {KIND_NAMES[k]}' for k, n in sorted(kinds.items()))
+        + f' -> {args.out_dir}'
+    )
+    recorder = RunRecorder(
+        inputs, args.out_dir, shard=args.shard, progress=True
+    )
+    skipped = len(inputs) - len(recorder.todo)
+    if skipped:
+        print(f'{skipped} inputs complete from an earlier run: skipped')
+    try:
+        if not recorder.todo:
+            pass
+        elif not args.workers:
+            try:
+                with console.loading():
+                    inferencer = _inferencer(args)
+            except (OSError, ValueError) as exc:
+                raise SystemExit(f'error: {exc}')
+            print(_model_line(args, inferencer.au_names, inferencer.device))
+            run_in_process(inferencer, recorder, args.fps, args.max_frames)
+        else:
+            with console.loading():
+                pool, recorder.au_names, what = _pool(args)
+            print(what)
+            try:
+                pool.run(recorder)
+            except WorkerStartError as exc:
+                raise SystemExit(f'error: {exc}')
+    finally:
+        recorder.close()
+    rows = recorder.rows
+    counts = {
+        s: sum(r['status'] == s for r in rows)
+        for s in set(r['status'] for r in rows)
+    }
+    print(
+        ', '.join(f'{n} {s}' for s, n in sorted(counts.items()))
+        + f' -> {recorder.path}'
+    )
+    return 1 if recorder.failed else 0
+
+
+def _pool(args):
+    """The worker pool of ``--workers``, the CSVs' AU names (None: the
+    workers tell) and a line that says what runs where: the network shared
+    in this process (front-ends in the workers), or replicated in every
+    worker."""
+    import torch
+
+    from geoconv_mm.apis.au_front_end import face_pipeline_config
+    from geoconv_mm.apis.au_inferencer import config_au_ids, load_config
+    from geoconv_mm.apis.au_network import NETWORK_BACKENDS
+    from geoconv_mm.apis.inference_workers import (
+        WorkerPool,
+        WorkerSpec,
+        default_threads,
+    )
+
+    cfg = load_config(args.config)
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    mode = args.network or (
+        'replicated' if device.startswith('cpu') else 'shared'
+    )
+    common = dict(
+        max_faces=args.max_faces,
+        detect_every=args.detect_every,
+    )
+    if mode == 'replicated':
+        threads = args.threads or default_threads(args.workers)
+        spec = WorkerSpec(
+            'replicated',
+            cfg,
+            dict(
+                common,
+                checkpoint=args.checkpoint,
+                device=device,
+                batch_size=args.batch_size,
+                strict=not args.non_strict,
+                network=_network_options(args, threads),
+            ),
+            threads,
+            args.fps,
+            args.max_frames,
+            args.verbose,
+        )
+        what = (
+            f'{args.workers} workers, each with its own network on '
+            f'{threads} threads, device {device}'
+        )
+        pool = WorkerPool(spec, args.workers, batch_size=args.batch_size)
+        return pool, None, what
+    try:
+        network = NETWORK_BACKENDS.build(
+            dict(
+                _network_options(args),
+                type='pytorch',
+                config=cfg,
+                checkpoint=args.checkpoint,
+                device=device,
+                strict=not args.non_strict,
+            )
+        )
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f'error: {exc}')
+    face_cfg = face_pipeline_config(cfg, max_faces=args.max_faces)
+    spec = WorkerSpec(
+        'shared',
+        cfg,
+        dict(
+            geo_specs=network.geo_specs(face_cfg['crop_size']),
+            face_pipeline=face_cfg,
+            detect_every=args.detect_every,
+        ),
+        1,
+        args.fps,
+        args.max_frames,
+        args.verbose,
+    )
+    what = (
+        f'{args.workers} workers reading faces for one network on '
+        f'{device} ({torch.get_num_threads()} threads)'
+    )
+    au_ids = network.au_ids or config_au_ids(cfg)
+    if not au_ids:
+        raise SystemExit(
+            'error: cannot tell which AUs the model predicts: the checkpoint '
+            'has no dataset_meta["au_ids"] and the config names none'
+        )
+    pool = WorkerPool(spec, args.workers, network, args.batch_size)
+    return pool, [f'AU{a:02d}' for a in au_ids], what
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(main())

@@ -3,14 +3,21 @@
 from geoconv_mm.utils.frame_io import Frame, FrameSource
 
 from .au_csv import AUCsvWriter, au_csv_columns, write_au_csv
-from .au_inferencer import AUInferencer, AUPrediction
+from .au_front_end import AUFrontEnd
+from .au_inferencer import AUInferencer
+from .au_network import NETWORK_BACKENDS, TorchAUNetwork
+from .au_prediction import STATUSES, AUPrediction
 
 __all__ = [
     'AUCsvWriter',
+    'AUFrontEnd',
     'AUInferencer',
     'AUPrediction',
     'Frame',
     'FrameSource',
+    'NETWORK_BACKENDS',
+    'STATUSES',
+    'TorchAUNetwork',
     'au_csv_columns',
     'write_au_csv',
 ]

@@ -4,28 +4,59 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import List, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence
 
 from geoconv_mm.face.head_pose import POSE_KEYS
 
-from .au_inferencer import AUPrediction
+from .au_prediction import AUPrediction
 
 
-def au_csv_columns(au_names: Sequence[str]) -> List[str]:
+class AUColumnGroup(NamedTuple):
+    """One column per AU, named ``AUxx_<suffix>``.
+
+    Args:
+        suffix (str): The columns' suffix (OpenFace: ``r`` intensity, ``c``
+            presence).
+        meaning (str): What a cell holds, for the documentation.
+        cells (callable): The group's A cells of a successful prediction.
+    """
+
+    suffix: str
+    meaning: str
+    cells: Callable[[AUPrediction], List[str]]
+
+
+#: The per-AU column groups, in the table's order (OpenFace's grouping of
+#: ``_r`` before ``_c``: a new group goes where its meaning puts it).
+AU_COLUMN_GROUPS = (
+    AUColumnGroup(
+        'c',
+        "presence 0/1 at the model's threshold",
+        lambda p: [str(int(v)) for v in p.presence],
+    ),
+    AUColumnGroup(
+        'p', 'probability', lambda p: [f'{v:.4f}' for v in p.probabilities]
+    ),
+)
+
+
+def au_csv_columns(
+    au_names: Sequence[str],
+    groups: Sequence[AUColumnGroup] = AU_COLUMN_GROUPS,
+) -> List[str]:
     """The table's columns.
 
     ``frame, face_id, timestamp, confidence, success`` as OpenFace writes
     them, then ``status`` and ``reason`` (why ``success`` is 0), the head
-    pose ``pose_Tx`` ... ``pose_Rz`` (mm, radians), then ``AUxx_c``
-    (presence 0/1) for every AU, then ``AUxx_p`` (probability), following
-    OpenFace's grouping of ``_r``/``_c``.
+    pose ``pose_Tx`` ... ``pose_Rz`` (mm, radians), then one column per AU
+    of each group of ``groups``: ``AUxx_c`` (presence 0/1) for every AU,
+    then ``AUxx_p`` (probability).
     """
     return (
         ['frame', 'face_id', 'timestamp', 'confidence', 'success']
         + ['status', 'reason']
         + list(POSE_KEYS)
-        + [f'{n}_c' for n in au_names]
-        + [f'{n}_p' for n in au_names]
+        + [f'{n}_{g.suffix}' for g in groups for n in au_names]
     )
 
 
@@ -38,20 +69,28 @@ class AUCsvWriter:
     interrupted run keeps every row written before it stopped.
 
     Rows without a face keep their place: ``success`` 0, the ``status`` and
-    ``reason``, and empty face, pose and AU cells, never a gap.
+    ``reason``, empty AU cells, and empty face and pose cells unless the
+    detector or the mesh gave them, never a gap.
 
     Args:
         path (str): The CSV file (its folder is created).
         au_names (Sequence[str]): AU names of the model's outputs.
+        groups (Sequence[AUColumnGroup]): The per-AU column groups.
     """
 
-    def __init__(self, path: str, au_names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        path: str,
+        au_names: Sequence[str],
+        groups: Sequence[AUColumnGroup] = AU_COLUMN_GROUPS,
+    ) -> None:
         self.path = path
         self.num_aus = len(au_names)
+        self.groups = tuple(groups)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._file = open(path, 'w', newline='')
         self._writer = csv.writer(self._file)
-        self._writer.writerow(au_csv_columns(au_names))
+        self._writer.writerow(au_csv_columns(au_names, self.groups))
         self._file.flush()
         self.rows = 0
 
@@ -71,12 +110,17 @@ class AUCsvWriter:
             if p.pose
             else [''] * len(POSE_KEYS)
         )
-        if p.success and p.probabilities is not None:
-            row += [int(v) for v in p.presence] + [
-                f'{v:.4f}' for v in p.probabilities
-            ]
-        else:
-            row += [''] * (2 * self.num_aus)
+        for group in self.groups:
+            if p.success and p.probabilities is not None:
+                cells = group.cells(p)
+                if len(cells) != self.num_aus:
+                    raise ValueError(
+                        f'{self.path}: {len(cells)} AU{group.suffix} values '
+                        f'for {self.num_aus} AUs (frame {p.frame})'
+                    )
+                row += cells
+            else:
+                row += [''] * self.num_aus
         self._writer.writerow(row)
         self._file.flush()
         self.rows += 1

@@ -3,87 +3,25 @@ videos and webcams (the OpenFace / py-feat / LibreFace use case)."""
 
 from __future__ import annotations
 
-import logging
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import (
-    Dict,
-    Iterable,
-    Iterator,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-)
+from typing import Iterable, Iterator, List, Optional, Sequence, Union
 
-import cv2
 import numpy as np
-import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
-from geoconv_mm.datasets.transforms import fill_geo_specs
 from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
-from geoconv_mm.ops import model_geo_specs
 from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
-logger = logging.getLogger(__name__)
-
-# Loading steps of a dataset pipeline: at inference the crop and mesh come from
-# the face pipeline instead of from files.
-_LOADING_TRANSFORMS = ('LoadImageFromFile', 'LoadFaceSurface')
+from .au_front_end import AUFrontEnd, face_pipeline_config
+from .au_network import NETWORK_BACKENDS
+from .au_prediction import AUPrediction
 
 
-@dataclass
-class AUPrediction:
-    """AU prediction of one face of one frame (or of a frame without one).
-
-    Args:
-        frame (int): 0-based frame index.
-        timestamp (float): Seconds from the start of the input.
-        success (bool): A face was found and analysed (OpenFace's name).
-        confidence (float): Face detector score (0 without a face).
-        probabilities (np.ndarray | None): (A,) AU occurrence probabilities.
-        presence (np.ndarray | None): (A,) 0/1 decisions at the model's
-            threshold.
-        name (str): The frame's source, for messages.
-        reason (str): Why ``success`` is False.
-        crop (np.ndarray | None): The aligned face crop (BGR), when asked for.
-        face_id (int | None): Identity of the face over the input
-            (:class:`~geoconv_mm.face.FaceTracker`); None without a face.
-        box (np.ndarray | None): (4,) xyxy face box in the frame.
-        pose (dict | None): OpenFace's ``pose_Tx`` ... ``pose_Rz``
-            (:class:`~geoconv_mm.face.HeadPoseEstimator`), when the mesh
-            gives them.
-        status (str): ``ok``; ``no_face``; ``unreadable`` (the frame could
-            not be decoded); ``degenerate_mesh`` (the face's mesh is
-            unusable); ``error`` (anything else that failed on this frame).
-    """
-
-    frame: int
-    timestamp: float
-    success: bool
-    confidence: float = 0.0
-    probabilities: Optional[np.ndarray] = None
-    presence: Optional[np.ndarray] = None
-    name: str = ''
-    reason: str = ''
-    crop: Optional[np.ndarray] = field(default=None, repr=False)
-    face_id: Optional[int] = None
-    box: Optional[np.ndarray] = None
-    pose: Optional[Dict[str, float]] = None
-    status: str = 'ok'
-
-
-def _au_ids_from(cfg: Config, checkpoint_meta: dict) -> List[int]:
-    meta = (checkpoint_meta or {}).get('dataset_meta') or {}
-    if meta.get('au_ids'):
-        return [int(a) for a in meta['au_ids']]
+def config_au_ids(cfg: Config) -> Optional[List[int]]:
+    """AU numbers a config's test set names (or its dataset's default)."""
     dataset = cfg.get('test_dataloader', {}).get('dataset', {})
     if dataset.get('au_ids'):
         return [int(a) for a in dataset['au_ids']]
@@ -91,23 +29,28 @@ def _au_ids_from(cfg: Config, checkpoint_meta: dict) -> List[int]:
 
     dataset_cls = DATASETS.get(dataset.get('type', ''))
     default = getattr(dataset_cls, 'DEFAULT_AU_IDS', None)
-    if default:
-        return [int(a) for a in default]
-    raise ValueError(
-        'cannot tell which AUs the model predicts: the checkpoint has no '
-        'dataset_meta["au_ids"] and the config names none; pass au_ids='
+    return [int(a) for a in default] if default else None
+
+
+def load_config(config: Union[str, os.PathLike, Config]) -> Config:
+    """The config, its default scope initialised (``mmpretrain``)."""
+    cfg = (
+        Config.fromfile(config)
+        if isinstance(config, (str, os.PathLike))
+        else config
     )
-
-
-def _box_side(box) -> float:
-    """Mean of an xyxy box's width and height (the detector's face size)."""
-    b = np.asarray(box, np.float64)
-    return float((b[2] - b[0] + b[3] - b[1]) / 2)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    return cfg
 
 
 class AUInferencer:
     """AU recognition on raw frames: face -> aligned crop and mesh -> geodesic
-    weights -> model.
+    weights -> network.
+
+    The face front-end (:class:`AUFrontEnd`) and the network
+    (a :data:`NETWORK_BACKENDS` entry, PyTorch by default) are separate
+    stages: the front-end of frame ``t + 1`` runs in a background thread
+    while the network works on a batch.
 
     Args:
         config (str | Config): The model's training config.
@@ -136,6 +79,13 @@ class AUInferencer:
             previous mesh with no detector. A face entering between key
             frames is found at the next one. Still images and folders of
             photos always get the full detection; 1 gives it to every frame.
+        strict (bool): Refuse a checkpoint that does not fit the model
+            (:class:`geoconv_mm.engine.CheckpointMismatchError`, listing the
+            keys); ``False`` loads the matching part and warns.
+        backend (str): The network's runtime, a :data:`NETWORK_BACKENDS`
+            name (``'pytorch'``).
+        network (dict, optional): Further keyword arguments of the backend
+            (for PyTorch: ``channels_last``, ``compile``, ``threads``).
     """
 
     def __init__(
@@ -150,70 +100,51 @@ class AUInferencer:
         max_faces: Optional[int] = None,
         tracker: Optional[dict] = None,
         detect_every: int = DEFAULT_DETECT_EVERY,
+        strict: bool = True,
+        backend: str = 'pytorch',
+        network: Optional[dict] = None,
     ) -> None:
-        from mmpretrain.registry import MODELS
-
-        from geoconv_mm.face import (
-            FacePipeline,
-            FaceTracker,
-            HeadPoseEstimator,
-            KeyFrameSchedule,
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.cfg = load_config(config)
+        self.network = NETWORK_BACKENDS.build(
+            dict(
+                network or {},
+                type=backend,
+                config=self.cfg,
+                checkpoint=checkpoint,
+                device=device,
+                strict=strict,
+            )
         )
-
-        self.cfg = (
-            Config.fromfile(config)
-            if isinstance(config, (str, os.PathLike))
-            else config
-        )
-        init_default_scope(self.cfg.get('default_scope', 'mmpretrain'))
-        self.device = torch.device(
-            device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        )
-        self.model = MODELS.build(self.cfg.model)
-        meta = {}
-        if checkpoint is not None:
-            if not os.path.isfile(checkpoint):
-                raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-            meta = load_checkpoint(
-                self.model, checkpoint, map_location='cpu'
-            ).get('meta', {})
-        self.model.to(self.device).eval()
-        self.au_ids = (
-            list(au_ids)
-            if au_ids is not None
-            else _au_ids_from(self.cfg, meta)
-        )
-        num_aus = getattr(
-            getattr(self.model, 'head', None), 'num_aus', len(self.au_ids)
-        )
+        if au_ids is not None:
+            self.au_ids = [int(a) for a in au_ids]
+        else:
+            self.au_ids = self.network.au_ids or config_au_ids(self.cfg)
+        if not self.au_ids:
+            raise ValueError(
+                'cannot tell which AUs the model predicts: the checkpoint '
+                'has no dataset_meta["au_ids"] and the config names none; '
+                'pass au_ids='
+            )
+        num_aus = self.network.num_aus or len(self.au_ids)
         if num_aus != len(self.au_ids):
             raise ValueError(
                 f'the model predicts {num_aus} AUs but {len(self.au_ids)} AU '
                 f'ids were given ({self.au_ids})'
             )
-        self.threshold = float(getattr(self.model.head, 'threshold', 0.5))
+        self.threshold = self.network.threshold
         self.batch_size = batch_size
-        self.keep_crops = keep_crops
-        face_cfg = dict(face_pipeline or {})
-        face_cfg.setdefault('crop_size', int(self.cfg.get('image_size', 224)))
-        face_cfg.setdefault('detector', dict(type='MediaPipeFaceDetector'))
-        if max_faces is not None:
-            face_cfg['max_faces'] = max_faces
-        self.face_pipeline = FacePipeline(**face_cfg)
-        self.tracker = FaceTracker(**(tracker or {}))
-        self.schedule = KeyFrameSchedule(detect_every)
-        # Faces of the previous frame, tracked on the next one when the
-        # input is a frame sequence (set by iter_predictions).
-        self._sequence = False
-        self._live: list = []
-        self.head_pose = HeadPoseEstimator()
-        steps = self.cfg.test_dataloader.dataset.pipeline
-        self.pipeline = Compose(
-            [t for t in steps if t['type'] not in _LOADING_TRANSFORMS]
+        self.face_cfg = face_pipeline_config(
+            self.cfg, face_pipeline, max_faces
         )
-        # specs='auto': the weights of exactly this model's GeoConv layers.
-        fill_geo_specs(
-            self.pipeline, model_geo_specs(self.model, face_cfg['crop_size'])
+        self.front_end = AUFrontEnd(
+            self.cfg,
+            self.network.geo_specs(self.face_cfg['crop_size']),
+            self.face_cfg,
+            tracker=tracker,
+            detect_every=detect_every,
+            keep_crops=keep_crops,
         )
 
     @property
@@ -221,129 +152,43 @@ class AUInferencer:
         """OpenFace-style AU names, zero-padded: ``AU01``, ``AU12``..."""
         return [f'AU{a:02d}' for a in self.au_ids]
 
-    def _pose(self, face, image_size) -> Optional[Dict[str, float]]:
-        """OpenFace pose columns of one face, None when its mesh has another
-        topology than the head-pose reference or is degenerate."""
-        try:
-            return self.head_pose(face.mesh_vertices, image_size).to_dict()
-        except ValueError as exc:
-            logger.debug('no head pose: %s', exc)
-            return None
+    @property
+    def device(self):
+        return self.network.device
 
-    def preprocess(self, frame: Frame) -> List[Tuple[AUPrediction, object]]:
-        """Faces, crops, meshes and model inputs of one frame.
+    @property
+    def model(self):
+        """The PyTorch model (the ``'pytorch'`` backend)."""
+        return self.network.model
 
-        Call in frame order: face ids continue the previous frame's.
+    @property
+    def face_pipeline(self):
+        return self.front_end.face_pipeline
 
-        Returns:
-            list[tuple]: (AUPrediction without AU values, packed sample), one
-            per face, largest first; a frame without a usable face gives one
-            pair with ``success`` False and sample None.
-        """
-        from geoconv_mm.geodesic.surface import DegenerateMeshError
+    @property
+    def tracker(self):
+        return self.front_end.tracker
 
-        def failed(status: str, reason: str):
-            if status != 'no_face':
-                where = '' if frame.name in reason else f'{frame.name}: '
-                logger.warning('%s%s (row with success 0)', where, reason)
-            self.tracker.update(np.zeros((0, 4)))
-            self._live = []
-            pred = AUPrediction(
-                frame.index,
-                frame.timestamp,
-                False,
-                name=frame.name,
-                reason=reason,
-                status=status,
-            )
-            return [(pred, None)]
+    @property
+    def schedule(self):
+        return self.front_end.schedule
 
-        if frame.error is not None:
-            return failed('unreadable', str(frame.error))
-        faces = self._tracked(frame)
-        dropped: list = []
-        if faces is None:
-            try:
-                faces, dropped = self.face_pipeline.process_with_reasons(
-                    frame.image, None, frame.name
-                )
-            except (ValueError, RuntimeError, cv2.error) as exc:
-                return failed('error', f'{type(exc).__name__}: {exc}')
-        self._live = faces
-        if not faces:
-            degenerate = [
-                d for d in dropped if isinstance(d, DegenerateMeshError)
-            ]
-            if degenerate:
-                return failed('degenerate_mesh', str(degenerate[0]))
-            return failed('no_face', 'no_face')
-        ids = self.tracker.update(
-            np.stack([f.box for f in faces]),
-            np.stack([f.mesh_vertices[:, :2] for f in faces]),
-        )
-        out = []
-        for face, face_id in zip(faces, ids):
-            pred = AUPrediction(
-                frame.index,
-                frame.timestamp,
-                True,
-                confidence=face.confidence,
-                name=frame.name,
-                face_id=int(face_id),
-                box=face.box,
-                pose=self._pose(face, frame.image.shape[:2]),
-            )
-            if self.keep_crops:
-                pred.crop = face.crop
-            h, w = face.crop.shape[:2]
-            results = dict(
-                img=face.crop,
-                face_surface=face.surface,
-                img_shape=(h, w),
-                ori_shape=(h, w),
-                img_path=frame.name,
-                sample_idx=frame.index,
-            )
-            out.append((pred, self.pipeline(results)))
-        return out
+    def preprocess(self, frame: Frame):
+        """The front-end's rows and packed samples of one frame
+        (:meth:`AUFrontEnd.preprocess`)."""
+        return self.front_end.preprocess(frame)
 
-    def _tracked(self, frame: Frame) -> Optional[list]:
-        """The previous frame's faces followed into this one, or None when
-        this frame gets the full detection (not a sequence, a key frame, or
-        a face was lost)."""
-        from geoconv_mm.geodesic.surface import DegenerateMeshError
-
-        if not (self._sequence and self.face_pipeline.can_track):
-            return None
-        if self.schedule.next_frame(len(self._live)):
-            return None
-        try:
-            faces = [
-                self.face_pipeline.track(frame.image, f, frame.name)
-                for f in self._live
-            ]
-        except (DegenerateMeshError, ValueError, RuntimeError, cv2.error):
-            # NoFaceError is a RuntimeError: a lost face.
-            self.schedule.redetect()
-            return None
-        return sorted(faces, key=lambda f: -_box_side(f.box))
-
-    @torch.no_grad()
     def predict_batch(self, samples: List[dict]) -> np.ndarray:
         """AU probabilities (B, A) of packed samples."""
-        data = self.model.data_preprocessor(pseudo_collate(samples), False)
-        outputs = self.model(**data, mode='predict')
-        return (
-            torch.stack([o.pred_score for o in outputs]).float().cpu().numpy()
-        )
+        return self.network.predict(samples)
 
-    def _fill(self, samples) -> None:
-        """Sets the AU values of the (prediction, packed sample) pairs, one
-        batch.
-        """
-        if samples:
-            probs = self.predict_batch([s for _, s in samples])
-            for (pred, _), p in zip(samples, probs):
+    def fill(self, pairs) -> None:
+        """Set the AU values of (prediction, packed sample) pairs, in
+        forward passes of at most ``batch_size`` faces."""
+        for i in range(0, len(pairs), self.batch_size):
+            chunk = pairs[i : i + self.batch_size]
+            probs = self.predict_batch([s for _, s in chunk])
+            for (pred, _), p in zip(chunk, probs):
                 pred.probabilities = p
                 pred.presence = (p >= self.threshold).astype(np.int64)
 
@@ -379,10 +224,7 @@ class AUInferencer:
         """
         if sequence is None:
             sequence = getattr(frames, 'kind', None) in ('video', 'webcam')
-        self._sequence = bool(sequence)
-        self._live = []
-        self.schedule.reset()
-        self.tracker.reset()
+        self.front_end.start(sequence)
         pending: List[AUPrediction] = []
         samples = []
         for pairs in self._preprocessed(frames):
@@ -391,10 +233,10 @@ class AUInferencer:
                 if sample is not None:
                     samples.append((pred, sample))
             if len(samples) >= self.batch_size:
-                self._fill(samples)
+                self.fill(samples)
                 yield from pending
                 pending, samples = [], []
-        self._fill(samples)
+        self.fill(samples)
         yield from pending
 
     def __call__(

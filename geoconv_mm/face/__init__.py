@@ -47,7 +47,13 @@ from .head_pose import (
     mesh_rotation,
 )
 from .holes import hole_loops, keypoints_from_holes
-from .pipeline import FacePipeline, FaceResult, NoFaceError, rasterize_mask
+from .pipeline import (
+    DroppedFace,
+    FacePipeline,
+    FaceResult,
+    NoFaceError,
+    rasterize_mask,
+)
 from .reconstructors import (
     RECONSTRUCTORS,
     Linear3DMM,
@@ -62,6 +68,7 @@ from .tracker import FaceTracker
 
 __all__ = [
     'DEFAULT_TEMPLATE',
+    'DroppedFace',
     'KEYPOINTS',
     'FacePipeline',
     'FaceResult',

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.registry import Registry
 
 from .boxes import nms
-
-FACE_DETECTORS = Registry('face detector', scope='geoconv_mm')
+from .registries import FACE_DETECTORS
 
 #: MediaPipe's six detection keypoints, in its order. "right"/"left" are the
 #: subject's: the right eye is the one at smaller x in a non-mirrored image.

@@ -72,6 +72,25 @@ class FaceResult:
     mesh_vertices: Optional[np.ndarray] = None
 
 
+@dataclass
+class DroppedFace:
+    """A detection that gave no usable face, and why.
+
+    Args:
+        detection (FaceDetection): The detector's face.
+        error (Exception): :class:`NoFaceError` (the mesh stage found no
+            face there) or :class:`DegenerateMeshError` (it found one whose
+            mesh is unusable).
+        mesh_vertices (np.ndarray, optional): (V, 3) the unusable mesh in
+            the source image frame, when one was reconstructed (its head
+            pose may still be known).
+    """
+
+    detection: FaceDetection
+    error: Exception
+    mesh_vertices: Optional[np.ndarray] = None
+
+
 class FacePipeline:
     """Find, reconstruct and align a face.
 
@@ -156,26 +175,27 @@ class FacePipeline:
         image_bgr: np.ndarray,
         meta: Optional[dict] = None,
         name: str = 'image',
-    ) -> Tuple[List[FaceResult], List[Exception]]:
-        """:meth:`process_all`, and why each detection that gave no face
-        was dropped (:class:`NoFaceError`, :class:`DegenerateMeshError`),
-        for callers that report the reason of an empty frame.
+    ) -> Tuple[List[FaceResult], List[DroppedFace]]:
+        """:meth:`process_all`, and each detection that gave no face with
+        the reason, for callers that report why a frame has none.
 
         Returns:
-            tuple: (faces as :meth:`process_all` returns them, exceptions).
+            tuple: (faces as :meth:`process_all` returns them, the
+            :class:`DroppedFace` of every other detection tried).
         """
         detections = self.detect(image_bgr, name)
         faces: List[FaceResult] = []
-        dropped: List[Exception] = []
+        dropped: List[DroppedFace] = []
         for det in detections:
             if self.max_faces is not None and len(faces) >= self.max_faces:
                 break
+            raw = None
             try:
-                faces.append(
-                    self.process_detection(image_bgr, det, meta, name)
-                )
+                raw = self._fit(image_bgr, det, meta, name)
+                faces.append(self._align(image_bgr, raw, det, name))
             except (NoFaceError, DegenerateMeshError) as err:
-                dropped.append(err)
+                vertices = None if raw is None else raw.vertices
+                dropped.append(DroppedFace(det, err, vertices))
         return faces, dropped
 
     def detect(
@@ -214,6 +234,18 @@ class FacePipeline:
                 ``min_confidence``.
             DegenerateMeshError: The reconstructed mesh is unusable.
         """
+        return self._align(
+            image_bgr, self._fit(image_bgr, det, meta, name), det, name
+        )
+
+    def _fit(
+        self,
+        image_bgr: np.ndarray,
+        det: FaceDetection,
+        meta: Optional[dict],
+        name: str,
+    ) -> RawFace:
+        """The mesh of one detection, or :class:`NoFaceError`."""
         raw = self._reconstruct(image_bgr, det, meta)
         if raw is None:
             raise NoFaceError(f'{name}: no face found')
@@ -222,7 +254,7 @@ class FacePipeline:
                 f'{name}: face score {raw.confidence:.2f} below '
                 f'{self.min_confidence}'
             )
-        return self._align(image_bgr, raw, det, name)
+        return raw
 
     def _reconstruct(
         self,
@@ -336,7 +368,9 @@ class FacePipeline:
         faces, dropped = self.process_with_reasons(image_bgr, meta, name)
         if faces:
             return faces[0]
-        raise dropped[0] if dropped else NoFaceError(f'{name}: no face found')
+        if dropped:
+            raise dropped[0].error
+        raise NoFaceError(f'{name}: no face found')
 
     def _align(
         self,

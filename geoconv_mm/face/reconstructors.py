@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
-from mmengine.registry import Registry
 
 from geoconv_mm.geodesic.topology import triangles_from_edges
 
 from .holes import keypoints_from_holes
-
-RECONSTRUCTORS = Registry('face reconstructor', scope='geoconv_mm')
+from .registries import RECONSTRUCTORS
 
 
 @dataclass

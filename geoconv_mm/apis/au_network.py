@@ -1,0 +1,144 @@
+"""The network stage of AU inference: packed face samples in, AU
+probabilities out, behind one interface so that runtimes can be swapped.
+
+A backend is registered in :data:`NETWORK_BACKENDS` and built by
+:class:`~geoconv_mm.apis.AUInferencer` from its ``backend`` name. It gives
+
+- ``au_ids`` (the checkpoint's ``dataset_meta['au_ids']``, or None),
+  ``num_aus`` and ``threshold``;
+- ``geo_specs(crop_size)``: the geodesic weights its GeoConv layers read,
+  so that the face front-end computes exactly those;
+- ``predict(samples)``: (B, A) float32 probabilities of the samples packed
+  by the config's test pipeline.
+
+Everything before it (faces, meshes, weights) and after it (thresholds,
+rows) is the same whatever the backend.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import Registry
+
+from geoconv_mm.face.registries import build_from_own_registry
+
+NETWORK_BACKENDS = Registry(
+    'AU network backend',
+    scope='geoconv_mm',
+    build_func=build_from_own_registry,
+)
+
+
+@NETWORK_BACKENDS.register_module(name='pytorch')
+class TorchAUNetwork:
+    """The config's model in PyTorch, eval mode.
+
+    Args:
+        config (Config): The model's training config (its default scope
+            already initialised).
+        checkpoint (str, optional): Trained weights; None keeps the
+            initialisation (for testing the pipeline only).
+        device (str, optional): ``'cpu'``, ``'cuda'``, ``'cuda:1'``...;
+            default CUDA when available.
+        strict (bool): Refuse a checkpoint whose weights do not fit the
+            model (:func:`geoconv_mm.engine.load_model_weights`);
+            ``False`` loads the matching part and warns.
+        channels_last (bool, optional): Run convolutions on NHWC tensors
+            (oneDNN's preferred layout: no reorder around every
+            convolution); default on for the CPU, where
+            ``tools/benchmarks/benchmark_inference.py --forward-variants``
+            measures it, off elsewhere. Same outputs up to float rounding.
+        compile (bool): Wrap the forward pass in :func:`torch.compile`
+            (first batches slow while it compiles).
+        threads (int, optional): ``torch.set_num_threads`` for this
+            process; default leaves torch's choice (one per core).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        checkpoint: Optional[str] = None,
+        device: Optional[str] = None,
+        strict: bool = True,
+        channels_last: Optional[bool] = None,
+        compile: bool = False,
+        threads: Optional[int] = None,
+    ) -> None:
+        from mmpretrain.registry import MODELS
+
+        from geoconv_mm.engine import load_model_weights
+
+        if threads is not None:
+            if threads < 1:
+                raise ValueError(f'threads must be >= 1, got {threads}')
+            torch.set_num_threads(threads)
+        self.device = torch.device(
+            device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        )
+        self.model = MODELS.build(config.model)
+        self.meta: dict = {}
+        if checkpoint is not None:
+            if not os.path.isfile(checkpoint):
+                raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+            self.meta = (
+                load_model_weights(self.model, checkpoint, strict=strict).get(
+                    'meta'
+                )
+                or {}
+            )
+        self.model.to(self.device).eval()
+        if channels_last is None:
+            channels_last = self.device.type == 'cpu'
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self._forward = (
+            torch.compile(self._forward_tensor, dynamic=True)
+            if compile
+            else self._forward_tensor
+        )
+
+    @property
+    def au_ids(self) -> Optional[List[int]]:
+        """AU numbers of the checkpoint's ``dataset_meta``, or None."""
+        ids = (self.meta.get('dataset_meta') or {}).get('au_ids')
+        return [int(a) for a in ids] if ids else None
+
+    @property
+    def num_aus(self) -> Optional[int]:
+        return getattr(getattr(self.model, 'head', None), 'num_aus', None)
+
+    @property
+    def threshold(self) -> float:
+        head = getattr(self.model, 'head', None)
+        return float(getattr(head, 'threshold', 0.5))
+
+    def geo_specs(self, crop_size: Union[int, tuple]) -> list:
+        """The GeoSpecs of the model's GeoConv layers at ``crop_size``."""
+        from geoconv_mm.ops import model_geo_specs
+
+        return model_geo_specs(self.model, crop_size)
+
+    def _forward_tensor(self, inputs, geo_weights):
+        # The head's logits, then its sigmoid: what the 'predict' mode sets
+        # as pred_score, without building a data sample per face.
+        logits = self.model(
+            inputs, None, mode='tensor', geo_weights=geo_weights
+        )
+        return torch.sigmoid(logits)
+
+    @torch.no_grad()
+    def predict(self, samples: List[dict]) -> np.ndarray:
+        """(B, A) float32 AU probabilities of packed samples."""
+        data = self.model.data_preprocessor(pseudo_collate(samples), False)
+        inputs = data['inputs']
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        probs = self._forward(inputs, data['geo_weights'])
+        return probs.float().cpu().numpy()
