@@ -103,6 +103,7 @@ class _InputProgress:
         self.partial = self.final + PARTIAL_SUFFIX
         self.writer = AUCsvWriter(self.partial, au_names)
         self.frames = self.faces = self.empty = 0
+        self.last_frame = None
         self.start = time.perf_counter()
         self.bar = None
         if progress:
@@ -117,14 +118,17 @@ class _InputProgress:
                 dynamic_ncols=True,
             )
 
-    def write(self, group: Sequence[AUPrediction]) -> None:
-        for pred in group:
+    def write(self, preds: Sequence[AUPrediction]) -> None:
+        for pred in preds:
             self.writer.write(pred)
-        self.frames += 1
-        self.faces += sum(p.success for p in group)
-        self.empty += not group[0].success
-        if self.bar is not None:
-            self.bar.update(1)
+            if pred.frame != self.last_frame:
+                self.last_frame = pred.frame
+                self.frames += 1
+                if self.bar is not None:
+                    self.bar.update(1)
+            # A frame has rows of analysed faces, or one row without.
+            self.faces += pred.success
+            self.empty += not pred.success
 
     def close(self) -> None:
         self.writer.close()
@@ -214,9 +218,10 @@ class RunRecorder:
             self.progress,
         )
 
-    def write(self, index: int, group: Sequence[AUPrediction]) -> None:
-        """The rows of one frame of input ``index``, in frame order."""
-        self._open[index].write(group)
+    def write(self, index: int, preds: Sequence[AUPrediction]) -> None:
+        """Rows of input ``index``, in frame order (each written and
+        flushed at once)."""
+        self._open[index].write(preds)
 
     def done(self, index: int) -> None:
         """Input ``index`` is complete: its CSV gets its final name."""
@@ -283,10 +288,8 @@ def run_in_process(
         try:
             frames = inp.open(fps, max_frames)
             recorder.start(index, len(frames))
-            for group in by_frame(
-                inferencer.iter_predictions(frames, inp.sequence)
-            ):
-                recorder.write(index, group)
+            for pred in inferencer.iter_predictions(frames, inp.sequence):
+                recorder.write(index, (pred,))
         except Exception as exc:  # one input's failure: the others go on
             recorder.fail(index, input_error(exc))
             continue

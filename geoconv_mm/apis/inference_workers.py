@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from .inference_run import RunRecorder, by_frame, input_error
+from .inference_run import RunRecorder, input_error
 
 NETWORK_MODES = ('shared', 'replicated')
 #: Seconds a worker may take to start (imports, models) before the run
@@ -119,10 +119,8 @@ def _worker(slot: int, spec: WorkerSpec, tasks, results) -> None:
                 for frame in frames:
                     results.put(('rows', slot, index, stage.preprocess(frame)))
             else:
-                preds = stage.iter_predictions(frames, inp.sequence)
-                for group in by_frame(preds):
-                    pairs = [(p, None) for p in group]
-                    results.put(('rows', slot, index, pairs))
+                for pred in stage.iter_predictions(frames, inp.sequence):
+                    results.put(('rows', slot, index, [(pred, None)]))
         except Exception as exc:  # one input's failure, not the worker's
             results.put(('failed', slot, index, input_error(exc)))
             continue
