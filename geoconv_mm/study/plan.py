@@ -167,7 +167,9 @@ def read_plan(path: str) -> StudyPlan:
         ) from None
     try:
         return _plan(spec, path, hashlib.sha256(raw).hexdigest())
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise ValueError(f'{path}: plan: missing field {exc}') from None
+    except (AttributeError, TypeError, ValueError) as exc:
         raise ValueError(f'{path}: plan: {exc}') from None
 
 

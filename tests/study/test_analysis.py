@@ -10,36 +10,35 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
-from geoconv_mm.evaluation import au_study
-from geoconv_mm.evaluation.au_study import (
+from geoconv_mm.study.analysis import (
     FALSIFIED,
     INCONCLUSIVE,
-    LEARNABLE_MIN_AUS,
-    MIN_PAIRS_FOR_VERDICT,
-    MIN_USEFUL_GAIN_F1,
     SUPPORTED,
     TOO_FEW_PAIRS,
     analyse,
     compare,
-    learned_aus,
-    load_records,
-    markdown,
-    replace_marked,
-    table_marks,
     verdict,
 )
-from tests.fixtures.au_study_records import (
+from geoconv_mm.study.records import (
+    check_one_machine,
+    learned_aus,
+    load_records,
+)
+from geoconv_mm.study.report import markdown, replace_marked, table_marks
+from tests.fixtures.study_records import (
     AUS,
     POSITIVES,
     balanced,
+    write_plan,
     write_run,
 )
 
 
 @pytest.fixture(scope='module')
 def study(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('study'))
+    root = tmp_path_factory.mktemp('study')
     # plain: F1 (47, 70) and (61, 58); geo: +3 on every AU of every run;
     # noisy: +6 on seed 0 and -4 on seed 1.
     runs = {
@@ -49,19 +48,19 @@ def study(tmp_path_factory):
     }
     for arm, per_seed in runs.items():
         for seed, counts in enumerate(per_seed):
-            write_run(root, arm, seed, counts)
-    records, failed = load_records(root)
-    # Two seeds stand in for the plan's five here.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(au_study, 'MIN_PAIRS_FOR_VERDICT', 2)
-        summary = analyse(
-            records, [('geo', 'plain'), ('noisy', 'plain')], num_boot=400
-        )
-    return records, failed, summary
+            write_run(str(root), arm, seed, counts)
+    plan = write_plan(
+        root / 'plan.md',
+        ['plain', 'geo', 'noisy'],
+        ('geo', 'plain'),
+        [('noisy', 'plain')],
+    )
+    records, failed = load_records(str(root))
+    return records, failed, analyse(records, plan), plan
 
 
-def test_constant_shift_interval_contains_it_and_excludes_zero(study):
-    _, failed, summary = study
+def test_constant_shift_gives_an_interval_at_it(study):
+    _, failed, summary, _ = study
     assert failed == []
     v = summary['variants']['default']
     np.testing.assert_allclose(list(v['all_present'].values()), [50, 50])
@@ -69,43 +68,46 @@ def test_constant_shift_interval_contains_it_and_excludes_zero(study):
     assert v['arms']['plain']['sd'] == pytest.approx(np.sqrt(0.5))
     assert v['arms']['geo']['mean'] == pytest.approx(62.0)
     c = v['comparisons']['geo - plain']
-    assert c['n_pairs'] == 2
+    assert c['n_pairs'] == c['planned_pairs'] == 2
+    # +3 for every seed and subject: no spread at all.
     assert c['diff'] == pytest.approx(3.0)
-    lo, hi = c['ci95']
-    assert 0 < lo <= 3 + 1e-9 and hi >= 3 - 1e-9
+    np.testing.assert_allclose(c['interval'], [3.0, 3.0])
     for d in c['per_au'].values():
         assert d['diff'] == pytest.approx(3.0)
     assert c['verdict'] == SUPPORTED
 
 
-def test_seed_noise_gives_wide_interval_and_inconclusive(study):
+def test_seed_noise_alone_gives_the_paired_t_interval(study):
     c = study[2]['variants']['default']['comparisons']['noisy - plain']
-    # Replicates draw both seeds (+6), both of the other (-4) or one each (+1).
+    # Differences +6 and -4 on every subject: no subject variance, so the
+    # interval is the paired t interval over the two seeds: 1 +- t(1) * 5.
     assert c['diff'] == pytest.approx(1.0)
-    np.testing.assert_allclose(c['ci95'], [-4.0, 6.0])
+    half = stats.t.ppf(0.975, 1) * 5.0
+    np.testing.assert_allclose(c['interval'], [1 - half, 1 + half])
+    assert c['df'] == pytest.approx(1.0)
     assert c['verdict'] == INCONCLUSIVE
 
 
 def test_learned_aus_by_hand(study):
-    records, _, summary = study
+    records, _, summary, plan = study
     by = {(r['arm'], r['seed']): r for r in records}
     # baseline 50: plain learns AU2 (70) on seed 0 and AU1 (61) on seed 1;
     # geo learns AU2 (73) on seed 0 and both (64, 61) on seed 1.
-    assert learned_aus(by[('plain', 0)]) == ['AU2']
-    assert learned_aus(by[('plain', 1)]) == ['AU1']
-    assert learned_aus(by[('geo', 1)]) == ['AU1', 'AU2']
-    assert learned_aus(by[('geo', 1)], margin=12) == ['AU1']
-    assert learned_aus(by[('geo', 1)], margin=15) == []
+    assert learned_aus(by[('plain', 0)], 10) == ['AU2']
+    assert learned_aus(by[('plain', 1)], 10) == ['AU1']
+    assert learned_aus(by[('geo', 1)], 10) == ['AU1', 'AU2']
+    assert learned_aus(by[('geo', 1)], 12) == ['AU1']
+    assert learned_aus(by[('geo', 1)], 15) == []
     arms = summary['variants']['default']['arms']
     assert arms['plain']['num_learned'] == [1, 1]
     assert arms['geo']['num_learned'] == [1, 2]
     assert arms['geo']['num_learned_mean'] == pytest.approx(1.5)
     assert arms['geo']['num_learned_min'] == 1
     assert arms['geo']['learnable_runs'] == 0
-    assert summary['rule']['learnable_min_aus'] == LEARNABLE_MIN_AUS
+    assert summary['rule']['learnable_min_aus'] == plan.learnable_min_aus
 
 
-def test_identical_arms_interval_contains_zero(tmp_path):
+def test_identical_arms_are_falsified(tmp_path):
     rng = np.random.default_rng(0)
     for seed in range(3):
         tp = rng.integers(10, 90, (6, len(AUS)))
@@ -113,51 +115,65 @@ def test_identical_arms_interval_contains_zero(tmp_path):
         counts = np.stack([tp, fp, POSITIVES - tp], -1)
         write_run(str(tmp_path), 'plain', seed, counts, 6)
         write_run(str(tmp_path), 'same', seed, counts, 6)
+    plan = write_plan(
+        tmp_path / 'plan.md', ['plain', 'same'], ('same', 'plain'), (), [0, 1]
+    )
     records, _ = load_records(str(tmp_path))
-    mp = pytest.MonkeyPatch()
-    mp.setattr(au_study, 'MIN_PAIRS_FOR_VERDICT', 3)
-    c = analyse(records, [('same', 'plain')], num_boot=300)['variants'][
-        'default'
-    ]['comparisons']['same - plain']
-    lo, hi = c['ci95']
-    assert c['diff'] == 0 and lo <= 0 <= hi
-    # An interval pinned at 0 rules out the smallest useful gain.
+    c = analyse(records, plan)['variants']['default']['comparisons'][
+        'same - plain'
+    ]
+    # An interval pinned at 0 rules out the smallest useful gain; three
+    # pairs where the plan asks for two.
+    assert c['diff'] == 0 and c['interval'] == [0.0, 0.0]
     assert c['verdict'] == FALSIFIED
-    mp.undo()
-
-
-def test_no_verdict_before_the_planned_pairs():
-    g = MIN_PAIRS_FOR_VERDICT
-    assert verdict([2.0, 5.0], n_pairs=g - 1) == TOO_FEW_PAIRS
-    assert verdict([2.0, 5.0], n_pairs=g) == SUPPORTED
+    # 3 pairs: no sign-flip p below 0.25, so Holm over 2 AUs cannot pass.
+    assert not c['per_au_test']['holm_can_pass']
+    assert c['per_au_test']['smallest_p'] == 0.25
 
 
 def test_verdict_rule():
-    g = MIN_USEFUL_GAIN_F1
-    assert verdict([0.1 * g, 0.5 * g]) == SUPPORTED
-    assert verdict([-g, 0.99 * g]) == FALSIFIED
-    assert verdict([-g, g]) == INCONCLUSIVE
-    assert verdict([0.0, 3 * g]) == INCONCLUSIVE
+    g = 1.0
+    assert verdict([0.1 * g, 0.5 * g], g) == SUPPORTED
+    assert verdict([-g, 0.99 * g], g) == FALSIFIED
+    assert verdict([-g, g], g) == INCONCLUSIVE
+    assert verdict([0.0, 3 * g], g) == INCONCLUSIVE
+    assert verdict([2.0, 5.0], g, complete=False) == TOO_FEW_PAIRS
+    assert verdict([np.nan, np.nan], g) == TOO_FEW_PAIRS
     with pytest.raises(ValueError, match='lower end above upper'):
-        verdict([1.0, 0.0])
+        verdict([1.0, 0.0], g)
+
+
+def test_no_verdict_before_the_planned_pairs(tmp_path):
+    for seed in range(2):
+        write_run(str(tmp_path), 'plain', seed, balanced(50, 60))
+        write_run(str(tmp_path), 'geo', seed, balanced(54, 64))
+    plan = write_plan(
+        tmp_path / 'plan.md', ['plain', 'geo'], ('geo', 'plain'), (), [0, 1, 2]
+    )
+    records, _ = load_records(str(tmp_path))
+    c = analyse(records, plan)['variants']['default']['comparisons'][
+        'geo - plain'
+    ]
+    assert (c['n_pairs'], c['planned_pairs']) == (2, 3)
+    assert c['verdict'] == TOO_FEW_PAIRS
+    table = markdown(analyse(records, plan), plan, [], 2)
+    assert '| 2 of 3 | 1 |' in table
 
 
 def test_markdown_headline_table(study):
-    _, failed, summary = study
-    labels = {'plain': 'plain G(00000)', 'geo': 'GeoCNN G(11111)'}
-    text = markdown(summary, labels, failed, 'toy', 'plain')
+    _, failed, summary, plan = study
+    text = markdown(summary, plan, failed, 6)
     begin, end = table_marks('toy')
     table = text[text.index(begin) : text.index(end)]
     rows = [r for r in table.splitlines() if r.startswith('| default')]
     assert rows[0].startswith(
-        '| default | plain G(00000) | 2 | 1 | 59.00 ± 0.71'
+        '| default | geo − plain | 2 | 1 | 62.00 ± 0.71 | 59.00 ± 0.71 | '
+        '+3.00 [+3.00, +3.00] | supported |'
     )
-    geo = next(r for r in rows if 'GeoCNN' in r)
-    assert '| 1.5 (1) of 2 |' in geo and '| +3.00 [' in geo
-    assert geo.endswith(f'| 2 | {SUPPORTED} |')
-    noisy = next(r for r in rows if '| noisy |' in r)
-    assert '[-4.00, +6.00]' in noisy and noisy.endswith(f'{INCONCLUSIVE} |')
-    assert f'+{MIN_USEFUL_GAIN_F1:g} F1' in text[text.index(end) :]
+    assert rows[1].endswith(f'{INCONCLUSIVE} |')
+    assert '+1 F1 (the smallest gain' in text[text.index(end) :]
+    # Two pairs: the per-AU column says no AU can pass.
+    assert 'none can pass: 2 pairs give p ≥ 0.5' in text
 
 
 def test_replace_marked():
@@ -166,13 +182,13 @@ def test_replace_marked():
     # The other study's table is left as it is.
     doc = f'intro\n{other_b}\nkept\n{other_e}\n{b}\nold\n{e}\nrest\n'
     block = f'x\n{b}\n| new |\n{e}\ny'
-    assert replace_marked(doc, block, 'a') == (
+    assert replace_marked(doc, block, 'a', 'page.md') == (
         f'intro\n{other_b}\nkept\n{other_e}\n{b}\n| new |\n{e}\nrest\n'
     )
-    with pytest.raises(ValueError, match='README.md: needs exactly one'):
-        replace_marked('no marks', block, 'a', 'README.md')
+    with pytest.raises(ValueError, match='page.md: needs exactly one'):
+        replace_marked('no marks', block, 'a', 'page.md')
     with pytest.raises(ValueError, match='the table: needs exactly one'):
-        replace_marked(doc, block, 'b', 'README.md')  # the block is a's
+        replace_marked(doc, block, 'b', 'page.md')  # the block is a's
     with pytest.raises(ValueError, match='comes before'):
         replace_marked(f'{e} {b}', block, 'a', 'doc')
 
@@ -180,11 +196,12 @@ def test_replace_marked():
 @settings(max_examples=20, deadline=None)
 @given(
     seed=st.integers(0, 2**16),
-    runs=st.integers(1, 3),
+    runs=st.integers(2, 4),
     subjects=st.integers(2, 5),
 )
 def test_swapping_arms_mirrors_difference_and_interval(seed, runs, subjects):
     rng = np.random.default_rng(seed)
+    plan = _plan_of_two()
 
     def arm():
         out = {}
@@ -201,11 +218,27 @@ def test_swapping_arms_mirrors_difference_and_interval(seed, runs, subjects):
         return out
 
     a, b = arm(), arm()
-    ab, ba = compare(a, b, num_boot=100), compare(b, a, num_boot=100)
+    ab, ba = compare(a, b, plan, runs), compare(b, a, plan, runs)
     assert ab['diff'] == pytest.approx(-ba['diff'], abs=1e-9)
-    np.testing.assert_allclose(ab['ci95'], -np.array(ba['ci95'][::-1]))
+    np.testing.assert_allclose(
+        ab['interval'], -np.array(ba['interval'][::-1]), atol=1e-9
+    )
     for au in AUS:
         assert ab['per_au'][au]['p'] == pytest.approx(ba['per_au'][au]['p'])
+
+
+_PLAN = {}
+
+
+def _plan_of_two():
+    if not _PLAN:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            _PLAN['plan'] = write_plan(
+                f'{tmp}/plan.md', ['a', 'b'], ('a', 'b')
+            )
+    return _PLAN['plan']
 
 
 HOSTS = [
@@ -235,16 +268,16 @@ def test_check_one_machine_accepts_exactly_one_machine(picks):
             r['omp_num_threads'] = THREADS[t]
         records.append(r)
     if len(set(picks)) == 1:
-        au_study.check_one_machine(records, 'study')
+        check_one_machine(records, 'study')
         h, t = picks[0]
         same = dict(host=HOSTS[h], omp_num_threads=THREADS[t])
-        au_study.check_one_machine(records, 'study', same)
+        check_one_machine(records, 'study', same)
         other = dict(same, omp_num_threads=THREADS[(t + 1) % 3])
         with pytest.raises(ValueError, match='this process'):
-            au_study.check_one_machine(records, 'study', other)
+            check_one_machine(records, 'study', other)
     else:
         with pytest.raises(ValueError, match='study: runs of different'):
-            au_study.check_one_machine(records, 'study')
+            check_one_machine(records, 'study')
 
 
 def test_load_records_refuses_a_study_of_two_machines(tmp_path):
@@ -259,8 +292,8 @@ def test_load_records_refuses_a_study_of_two_machines(tmp_path):
 
 
 def test_folds_pooled_and_alone(tmp_path):
-    """Pairs over two folds: the pooled difference and each fold's alone, the
-    folds column, and the all-present baseline as the mean of the folds'."""
+    """Pairs over two folds: the pooled difference and each fold's alone, and
+    the all-present baseline as the mean of the folds'."""
     root = str(tmp_path)
     # Fold 1: geo +4 on every AU; fold 2: geo +1. Fold 2's AU0 has 200 of
     # 300 frames positive (tp 100, fn 100), so its all-present F1 is 80.
@@ -273,8 +306,16 @@ def test_folds_pooled_and_alone(tmp_path):
         write_run(root, 'geo', seed, balanced(54, 64))
         for arm, counts in fold2.items():
             write_run(root, arm, seed, counts, fold=2)
+    plan = write_plan(
+        tmp_path / 'plan.md',
+        ['plain', 'geo'],
+        ('geo', 'plain'),
+        (),
+        [0, 1],
+        [1, 2],
+    )
     records, _ = load_records(root)
-    summary = analyse(records, [('geo', 'plain')], num_boot=400)
+    summary = analyse(records, plan)
     v = summary['variants']['default']
     assert v['folds'] == [1, 2]
     c = v['comparisons']['geo - plain']
@@ -287,14 +328,15 @@ def test_folds_pooled_and_alone(tmp_path):
     assert c['diff'] == pytest.approx((4.0 + alone) / 2)
     # all-present F1: fold 1 both AUs 50; fold 2: AU0 80, AU1 50.
     assert v['all_present'] == pytest.approx(dict(zip(AUS, [65.0, 50.0])))
-    text = markdown(summary, {}, [], 'toy', 'plain')
-    assert '| geo - plain, fold 2 alone | 2 |' in text
+    text = markdown(summary, plan, [], 8)
+    assert '| geo − plain, fold 2 alone | 2 |' in text
     row = next(r for r in text.splitlines() if r.startswith('| default | geo'))
-    assert row.startswith('| default | geo | 4 | 1, 2 |')
+    assert row.startswith('| default | geo − plain | 4 | 1, 2 |')
     one_fold = compare(
         {k: r for k, r in _runs(records, 'geo').items() if k[1] == 1},
         {k: r for k, r in _runs(records, 'plain').items() if k[1] == 1},
-        num_boot=400,
+        plan,
+        2,
     )
     assert one_fold['by_fold'] == {}
 

@@ -1,5 +1,6 @@
-"""tools/analysis_tools/synthau_experiment.py --analyse-only on synthetic
-records: summary files, and the headline table pasted into a README."""
+"""tools/analysis_tools/synthau_experiment.py: the analysis of synthetic
+records with the headline table pasted into a page, run claims, and the
+checks that stop a study before any training."""
 
 import json
 import os
@@ -9,15 +10,16 @@ import sys
 
 import pytest
 
-from geoconv_mm.evaluation.au_study import TOO_FEW_PAIRS, table_marks
-from tests.fixtures.au_study_records import balanced, write_run
+from geoconv_mm.study.analysis import TOO_FEW_PAIRS
+from geoconv_mm.study.report import table_marks
 from tests.fixtures.paths import REPO_ROOT
+from tests.fixtures.study_records import balanced, write_plan, write_run
 from tests.fixtures.tools import load_tool
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'synthau_experiment.py')
 
 
-def test_analyse_only_writes_summary_and_readme_table(tmp_path):
+def test_analyse_only_writes_summary_and_page_table(tmp_path):
     study = tmp_path / 'results' / 'toy'
     study.mkdir(parents=True)
     # GeoCNN is 3 F1 points above plain on every AU of both seeds.
@@ -26,24 +28,24 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     ):
         write_run(str(study), 'plain', seed, balanced(*plain))
         write_run(str(study), 'geo', seed, balanced(*geo))
-    readme = tmp_path / 'README.md'
+    plan = tmp_path / 'plan.md'
+    write_plan(plan, ['plain', 'geo'], ('geo', 'plain'), (), [0, 1, 2])
+    page = tmp_path / 'page.md'
     before, after = '# Title\n\ntext\n\n', '\n\n## Next\n'
     begin, end = table_marks('toy')
-    readme.write_text(f'{before}{begin}\nSTALE TABLE\n{end}{after}')
+    page.write_text(f'{before}{begin}\nSTALE TABLE\n{end}{after}')
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
     proc = subprocess.run(
         [
             sys.executable,
             TOOL,
-            '--study',
-            'toy',
+            '--plan',
+            str(plan),
             '--results-dir',
             str(tmp_path / 'results'),
             '--analyse-only',
-            '--num-boot',
-            '200',
-            '--readme',
-            str(readme),
+            '--page',
+            str(page),
         ],
         capture_output=True,
         text=True,
@@ -55,13 +57,51 @@ def test_analyse_only_writes_summary_and_readme_table(tmp_path):
     c = summary['variants']['default']['comparisons']['geo - plain']
     assert c['verdict'] == TOO_FEW_PAIRS and abs(c['diff'] - 3) < 1e-9
     assert (study / 'intervals.png').stat().st_size > 0
-    text = readme.read_text()
+    text = page.read_text()
     assert text.startswith(before + begin) and text.endswith(end + after)
     assert 'STALE TABLE' not in text
     table = (study / 'summary.md').read_text()
     block = table[table.index(begin) : table.index(end)]
     assert block in text
-    assert f'| 2 | {TOO_FEW_PAIRS} |' in block
+    assert '| 2 of 3 | 1 |' in block and TOO_FEW_PAIRS in block
+
+
+def test_a_study_without_a_committed_pre_registration_does_not_start(
+    tmp_path,
+):
+    """The plan is not committed (tmp_path is no git checkout of it, but the
+    file is outside any repository: the hash rule still applies): a plan
+    described after the fact is refused before any training."""
+    plan = tmp_path / 'plan.md'
+    write_plan(plan, ['plain', 'geo'], ('geo', 'plain'))
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
+    args = [
+        sys.executable,
+        TOOL,
+        '--results-dir',
+        str(tmp_path / 'results'),
+        '--work-dir',
+        str(tmp_path / 'work'),
+    ]
+    proc = subprocess.run(
+        args + ['--plan', str(plan)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert 'error: ' in proc.stderr and 'after the fact' in proc.stderr
+    assert not (tmp_path / 'work').exists()
+    proc = subprocess.run(
+        args + ['--plan', str(tmp_path / 'missing.md')],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert 'pre-registration not found' in proc.stderr
 
 
 def test_a_claim_held_by_a_live_process_is_respected_and_a_stale_one_taken(
@@ -93,8 +133,9 @@ def test_a_claimed_run_is_left_to_its_holder(tmp_path):
     work_root.mkdir()
     name = 'geo__default__seed0__fold1'
     (work_root / (name + '.claim')).write_text(str(os.getppid()))
+    plan = write_plan(tmp_path / 'plan.md', ['plain', 'geo'], ('geo', 'plain'))
     status = tool.run_one(
-        'geo', 'default', 0, 1, str(tmp_path / 'study'), str(work_root)
+        plan, 'geo', 'default', 0, 1, str(tmp_path / 'study'), str(work_root)
     )
     assert status == 'claimed'
     assert not (work_root / name).exists()
@@ -106,19 +147,49 @@ def test_runs_of_another_machine_stop_the_study_before_any_training(
     tool = load_tool(TOOL)
     study = tmp_path / 'study'
     study.mkdir()
+    for args in (
+        ['init', '-q'],
+        ['add', 'plan.md'],
+        ['commit', '-q', '-m', 'p'],
+    ):
+        if args[0] == 'add':
+            plan = write_plan(
+                tmp_path / 'plan.md',
+                ['plain', 'geo'],
+                ('geo', 'plain'),
+                (),
+                [0],
+                [1],
+                True,
+            )
+        subprocess.run(
+            ['git', '-c', 'user.name=t', '-c', 'user.email=t@t', *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
     from geoconv_mm.utils.host import host_fingerprint
 
     here = host_fingerprint()
 
     def add_run(arm, host):
         threads = os.environ.get('OMP_NUM_THREADS')
-        write_run(str(study), arm, 0, balanced(50, 50), 3, host, threads)
+        write_run(
+            str(study),
+            arm,
+            0,
+            balanced(50, 50),
+            3,
+            host,
+            threads,
+            preregistration_sha256=plan.sha256,
+        )
 
     add_run('plain', here)
-    tool.check_machine(str(study))  # this machine's runs: carry on
+    tool.check_study(plan, str(study))  # this machine's runs: carry on
     add_run('geo', dict(here, cpu_capability='another instruction set'))
     with pytest.raises(SystemExit) as stop:
-        tool.check_machine(str(study))
+        tool.check_study(plan, str(study))
     message = str(stop.value)
     assert message.startswith('error: ') and str(study) in message
     assert 'another instruction set' in message
