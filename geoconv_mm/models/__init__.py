@@ -3,8 +3,18 @@
 from .backbones import GeoBranch, GeoCNNBackbone, MultiChannelVGG
 from .classifiers import GeoAUClassifier
 from .data_preprocessors import AUDataPreprocessor
-from .heads import AUHead
-from .losses import AUBalancedBCELoss, balanced_au_weights
+from .heads import (
+    AUHead,
+    AUIntensityHead,
+    AUOccurrenceIntensityHead,
+    AUOrdinalIntensityHead,
+)
+from .losses import (
+    AUBalancedBCELoss,
+    AUIntensityMSELoss,
+    AUOrdinalLoss,
+    balanced_au_weights,
+)
 from .necks import ConcatFusionNeck
 
 __all__ = [
@@ -14,7 +24,12 @@ __all__ = [
     'GeoAUClassifier',
     'AUDataPreprocessor',
     'AUHead',
+    'AUIntensityHead',
+    'AUOrdinalIntensityHead',
+    'AUOccurrenceIntensityHead',
     'AUBalancedBCELoss',
+    'AUIntensityMSELoss',
+    'AUOrdinalLoss',
     'balanced_au_weights',
     'ConcatFusionNeck',
 ]

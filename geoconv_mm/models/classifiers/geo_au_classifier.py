@@ -25,6 +25,18 @@ class GeoAUClassifier(ImageClassifier):
     built with ``conv_cfg=dict(type='GeoConv')``) sees this batch's weights and
     nothing else.
 
+    What ``mode='predict'`` sets on each data sample depends on the head
+    (its ``predicts_occurrence`` and ``predicts_intensity`` say which):
+
+    - ``pred_score``: float32 (A,) occurrence probabilities, and
+      ``pred_label``: the indices of the AUs at or above the head's
+      ``threshold`` (:class:`AUHead`, :class:`AUOccurrenceIntensityHead`);
+    - ``pred_intensity``: float32 (A,) intensities on the 0-5 scale of
+      FACS and of OpenFace's ``AUxx_r`` (:class:`AUIntensityHead`,
+      :class:`AUOrdinalIntensityHead`, :class:`AUOccurrenceIntensityHead`).
+
+    A is the head's ``num_aus``, in the order of the dataset's ``au_ids``.
+
     Args:
         data_preprocessor (dict, optional): Defaults to ``AUDataPreprocessor``.
         **kwargs: As :class:`mmpretrain.models.ImageClassifier` (backbone,

@@ -32,6 +32,11 @@ class AUHead(BaseModule):
         init_cfg (dict | list, optional): Initialisation config.
     """
 
+    #: What :meth:`predict` sets: occurrence (``pred_score``,
+    #: ``pred_label``), no intensity (``pred_intensity``).
+    predicts_occurrence = True
+    predicts_intensity = False
+
     def __init__(
         self,
         num_aus: int,

@@ -8,6 +8,9 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 from tests.fixtures.paths import REPO_ROOT as ROOT
 
 TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'aggregate_folds.py')
@@ -99,3 +102,102 @@ def test_clear_errors(tmp_path):
         text=True,
     )
     assert res.returncode != 0 and 'run tools/test.py' in res.stderr
+
+
+INT_NAMES = ['AU6', 'AU12']
+
+
+def write_intensity_fold(folder, icc, pcc, mae, f1=None):
+    """A fold of a model with AUIntensityMetric (and, given ``f1``, the
+    joint head's AUF1Metric too)."""
+    metrics = {}
+    for key, values in (('ICC', icc), ('PCC', pcc), ('MAE', mae)):
+        metrics[f'au_int/{key}'] = float(np.nanmean(values))
+        metrics.update(
+            {f'au_int/{key}_{n}': v for n, v in zip(INT_NAMES, values)}
+        )
+    if f1 is not None:
+        metrics['au/F1'] = sum(f1) / len(f1)
+        metrics.update({f'au/F1_{n}': v for n, v in zip(INT_NAMES, f1)})
+    folder.mkdir(parents=True)
+    (folder / 'test_metrics.json').write_text(
+        json.dumps(dict(au_names=INT_NAMES, metrics=metrics))
+    )
+    return str(folder)
+
+
+def run_tool(*args):
+    return subprocess.run(
+        [sys.executable, TOOL, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_intensity_folds(tmp_path):
+    nan = float('nan')
+    folds = [
+        write_intensity_fold(
+            tmp_path / f'i{k}', icc, pcc, mae, f1=[50 + k, 60 + k]
+        )
+        for k, (icc, pcc, mae) in enumerate(
+            [
+                ([0.6, 0.8], [0.7, 0.9], [0.5, 0.2]),
+                ([0.3, nan], [0.5, nan], [0.7, 0.2]),
+                ([0.9, 0.6], [0.9, 0.7], [0.3, 0.5]),
+            ]
+        )
+    ]
+    out = tmp_path / 'out'
+    res = run_tool('--run', 'GeoCNN', *folds, '--out-dir', str(out))
+    assert res.returncode == 0, res.stderr
+    md = (out / 'intensity_table.md').read_text()
+    sections = md.split('\n\n')
+    assert sections[0] == 'ICC(3,1), mean over folds'
+    # ICC per AU over folds: AU6 (0.6 + 0.3 + 0.9) / 3 = 0.6; AU12 skips
+    # fold 2's undefined value, (0.8 + 0.6) / 2 = 0.7; Avg 0.65
+    assert '| GeoCNN | 0.60 | 0.70 | 0.65 |' in sections[1]
+    assert "Pearson's r, mean over folds" in md
+    # r: AU6 (0.7 + 0.5 + 0.9) / 3 = 0.7, AU12 0.8; MAE: 0.5, 0.3
+    assert '| GeoCNN | 0.70 | 0.80 | 0.75 |' in md
+    assert '| GeoCNN | 0.50 | 0.30 | 0.40 |' in md
+    rows = list(csv.reader((out / 'intensity_folds.csv').open()))
+    assert rows[0] == ['method', 'measure', 'fold', 'AU6', 'AU12', 'Avg']
+    icc = [r for r in rows[1:] if r[1] == 'ICC']
+    assert [r[2] for r in icc] == ['1', '2', '3', 'mean']
+    assert icc[1][4] == 'nan' and float(icc[1][5]) == 0.3
+    assert float(icc[3][3]) == pytest.approx(0.6)
+    assert (out / 'icc_per_au.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    # the joint head's F1 comes out as ever
+    table = (out / 'table.md').read_text().splitlines()
+    assert table[2] == '| GeoCNN | 51.0 | 61.0 | 56.0 |'
+    assert 'intensity_table.md' in res.stdout and 'table.md' in res.stdout
+
+
+def test_intensity_only_runs_and_mixed_measures(tmp_path):
+    only = [
+        write_intensity_fold(
+            tmp_path / f'o{k}', [0.5, 0.5], [0.5, 0.5], [1, 1]
+        )
+        for k in range(3)
+    ]
+    out = tmp_path / 'out'
+    res = run_tool('--run', 'Int', *only, '--out-dir', str(out))
+    assert res.returncode == 0, res.stderr
+    assert not (out / 'table.md').exists()
+    assert (out / 'intensity_table.md').exists()
+    f1 = [write_fold(tmp_path / f'f{k}', [1, 2, 3]) for k in range(3)]
+    res = run_tool(
+        '--run', 'Int', *only, '--run', 'F1', *f1, '--out-dir', str(out)
+    )
+    assert res.returncode != 0
+    assert 'every fold of every run needs the same measures' in res.stderr
+    empty = tmp_path / 'e'
+    empty.mkdir()
+    (empty / 'test_metrics.json').write_text(json.dumps(dict(metrics={})))
+    res = run_tool(
+        '--run', 'X', str(empty), str(empty), str(empty), '--out-dir', str(out)
+    )
+    assert res.returncode != 0
+    assert 'AUF1Metric or AUIntensityMetric result' in res.stderr
