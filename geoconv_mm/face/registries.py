@@ -4,9 +4,9 @@ MMEngine builds from a registry by first switching to the *default scope*
 (``mmpretrain`` for this package's configs) and searching that scope's
 registry tree. These registries belong to no OpenMMLab tree, so that search
 always fails, and MMEngine warns before falling back on the registry itself.
-They therefore build from themselves directly: the same lookup
-(:meth:`mmengine.Registry.get`, including ``'geoconv_mm.Name'`` keys), with
-no scope search and no warning, from any default scope or none.
+They therefore build from themselves directly: a registered name (or
+``'geoconv_mm.Name'``), with no scope search and no warning, from any
+default scope or none.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ def build_from_own_registry(
     if 'type' not in args:
         raise KeyError(f'{registry.name} config needs a "type": {cfg}')
     kind = args.pop('type')
-    built = registry.get(kind) if isinstance(kind, str) else kind
+    built = kind
+    if isinstance(kind, str):
+        # Only what this registry holds: MMEngine's own lookup would also
+        # import any module or object the name happens to locate.
+        scope, name = Registry.split_scope_key(kind)
+        own = scope in (None, registry.scope)
+        built = registry.module_dict.get(name) if own else None
     if built is None:
         raise KeyError(
             f'{kind!r} is not in the {registry.name} registry; registered: '
