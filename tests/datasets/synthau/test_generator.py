@@ -15,9 +15,11 @@ pytest.importorskip('mediapipe')
 from geoconv_mm.datasets.au_dataset import AUDataset  # noqa: E402
 from geoconv_mm.datasets.synthau import (  # noqa: E402
     SYNTHAU_AU_IDS,
+    LoadSynthAUFaceSurface,
     SynthAUDataset,
     SynthAUSpec,
     generate_synthau,
+    mesh_path,
 )
 from geoconv_mm.datasets.synthau.action_units import au_displacement  # noqa: E402
 from geoconv_mm.datasets.synthau.face_model import (  # noqa: E402
@@ -322,3 +324,69 @@ def test_reconstructed_geometry(tmp_path):
         # W.
         eyes = surface.vertices[list(EYE_OUTER), :2].mean(0)
         assert np.allclose(eyes, [0.5 * 111, 0.4 * 111], atol=8), eyes
+
+
+def test_reconstructions_kept_beside_the_same_frames(tmp_path):
+    """reconstruct=True: the images and ground-truth records are byte for
+    byte the default build's, and every kept frame has MediaPipe's meshes of
+    its image and of the frame without its AUs, in the image's pixel
+    frame, with the ground truth's topology."""
+    kw = dict(seed=5, num_subjects=3, images_per_subject=3, image_size=112)
+    plain = generate_synthau(str(tmp_path), SynthAUSpec(**kw), False)
+    build = generate_synthau(
+        str(tmp_path), SynthAUSpec(reconstruct=True, **kw), False
+    )
+    assert build != plain and build.endswith('_recon')
+    with open(osp.join(build, 'annotations', 'synthau.json')) as fh:
+        data = json.load(fh)['data_list']
+    with open(osp.join(build, 'summary.json')) as fh:
+        summary = json.load(fh)
+    assert len(data) == sum(s['status'] == 'ok' for s in summary) >= 7
+    for d in data:
+        for rel in (d['img_path'], d['geo_path']):
+            with open(osp.join(plain, rel), 'rb') as a:
+                with open(osp.join(build, rel), 'rb') as b:
+                    assert a.read() == b.read(), rel
+        truth = FaceSurface.load(osp.join(build, d['geo_path']))
+        for mesh in ('recon', 'recon_neutral'):
+            recon = FaceSurface.load(
+                mesh_path(osp.join(build, d['geo_path']), mesh)
+            )
+            assert recon.image_size == truth.image_size == (112, 112)
+            np.testing.assert_array_equal(recon.faces, truth.faces)
+            # The same face: the eye corners within a few pixels.
+            err = (
+                recon.vertices[list(EYE_OUTER), :2]
+                - truth.vertices[list(EYE_OUTER), :2]
+            )
+            assert np.abs(err).max() < 6, (d['img_path'], mesh, err)
+
+
+def test_load_synthau_face_surface_picks_the_mesh(tmp_path):
+    spec = SynthAUSpec(
+        seed=5,
+        num_subjects=3,
+        images_per_subject=1,
+        image_size=112,
+        reconstruct=True,
+    )
+    build = generate_synthau(str(tmp_path), spec, False)
+    with open(osp.join(build, 'annotations', 'synthau.json')) as fh:
+        d = json.load(fh)['data_list'][0]
+    geo = osp.join(build, d['geo_path'])
+    img = cv2.imread(osp.join(build, d['img_path']))
+    for mesh in ('gt', 'neutral', 'recon', 'recon_neutral'):
+        out = LoadSynthAUFaceSurface(mesh)(dict(img=img, geo_path=geo))
+        np.testing.assert_array_equal(
+            out['face_surface'].vertices,
+            FaceSurface.load(mesh_path(geo, mesh)).vertices,
+        )
+    # A mesh the build does not have: the error names the file and which
+    # builds keep it.
+    os.remove(mesh_path(geo, 'recon_neutral'))
+    with pytest.raises(ValueError, match='_recon_neutral.npz.*reconstruct'):
+        LoadSynthAUFaceSurface('recon_neutral')(dict(img=img, geo_path=geo))
+    with pytest.raises(ValueError, match='mesh must be one of'):
+        LoadSynthAUFaceSurface('fitted')
+    with pytest.raises(ValueError, match='differs from the image'):
+        LoadSynthAUFaceSurface('recon')(dict(img=img[:50], geo_path=geo))
