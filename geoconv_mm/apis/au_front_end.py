@@ -16,6 +16,7 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.dataset import Compose
 
+from geoconv_mm.face.detectors import default_detector_config
 from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
 from geoconv_mm.utils.frame_io import Frame
 
@@ -41,10 +42,11 @@ def face_pipeline_config(
 ) -> dict:
     """Keyword arguments of the :class:`~geoconv_mm.face.FacePipeline` of
     inference: ``crop_size`` from the config's ``image_size`` (224), the
-    default detector, and ``max_faces`` when given."""
+    detector of :func:`~geoconv_mm.face.default_detector_config` (MediaPipe
+    with MTCNN behind it for profiles), and ``max_faces`` when given."""
     face_cfg = dict(face_pipeline or {})
     face_cfg.setdefault('crop_size', int(cfg.get('image_size', 224)))
-    face_cfg.setdefault('detector', dict(type='MediaPipeFaceDetector'))
+    face_cfg.setdefault('detector', default_detector_config())
     if max_faces is not None:
         face_cfg['max_faces'] = max_faces
     return face_cfg

@@ -61,9 +61,10 @@ class AUInferencer:
         batch_size (int): Faces per forward pass.
         face_pipeline (dict, optional): Keyword arguments of
             :class:`geoconv_mm.face.FacePipeline`; ``crop_size`` defaults to
-            the config's ``image_size`` (224) and ``detector`` to
-            ``MediaPipeFaceDetector`` (every face of the frame, at full
-            resolution).
+            the config's ``image_size`` (224) and ``detector`` to MediaPipe's
+            tiled detector with MTCNN behind it for profiles
+            (:func:`geoconv_mm.face.default_detector_config`: every face
+            of the frame, at full resolution, turned up to 90 degrees).
         au_ids (Sequence[int], optional): AU numbers of the model's outputs;
             read from the checkpoint's ``dataset_meta`` or the config by
             default.

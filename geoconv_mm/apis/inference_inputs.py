@@ -231,5 +231,6 @@ def shard_inputs(
     """Shard ``index`` of ``count`` (1-based): every ``count``-th input in
     the natural order of their CSV names, so every shard gets its share of
     each folder and the split does not depend on the order of the paths."""
-    ordered = sorted(inputs, key=lambda inp: natural_key(inp.name))
+    # The name itself breaks ties of the natural key ('0' and '00').
+    ordered = sorted(inputs, key=lambda i: (natural_key(i.name), i.name))
     return ordered[index - 1 :: count]

@@ -31,10 +31,14 @@ from .crops import (
 from .detectors import (
     FACE_DETECTORS,
     MEDIAPIPE_KEYPOINTS,
+    MTCNN_KEYPOINTS,
     FaceDetection,
     MediaPipeFaceDetector,
+    MTCNNFaceDetector,
+    UnionFaceDetector,
     WholeImageDetector,
     build_face_detector,
+    default_detector_config,
     largest_face,
 )
 from .head_pose import (
@@ -97,8 +101,12 @@ __all__ = [
     'MEDIAPIPE_KEYPOINTS',
     'FaceDetection',
     'MediaPipeFaceDetector',
+    'MTCNNFaceDetector',
+    'MTCNN_KEYPOINTS',
+    'UnionFaceDetector',
     'WholeImageDetector',
     'build_face_detector',
+    'default_detector_config',
     'largest_face',
     'POSE_KEYS',
     'HeadPose',

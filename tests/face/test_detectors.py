@@ -163,3 +163,74 @@ def test_face_crop_maps_back_to_the_image(astronaut):
     )
     assert mesh_in_detection(ring * 50 + [225, 120, 0], det)
     assert not mesh_in_detection(ring * 50 + [400, 120, 0], det)
+
+
+def test_mtcnn_finds_the_face_with_named_points(astronaut, pipeline):
+    det = FACE_DETECTORS.build(dict(type='MTCNNFaceDetector'))
+    (face,) = det(astronaut)
+    mesh = pipeline.process(astronaut)
+    truth = np.concatenate(
+        [mesh.mesh_vertices[:, :2].min(0), mesh.mesh_vertices[:, :2].max(0)]
+    )
+    from geoconv_mm.face import box_iou
+
+    assert box_iou(face.box[None], truth[None])[0, 0] > 0.5
+    assert 0.7 <= face.score <= 1
+    points = dict(zip(face.keypoint_names, face.keypoints))
+    # The subject's right eye is on the image's left.
+    assert points['right_eye'][0] < points['left_eye'][0]
+    assert points['mouth_right'][0] < points['mouth_left'][0]
+    assert (
+        points['right_eye'][1]
+        < points['nose_tip'][1]
+        < points['mouth_left'][1]
+    )
+    # Smaller than the smallest face: nothing, not an error.
+    assert det(astronaut[:30, :30].copy()) == []
+    with pytest.raises(ValueError, match='min_face_size'):
+        FACE_DETECTORS.build(dict(type='MTCNNFaceDetector', min_face_size=8))
+
+
+def test_union_keeps_earlier_detectors_faces():
+    def fixed(*faces):
+        return lambda image: [
+            FaceDetection(np.array(b, float), s, np.zeros((0, 2)), ())
+            for b, s in faces
+        ]
+
+    union = FACE_DETECTORS.build(
+        dict(
+            type='UnionFaceDetector',
+            detectors=[
+                fixed(([0, 0, 100, 100], 0.55)),
+                fixed(([4, 2, 98, 104], 0.99), ([300, 0, 360, 60], 0.8)),
+                fixed(([301, 1, 359, 61], 0.9), ([0, 200, 50, 250], 0.1)),
+            ],
+        )
+    )
+    image = np.zeros((400, 400, 3), np.uint8)
+    kept = union(image)
+    assert [d.score for d in kept] == [0.55, 0.8, 0.1]
+    union.max_faces = 2
+    assert len(union(image)) == 2
+    with pytest.raises(ValueError, match='at least one'):
+        FACE_DETECTORS.build(dict(type='UnionFaceDetector', detectors=[]))
+
+
+def test_the_default_detector_is_mediapipe_then_mtcnn(astronaut):
+    from geoconv_mm.face import (
+        MediaPipeFaceDetector,
+        MTCNNFaceDetector,
+        UnionFaceDetector,
+        default_detector_config,
+    )
+
+    det = build_face_detector(default_detector_config())
+    assert isinstance(det, UnionFaceDetector)
+    assert [type(d) for d in det.detectors] == [
+        MediaPipeFaceDetector,
+        MTCNNFaceDetector,
+    ]
+    (face,) = det(astronaut)  # one face, MediaPipe's
+    (mp,) = det.detectors[0](astronaut)
+    np.testing.assert_array_equal(face.box, mp.box)

