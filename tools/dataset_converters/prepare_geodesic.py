@@ -21,14 +21,21 @@ face, for aligned crops). Re-running skips finished frames. With
 ``--shard i/N`` the summary is ``summary.shard-i-of-N.json``; a final run
 without ``--shard`` skips everything done and writes the complete
 ``summary.json``.
+
+An image or video that cannot be read is an ``error`` entry of the summary
+(exit status 1 at the end), never the end of the run; the run stops at once,
+with one line, when the output folder cannot be written or the face pipeline
+cannot start.
 """
 
 import argparse
 import os
 import sys
 
+from geoconv_mm.datasets.converters.common import positive_int, writable_dir
 from geoconv_mm.datasets.converters.jobs import (
     FrameTask,
+    ShardBusyError,
     image_tasks,
     parse_shard,
     process_frames,
@@ -41,6 +48,7 @@ from geoconv_mm.utils.frame_io import (
     list_files,
     read_list_file,
 )
+from geoconv_mm.utils.worker_pool import WorkerStartError
 
 
 def list_tasks(path: str, every: int):
@@ -80,7 +88,9 @@ def main(argv=None):
     parser.add_argument(
         'input', help='image, image folder, video or .txt list of paths'
     )
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--out', required=True, type=writable_dir, help='output folder'
+    )
     parser.add_argument(
         '--workers', type=int, default=1, help='worker processes'
     )
@@ -88,7 +98,10 @@ def main(argv=None):
         '--shard', type=parse_shard, default=(0, 1), help='i/N'
     )
     parser.add_argument(
-        '--every', type=int, default=1, help='take every n-th video frame'
+        '--every',
+        type=positive_int,
+        default=1,
+        help='take every n-th video frame (n >= 1)',
     )
     parser.add_argument('--crop-size', type=int, default=224)
     parser.add_argument(
@@ -114,19 +127,22 @@ def main(argv=None):
     if args.max_faces is not None and args.max_faces < 1:
         parser.error(f'--max-faces must be >= 1, got {args.max_faces}')
     tasks = list_tasks(args.input, args.every)
-    summary = process_frames(
-        tasks,
-        args.out,
-        workers=args.workers,
-        shard=args.shard,
-        resume=not args.no_resume,
-        pipeline_cfg=dict(
-            reconstructor=dict(type=args.reconstructor),
-            detector=dict(type=args.detector),
-            crop_size=args.crop_size,
-            max_faces=args.max_faces,
-        ),
-    )
+    try:
+        summary = process_frames(
+            tasks,
+            args.out,
+            workers=args.workers,
+            shard=args.shard,
+            resume=not args.no_resume,
+            pipeline_cfg=dict(
+                reconstructor=dict(type=args.reconstructor),
+                detector=dict(type=args.detector),
+                crop_size=args.crop_size,
+                max_faces=args.max_faces,
+            ),
+        )
+    except (WorkerStartError, ShardBusyError) as err:
+        raise SystemExit(f'prepare_geodesic.py: {err}') from None
     c = summary['counts']
     faces = sum(len(e.get('faces') or ()) for e in summary['frames'])
     print(

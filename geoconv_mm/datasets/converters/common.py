@@ -28,6 +28,7 @@ import os.path as osp
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from geoconv_mm.utils.atomic_io import atomic_write_json
+from geoconv_mm.utils.output_dir import ensure_writable_dir
 
 from .jobs import parse_shard, read_summaries
 
@@ -50,8 +51,40 @@ def get_logger() -> logging.Logger:
     return logger
 
 
+def writable_dir(text: str) -> str:
+    """``--out``: a folder that is created, and checked to be writable, when
+    the arguments are read, before any work.
+
+    Raises:
+        argparse.ArgumentTypeError: It cannot be created or written.
+    """
+    try:
+        return ensure_writable_dir(text)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_int(text: str) -> int:
+    """An integer option that must be >= 1 (``--every``).
+
+    Raises:
+        argparse.ArgumentTypeError: Not an integer, or < 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected an integer, got {text!r}'
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
 def add_common_args(parser: argparse.ArgumentParser, default_aus: str) -> None:
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--out', required=True, type=writable_dir, help='output folder'
+    )
     parser.add_argument(
         '--au-ids',
         default=None,

@@ -8,17 +8,27 @@ and a summary with one entry per frame. A frame with several faces writes the
 k-th largest as ``<out_name>_face<k>`` (``faces='all'``) or only the largest
 (``faces='largest'``); the frame's summary entry lists its faces with their
 boxes, scores and output names.
+
+Nothing done is lost to an interruption: every finished source's entries are
+appended to a journal beside the summary as soon as they are known, and a
+resumed run reads the journals with the summaries (:func:`read_summaries`),
+so its summary is the uninterrupted run's. A run checks its output folder is
+writable before the work, holds a lock so that a second run of the same shard
+in the same folder stops at once, and turns one unreadable source (image or
+video), even one that crashes its worker process, into error entries while
+the job goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import glob
 import json
-import multiprocessing as mp
 import os
 import warnings
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -30,6 +40,13 @@ from geoconv_mm.utils.frame_io import (
     is_video,
     read_image,
     read_video_frames,
+)
+from geoconv_mm.utils.output_dir import ensure_writable_dir
+from geoconv_mm.utils.worker_pool import (
+    WorkerDiedError,
+    WorkerPool,
+    WorkerStartError,
+    describe_exit,
 )
 
 
@@ -53,6 +70,17 @@ class FrameTask:
 def summary_name(shard: Tuple[int, int]) -> str:
     i, n = shard
     return 'summary.json' if n == 1 else f'summary.shard-{i}-of-{n}.json'
+
+
+#: A journal's name is its summary's with this ending instead of ``.json``.
+JOURNAL_SUFFIX = '.journal.jsonl'
+
+
+def journal_name(shard: Tuple[int, int]) -> str:
+    """The journal of a shard's summary: one JSON entry per line, appended
+    as sources finish, read by a resumed run, removed once the summary is
+    written."""
+    return summary_name(shard)[: -len('.json')] + JOURNAL_SUFFIX
 
 
 def _is_done(out_dir: str, task: FrameTask) -> bool:
@@ -90,20 +118,23 @@ def parse_shard(text: str) -> Tuple[int, int]:
 
 
 def read_summaries(out_dir: str) -> Dict[Tuple[str, int], dict]:
-    """Entries of every job summary in ``out_dir`` (all shards), by
-    (source, frame_index).
+    """Entries of every job summary and journal in ``out_dir`` (all shards),
+    by (source, frame_index).
 
-    The rule: summaries are read oldest first (modification time, then name),
-    so a newer entry of a frame wins; a damaged summary is skipped with a
-    warning naming it, which only costs re-processing its frames.
+    The rule: files are read oldest first (modification time, then name),
+    and a journal's lines in order, so a newer entry of a frame wins; a
+    damaged summary is skipped with a warning naming it, and so is a
+    journal line that does not parse (the end of a line a killed run was
+    writing), which only costs re-processing their frames.
     """
     paths = glob.glob(os.path.join(out_dir, 'summary*.json'))
+    paths += glob.glob(os.path.join(out_dir, 'summary*' + JOURNAL_SUFFIX))
     paths.sort(key=lambda p: (os.path.getmtime(p), p))
     entries: Dict[Tuple[str, int], dict] = {}
     for path in paths:
+        journal = path.endswith(JOURNAL_SUFFIX)
         try:
-            with open(path) as fh:
-                frames = json.load(fh)['frames']
+            frames = (_read_journal if journal else _read_summary)(path)
             loaded = {(e['source'], int(e['frame_index'])): e for e in frames}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             warnings.warn(
@@ -113,6 +144,30 @@ def read_summaries(out_dir: str) -> Dict[Tuple[str, int], dict]:
             continue
         entries.update(loaded)
     return entries
+
+
+def _read_summary(path: str) -> List[dict]:
+    with open(path) as fh:
+        return json.load(fh)['frames']
+
+
+def _read_journal(path: str) -> List[dict]:
+    frames, bad = [], []
+    with open(path) as fh:
+        for number, line in enumerate(fh, 1):
+            try:
+                entry = json.loads(line)
+                (entry['source'], int(entry['frame_index']))  # noqa: B018
+            except (ValueError, KeyError, TypeError):
+                bad.append(number)
+                continue
+            frames.append(entry)
+    if bad:
+        warnings.warn(
+            f'{path}: line(s) {bad[:5]} are not job summary entries (cut off '
+            'by an interruption?); their frames count as not done'
+        )
+    return frames
 
 
 # ----------------------------------------------------------------- worker side
@@ -231,14 +286,7 @@ def _process_unit(args) -> List[dict]:
     entries = []
     for idx, frame in _read_frames(tasks[0].source, list(by_index)):
         task = by_index[idx]
-        entry = dict(
-            source=task.source,
-            frame_index=task.frame_index,
-            out_name=task.out_name,
-            status='ok',
-            reason='',
-            faces=[],
-        )
+        entry = _entry(task)
         try:
             if isinstance(frame, Exception):
                 raise frame
@@ -313,13 +361,15 @@ def process_frames(
     Args:
         tasks (Sequence[FrameTask]): All frames of the job (every shard sees
             the same list; shard i of N takes tasks i, i+N, i+2N, ...).
-        out_dir (str): Output folder.
+        out_dir (str): Output folder; created, and checked to be writable,
+            before any frame is processed.
         pipeline_cfg (dict, optional): Keyword arguments of
             :class:`FacePipeline`.
         workers (int): Worker processes (0 or 1: in this process).
         shard (tuple[int, int]): (i, N), 0 <= i < N.
-        resume (bool): Skip frames whose crop and record exist, and frames an
-            earlier run found no face in.
+        resume (bool): Skip frames an earlier run finished (their summary or
+            journal entry says ok and their crops and records exist), and
+            frames an earlier run found no face in.
         progress (bool): Show a tqdm bar.
         faces (str): ``'all'``: write every face of a frame (at most the
             pipeline's ``max_faces``), the largest as ``<out_name>`` and the
@@ -330,13 +380,18 @@ def process_frames(
     Returns:
         dict: The summary written to ``<out_dir>/summary.json`` (or
         ``summary.shard-i-of-N.json`` when N > 1): ``frames`` (one entry per
-        frame of
-        this shard: source, frame_index, out_name, status ok/no_face/error,
-            reason,
-        and ``faces``: one record per face, largest first, with ``face``
-        (its rank), ``box`` (xyxy source pixels), ``confidence`` (detector
-        score), ``out_name`` (None for a face that was not written) and, when
-        written, ``mesh_confidence``) and ``counts``.
+        frame of this shard: source, frame_index, out_name, status
+        ok/no_face/error, reason, and ``faces``: one record per face, largest
+        first, with ``face`` (its rank), ``box`` (xyxy source pixels),
+        ``confidence`` (detector score), ``out_name`` (None for a face that
+        was not written) and, when written, ``mesh_confidence``) and
+        ``counts``.
+
+    Raises:
+        OSError: ``out_dir`` cannot be written.
+        ShardBusyError: Another run holds this shard of ``out_dir``.
+        WorkerStartError: The face pipeline cannot start (in a worker process
+            or in this one); one line names the cause.
     """
     from tqdm import tqdm
 
@@ -359,63 +414,150 @@ def process_frames(
                     f'of the frame {base!r}'
                 )
     mine = list(tasks)[i::n]
-    os.makedirs(out_dir, exist_ok=True)
-    previous = read_summaries(out_dir) if resume else {}
-    entries: Dict[Tuple[str, int], dict] = OrderedDict(
-        ((t.source, t.frame_index), None) for t in mine
-    )
-    todo = []
-    for t in mine:
-        key = (t.source, t.frame_index)
-        old = previous.get(key)
-        if resume and _is_done(out_dir, t) and _faces_done(out_dir, old):
-            entries[key] = (
-                old
-                if old and old.get('status') == 'ok'
-                else dict(
-                    source=t.source,
-                    frame_index=t.frame_index,
-                    out_name=t.out_name,
-                    status='ok',
-                    reason='',
-                )
-            )
-        elif resume and old and old.get('status') == 'no_face':
-            entries[key] = old
-        else:
-            todo.append(t)
-    cfg = dict(pipeline_cfg or {})
-    units = _units(todo)
-    bar = tqdm(
-        total=len(todo),
-        desc=f'faces {i}/{n}',
-        disable=not progress,
-        unit='frame',
-        dynamic_ncols=True,
-    )
-    try:
-        if workers <= 1:
-            _init_worker(cfg)
-            results = map(_run_unit, [(out_dir, u, faces) for u in units])
-            for res in results:
-                _collect(res, entries, bar)
-        else:
-            ctx = mp.get_context('spawn')
-            with ctx.Pool(
-                workers, initializer=_init_worker, initargs=(cfg,)
-            ) as pool:
-                for res in pool.imap_unordered(
-                    _run_unit, [(out_dir, u, faces) for u in units]
-                ):
-                    _collect(res, entries, bar)
-    finally:
-        bar.close()
-        done = [e for e in entries.values() if e is not None]
-        summary = _write_summary(out_dir, shard, done)
+    ensure_writable_dir(out_dir)
+    with _open_journal(out_dir, shard) as journal:
+        previous = read_summaries(out_dir) if resume else {}
+        entries: Dict[Tuple[str, int], dict] = OrderedDict(
+            ((t.source, t.frame_index), None) for t in mine
+        )
+        todo = []
+        for t in mine:
+            key = (t.source, t.frame_index)
+            old = previous.get(key)
+            status = old.get('status') if old else None
+            if (
+                status == 'ok'
+                and _is_done(out_dir, t)
+                and _faces_done(out_dir, old)
+            ) or status == 'no_face':
+                entries[key] = old
+            else:
+                # Crops and records without an entry (a run killed between
+                # them and its journal line) are made again: their entry
+                # (faces, confidences) exists nowhere else.
+                todo.append(t)
+        bar = tqdm(
+            total=len(todo),
+            desc=f'faces {i}/{n}',
+            disable=not progress,
+            unit='frame',
+            dynamic_ncols=True,
+        )
+        try:
+            for res in _run_units(
+                _units(todo),
+                out_dir,
+                faces,
+                dict(pipeline_cfg or {}),
+                workers,
+            ):
+                _collect(res, entries, bar, journal)
+        finally:
+            bar.close()
+            done = [e for e in entries.values() if e is not None]
+            summary = _write_summary(out_dir, shard, done)
+            # Every journal entry is in the summary now.
+            os.unlink(journal.name)
     return summary
 
 
-def _collect(res: List[dict], entries: dict, bar) -> None:
+def _run_units(
+    units: List[List[FrameTask]],
+    out_dir: str,
+    mode: str,
+    cfg: dict,
+    workers: int,
+) -> Iterator[List[dict]]:
+    """The summary entries of each unit, as units finish."""
+    if not units:
+        return
+    args = [(out_dir, u, mode) for u in units]
+    if workers <= 1:
+        try:
+            _init_worker(cfg)
+        except Exception as exc:
+            raise WorkerStartError(
+                f'the face pipeline cannot start: {type(exc).__name__}: {exc}'
+            ) from exc
+        yield from map(_run_unit, args)
+        return
+    with WorkerPool(
+        min(workers, len(units)),
+        _init_worker,
+        (cfg,),
+        name='face pipeline',
+    ) as pool:
+        while args:
+            retry = []
+            for (_, unit, _), res in pool.imap_unordered(
+                _run_unit, args, keep_going=True
+            ):
+                if isinstance(res, WorkerDiedError):
+                    # Whatever ended it (a decoder crash, the OOM killer)
+                    # came from one of the unit's sources: each is retried
+                    # alone, so that only the culprit becomes errors.
+                    groups = _split_by_source(unit)
+                    if len(groups) > 1:
+                        retry += groups
+                        continue
+                    reason = (
+                        'WorkerDiedError: the face pipeline worker process '
+                        f'ended abruptly ({describe_exit(res.exitcode)}) '
+                        'while processing this source'
+                    )
+                    res = [_entry(t, 'error', reason) for t in unit]
+                yield res
+            args = [(out_dir, g, mode) for g in retry]
+
+
+class ShardBusyError(RuntimeError):
+    """Another run is preparing the same shard of the same output folder."""
+
+
+@contextmanager
+def _open_journal(out_dir: str, shard: Tuple[int, int]) -> Iterator:
+    """The shard's journal, open for appending and locked for the block: a
+    second run of the same shard in the same folder would mix two runs'
+    entries, so it stops at once."""
+    path = os.path.join(out_dir, journal_name(shard))
+    while True:
+        fh = open(path, 'a')
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            i, n = shard
+            raise ShardBusyError(
+                f'{out_dir}: another run is preparing shard {i}/{n} of this '
+                f'folder (it holds {path}); wait for it to end, or give this '
+                'run another --out or --shard'
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        # The run that held it removed it in the meantime: take the new one.
+        fh.close()
+    with fh:
+        yield fh
+
+
+def _entry(task: FrameTask, status: str = 'ok', reason: str = '') -> dict:
+    return dict(
+        source=task.source,
+        frame_index=task.frame_index,
+        out_name=task.out_name,
+        status=status,
+        reason=reason,
+        faces=[],
+    )
+
+
+def _collect(res: List[dict], entries: dict, bar, journal) -> None:
+    journal.write(''.join(json.dumps(e) + '\n' for e in res))
+    journal.flush()
     for e in res:
         entries[(e['source'], e['frame_index'])] = e
     bar.update(len(res))
@@ -453,9 +595,23 @@ def video_tasks(
     path: str, every: int = 1, out_prefix: Optional[str] = None
 ) -> List[FrameTask]:
     """Tasks for every ``every``-th frame of a video (frames counted by
-    decoding when the container does not say)."""
-    count = count_video_frames(path, trust_container=True)
+    decoding when the container does not say).
+
+    A video that cannot be opened, or decodes no frame, gets one task (frame
+    0), whose processing fails and records why as that frame's error entry:
+    one bad video of a batch is an error of the summary, not the end of the
+    job.
+
+    Raises:
+        ValueError: ``every`` < 1.
+    """
+    if every < 1:
+        raise ValueError(f'every must be >= 1 (every n-th frame), got {every}')
     prefix = out_prefix or os.path.splitext(os.path.basename(path))[0]
+    try:
+        count = count_video_frames(path, trust_container=True)
+    except (OSError, ValueError):
+        count = 1
     return [
         FrameTask(path, k, f'{prefix}/{k:06d}') for k in range(0, count, every)
     ]
