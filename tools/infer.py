@@ -279,10 +279,22 @@ def main(argv=None):
 
         logging.basicConfig(format='%(levelname)s: %(message)s')
         # Log lines print above the progress bars, not through them.
-        with logging_redirect_tqdm():
-            if args.out:
-                return _one_input(args, console)
-            return _many_inputs(args, console)
+        try:
+            with logging_redirect_tqdm():
+                if args.out:
+                    return _one_input(args, console)
+                return _many_inputs(args, console)
+        except KeyboardInterrupt:
+            where = args.out or args.out_dir
+            print(
+                f'interrupted: the rows so far are in {where}'
+                + (
+                    '; rerun the same command to resume'
+                    if args.out_dir
+                    else ''
+                )
+            )
+            return 130
 
 
 def _one_input(args, console):

@@ -61,7 +61,7 @@ class QuietConsole:
         # MediaPipe reads these when its native logging starts.
         os.environ.setdefault('GLOG_minloglevel', '2')
         os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-        self._quiet_mmengine()
+        self.quiet_loggers()
         sys.stderr.flush()
         self._saved_fd = os.dup(2)
         read_fd, write_fd = os.pipe()
@@ -92,7 +92,8 @@ class QuietConsole:
             return contextlib.nullcontext()
         return contextlib.redirect_stdout(io.StringIO())
 
-    def _quiet_mmengine(self) -> None:
+    def quiet_loggers(self) -> None:
+        """MMEngine's logger to errors only (done on entering)."""
         from mmengine.logging import MMLogger
 
         logger = MMLogger.get_current_instance()

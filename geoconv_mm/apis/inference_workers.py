@@ -100,7 +100,7 @@ def _worker(slot: int, spec: WorkerSpec, tasks, results) -> None:
         console = QuietConsole(spec.verbose)
         with console.loading():
             if not spec.verbose:
-                console._quiet_mmengine()
+                console.quiet_loggers()
             stage, info = _build(spec)
     except BaseException as exc:  # noqa: B902 - reported, then the end
         results.put(('init_failed', slot, f'{type(exc).__name__}: {exc}'))

@@ -494,7 +494,14 @@ def evaluate_yaw(
         for n in list(detectors) + list(unions)
     }
     stats = {
-        n: dict(found={}, meshed={}, yaw_error={}, false=0, seconds=[])
+        n: dict(
+            found={},
+            meshed={},
+            yaw_error={},
+            false=0,
+            meshed_false=0,
+            seconds=[],
+        )
         for n in pipelines
     }
     from tqdm import tqdm
@@ -528,9 +535,10 @@ def evaluate_yaw(
             mboxes = np.array(
                 [mesh_box(f.mesh_vertices) for f in faces]
             ).reshape(-1, 4)
-            meshed, _ = match(
+            meshed, mfalse = match(
                 truth, mboxes, [f.confidence for f in faces], _box_sizes(truth)
             )
+            st['meshed_false'] += mfalse
             for width, ok in zip(item['sizes'], meshed):
                 st['meshed'].setdefault(f'{key}/{int(width)}', []).append(
                     bool(ok)
@@ -557,6 +565,7 @@ def evaluate_yaw(
                 k: float(np.median(v)) for k, v in st['yaw_error'].items()
             },
             false_positives=int(st['false']),
+            meshed_false_positives=int(st['meshed_false']),
             images=len(st['seconds']),
             seconds_per_image=float(np.mean(st['seconds'])),
         )
@@ -589,7 +598,11 @@ def format_yaw_report(
                     f'{sum(c[0] for c in big):>2}'
                     f'/{sum(c[1] for c in big):<1}'
                 )
-            fp = r['false_positives'] if what == 'found' else ''
+            fp = r[
+                'false_positives'
+                if what == 'found'
+                else 'meshed_false_positives'
+            ]
             lines.append(f'{name:<40}{cells}{fp:>6}')
     lines += ['median |yaw error| of the meshed faces (degrees):', head]
     for name, r in report.items():

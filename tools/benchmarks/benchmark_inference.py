@@ -14,8 +14,9 @@ alternated over ``--rounds``, and fits seconds per frame = fixed + per-face
 x faces: a cost that grows linearly leaves small residuals.
 
 ``--compare-previous`` alternates, over ``--rounds``, on the same frames of a
-one-face video, the default video path (MediaPipe's full-range detector, tiled,
-on key frames; each face tracked from its previous mesh between them) with the
+one-face video, the default video path (the default detector, MediaPipe's
+full-range detector tiled with MTCNN behind it, on key frames; each face
+tracked from its previous mesh between them) with the
 one-face path it replaced (``WholeImageDetector``: the face mesh's own
 short-range detector on the whole frame, one face), and prints their frames/s
 ratios in wall and CPU time; the full detection on every frame (as for still
@@ -39,23 +40,25 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from geoconv_mm.face.detectors import default_detector_config
 from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
 
 #: One-face paths of ``--compare-previous``: (FacePipeline keywords, whether
 #: the frames are fed as a video). First the default path on a video (the
-#: full-range detector, tiled, on key frames; each face tracked from its
-#: previous mesh between them), then the same detector on every frame (how
-#: still images are treated), its one-pass variant (no tiles: faces under
-#: about a tenth of the frame's side are missed) to show the tiles' share,
-#: and last the one-face path it replaced (the face mesh's own short-range
-#: detector on the whole frame, one face).
+#: default detector on key frames; each face tracked from its previous mesh
+#: between them), then the same detector on every frame (how still images
+#: are treated), MediaPipe's full-range detector in one pass (no tiles, no
+#: MTCNN: faces under about a tenth of the frame's side are missed) to show
+#: the share of the tiles and of MTCNN, and last the one-face path it
+#: replaced (the face mesh's own short-range detector on the whole frame,
+#: one face).
 PATHS = {
     'every face, video (key frames)': (
-        dict(detector=dict(type='MediaPipeFaceDetector')),
+        dict(detector=default_detector_config()),
         True,
     ),
     'every face, every frame (tiled)': (
-        dict(detector=dict(type='MediaPipeFaceDetector')),
+        dict(detector=default_detector_config()),
         False,
     ),
     'every face, every frame (1 pass)': (
