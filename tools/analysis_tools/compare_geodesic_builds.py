@@ -3,8 +3,9 @@
 Each source tree computes, in a child process with that tree on its
 ``PYTHONPATH`` (its Python code and its compiled kernels), the ``fast``
 backend's weights and distances of several layer shapes, holes open and
-closed, on the faces of ``benchmark_geodesic.py`` or on ``FaceSurface``
-records; the script then compares the two sets array by array::
+closed, on the same inputs: ``FaceSurface`` records, or the sample faces of
+:mod:`geoconv_mm.face.samples` (found by this tree and handed to both as
+records); the script then compares the two sets array by array::
 
     git worktree add /tmp/before HEAD~1   # then build its ops there
     python tools/analysis_tools/compare_geodesic_builds.py \\
@@ -38,26 +39,22 @@ LAYERS = [(s, {}) for s in (1, 2, 4, 8, 16)] + [
 ]
 
 
-def load_surfaces(records: str | None) -> list:
-    """``FaceSurface`` records matching ``records``, or the faces of
-    ``benchmark_geodesic.py`` (MediaPipe on skimage's astronaut)."""
-    from geoconv_mm.geodesic import FaceSurface
+def write_sample_records(folder: str) -> str:
+    """This tree's sample faces as ``FaceSurface`` records in ``folder``;
+    returns their glob."""
+    from geoconv_mm.face.samples import sample_surfaces
 
-    if records:
-        paths = sorted(glob.glob(records))
-        if not paths:
-            raise SystemExit(f'--records {records!r}: no file matches')
-        return [FaceSurface.load(p) for p in paths]
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmarks'))
-    from benchmark_geodesic import benchmark_surfaces
-
-    return benchmark_surfaces()
+    os.makedirs(folder, exist_ok=True)
+    for i, surface in enumerate(sample_surfaces()):
+        surface.save(osp.join(folder, f'face{i}.npz'))
+    return osp.join(folder, 'face*.npz')
 
 
-def dump(out: str, records: str | None) -> None:
-    """Child: this tree's weights and distances of every face, layer and
+def dump(out: str, records: str) -> None:
+    """Child: this tree's weights and distances of every record, layer and
     hole setting, to ``out`` (npz)."""
     from geoconv_mm.geodesic import (
+        FaceSurface,
         compute_geodesic_distances,
         compute_geodesic_weights,
     )
@@ -65,7 +62,8 @@ def dump(out: str, records: str | None) -> None:
 
     specs = [GeoSpec(s, **kw) for s, kw in LAYERS]
     arrays = {}
-    for i, surface in enumerate(load_surfaces(records)):
+    surfaces = [FaceSurface.load(p) for p in sorted(glob.glob(records))]
+    for i, surface in enumerate(surfaces):
         for closed in (False, True):
             kw = dict(backend='fast', close_holes=closed)
             w = compute_geodesic_weights(surface, specs, **kw)
@@ -95,11 +93,9 @@ def differences(a: dict, b: dict) -> dict:
     return out
 
 
-def run_tree(tree: str, out: str, records: str | None, env: dict) -> dict:
-    """The arrays of ``tree``, computed in a child process."""
-    cmd = [sys.executable, __file__, '--dump', out]
-    if records:
-        cmd += ['--records', records]
+def run_tree(tree: str, out: str, records: str, env: dict) -> dict:
+    """The arrays of ``tree`` on ``records``, computed in a child process."""
+    cmd = [sys.executable, __file__, '--dump', out, '--records', records]
     child_env = dict(os.environ, PYTHONPATH=osp.abspath(tree), **env)
     subprocess.run(cmd, env=child_env, check=True)
     with np.load(out) as f:
@@ -143,8 +139,9 @@ def main(argv=None) -> int:
     except ValueError as e:
         parser.error(str(e))
     with tempfile.TemporaryDirectory() as tmp:
-        a = run_tree(args.a, osp.join(tmp, 'a.npz'), args.records, env_a)
-        b = run_tree(args.b, osp.join(tmp, 'b.npz'), args.records, env_b)
+        records = args.records or write_sample_records(osp.join(tmp, 'faces'))
+        a = run_tree(args.a, osp.join(tmp, 'a.npz'), records, env_a)
+        b = run_tree(args.b, osp.join(tmp, 'b.npz'), records, env_b)
     diff = differences(a, b)
     print(f'{len(set(a) | set(b))} arrays, {len(diff)} differ')
     for name, d in diff.items():

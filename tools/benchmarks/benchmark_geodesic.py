@@ -33,34 +33,6 @@ import cv2
 import numpy as np
 
 
-def variants(image):
-    h, w = image.shape[:2]
-    rot = cv2.getRotationMatrix2D((w / 2, h / 2), 10, 1.0)
-    return {
-        'astronaut': image,
-        'mirrored': np.ascontiguousarray(image[:, ::-1]),
-        'scaled_0.6': cv2.resize(
-            image, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA
-        ),
-        'scaled_1.5': cv2.resize(image, None, fx=1.5, fy=1.5),
-        'rotated_10': cv2.warpAffine(
-            image, rot, (w, h), borderMode=cv2.BORDER_REFLECT
-        ),
-    }
-
-
-def benchmark_surfaces() -> list:
-    """The ``FaceSurface`` of every variant of skimage's astronaut: the faces
-    this benchmark and the kernel's phase timer measure."""
-    from skimage import data
-
-    from geoconv_mm.face import FacePipeline
-
-    pipeline = FacePipeline()
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    return [pipeline.process(v).surface for v in variants(image).values()]
-
-
 def timed(fn, repeats):
     fn()  # warm-up (caches, first-call allocations)
     times = []
@@ -82,9 +54,8 @@ def main(argv=None):
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    from skimage import data
-
     from geoconv_mm.face import FacePipeline
+    from geoconv_mm.face.samples import sample_images
     from geoconv_mm.geodesic import (
         compute_geodesic_distances,
         compute_geodesic_weights,
@@ -93,9 +64,8 @@ def main(argv=None):
 
     specs = [GeoSpec(s) for s in (1, 2, 4, 8, 16)]
     pipeline = FacePipeline()
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
     rows = []
-    for name, img in variants(image).items():
+    for name, img in sample_images().items():
         result = pipeline.process(img, name=name)
         surf = result.surface
 

@@ -1,5 +1,5 @@
 """Where the fast backend's time goes: the C++ kernel's own phase timer over
-the faces of ``benchmark_geodesic.py``, one core.
+the sample faces of :mod:`geoconv_mm.face.samples`, one core.
 
 The kernel times its phases (triangle topology, rasterisation, the graph
 around holes, lifted-segment distances, around-hole paths, Eq. 4) when
@@ -18,9 +18,6 @@ import tempfile
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import cv2
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark_geodesic import benchmark_surfaces  # noqa: E402
 
 
 def capture_stderr(fn) -> str:
@@ -54,13 +51,14 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     import torch
 
+    from geoconv_mm.face.samples import sample_surfaces
     from geoconv_mm.geodesic import compute_geodesic_weights
     from geoconv_mm.ops.geo_spec import GeoSpec
 
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     specs = [GeoSpec(s) for s in (1, 2, 4, 8, 16)]
-    surfaces = benchmark_surfaces()
+    surfaces = sample_surfaces()
     for s in surfaces:  # warm-up: caches and first-call allocations
         compute_geodesic_weights(s, specs)
 

@@ -199,7 +199,19 @@ def main(argv=None) -> int:
     parser.add_argument(
         '--out', default=None, help='also write the figures as JSON'
     )
+    parser.add_argument(
+        '--prepare-only',
+        action='store_true',
+        help='only prepare the tree in --work-dir and print its data root '
+        '(benchmark_pipeline_ab.py prepares its tree this way)',
+    )
     args = parser.parse_args(argv)
+    if args.prepare_only:
+        if not args.work_dir:
+            parser.error('--prepare-only needs --work-dir')
+        os.makedirs(args.work_dir, exist_ok=True)
+        print(prepare(args.work_dir, args.frames))
+        return 0
 
     import torch
 

@@ -35,8 +35,10 @@ SPLITS = ('train', 'test')
 
 def serve(config: str, data_root: str) -> None:
     """Worker: build both pipelines, then answer one JSON line per split
-    named on stdin (ms per sample and per transform of one pass)."""
-    sys.path.insert(0, HERE)
+    named on stdin (ms per sample and per transform of one pass).
+
+    Runs as this script (``--serve``), so its folder is on ``sys.path``
+    first and ``benchmark_pipeline`` is this tree's."""
     import cv2
     import numpy as np
     import torch
@@ -100,6 +102,31 @@ class Worker:
         self.proc.wait()
 
 
+def prepare(work_dir: str, frames: int) -> str:
+    """The BP4D tree of ``benchmark_pipeline.py``, prepared by that script
+    in ``work_dir``; returns its data root."""
+    os.makedirs(work_dir, exist_ok=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            osp.join(HERE, 'benchmark_pipeline.py'),
+            '--prepare-only',
+            '--work-dir',
+            work_dir,
+            '--frames',
+            str(frames),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(
+            f'preparing the benchmark tree in {work_dir} failed:\n'
+            f'{done.stderr[-2000:]}'
+        )
+    return done.stdout.strip().splitlines()[-1]
+
+
 def summarise(a: list, b: list) -> dict:
     """Medians of both trees, and the median and quartiles of the per-round
     ratio b / a."""
@@ -136,9 +163,6 @@ def main(argv=None) -> int:
         if not osp.isdir(osp.join(tree, 'geoconv_mm')):
             parser.error(f'{tree}: not a source tree (no geoconv_mm/ in it)')
 
-    sys.path.insert(0, HERE)
-    from benchmark_pipeline import prepare
-
     with tempfile.TemporaryDirectory() as tmp:
         data_root = prepare(args.work_dir or tmp, args.frames)
         workers = [Worker(t, args.config, data_root) for t in (args.a, args.b)]
@@ -170,7 +194,6 @@ def main(argv=None) -> int:
         for name, (ta, tb) in s['stages_ms'].items():
             print(f'  {name:<26} {ta:7.3f} {tb:7.3f} ms')
     if args.out:
-        sys.path.insert(0, ROOT)
         from geoconv_mm.utils.atomic_io import atomic_write_json
 
         atomic_write_json(args.out, result, indent=1)

@@ -18,15 +18,11 @@ import os
 import os.path as osp
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from geoconv_mm.datasets.synthau import SynthAUSpec, generate_synthau  # noqa: E402
-from geoconv_mm.datasets.synthau.face_model import reconstruct_base_face  # noqa: E402
+from geoconv_mm.datasets.synthau import SynthAUSpec, generate_synthau
+from geoconv_mm.datasets.synthau.face_model import reconstruct_base_face
 
 
 def parse_args() -> argparse.Namespace:
