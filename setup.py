@@ -4,6 +4,10 @@ The GeoConv operator is compiled from ``ops/csrc``: C++ for the CPU always,
 CUDA kernels when torch sees a GPU and CUDA_HOME is set, or when
 ``FORCE_CUDA=1`` (for build hosts without a GPU). torch must be importable
 at build time, so install with ``pip install -e . --no-build-isolation``.
+
+``GEOCONV_NO_EXT=1 pip install -e .`` installs without compiling anything
+(no compiler, no torch at build time): GeoConv then runs on its portable
+PyTorch backend and the geodesic weights on their numpy backend, both slower.
 """
 
 import glob
@@ -60,7 +64,19 @@ def sanitizer_flags() -> list:
     return ['-fsanitize=address,undefined', '-fno-omit-frame-pointer', '-g']
 
 
+def headers(*dirs: str) -> list:
+    """Headers under ``dirs`` of CSRC: an extension lists them as
+    ``depends``, so that a change in a header alone rebuilds it."""
+    found = []
+    for d in dirs:
+        for ext in ('h', 'cuh'):
+            found += glob.glob(os.path.join(CSRC, d, f'*.{ext}'))
+    return sorted(found)
+
+
 def make_extensions() -> list:
+    if os.getenv('GEOCONV_NO_EXT', '0') == '1':
+        return []
     try:
         import torch
         from torch.utils.cpp_extension import CppExtension, CUDAExtension
@@ -89,6 +105,7 @@ def make_extensions() -> list:
             'geoconv_mm.ops._C',
             sources,
             include_dirs=[os.path.join(ROOT, CSRC)],
+            depends=headers('', 'common', 'cpu', 'cuda'),
             define_macros=macros,
             extra_compile_args=extra_compile_args,
             extra_link_args=openmp_flags() + sanitizer_flags(),
@@ -103,6 +120,7 @@ def make_extensions() -> list:
                 'geoconv_mm.geodesic._C',
                 geometry_sources,
                 include_dirs=[os.path.join(ROOT, CSRC)],
+                depends=headers('geometry'),
                 extra_compile_args={'cxx': cxx_flags},
                 extra_link_args=openmp_flags(),
             )
@@ -111,6 +129,8 @@ def make_extensions() -> list:
 
 
 def cmdclass() -> dict:
+    if os.getenv('GEOCONV_NO_EXT', '0') == '1':
+        return {}
     try:
         from torch.utils.cpp_extension import BuildExtension
     except ImportError:

@@ -5,8 +5,11 @@ missing.
 from __future__ import annotations
 
 import functools
+import logging
 from types import ModuleType
 from typing import Optional
+
+logger = logging.getLogger(__name__)
 
 
 class GeometryExtensionMissing(RuntimeError):
@@ -45,3 +48,18 @@ def load_geometry_ext() -> ModuleType:
             "backend='heat'."
         )
     return ext
+
+
+@functools.lru_cache(maxsize=None)
+def auto_backend() -> str:
+    """The geodesic backend of ``backend='auto'``: ``'fast'`` when the
+    compiled kernels are built, else ``'numpy'`` (the same algorithm, about
+    20x slower), which is said once per process."""
+    if geometry_ext_available():
+        return 'fast'
+    logger.warning(
+        'geoconv_mm.geodesic._C is not built: geodesic weights use the '
+        'numpy backend (same algorithm, about 20x slower). Build the '
+        'compiled kernels with `pip install -e . --no-build-isolation`.'
+    )
+    return 'numpy'

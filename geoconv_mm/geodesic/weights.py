@@ -34,8 +34,10 @@ Geodesics between the surface points p (centre) and q (tap):
    with G the vertex-to-vertex geodesic of the backend. So a geodesic between
    the two lips of an open mouth goes around the mouth, as in the paper.
 
-Backends: ``'fast'`` (C++ kernel ``geoconv_mm.geodesic._C``; G by Dijkstra on
-mesh edges refined with unfolded diagonals, bounded by the ratio cap),
+Backends: ``'auto'`` (the default: ``'fast'`` where it is built, else
+``'numpy'``, which says so once), ``'fast'`` (C++ kernel
+``geoconv_mm.geodesic._C``; G by Dijkstra on mesh edges refined with unfolded
+diagonals, bounded by the ratio cap),
 ``'numpy'`` (the same algorithm in numpy, for hosts without the build and as
 the kernel's test oracle) and ``'heat'`` (numpy, G by potpourri3d's heat
 method, the paper's choice: the reference).
@@ -68,13 +70,13 @@ import numpy as np
 
 from geoconv_mm.ops.geo_spec import GeoSpec
 
-from ._ext import load_geometry_ext
+from ._ext import auto_backend, load_geometry_ext
 from .numpy_backend import SurfaceGeodesics
 from .surface import FaceSurface
 from .topology import fill_holes
 
 RATIO_CAP = 30.0
-BACKENDS = ('fast', 'numpy', 'heat')
+BACKENDS = ('auto', 'fast', 'numpy', 'heat')
 
 
 def geodesic_weights_from_distances(
@@ -110,7 +112,7 @@ def compute_geodesic_weights(
     specs: Sequence[GeoSpec],
     *,
     hierarchy_compensation: bool = True,
-    backend: str = 'fast',
+    backend: str = 'auto',
     close_holes: bool = False,
 ) -> Dict[str, np.ndarray]:
     """Eq. 4 weights of every spec for one face (see the module docstring).
@@ -120,7 +122,7 @@ def compute_geodesic_weights(
         specs (Sequence[GeoSpec]): Layers to serve (odd kernels).
         hierarchy_compensation (bool): Divide by D_eu (True) or by 1
             ("w/o HC").
-        backend (str): ``'fast'``, ``'numpy'`` or ``'heat'``.
+        backend (str): ``'auto'``, ``'fast'``, ``'numpy'`` or ``'heat'``.
         close_holes (bool): Fill mouth and eye holes before geodesics.
 
     Returns:
@@ -141,7 +143,7 @@ def compute_geodesic_distances(
     surface: FaceSurface,
     specs: Sequence[GeoSpec],
     *,
-    backend: str = 'fast',
+    backend: str = 'auto',
     close_holes: bool = False,
 ) -> Dict[str, np.ndarray]:
     """D_geo of every tap (float64 (K, H_out, W_out), NaN without a surface
@@ -166,6 +168,8 @@ def _compute(
 ):
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+    if backend == 'auto':
+        backend = auto_backend()
     specs = list(specs)
     for spec in specs:
         spec.centre_index  # noqa: B018  (raises for even kernels)

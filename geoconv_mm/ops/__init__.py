@@ -1,6 +1,8 @@
-"""Compiled operators and the layers built on them."""
+"""The GeoConv operator (native kernels and a portable PyTorch backend) and
+the layers built on it."""
 
-from ._ext import ExtensionNotBuiltError, build_info
+from ._ext import ExtensionNotBuiltError
+from .backends import build_info, use_backend
 from .geo_conv import GeoConv2d, geo_conv2d, geo_weight_shape
 from .geo_spec import GeoSpec
 from .geodesic_context import (
@@ -12,6 +14,7 @@ from .geodesic_context import (
 __all__ = [
     'ExtensionNotBuiltError',
     'build_info',
+    'use_backend',
     'GeoConv2d',
     'geo_conv2d',
     'geo_weight_shape',

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from types import ModuleType
-from typing import Dict, Optional
+from typing import Optional
 
 BUILD_HINT = (
     'Build them from the repository root with\n'
@@ -45,21 +45,3 @@ def load_ext() -> ModuleType:
             'built. ' + BUILD_HINT
         )
     return ext
-
-
-def build_info() -> Dict[str, object]:
-    """What was compiled, for bug reports.
-
-    Returns:
-        dict: ``compiled`` (bool), ``cuda`` (CUDA version the kernels were
-        built with, or None for a CPU-only build), ``torch`` (torch version
-        built against).
-    """
-    ext = _import_ext()
-    if ext is None:
-        return dict(compiled=False, cuda=None, torch=None)
-    return dict(
-        compiled=True,
-        cuda=ext.cuda_version() if ext.compiled_with_cuda() else None,
-        torch=ext.torch_version(),
-    )

@@ -13,6 +13,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from .conv_geometry import kernel_fits, kernel_too_large_message, output_size
+
 FORWARD = 'geoconv_mm::geo_conv2d_forward'
 BACKWARD = 'geoconv_mm::geo_conv2d_backward'
 
@@ -30,8 +32,11 @@ def wants_channels_last(input: torch.Tensor) -> bool:
     )
 
 
-def _output_size(size: int, k: int, s: int, p: int, d: int) -> int:
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+DOUBLE_BACKWARD_ERROR = (
+    'geo_conv2d does not support double backward (gradients of its '
+    'gradients); its backward is computed by a kernel without a derivative '
+    'of its own'
+)
 
 
 def _like_input(input: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
@@ -48,13 +53,22 @@ def _forward_fake(
         input.dim() == 4 and weight.dim() == 4,
         lambda: 'geo_conv2d: input and weight must be 4-D',
     )
-    kh, kw = weight.shape[-2:]
-    out_h = _output_size(
-        input.shape[2], kh, stride[0], padding[0], dilation[0]
+    kernel = weight.shape[-2:]
+    torch._check(
+        min(stride) > 0 and min(dilation) > 0 and min(padding) >= 0,
+        lambda: (
+            'geo_conv2d: stride and dilation must be positive and '
+            f'padding not negative, got {stride}, {dilation}, {padding}'
+        ),
     )
-    out_w = _output_size(
-        input.shape[3], kw, stride[1], padding[1], dilation[1]
+    args = list(zip(input.shape[-2:], kernel, stride, padding, dilation))
+    torch._check(
+        all(kernel_fits(n, k, p, d) for n, k, _, p, d in args),
+        lambda: kernel_too_large_message(
+            input.shape[-2:], kernel, padding, dilation
+        ),
     )
+    out_h, out_w = (output_size(*a) for a in args)
     return _like_input(input, (input.shape[0], weight.shape[0], out_h, out_w))
 
 
@@ -112,11 +126,7 @@ def _setup_backward_context(ctx, inputs, output) -> None:
 
 
 def _double_backward(ctx, *grads):
-    raise RuntimeError(
-        'geo_conv2d does not support double backward (gradients of its '
-        'gradients); its backward is computed by a kernel without a '
-        'derivative of its own'
-    )
+    raise RuntimeError(DOUBLE_BACKWARD_ERROR)
 
 
 _registered = False
@@ -140,4 +150,8 @@ def register() -> None:
     _registered = True
 
 
-__all__: List[str] = ['register', 'wants_channels_last']
+__all__: List[str] = [
+    'DOUBLE_BACKWARD_ERROR',
+    'register',
+    'wants_channels_last',
+]

@@ -20,14 +20,13 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch.nn.modules.utils import _pair
 
-from ._ext import _import_ext, load_ext
+from . import backends
+from ._ext import load_ext
+from .conv_geometry import check_conv_params, conv_output_hw
 from .geo_temperature import apply_temperature
+from .portable import geo_conv2d_columns, geo_conv2d_portable
 
 IntOrPair = Union[int, Tuple[int, int]]
-
-# Resolved once at import, so that compiled graphs see a constant, not a
-# loader.
-_OPS_READY = _import_ext() is not None
 
 
 def geo_weight_shape(
@@ -39,18 +38,21 @@ def geo_weight_shape(
 ) -> Tuple[int, int, int, int]:
     """The (N, Kh*Kw, H_out, W_out) shape a geo_weight must have for this
     convolution.
+
+    Raises:
+        ValueError: ``F.conv2d`` would reject the arguments (a stride or
+            dilation below 1, negative padding, a kernel larger than the
+            padded input); the message names the argument.
     """
-    kh, kw = weight.shape[-2:]
-    out = []
-    for size, k, s, p, d in zip(
-        input.shape[-2:],
-        (kh, kw),
+    kernel = tuple(weight.shape[-2:])
+    out_h, out_w = conv_output_hw(
+        tuple(input.shape[-2:]),
+        kernel,
         _pair(stride),
         _pair(padding),
         _pair(dilation),
-    ):
-        out.append((size + 2 * p - d * (k - 1) - 1) // s + 1)
-    return input.shape[0], kh * kw, out[0], out[1]
+    )
+    return input.shape[0], kernel[0] * kernel[1], out_h, out_w
 
 
 def _check_args(
@@ -66,11 +68,19 @@ def _check_args(
             'geo_conv2d: weight must be (O, C/groups, Kh, Kw), got shape '
             f'{tuple(weight.shape)}'
         )
+    check_conv_params(stride, padding, dilation)
+    if groups < 1:
+        raise ValueError(f'geo_conv2d: groups must be positive, got {groups}')
     if weight.shape[1] * groups != input.shape[1]:
         raise ValueError(
             f'geo_conv2d: weight {tuple(weight.shape)} with groups={groups} '
             f'expects {weight.shape[1] * groups} input channels, input has '
             f'{input.shape[1]}'
+        )
+    if weight.shape[0] % groups:
+        raise ValueError(
+            f'geo_conv2d: {weight.shape[0]} output channels are not '
+            f'divisible by groups={groups}'
         )
     expected = geo_weight_shape(input, weight, stride, padding, dilation)
     if tuple(geo_weight.shape) != tuple(expected):
@@ -95,14 +105,40 @@ def _check_args(
                 f'geo_conv2d: {name} is on {t.device} but input is on '
                 f'{input.device}'
             )
-    if input.device.type == 'cpu' and input.dtype not in (
-        torch.float32,
-        torch.float64,
-    ):
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(
+            f'geo_conv2d: bias must have shape ({weight.shape[0]},), got '
+            f'{tuple(bias.shape)}'
+        )
+
+
+def _native(
+    input, weight, geo_weight, bias, stride, padding, dilation, groups
+):
+    device = input.device.type
+    if device not in backends.native_device_types() and device != 'meta':
+        load_ext()  # raises ExtensionNotBuiltError with the build command
+        raise RuntimeError(
+            f'geo_conv2d: GEOCONV_BACKEND=native, but '
+            f'{backends._why_not_native(device)}; use GEOCONV_BACKEND=auto '
+            'or torch for the portable backend'
+        )
+    if device == 'cpu' and input.dtype not in (torch.float32, torch.float64):
         raise TypeError(
             f'geo_conv2d: the CPU kernels support float32 and float64, got '
-            f'{input.dtype}'
+            f'{input.dtype} (the portable backend, GEOCONV_BACKEND=torch, '
+            'takes any floating dtype)'
         )
+    return torch.ops.geoconv_mm.geo_conv2d_forward(
+        input,
+        weight,
+        geo_weight,
+        bias,
+        list(stride),
+        list(padding),
+        list(dilation),
+        groups,
+    )
 
 
 def geo_conv2d(
@@ -124,7 +160,9 @@ def geo_conv2d(
             taps in row-major order. ``None`` gives plain ``F.conv2d``.
         bias (Tensor | None): (O,).
         stride, padding, dilation (int | tuple): As in ``F.conv2d``
-            (numeric padding).
+            (numeric padding), with its rules: positive strides and
+            dilations, no negative padding, a dilated kernel no larger than
+            the padded input (a ValueError names the argument).
         groups (int): As in ``F.conv2d``.
 
     Returns:
@@ -134,24 +172,43 @@ def geo_conv2d(
         contiguous), else contiguous; the kernels compute in NCHW and convert,
         so channels_last costs one extra copy of the input and of the output.
 
+    The implementation is chosen per device by
+    :mod:`~geoconv_mm.ops.backends` (``GEOCONV_BACKEND``): the compiled
+    kernels where they exist, the portable PyTorch one elsewhere. In ONNX
+    export the op is written in standard ONNX operators.
+
     Autocast follows ``F.conv2d``: float32 arguments run in the autocast dtype
-    on CUDA, float64 arguments stay float64. On CPU, whose kernels support
-    float32 and float64 only, autocast runs float32 arguments in float32.
+    (float64 ones stay float64), except on CPU, where the native kernels
+    support float32 and float64 only and autocast runs float32 arguments in
+    float32 (on either backend, so that both give one result).
     """
     if geo_weight is None:
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
-    if not _OPS_READY:
-        load_ext()  # raises ExtensionNotBuiltError with the build command
+    if torch.onnx.is_in_onnx_export():
+        _check_args(
+            input, weight, geo_weight, bias, stride, padding, dilation, groups
+        )
+        return geo_conv2d_columns(
+            input,
+            weight,
+            geo_weight,
+            bias,
+            stride,
+            padding,
+            dilation,
+            groups,
+            budget_bytes=None,
+        )
     device = input.device.type
-    if device in ('cuda', 'cpu') and torch.is_autocast_enabled(device):
+    if device != 'meta' and torch.is_autocast_enabled(device):
         # As F.conv2d under autocast: float32 tensors run in the autocast
-        # dtype, float64 ones stay float64. The CPU kernels have no
+        # dtype, float64 ones stay float64. The native CPU kernels have no
         # reduced-precision path, so CPU autocast runs them in float32.
         dtype = (
-            torch.get_autocast_dtype(device)
-            if device == 'cuda'
-            else torch.float32
+            torch.float32
+            if device == 'cpu'
+            else torch.get_autocast_dtype(device)
         )
         input, weight, geo_weight, bias = (
             _autocast_cast(t, dtype) for t in (input, weight, geo_weight, bias)
@@ -170,15 +227,15 @@ def geo_conv2d(
     _check_args(
         input, weight, geo_weight, bias, stride, padding, dilation, groups
     )
-    return torch.ops.geoconv_mm.geo_conv2d_forward(
-        input,
-        weight,
-        geo_weight,
-        bias,
-        list(stride),
-        list(padding),
-        list(dilation),
-        groups,
+    backend = backends.backend_for(
+        device, input.dtype, backends.requested_backend()
+    )
+    if backend == 'native':
+        return _native(
+            input, weight, geo_weight, bias, stride, padding, dilation, groups
+        )
+    return geo_conv2d_portable(
+        input, weight, geo_weight, bias, stride, padding, dilation, groups
     )
 
 

@@ -13,6 +13,8 @@ from typing import Tuple, Union
 
 import numpy as np
 
+from .conv_geometry import conv_output_hw
+
 IntPair = Tuple[int, int]
 
 
@@ -107,23 +109,26 @@ class GeoSpec:
         return h // self.in_stride, w // self.in_stride
 
     def output_size(self, image_hw: Tuple[int, int]) -> IntPair:
-        """(H_out, W_out) of the layer, as ``torch.nn.functional.conv2d``
-        computes it.
+        """(H_out, W_out) of the layer, by ``F.conv2d``'s rule
+        (:mod:`~geoconv_mm.ops.conv_geometry`).
+
+        Raises:
+            ValueError: The kernel does not fit the layer's padded input
+                for an image of ``image_hw``.
         """
-        out = []
-        for n, k, s, p, d in zip(
-            self.input_size(image_hw),
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-        ):
-            out.append((n + 2 * p - d * (k - 1) - 1) // s + 1)
-        if min(out) < 1:
-            raise ValueError(
-                f'{self.key} gives an empty output for image {image_hw}'
+        try:
+            return conv_output_hw(
+                self.input_size(image_hw),
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                self.dilation,
+                op=self.key,
             )
-        return out[0], out[1]
+        except ValueError as exc:
+            raise ValueError(
+                f'{self.key} gives an empty output for image {image_hw}: {exc}'
+            ) from None
 
     def tap_offsets(self) -> np.ndarray:
         """(Kh*Kw, 2) integer tap offsets (di, dj) in input-feature cells,

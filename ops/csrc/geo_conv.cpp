@@ -3,7 +3,20 @@
 #include <torch/extension.h>
 #include <torch/library.h>
 
+#include <atomic>
+
 namespace geoconv {
+
+namespace {
+std::atomic<int64_t> g_chunk_sample_limit{0};
+}  // namespace
+
+int64_t chunk_sample_limit() { return g_chunk_sample_limit.load(); }
+
+int64_t set_chunk_sample_limit(int64_t samples) {
+  TORCH_CHECK(samples >= 0, "chunk sample limit must be >= 0, got ", samples);
+  return g_chunk_sample_limit.exchange(samples);
+}
 
 ConvGeometry make_geometry(const at::Tensor& input, const at::Tensor& weight,
                            const at::Tensor& geo_weight, at::IntArrayRef stride,
@@ -15,7 +28,7 @@ ConvGeometry make_geometry(const at::Tensor& input, const at::Tensor& weight,
               weight.sizes());
   TORCH_CHECK(stride.size() == 2 && padding.size() == 2 && dilation.size() == 2,
               "geo_conv2d: stride, padding and dilation must have two values");
-  TORCH_CHECK(groups >= 1, "geo_conv2d: groups must be >= 1");
+  TORCH_CHECK(groups >= 1, "geo_conv2d: groups must be positive, got ", groups);
   ConvGeometry g{};
   g.batch = input.size(0);
   g.channels = input.size(1);
@@ -31,16 +44,29 @@ ConvGeometry make_geometry(const at::Tensor& input, const at::Tensor& weight,
   g.pad_w = padding[1];
   g.dil_h = dilation[0];
   g.dil_w = dilation[1];
-  TORCH_CHECK(g.stride_h > 0 && g.stride_w > 0 && g.dil_h > 0 && g.dil_w > 0 &&
-                  g.pad_h >= 0 && g.pad_w >= 0,
-              "geo_conv2d: invalid stride/padding/dilation");
+  // F.conv2d's rule, as geoconv_mm/ops/conv_geometry.py states it: positive
+  // strides and dilations, no negative padding, and a dilated kernel that fits the
+  // padded input, so that the output-size numerator is never negative.
+  TORCH_CHECK(g.stride_h > 0 && g.stride_w > 0, "geo_conv2d: stride must be positive, got ",
+              stride);
+  TORCH_CHECK(g.dil_h > 0 && g.dil_w > 0, "geo_conv2d: dilation must be positive, got ",
+              dilation);
+  TORCH_CHECK(g.pad_h >= 0 && g.pad_w >= 0, "geo_conv2d: padding must not be negative, got ",
+              padding);
+  TORCH_CHECK(g.kernel_h > 0 && g.kernel_w > 0,
+              "geo_conv2d: the kernel size must be positive, got ", weight.sizes());
   TORCH_CHECK(g.channels % groups == 0 && g.out_channels % groups == 0,
               "geo_conv2d: channels must be divisible by groups");
   TORCH_CHECK(weight.size(1) * groups == g.channels, "geo_conv2d: weight expects ",
               weight.size(1) * groups, " input channels, input has ", g.channels);
-  g.out_h = (g.height + 2 * g.pad_h - g.dil_h * (g.kernel_h - 1) - 1) / g.stride_h + 1;
-  g.out_w = (g.width + 2 * g.pad_w - g.dil_w * (g.kernel_w - 1) - 1) / g.stride_w + 1;
-  TORCH_CHECK(g.out_h > 0 && g.out_w > 0, "geo_conv2d: output would be empty");
+  const int64_t span_h = g.dil_h * (g.kernel_h - 1) + 1, span_w = g.dil_w * (g.kernel_w - 1) + 1;
+  TORCH_CHECK(g.height + 2 * g.pad_h >= span_h && g.width + 2 * g.pad_w >= span_w,
+              "geo_conv2d: the kernel ", g.kernel_h, "x", g.kernel_w, " (dilation ", dilation,
+              ": ", span_h, "x", span_w, ") is larger than the padded input ",
+              g.height + 2 * g.pad_h, "x", g.width + 2 * g.pad_w, " (input ", g.height, "x",
+              g.width, ", padding ", padding, ")");
+  g.out_h = (g.height + 2 * g.pad_h - span_h) / g.stride_h + 1;
+  g.out_w = (g.width + 2 * g.pad_w - span_w) / g.stride_w + 1;
   TORCH_CHECK(geo_weight.dim() == 4 && geo_weight.size(0) == g.batch &&
                   geo_weight.size(1) == g.taps() && geo_weight.size(2) == g.out_h &&
                   geo_weight.size(3) == g.out_w,
@@ -117,4 +143,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "CUDA version the kernels were compiled with ('' for a CPU-only build)");
   m.def("torch_version", []() { return std::string(GEOCONV_TORCH_VERSION); },
         "torch version the extension was built against");
+  m.def("_set_chunk_sample_limit", &geoconv::set_chunk_sample_limit,
+        "Caps the samples per chunk of the CUDA kernels (0: the column budget alone "
+        "decides) and returns the previous cap; for tests of the chunk seams");
 }

@@ -37,6 +37,12 @@ at::Tensor checked_bias(const OptTensor& bias, const at::Tensor& input,
 void check_grad_output(const at::Tensor& grad_output, const at::Tensor& input,
                        const ConvGeometry& g);
 
+// Upper bound on the samples of one chunk of the CUDA kernels; 0 (the default) leaves
+// the chunk size to the column budget alone. Tests lower it to run the chunk seams on
+// small batches (geoconv_mm.ops._C._set_chunk_sample_limit).
+int64_t chunk_sample_limit();
+int64_t set_chunk_sample_limit(int64_t samples);
+
 // Output layout rule shared with the fake kernels: the output (and grad_input)
 // is channels_last exactly when the input is channels_last and not also
 // contiguous; otherwise it is contiguous.

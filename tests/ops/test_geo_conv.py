@@ -208,17 +208,22 @@ def test_module_is_constructor_compatible_with_conv2d():
 
 
 def test_package_imports_without_compiled_op_and_says_how_to_build(tmp_path):
+    # Forced native without the extension: the build command. (The default
+    # backend falls back to the portable one: tests/ops/test_backends.py.)
     import subprocess
     import sys
 
     code = (
-        'import sys\n'
+        'import os, sys\n'
         "sys.modules['geoconv_mm.ops._C'] = None  # as if it had never been "
         "compiled\n"
+        "os.environ['GEOCONV_BACKEND'] = 'native'\n"
         'import torch, geoconv_mm\n'
         'from geoconv_mm.ops import ExtensionNotBuiltError, build_info, '
         'geo_conv2d\n'
-        "assert build_info() == dict(compiled=False, cuda=None, torch=None)\n"
+        'info = build_info()\n'
+        "assert {k: info[k] for k in ('compiled', 'cuda', 'torch')} == dict("
+        "compiled=False, cuda=None, torch=None)\n"
         'try:\n'
         '    geo_conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3), '
         'torch.ones(1, 9, 1, 1))\n'

@@ -1,12 +1,27 @@
-"""CUDA checks of GeoConv; skipped cleanly on machines without a GPU."""
+"""CUDA checks of GeoConv; skipped cleanly on machines without a GPU.
+
+The native kernels are compared with the CPU operator, with float64
+references and with the portable backend (the oracle on CUDA), in float32,
+float16, bfloat16 and under autocast; the chunk seams run on small batches
+through a lowered chunk cap.
+"""
 
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
 
-from geoconv_mm.ops import build_info, geo_conv2d
+from geoconv_mm.ops import build_info, geo_conv2d, use_backend
+from geoconv_mm.ops.reference import geo_conv2d_taps
 
+from .precision import (
+    PRODUCTS_PER_SAMPLE,
+    chunk_partials,
+    positive_case,
+    within_bound,
+)
 from .test_geo_conv import CASES, make
+from .test_geo_conv_properties import cases, make_inputs
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available(), reason='needs a CUDA GPU'
@@ -118,8 +133,8 @@ def test_batch_size_zero_and_non_contiguous():
     )
 
 
-# Shapes near the GeoCNN layers: many tiles, several chunks, every kernel path
-# at size.
+# Shapes near the GeoCNN layers: every kernel path at size (one chunk each:
+# the chunk seams are tested below with a lowered chunk cap).
 LARGE = [
     (4, 64, 64, 112, 112, (3, 3), (1, 1), (1, 1), (1, 1), 1),
     (3, 256, 128, 28, 28, (3, 3), (1, 1), (1, 1), (1, 1), 1),
@@ -255,3 +270,271 @@ def test_cuda_weight_gradient_in_float64_is_exact():
     )
     want = torch.autograd.grad(geo_conv2d(*cpu, s, p, d, groups).sum(), cpu[1])
     torch.testing.assert_close(got[0].cpu(), want[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture
+def chunk_cap():
+    """Sets the CUDA kernels' samples-per-chunk cap; restored afterwards."""
+    from geoconv_mm.ops._ext import load_ext
+
+    ext = load_ext()
+    previous = ext._set_chunk_sample_limit(0)
+    yield ext._set_chunk_sample_limit
+    ext._set_chunk_sample_limit(previous)
+
+
+def im2col_launches(prof) -> int:
+    return sum(
+        e.count for e in prof.key_averages() if 'im2col_kernel' in e.key
+    )
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_five_samples_in_chunks_of_two_two_and_one(chunk_cap, dtype):
+    # Chunk offsets, the weight gradient's accumulation across chunks and a
+    # partial last chunk, compared value by value with the CPU operator.
+    case = (5, 6, 4, 9, 11, (3, 3), (2, 1), (1, 1), (1, 2), 2)
+    cpu = make(case, dtype=dtype)
+    gpu = [t.detach().cuda().requires_grad_() for t in cpu[:4]] + cpu[4:]
+    out_cpu = geo_conv2d(*cpu)
+    grad = torch.randn_like(out_cpu)
+    want = [out_cpu, *torch.autograd.grad(out_cpu, cpu[:4], grad)]
+    chunk_cap(2)
+    with torch.profiler.profile(
+        activities=[torch.profiler.ProfilerActivity.CUDA]
+    ) as prof:
+        out = geo_conv2d(*gpu)
+        got = [out, *torch.autograd.grad(out, gpu[:4], grad.cuda())]
+        torch.cuda.synchronize()
+    assert im2col_launches(prof) == 6  # 3 chunks, forward and backward
+    tol = (
+        dict(rtol=1e-12, atol=1e-12)
+        if dtype == torch.float64
+        else dict(rtol=1e-5, atol=1e-5)
+    )
+    for name, a, e in zip(
+        ('output', 'input', 'weight', 'geo_weight', 'bias'), got, want
+    ):
+        torch.testing.assert_close(
+            a.cpu(), e, **tol, msg=lambda m, name=name: f'{name}: {m}'
+        )
+
+
+def test_chunked_equals_one_chunk(chunk_cap):
+    x, w, g, b, s, p, d, groups = make(LARGE[1], dtype=torch.float32)
+    gpu = [t.detach().cuda().requires_grad_() for t in (x, w, g, b)]
+    runs = []
+    for cap in (0, 2, 1):
+        chunk_cap(cap)
+        out = geo_conv2d(*gpu, s, p, d, groups)
+        runs.append(
+            [out, *torch.autograd.grad(out, gpu, torch.ones_like(out))]
+        )
+    for other in runs[1:]:
+        for a, e in zip(other, runs[0]):
+            torch.testing.assert_close(
+                a, e, rtol=1e-5, atol=1e-5 * e.abs().max().item()
+            )
+
+
+# The layers of GeoCNN's GeoConv branch at 224 x 224 (GeoBranch): input
+# channels, output channels, input size.
+GEOCNN_LAYERS = [
+    (3, 32, 224),
+    (32, 64, 112),
+    (64, 128, 56),
+    (128, 256, 28),
+    (256, 512, 14),
+]
+# Tolerance against the float64 reference, relative to its largest value.
+RTOL = {torch.float32: 1e-5, torch.float16: 1e-2, torch.bfloat16: 6e-2}
+
+
+def native_and_portable(inputs, args, dtype, amp=False):
+    """Output and gradients of both backends and the float64 reference."""
+    ref_in = [
+        t if t is None else t.detach().double().requires_grad_()
+        for t in inputs
+    ]
+    ref = geo_conv2d_taps(*ref_in, *args)
+    grad = torch.randn(
+        ref.shape, generator=torch.Generator().manual_seed(1)
+    ).to(ref)
+    live = [t for t in ref_in if t is not None]
+    results = {'reference': [ref, *torch.autograd.grad(ref, live, grad)]}
+    for backend in ('native', 'torch'):
+        ts = [
+            t if t is None else t.detach().to('cuda', dtype).requires_grad_()
+            for t in inputs
+        ]
+        autocast = torch.autocast('cuda', dtype=torch.float16, enabled=amp)
+        with use_backend(backend), autocast:
+            out = geo_conv2d(*ts, *args)
+        live = [t for t in ts if t is not None]
+        grads = torch.autograd.grad(out, live, grad.to(out))
+        results[backend] = [out, *grads]
+    return results
+
+
+def assert_backends_agree(results, dtype, label):
+    for i, ref in enumerate(results['reference']):
+        scale = ref.abs().max().item() or 1.0
+        for backend in ('native', 'torch'):
+            got = results[backend][i]
+            error = (got.double().cpu() - ref).abs().max().item()
+            assert error <= RTOL[dtype] * scale, (
+                f'{label}: {backend} result {i} differs from float64 by '
+                f'{error:.3g} at scale {scale:.3g}'
+            )
+        a, b = results['native'][i], results['torch'][i]
+        assert a.dtype == b.dtype and a.shape == b.shape, label
+        between = (a.double() - b.double()).abs().max().item()
+        assert between <= 2 * RTOL[dtype] * scale, (
+            f'{label}: native and portable result {i} differ by {between:.3g}'
+        )
+
+
+@pytest.mark.parametrize(
+    'dtype', [torch.float32, torch.float16, torch.bfloat16]
+)
+@pytest.mark.parametrize(
+    'layer', GEOCNN_LAYERS, ids=lambda s: f'{s[0]}-{s[1]}@{s[2]}'
+)
+def test_native_matches_portable_on_geocnn_layers(layer, dtype):
+    cin, cout, size = layer
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, cin, size, size, generator=gen)
+    w = torch.randn(cout, cin, 3, 3, generator=gen) / (3 * cin**0.5)
+    g = 2 * torch.rand(2, 9, size, size, generator=gen)
+    b = torch.randn(cout, generator=gen)
+    results = native_and_portable(
+        [x, w, g, b], ((1, 1), (1, 1), (1, 1), 1), dtype
+    )
+    assert_backends_agree(results, dtype, f'{layer} {dtype}')
+
+
+def test_native_matches_portable_under_autocast():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 64, 56, 56, generator=gen)
+    w = torch.randn(128, 64, 3, 3, generator=gen) / 24
+    g = 2 * torch.rand(2, 9, 56, 56, generator=gen)
+    results = native_and_portable(
+        [x, w, g, None], ((1, 1), (1, 1), (1, 1), 1), torch.float32, amp=True
+    )
+    assert results['native'][0].dtype == torch.float16
+    assert results['native'][1].dtype == torch.float32  # grads of leaves
+    assert_backends_agree(
+        dict(
+            reference=results['reference'],
+            native=results['native'],
+            torch=results['torch'],
+        ),
+        torch.float16,
+        'autocast',
+    )
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(cases(wide=True))
+def test_native_matches_portable_on_random_shapes(case):
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        x, w, g, b, pad = make_inputs(case, torch.float32)
+        results = native_and_portable(
+            [x, w, g, b],
+            (case.stride, pad, case.dilation, case.groups),
+            dtype,
+        )
+        assert_backends_agree(results, dtype, f'{case} {dtype}')
+
+
+@pytest.fixture
+def exact_reductions():
+    """cuBLAS without reduced-precision reductions inside one GEMM."""
+    matmul = torch.backends.cuda.matmul
+    old = (
+        matmul.allow_fp16_reduced_precision_reduction,
+        matmul.allow_bf16_reduced_precision_reduction,
+    )
+    matmul.allow_fp16_reduced_precision_reduction = False
+    matmul.allow_bf16_reduced_precision_reduction = False
+    yield
+    (
+        matmul.allow_fp16_reduced_precision_reduction,
+        matmul.allow_bf16_reduced_precision_reduction,
+    ) = old
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_reduced_precision_weight_gradient_against_float64(
+    chunk_cap, exact_reductions, dtype
+):
+    # 64 chunks of one sample: each chunk's partial rounded once, the sum in
+    # float32 (tests/ops/precision.py; a sum in the input dtype fails here).
+    x, w, g = positive_case(dtype, device='cuda')
+    w.requires_grad_()
+    chunk_cap(1)
+    out = geo_conv2d(x, w, g, None, 1, 1)
+    (got,) = torch.autograd.grad(out.float().sum(), w)
+    assert got.dtype == dtype
+    partials = chunk_partials(x.cpu(), w.detach().cpu(), g.cpu(), 1, 1, dtype)
+    assert within_bound(got.cpu(), partials, PRODUCTS_PER_SAMPLE, dtype)
+
+
+@pytest.mark.parametrize(
+    'flag',
+    [
+        'allow_fp16_accumulation',
+        'allow_fp16_reduced_precision_reduction',
+        'allow_bf16_reduced_precision_reduction',
+    ],
+)
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_reduced_precision_weight_gradient_under_every_cublas_flag(
+    chunk_cap, flag, dtype
+):
+    matmul = torch.backends.cuda.matmul
+    if not hasattr(matmul, flag):
+        pytest.skip(f'this torch has no torch.backends.cuda.matmul.{flag}')
+    old = getattr(matmul, flag)
+    setattr(matmul, flag, True)
+    try:
+        x, w, g = positive_case(dtype, device='cuda')
+        w.requires_grad_()
+        chunk_cap(3)
+        out = geo_conv2d(x, w, g, None, 1, 1)
+        (got,) = torch.autograd.grad(out.float().sum(), w)
+    finally:
+        setattr(matmul, flag, old)
+    want = chunk_partials(x.cpu(), w.detach().cpu(), g.cpu(), 1, 64, dtype)
+    want = want.sum(0)
+    assert got.dtype == dtype
+    # The flag lets one GEMM reduce in low precision; still close.
+    torch.testing.assert_close(got.double().cpu(), want, rtol=2e-2, atol=0)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
+def test_depthwise_is_one_gemm_per_chunk(dtype):
+    # Many groups: batched GEMMs, not one launch per group.
+    x, w, g, b, s, p, d, groups = make(
+        (2, 256, 256, 14, 14, (3, 3), (1, 1), (1, 1), (1, 1), 256),
+        dtype=dtype,
+        device='cuda',
+    )
+    with torch.profiler.profile(
+        activities=[torch.profiler.ProfilerActivity.CUDA]
+    ) as prof:
+        out = geo_conv2d(x, w, g, b, s, p, d, groups)
+        torch.autograd.grad(out, (x, w, g, b), torch.ones_like(out))
+        torch.cuda.synchronize()
+    launches = sum(e.count for e in prof.key_averages())
+    assert launches < 40, launches  # was over 1,000 for 256 groups
+    results = native_and_portable(
+        [t.detach().cpu().float() for t in (x, w, g, b)],
+        (s, p, d, groups),
+        dtype,
+    )
+    assert_backends_agree(results, dtype, f'depthwise {dtype}')

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "../geo_conv.h"
@@ -73,9 +75,15 @@ void im2col_tile(const ConvGeometry& g, const scalar_t* in, const scalar_t* geo,
           std::fill(dst + up, dst + s.out_x1, scalar_t(0));
           const scalar_t* src = in_c + hi * g.width + kj * g.dil_w - g.pad_w;
           const int64_t sw = g.stride_w;
+          // Unit stride, the common case, gets loops the compiler vectorises.
           if (geo_k) {
             const scalar_t* gw = geo_k + s.out_y * g.out_w;
-            for (int64_t x = lo; x < up; ++x) dst[x] = src[x * sw] * gw[x];
+            if (sw == 1)
+              for (int64_t x = lo; x < up; ++x) dst[x] = src[x] * gw[x];
+            else
+              for (int64_t x = lo; x < up; ++x) dst[x] = src[x * sw] * gw[x];
+          } else if (sw == 1) {
+            std::copy(src + lo, src + up, dst + lo);
           } else {
             for (int64_t x = lo; x < up; ++x) dst[x] = src[x * sw];
           }
@@ -161,6 +169,9 @@ struct TilePlan {
 // cache and the peak memory near plain convolution's.
 constexpr int64_t kTileBytes = int64_t(1) << 20;
 constexpr int64_t kMinTileColumns = 256;
+// Below this many tiles per thread, the tile count is rounded up to a multiple of the
+// thread count.
+constexpr int64_t kBalancedTilesPerThread = 8;
 
 // Tiles for columns of `rows` rows. Small maps put whole samples side by side, but
 // keep at least `min_units` units so that each thread gets one.
@@ -170,8 +181,13 @@ TilePlan make_plan(const ConvGeometry& g, int64_t rows, int64_t elem_size,
   t = std::max<int64_t>(kMinTileColumns, t);
   const int64_t P = g.out_pixels();
   if (P >= t) {
-    // Equal tiles, a multiple of 16 columns, rather than a ragged last one.
-    const int64_t tiles = (P + t - 1) / t;
+    // Equal tiles, a multiple of 16 columns, rather than a ragged last one. When the
+    // batch has few tiles, as many per thread (13 tiles on 2 threads would leave one
+    // idle for a twelfth of the call).
+    int64_t tiles = (P + t - 1) / t;
+    const int64_t threads = std::max<int64_t>(1, min_units);
+    if (g.batch * tiles < kBalancedTilesPerThread * threads)
+      while ((g.batch * tiles) % threads && tiles < P) ++tiles;
     const int64_t width = std::min(P, ((P + tiles - 1) / tiles + 15) / 16 * 16);
     return {width, 1, (P + width - 1) / width};
   }
@@ -231,14 +247,33 @@ std::vector<RowSegment> piece_segments(const ConvGeometry& g, const Piece& pc) {
   return segs;
 }
 
-// out = w * cols for one tile. float32 goes through oneDNN's inner product where
-// PyTorch has it: BLAS sgemm can be held to a narrower vector path than the CPU
-// offers (about half the speed of oneDNN's convolution on some CPUs), which would
-// make the GEMM, not the geodesic weighting, the cost over plain convolution.
-// oneDNN takes the columns as its weight (out_features = tile columns), so the
-// result lands as (Og, width) with no transpose.
+// Which GEMM multiplies the float32 columns: oneDNN's inner product where the CPU has
+// AVX-512 (there, MKL's sgemm measured at about half the speed of oneDNN's
+// convolution), MKL's sgemm elsewhere (on an AVX2 AMD EPYC, 88 GFLOP/s single-threaded
+// against oneDNN's 70 at the GeoCNN tile shapes). GEOCONV_CPU_GEMM=onednn or blas
+// overrides the choice, for benchmarks; it is read once per process.
+bool use_onednn_gemm() {
+  static const bool onednn = [] {
+    if (!at::hasMKLDNN()) return false;
+    const char* env = std::getenv("GEOCONV_CPU_GEMM");
+    if (env != nullptr && std::string(env) == "onednn") return true;
+    if (env != nullptr && std::string(env) == "blas") return false;
+    TORCH_CHECK(env == nullptr || *env == '\0',
+                "GEOCONV_CPU_GEMM must be 'onednn' or 'blas', got '", env, "'");
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx512f") != 0;
+#else
+    return false;
+#endif
+  }();
+  return onednn;
+}
+
+// out = w * cols for one tile, as a new (Og, width) tensor. oneDNN takes the columns
+// as its weight (out_features = tile columns), so the result lands as (Og, width) with
+// no transpose.
 at::Tensor tile_gemm(const at::Tensor& w, const at::Tensor& cols) {
-  if (cols.scalar_type() == at::kFloat && at::hasMKLDNN()) {
+  if (cols.scalar_type() == at::kFloat && use_onednn_gemm()) {
     static const auto op =
         c10::Dispatcher::singleton()
             .findSchemaOrThrow("mkldnn::_linear_pointwise", "")
@@ -252,6 +287,17 @@ at::Tensor tile_gemm(const at::Tensor& w, const at::Tensor& cols) {
   return at::mm(w, cols);
 }
 
+// out = w * cols (+ bias) into `out`, a row-major (Og, width) view (rows may be
+// strided, as a pixel range of one sample's output).
+void tile_gemm_into(at::Tensor out, const at::Tensor& w, const at::Tensor& cols,
+                    const at::Tensor& bias) {
+  if (cols.scalar_type() == at::kFloat && use_onednn_gemm())
+    out.copy_(tile_gemm(w, cols));
+  else
+    at::mm_out(out, w, cols);
+  if (bias.defined()) out.add_(bias);
+}
+
 void check_cpu_dtype(const at::Tensor& input) {
   TORCH_CHECK(input.scalar_type() == at::kFloat || input.scalar_type() == at::kDouble,
               "geo_conv2d: the CPU kernels support float32 and float64, got ",
@@ -260,6 +306,26 @@ void check_cpu_dtype(const at::Tensor& input) {
 
 at::Tensor to_layout_of(const at::Tensor& t, bool channels_last) {
   return channels_last ? t.contiguous(at::MemoryFormat::ChannelsLast) : t;
+}
+
+// Splits [0, n) into `parts` near-equal ranges; range i is [*b, *e).
+inline void split_range(int64_t n, int64_t parts, int64_t i, int64_t* b, int64_t* e) {
+  *b = n * i / parts;
+  *e = n * (i + 1) / parts;
+}
+
+// Runs job(j) for j in [0, jobs) on the intra-op threads, handing jobs out one at a
+// time rather than in equal static shares, so that a thread slowed by other load on
+// the machine takes fewer of them. Autograd is registered on the operator itself, so
+// the workers, like the calling thread, dispatch below it.
+template <typename F>
+void parallel_jobs(int64_t jobs, const F& job) {
+  std::atomic<int64_t> next{0};
+  const int64_t threads = std::min<int64_t>(jobs, at::get_num_threads());
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    for (int64_t j = next++; j < jobs; j = next++) job(j);
+  });
 }
 
 at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& weight_,
@@ -280,48 +346,95 @@ at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& we
   if (g.batch == 0 || g.out_channels == 0) return to_layout_of(output, channels_last);
   if (bias.defined()) bias = bias.view({g.out_channels, 1});
   const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
+  const int64_t Cg = g.channels_per_group(), G = g.groups;
   const int64_t rows = g.col_rows(), HW = g.height * g.width;
   const TilePlan plan = make_plan(g, input.element_size());
-  // Large maps: parallel over (sample, tile); small maps: over groups of samples.
+  // Large maps: work items are (sample, tile); small maps: groups of samples.
   const int64_t work = plan.samples_per_tile == 1 ? g.batch * plan.tiles_per_sample
                                                   : plan.units(g.batch);
+  auto pieces_of = [&](int64_t w) {
+    if (plan.samples_per_tile > 1) return unit_tiles(g, plan, w)[0];
+    const int64_t n = w / plan.tiles_per_sample;
+    const int64_t p0 = (w % plan.tiles_per_sample) * plan.width;
+    return std::vector<Piece>{{n, p0, std::min(P, p0 + plan.width), 0}};
+  };
 
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_forward_cpu", [&] {
-    // Work items are handed out one at a time rather than in equal static shares, so
-    // that a thread slowed by other load on the machine takes fewer of them.
-    std::atomic<int64_t> next_work{0};
-    const int64_t threads = std::min<int64_t>(work, at::get_num_threads());
-    at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
-      auto cols = at::empty({rows * plan.width}, input.options());
-      for (int64_t w = next_work++; w < work; w = next_work++) {
-        std::vector<Piece> pieces;
-        if (plan.samples_per_tile == 1) {
-          const int64_t n = w / plan.tiles_per_sample;
-          const int64_t p0 = (w % plan.tiles_per_sample) * plan.width;
-          pieces.push_back({n, p0, std::min(P, p0 + plan.width), 0});
-        } else {
-          pieces = unit_tiles(g, plan, w)[0];
-        }
+    const scalar_t* in_p = input.const_data_ptr<scalar_t>();
+    const scalar_t* geo_p = geo.const_data_ptr<scalar_t>();
+    // Columns of channels [c0, c1) of group grp of a tile; `cols` points at the
+    // tile's row c0 * K.
+    auto fill = [&](const std::vector<Piece>& pieces, int64_t grp, int64_t width,
+                    scalar_t* cols, int64_t c0, int64_t c1) {
+      for (const auto& pc : pieces)
+        im2col_tile<scalar_t>(g, in_p + (pc.n * g.channels + grp * Cg) * HW,
+                              geo_p + pc.n * K * P, piece_segments(g, pc), width, cols,
+                              c0, c1);
+    };
+    // Output channels [o0, o0 + on) of group grp of a tile: the GEMM writes straight
+    // into the output when the tile is one pixel range of one sample.
+    auto store = [&](const std::vector<Piece>& pieces, int64_t grp, int64_t o0,
+                     int64_t on, const at::Tensor& cols_v) {
+      const int64_t o = grp * Og + o0;
+      auto w_g = weight.narrow(0, o, on);
+      auto bias_g = bias.defined() ? bias.narrow(0, o, on) : bias;
+      auto out_of = [&](const Piece& pc) {
+        return output[pc.n].view({g.out_channels, P}).narrow(0, o, on)
+            .narrow(1, pc.p0, pc.p1 - pc.p0);
+      };
+      if (pieces.size() == 1) {
+        tile_gemm_into(out_of(pieces[0]), w_g, cols_v, bias_g);
+        return;
+      }
+      auto res = tile_gemm(w_g, cols_v);
+      if (bias.defined()) res.add_(bias_g);
+      for (const auto& pc : pieces) out_of(pc).copy_(res.narrow(1, pc.col0, pc.p1 - pc.p0));
+    };
+    const int64_t threads = at::get_num_threads();
+    if (work >= threads || threads == 1) {
+      // Each thread builds a tile's columns in its own cache-sized buffer and
+      // multiplies them at once, while they are hot.
+      std::vector<at::Tensor> buffers(threads);
+      parallel_jobs(work, [&](int64_t w) {
+        auto& cols = buffers[at::get_thread_num()];
+        if (!cols.defined()) cols = at::empty({rows * plan.width}, input.options());
+        const auto pieces = pieces_of(w);
         const int64_t width = tile_columns(pieces);
         auto cols_v = cols.narrow(0, 0, rows * width).view({rows, width});
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-          for (const auto& pc : pieces) {
-            const scalar_t* in = input.data_ptr<scalar_t>() +
-                                 (pc.n * g.channels + grp * g.channels_per_group()) * HW;
-            im2col_tile<scalar_t>(g, in, geo.data_ptr<scalar_t>() + pc.n * K * P,
-                                  piece_segments(g, pc), width, cols_v.data_ptr<scalar_t>(),
-                                  0, g.channels_per_group());
-          }
-          auto w_g = weight.narrow(0, grp * Og, Og);
-          auto bias_g = bias.defined() ? bias.narrow(0, grp * Og, Og) : bias;
-          auto res = tile_gemm(w_g, cols_v);
-          if (bias.defined()) res.add_(bias_g);
-          for (const auto& pc : pieces)
-            output[pc.n].view({g.out_channels, P}).narrow(0, grp * Og, Og)
-                .narrow(1, pc.p0, pc.p1 - pc.p0)
-                .copy_(res.narrow(1, pc.col0, pc.p1 - pc.p0));
+        for (int64_t grp = 0; grp < G; ++grp) {
+          fill(pieces, grp, width, cols_v.data_ptr<scalar_t>(), 0, Cg);
+          store(pieces, grp, 0, Og, cols_v);
         }
-      }
+      });
+      return;
+    }
+    // Fewer tiles than threads (one small image): the columns of every tile first,
+    // split over channels, then the GEMMs split over output channels, so that every
+    // thread works.
+    const int64_t tiles = work * G;
+    const int64_t cblocks = std::min(Cg, (threads + tiles - 1) / tiles);
+    const int64_t oblocks = std::max<int64_t>(
+        1, std::min((Og + 7) / 8, (threads + tiles - 1) / tiles));
+    auto all_cols = at::empty({tiles * rows * plan.width}, input.options());
+    std::vector<std::vector<Piece>> tile_pieces;
+    for (int64_t w = 0; w < work; ++w) tile_pieces.push_back(pieces_of(w));
+    auto region = [&](int64_t t) {
+      const int64_t width = tile_columns(tile_pieces[t / G]);
+      return all_cols.narrow(0, t * rows * plan.width, rows * width).view({rows, width});
+    };
+    parallel_jobs(tiles * cblocks, [&](int64_t j) {
+      const int64_t t = j / cblocks;
+      int64_t c0, c1;
+      split_range(Cg, cblocks, j % cblocks, &c0, &c1);
+      auto cols_v = region(t);
+      fill(tile_pieces[t / G], t % G, cols_v.size(1),
+           cols_v.data_ptr<scalar_t>() + c0 * K * cols_v.size(1), c0, c1);
+    });
+    parallel_jobs(tiles * oblocks, [&](int64_t j) {
+      const int64_t t = j / oblocks;
+      int64_t o0, o1;
+      split_range(Og, oblocks, j % oblocks, &o0, &o1);
+      store(tile_pieces[t / G], t % G, o0, o1 - o0, region(t));
     });
   });
   return to_layout_of(output, channels_last);
@@ -387,6 +500,7 @@ BackwardResult geo_conv2d_backward_cpu(
     // races.
     if (need_geo)
       at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
+        at::AutoDispatchBelowADInplaceOrView below_autograd_in_worker;
         auto gcol = at::empty({rows * plan.width}, input.options());
         auto xcol = at::empty({rows * plan.width}, input.options());
         at::Tensor gout_buf;
@@ -436,6 +550,7 @@ BackwardResult geo_conv2d_backward_cpu(
     std::atomic<int64_t> next_job{0};
     const int64_t threads = std::min<int64_t>(jobs, at::get_num_threads());
     at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+      at::AutoDispatchBelowADInplaceOrView below_autograd_in_worker;
       const int64_t brows = Cb * K;
       at::Tensor cols, gcol, gout_buf;
       if (need_weight) cols = at::empty({brows * bplan.width}, input.options());

@@ -1,10 +1,15 @@
-// CUDA backend of GeoConv: im2col with the geodesic weight folded in, one cuBLAS GEMM
-// per group over a chunk of samples, gather-form col2im.
+// CUDA backend of GeoConv: im2col with the geodesic weight folded in, one batched
+// cuBLAS GEMM over all groups of a chunk of samples, gather-form col2im.
 //
 // Every temporary (columns, column gradients, the regrouped output gradient) is sized
-// by a chunk of samples chosen from kColumnBytes, so memory does not grow with the
-// batch. The weight gradient is accumulated across chunks in the op-math type
-// (float32 for float16/bfloat16, float64 for float64).
+// by a chunk of samples chosen from kColumnBytes (and capped by
+// chunk_sample_limit() for tests), so memory does not grow with the batch. A call
+// issues a fixed number of launches per chunk whatever the number of groups: the
+// groups are the batch dimension of one bmm. The weight gradient is accumulated
+// across chunks in the op-math type (float32 for float16/bfloat16): each chunk's
+// partial product is computed by a GEMM in the input dtype, which cuBLAS supports
+// under every flag (allow_fp16_accumulation included) and compute capability, and
+// rounded once before it is added.
 #include <ATen/OpMathType.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -29,11 +34,16 @@ inline int blocks_for(int64_t n) {
   return static_cast<int>(std::min<int64_t>(std::max<int64_t>(blocks, 1), 65535 * 8));
 }
 
-// Samples per chunk such that `per_sample_elems` elements per sample fit the budget.
+// Samples per chunk such that `per_sample_elems` elements per sample fit the budget,
+// at most chunk_sample_limit() when that is set.
 int64_t chunk_size(const ConvGeometry& g, int64_t per_sample_elems, int64_t elem_size) {
   const int64_t per_sample = per_sample_elems * elem_size;
-  if (per_sample <= 0) return std::max<int64_t>(g.batch, 1);  // nothing to buffer
-  return std::max<int64_t>(1, std::min<int64_t>(g.batch, kColumnBytes / per_sample));
+  int64_t chunk = per_sample <= 0  // nothing to buffer
+                      ? std::max<int64_t>(g.batch, 1)
+                      : std::max<int64_t>(1, std::min<int64_t>(g.batch, kColumnBytes / per_sample));
+  const int64_t limit = chunk_sample_limit();
+  if (limit > 0) chunk = std::min(chunk, limit);
+  return chunk;
 }
 
 // True when every index a launch over a chunk of `nb` samples forms fits int32.
@@ -93,15 +103,14 @@ at::Tensor to_layout_of(const at::Tensor& t, bool channels_last) {
   return channels_last ? t.contiguous(at::MemoryFormat::ChannelsLast) : t;
 }
 
-// Group `grp` of a (nb, O, P) tensor as an (Og, nb*P) matrix: a view when nb == 1 or
-// there is one group, else copied into `buffer`.
-at::Tensor group_rows(const at::Tensor& t_nop, int64_t grp, int64_t Og, at::Tensor& buffer) {
-  const int64_t nb = t_nop.size(0), P = t_nop.size(2);
-  auto part = t_nop.narrow(1, grp * Og, Og);  // (nb, Og, P)
-  if (nb == 1) return part[0];
-  auto out = buffer.narrow(0, 0, Og * nb * P).view({Og, nb, P});
-  out.copy_(part.transpose(0, 1));
-  return out.view({Og, nb * P});
+// A (nb, O, P) tensor as the (G, Og, nb*P) batch of per-group matrices: a view when
+// nb == 1, else one copy into `buffer`.
+at::Tensor by_group(const at::Tensor& t_nop, int64_t G, at::Tensor& buffer) {
+  const int64_t nb = t_nop.size(0), O = t_nop.size(1), P = t_nop.size(2);
+  if (nb == 1) return t_nop[0].view({G, O / G, P});
+  auto out = buffer.narrow(0, 0, O * nb * P).view({O, nb, P});
+  out.copy_(t_nop.transpose(0, 1));
+  return out.view({G, O / G, nb * P});
 }
 
 at::Tensor geo_conv2d_forward_cuda(const at::Tensor& input_, const at::Tensor& weight_,
@@ -119,12 +128,13 @@ at::Tensor geo_conv2d_forward_cuda(const at::Tensor& input_, const at::Tensor& w
   auto geo = geo_.contiguous();
   const int64_t G = g.groups, Og = g.out_channels_per_group(), R = g.col_rows();
   const int64_t P = g.out_pixels(), CK = g.channels * g.taps();
-  auto weight = weight_.contiguous().view({g.out_channels, R});
+  auto weight = weight_.contiguous().view({G, Og, R});
   auto output = at::empty({g.batch, g.out_channels, g.out_h, g.out_w}, input.options());
   if (g.batch == 0 || g.out_channels == 0) return to_layout_of(output, channels_last);
-  const int64_t chunk = chunk_size(g, (CK + Og) * P, input.element_size());
+  const int64_t chunk = chunk_size(g, (CK + g.out_channels) * P, input.element_size());
   auto cols = at::empty({CK * chunk * P}, input.options());
-  auto res = at::empty({Og * chunk * P}, input.options());
+  at::Tensor res;  // (G, Og, nb*P) products of a chunk of several samples
+  if (chunk > 1) res = at::empty({g.out_channels * chunk * P}, input.options());
   auto stream = at::cuda::getCurrentCUDAStream();
   for (int64_t b0 = 0; b0 < g.batch; b0 += chunk) {
     const int64_t nb = std::min(chunk, g.batch - b0);
@@ -135,18 +145,14 @@ at::Tensor geo_conv2d_forward_cuda(const at::Tensor& input_, const at::Tensor& w
                               stream);
     });
     auto out_b = output.narrow(0, b0, nb).view({nb, g.out_channels, P});
-    auto cols_b = cols.narrow(0, 0, CK * nb * P).view({CK, nb * P});
-    for (int64_t grp = 0; grp < G; ++grp) {
-      auto w_g = weight.narrow(0, grp * Og, Og);
-      auto cols_g = cols_b.narrow(0, grp * R, R);
-      if (nb == 1) {
-        auto out_g = out_b[0].narrow(0, grp * Og, Og);
-        at::mm_out(out_g, w_g, cols_g);
-      } else {
-        auto res_g = res.narrow(0, 0, Og * nb * P).view({Og, nb * P});
-        at::mm_out(res_g, w_g, cols_g);
-        out_b.narrow(1, grp * Og, Og).copy_(res_g.view({Og, nb, P}).transpose(0, 1));
-      }
+    auto cols_b = cols.narrow(0, 0, CK * nb * P).view({G, R, nb * P});
+    if (nb == 1) {
+      auto out_g = out_b[0].view({G, Og, P});
+      at::bmm_out(out_g, weight, cols_b);
+    } else {
+      auto res_b = res.narrow(0, 0, g.out_channels * nb * P).view({G, Og, nb * P});
+      at::bmm_out(res_b, weight, cols_b);
+      out_b.copy_(res_b.view({g.out_channels, nb, P}).transpose(0, 1));
     }
   }
   if (bias.defined()) output.add_(bias.view({1, -1, 1, 1}));
@@ -167,21 +173,27 @@ BackwardResult geo_conv2d_backward_cuda(
   auto grad_output = grad_output_.contiguous();
   const int64_t G = g.groups, Og = g.out_channels_per_group(), R = g.col_rows();
   const int64_t P = g.out_pixels(), CK = g.channels * g.taps();
-  auto weight = weight_.contiguous().view({g.out_channels, R});
+  auto weight = weight_.contiguous().view({G, Og, R});
   const auto acc_type = at::toOpMathType(input.scalar_type());
+  const bool reduced = acc_type != input.scalar_type();
   at::Tensor grad_input, grad_weight, grad_geo;
   // Zero-filled: with no samples or no output channels nothing below writes them.
   if (need_input) grad_input = at::zeros_like(input);
-  if (need_weight) grad_weight = at::zeros({g.out_channels, R}, input.options().dtype(acc_type));
+  if (need_weight) grad_weight = at::zeros({G, Og, R}, input.options().dtype(acc_type));
   if (need_geo) grad_geo = at::zeros_like(geo);
   const bool need_cols = need_weight, need_gcols = need_input || need_geo;
   if (g.batch > 0 && g.out_channels > 0 && (need_cols || need_gcols)) {
-    const int64_t per_sample = (int64_t(need_cols) + int64_t(need_gcols)) * CK * P + Og * P;
+    // Columns, column gradients, the regrouped output gradient and (reduced
+    // precision) the weight gradient's partial product, per sample.
+    const int64_t per_sample =
+        (int64_t(need_cols) + int64_t(need_gcols)) * CK * P + g.out_channels * P;
     const int64_t chunk = chunk_size(g, per_sample, input.element_size());
-    at::Tensor cols, gcols;
+    at::Tensor cols, gcols, partial;
     if (need_cols) cols = at::empty({CK * chunk * P}, input.options());
     if (need_gcols) gcols = at::empty({CK * chunk * P}, input.options());
-    auto gout_buffer = at::empty({Og * chunk * P}, input.options());
+    if (need_cols && reduced) partial = at::empty({G, Og, R}, input.options());
+    at::Tensor gout_buffer;
+    if (chunk > 1) gout_buffer = at::empty({g.out_channels * chunk * P}, input.options());
     auto stream = at::cuda::getCurrentCUDAStream();
     for (int64_t b0 = 0; b0 < g.batch; b0 += chunk) {
       const int64_t nb = std::min(chunk, g.batch - b0);
@@ -192,22 +204,18 @@ BackwardResult geo_conv2d_backward_cuda(
           launch_im2col<scalar_t>(g, b0, nb, input.const_data_ptr<scalar_t>(),
                                   geo.const_data_ptr<scalar_t>(), cols.data_ptr<scalar_t>(),
                                   stream);
-        for (int64_t grp = 0; grp < G; ++grp) {
-          auto gout_g = group_rows(gout_b, grp, Og, gout_buffer);  // (Og, nb*P)
-          auto w_g = weight.narrow(0, grp * Og, Og);
-          if (need_gcols) {
-            auto gcols_g = gcols.narrow(0, 0, CK * nb * P).view({CK, nb * P})
-                               .narrow(0, grp * R, R);
-            at::mm_out(gcols_g, w_g.t(), gout_g);
-          }
-          if (need_cols) {
-            auto cols_g = cols.narrow(0, 0, CK * nb * P).view({CK, nb * P})
-                              .narrow(0, grp * R, R);
-            auto gw_g = grad_weight.narrow(0, grp * Og, Og);
-            if (acc_type == input.scalar_type())
-              gw_g.addmm_(gout_g, cols_g.t());
-            else  // reduced precision: the GEMM itself writes op-math partials
-              gw_g.add_(at::mm(gout_g, cols_g.t(), acc_type));
+        auto gout_g = by_group(gout_b, G, gout_buffer);  // (G, Og, nb*P)
+        if (need_gcols) {
+          auto gcols_b = gcols.narrow(0, 0, CK * nb * P).view({G, R, nb * P});
+          at::bmm_out(gcols_b, weight.transpose(1, 2), gout_g);
+        }
+        if (need_cols) {
+          auto cols_t = cols.narrow(0, 0, CK * nb * P).view({G, R, nb * P}).transpose(1, 2);
+          if (!reduced) {
+            grad_weight.baddbmm_(gout_g, cols_t);
+          } else {
+            at::bmm_out(partial, gout_g, cols_t);
+            grad_weight.add_(partial);
           }
         }
         if (need_geo)
