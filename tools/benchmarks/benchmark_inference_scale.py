@@ -200,7 +200,9 @@ def run_infer(
         rows = written_frames(out_dir)
         if rows and first_row is None:
             first_row = time.perf_counter() - start
-        samples.append((rows, tree_rss_mb(proc.pid)))
+        mb = tree_rss_mb(proc.pid)
+        if proc.poll() is None:  # not a sample of a process that just ended
+            samples.append((rows, mb))
     seconds = time.perf_counter() - start
     err = proc.stderr.read().decode(errors='replace')
     if proc.returncode != 0:
