@@ -99,9 +99,9 @@ class TorchAUNetwork:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self._forward = (
-            torch.compile(self._forward_tensor, dynamic=True)
+            torch.compile(self._forward_scores, dynamic=True)
             if compile
-            else self._forward_tensor
+            else self._forward_scores
         )
 
     @property
@@ -125,13 +125,13 @@ class TorchAUNetwork:
 
         return model_geo_specs(self.model, crop_size)
 
-    def _forward_tensor(self, inputs, geo_weights):
-        # The head's logits, then its sigmoid: what the 'predict' mode sets
-        # as pred_score, without building a data sample per face.
-        logits = self.model(
-            inputs, None, mode='tensor', geo_weights=geo_weights
+    def _forward_scores(self, inputs, data_samples, geo_weights):
+        # The head's own 'predict' mode: its pred_score is the AU
+        # probability, whatever the head.
+        outputs = self.model(
+            inputs, data_samples, mode='predict', geo_weights=geo_weights
         )
-        return torch.sigmoid(logits)
+        return torch.stack([o.pred_score for o in outputs])
 
     @torch.no_grad()
     def predict(self, samples: List[dict]) -> np.ndarray:
@@ -140,5 +140,7 @@ class TorchAUNetwork:
         inputs = data['inputs']
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
-        probs = self._forward(inputs, data['geo_weights'])
+        probs = self._forward(
+            inputs, data['data_samples'], data['geo_weights']
+        )
         return probs.float().cpu().numpy()

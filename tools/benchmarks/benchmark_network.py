@@ -118,9 +118,9 @@ class Variant:
             else torch.contiguous_format
         )
         self.net._forward = (
-            torch.compile(self.net._forward_tensor, dynamic=True)
+            torch.compile(self.net._forward_scores, dynamic=True)
             if compiled
-            else self.net._forward_tensor
+            else self.net._forward_scores
         )
         self.threads = threads
         assert isinstance(self.net, TorchAUNetwork)
