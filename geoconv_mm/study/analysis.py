@@ -1,10 +1,13 @@
 """The analysis of a study's records, as its plan fixes it.
 
-- Per arm and variant: runs, mean +- sd (ddof 1) of the runs' mean F1 over
-  AUs, and its interval over seeds and test subjects
+A run's score is its mean F1 over AUs, or for intensity studies its mean
+ICC(3,1) over AUs (the plan's ``metric``), computed on its test set.
+
+- Per arm and variant: runs, mean +- sd (ddof 1) of the runs' scores, and
+  its interval over seeds and test subjects
   (:func:`~.statistics.crossed_interval`), stratified by fold.
 - Paired comparisons A - B on the (seed, fold) runs both arms have: the
-  difference of mean F1 with its interval and t-test p-value; where the
+  difference of the score with its interval and t-test p-value; where the
   pairs span several folds, each fold's difference and interval beside the
   pooled one, as a description (the verdict is the pooled interval's).
 - Per AU: the difference and its interval, the exact sign-flip p-value
@@ -12,9 +15,9 @@
   AUs (Benjamini-Hochberg beside it); when the pairs are too few for Holm's
   correction to pass at any p-value, the comparison says so instead of
   listing AUs.
-- The all-present baseline per AU from the stored test labels (the mean of
-  the folds' baselines), and per run the AUs *learned*: F1 at least the
-  plan's margin above that baseline.
+- For F1: the all-present baseline per AU from the stored test labels (the
+  mean of the folds' baselines), and per run the AUs *learned*: F1 at
+  least the plan's margin above that baseline.
 
 The verdict on "A helps" (:func:`verdict`), from the interval of A - B:
 *supported* when it lies above 0; otherwise *falsified at this scale* when
@@ -37,7 +40,7 @@ from .statistics import (
     correction_can_pass,
     crossed_interval,
     holm,
-    paired_strata,
+    icc_run_scores,
     run_scores,
     sign_flip_p_values,
     smallest_p,
@@ -59,7 +62,8 @@ def verdict(
     """The verdict on "arm A helps" from the interval of A - B.
 
     Args:
-        interval (Sequence[float]): Lower and upper end, in F1 points.
+        interval (Sequence[float]): Lower and upper end, in the metric's
+            units (F1 points, or ICC).
         min_useful_gain (float): The smallest gain worth having.
         complete (bool): Whether every planned pair is there; if not, the
             verdict is :data:`TOO_FEW_PAIRS`.
@@ -87,8 +91,9 @@ def _by_key(records: Sequence[dict]) -> Dict[Tuple[str, str], Runs]:
     return out
 
 
-def _fold_counts(runs: Sequence[dict]) -> List[np.ndarray]:
-    """Per fold, (R, S, A, 4) counts of the runs in seed order."""
+def _folds(runs: Sequence[dict]) -> List[List[dict]]:
+    """The runs of each fold in seed order, checked to share their test
+    subjects."""
     out = []
     for f in sorted({r['fold'] for r in runs}):
         fr = sorted(
@@ -101,7 +106,46 @@ def _fold_counts(runs: Sequence[dict]) -> List[np.ndarray]:
                     f'fold {f}: runs disagree on the test subjects '
                     f'({r["arm"]} seed {r["seed"]})'
                 )
-        out.append(np.stack([r['counts'] for r in fr]))
+        out.append(fr)
+    return out
+
+
+def _scores(
+    fold_runs: Sequence[dict], metric: str, per_au: bool = False
+) -> Tuple[np.ndarray, np.ndarray]:
+    """One fold's runs scored on the full test set and with each subject
+    left out (:func:`~.statistics.run_scores` or
+    :func:`~.statistics.icc_run_scores`)."""
+    if metric == 'f1':
+        return run_scores(np.stack([r['counts'] for r in fold_runs]), per_au)
+    missing = [r['seed'] for r in fold_runs if 'intensity' not in r]
+    if missing:
+        raise ValueError(
+            f'an ICC study needs intensity predictions; seeds {missing} of '
+            f'{fold_runs[0]["arm"]} have none'
+        )
+    codes = fold_runs[0]['intensity_codes']
+    for r in fold_runs:
+        if not np.array_equal(r['intensity_codes'], codes):
+            raise ValueError(
+                f'fold {r["fold"]}: runs disagree on the intensity labels '
+                f'({r["arm"]} seed {r["seed"]})'
+            )
+    return icc_run_scores(
+        np.stack([r['intensity'] for r in fold_runs]),
+        codes,
+        fold_runs[0]['subject_index'],
+        per_au,
+    )
+
+
+def _paired(a_folds, b_folds, metric: str, per_au: bool = False) -> list:
+    """Per fold, A's scores minus B's, run by run."""
+    out = []
+    for a, b in zip(a_folds, b_folds):
+        fa, la = _scores(a, metric, per_au)
+        fb, lb = _scores(b, metric, per_au)
+        out.append((fa - fb, la - lb))
     return out
 
 
@@ -110,32 +154,41 @@ def _ends(iv: Interval) -> List[float]:
 
 
 def arm_summary(runs: Sequence[dict], plan: StudyPlan) -> dict:
-    """Mean +- sd and interval of one arm's mean F1 on one variant."""
-    f1 = np.array([r['f1'] for r in runs], np.float64)
+    """Mean +- sd and interval of one arm's score on one variant."""
+    metric = plan.metric
+    values = np.array([r[metric] for r in runs], np.float64)
     names = runs[0]['au_names']
-    per_au = np.array([[r['f1_per_au'][n] for n in names] for r in runs])
-    iv = crossed_interval(
-        [run_scores(c) for c in _fold_counts(runs)], plan.level
+    per_au = np.array(
+        [[r[f'{metric}_per_au'][n] for n in names] for r in runs]
     )
-    learned = [learned_aus(r, plan.learned_margin_f1) for r in runs]
-    counts = [len(x) for x in learned]
-    return dict(
+    iv = crossed_interval(
+        [_scores(fold, metric) for fold in _folds(runs)], plan.level
+    )
+    out = dict(
         n=len(runs),
         runs=[[r['seed'], r['fold']] for r in runs],
         seeds=sorted({r['seed'] for r in runs}),
         folds=sorted({r['fold'] for r in runs}),
-        f1=f1.tolist(),
-        mean=float(f1.mean()),
-        sd=float(f1.std(ddof=1)) if len(f1) > 1 else None,
+        scores=values.tolist(),
+        mean=float(values.mean()),
+        sd=float(values.std(ddof=1)) if len(values) > 1 else None,
         interval=_ends(iv),
-        per_au_mean=dict(zip(names, per_au.mean(0).tolist())),
+        per_au_mean=dict(zip(names, np.nanmean(per_au, 0).tolist())),
         train_time_s=float(np.mean([r['train_time_s'] for r in runs])),
-        learned_aus=learned,
-        num_learned=counts,
-        num_learned_mean=float(np.mean(counts)),
-        num_learned_min=int(min(counts)),
-        learnable_runs=int(sum(c >= plan.learnable_min_aus for c in counts)),
     )
+    if metric == 'f1':
+        learned = [learned_aus(r, plan.learned_margin_f1) for r in runs]
+        counts = [len(x) for x in learned]
+        out.update(
+            learned_aus=learned,
+            num_learned=counts,
+            num_learned_mean=float(np.mean(counts)),
+            num_learned_min=int(min(counts)),
+            learnable_runs=int(
+                sum(c >= plan.learnable_min_aus for c in counts)
+            ),
+        )
+    return out
 
 
 def compare(
@@ -156,11 +209,12 @@ def compare(
     keys = sorted(set(runs_a) & set(runs_b))
     if not keys:
         return None
-    a = _fold_counts([runs_a[k] for k in keys])
-    b = _fold_counts([runs_b[k] for k in keys])
+    a = _folds([runs_a[k] for k in keys])
+    b = _folds([runs_b[k] for k in keys])
     names = runs_a[keys[0]]['au_names']
-    iv = crossed_interval(paired_strata(list(zip(a, b))), plan.level)
-    per_au_strata = paired_strata(list(zip(a, b)), per_au=True)
+    strata = _paired(a, b, plan.metric)
+    iv = crossed_interval(strata, plan.level)
+    per_au_strata = _paired(a, b, plan.metric, per_au=True)
     au_iv = crossed_interval(per_au_strata, plan.level)
     p = sign_flip_p_values([full for full, _ in per_au_strata])
     known = ~np.isnan(p)
@@ -171,7 +225,7 @@ def compare(
     folds = sorted({f for _, f in keys})
     by_fold = {}
     if len(folds) > 1:  # descriptive: the verdict is the pooled interval's
-        for f, fold_strata in zip(folds, paired_strata(list(zip(a, b)))):
+        for f, fold_strata in zip(folds, strata):
             fiv = crossed_interval([fold_strata], plan.level)
             by_fold[str(f)] = dict(
                 n_pairs=int(len(fold_strata[0])),
@@ -188,9 +242,7 @@ def compare(
         se=float(iv.se),
         df=float(iv.df),
         p=float(iv.p),
-        verdict=verdict(
-            _ends(iv), plan.min_useful_gain_f1, len(keys) >= planned
-        ),
+        verdict=verdict(_ends(iv), plan.min_useful_gain, len(keys) >= planned),
         per_au_test=dict(
             test='exact sign-flip within folds, Holm over AUs',
             alpha=plan.per_au_alpha,
@@ -290,8 +342,9 @@ def analyse(records: Sequence[dict], plan: StudyPlan) -> dict:
             primary=list(plan.primary),
         ),
         rule=dict(
+            metric=plan.metric,
             level=plan.level,
-            min_useful_gain_f1=plan.min_useful_gain_f1,
+            min_useful_gain=plan.min_useful_gain,
             per_au_alpha=plan.per_au_alpha,
             learned_margin_f1=plan.learned_margin_f1,
             learnable_min_aus=plan.learnable_min_aus,

@@ -26,6 +26,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 #: The info string of the fenced block that holds a plan.
 PLAN_FENCE = 'json study-plan'
+#: Metrics a study can score runs by, with the default smallest useful
+#: gain of each (1 F1 point; 0.02 of ICC).
+METRIC_GAINS = {'f1': 1.0, 'icc': 0.02}
 _BLOCK = re.compile(
     r'^```' + re.escape(PLAN_FENCE) + r'[ \t]*\n(.*?)^```[ \t]*$',
     re.MULTILINE | re.DOTALL,
@@ -74,9 +77,12 @@ class StudyPlan:
         reference (str): The arm of plain convolutions.
         primary (tuple): (A, B) of the primary comparison, A - B.
         secondary (tuple): Further (A, B) comparisons.
+        metric (str): What a run scores: ``'f1'`` (mean F1 over AUs, in
+            points) or ``'icc'`` (mean ICC(3,1) of AU intensity over AUs).
         level (float): Coverage of every interval.
-        min_useful_gain_f1 (float): The smallest gain in mean F1 worth having
-            (the verdict's falsification threshold).
+        min_useful_gain (float): The smallest gain in the metric worth
+            having (the verdict's falsification threshold); the plan block
+            names it ``min_useful_gain_<metric>``.
         per_au_alpha (float): Family-wise error rate of the per-AU tests.
         learned_margin_f1 (float): F1 points above the all-present baseline
             for an AU to count as learned.
@@ -93,8 +99,9 @@ class StudyPlan:
     reference: str
     primary: Tuple[str, str]
     secondary: Tuple[Tuple[str, str], ...] = ()
+    metric: str = 'f1'
     level: float = 0.95
-    min_useful_gain_f1: float = 1.0
+    min_useful_gain: float = 1.0
     per_au_alpha: float = 0.05
     learned_margin_f1: float = 10.0
     learnable_min_aus: int = 10
@@ -190,8 +197,10 @@ def _plan(spec: dict, path: str, sha256: str) -> StudyPlan:
         'reference',
         'primary',
         'secondary',
+        'metric',
         'level',
         'min_useful_gain_f1',
+        'min_useful_gain_icc',
         'per_au_alpha',
         'learned_margin_f1',
         'learnable_min_aus',
@@ -225,6 +234,15 @@ def _plan(spec: dict, path: str, sha256: str) -> StudyPlan:
     level = float(spec.get('level', 0.95))
     if not 0 < level < 1:
         raise ValueError(f'level must lie in (0, 1), got {level}')
+    metric = spec.get('metric', 'f1')
+    if metric not in METRIC_GAINS:
+        raise ValueError(
+            f'metric must be one of {sorted(METRIC_GAINS)}, got {metric!r}'
+        )
+    gain_key = f'min_useful_gain_{metric}'
+    other = [k for k in spec if k.startswith('min_useful_gain_')]
+    if set(other) - {gain_key}:
+        raise ValueError(f'{other} do not fit metric {metric!r}')
     return StudyPlan(
         path=path,
         sha256=sha256,
@@ -235,8 +253,9 @@ def _plan(spec: dict, path: str, sha256: str) -> StudyPlan:
         reference=reference,
         primary=_pair(spec['primary'], arms),
         secondary=tuple(_pair(c, arms) for c in spec.get('secondary', [])),
+        metric=metric,
         level=level,
-        min_useful_gain_f1=float(spec.get('min_useful_gain_f1', 1.0)),
+        min_useful_gain=float(spec.get(gain_key, METRIC_GAINS[metric])),
         per_au_alpha=float(spec.get('per_au_alpha', 0.05)),
         learned_margin_f1=float(spec.get('learned_margin_f1', 10.0)),
         learnable_min_aus=int(spec.get('learnable_min_aus', 10)),

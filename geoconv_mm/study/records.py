@@ -94,7 +94,9 @@ def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
     Returns:
         tuple: finished records (each with ``counts`` (S, A, 4),
         ``subjects``, ``au_names`` and ``test_positive_rate`` from its
-        predictions), failed records.
+        predictions, and for intensity models ``intensity`` (N, A),
+        ``intensity_codes`` (N, A) and ``subject_index`` (N,), frames in
+        subject order), failed records.
     """
     done, failed = [], []
     for name in sorted(os.listdir(study_dir)) if osp.isdir(study_dir) else []:
@@ -116,6 +118,13 @@ def load_records(study_dir: str) -> Tuple[List[dict], List[dict]]:
             pred['scores'], pred['gt'], pred['mask'], pred['subjects']
         )
         rec['subjects'], rec['counts'] = ids, counts
+        if 'intensity' in pred:
+            # Frames in subject order, so runs of one fold line up.
+            index = np.searchsorted(ids, pred['subjects'])
+            order = np.argsort(index, kind='stable')
+            rec['intensity'] = pred['intensity'][order]
+            rec['intensity_codes'] = pred['intensity_codes'][order]
+            rec['subject_index'] = index[order]
         rec['au_names'] = [str(n) for n in pred['au_names']]
         rec['test_positive_rate'] = (pred['gt'] * pred['mask']).sum(
             0

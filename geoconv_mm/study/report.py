@@ -12,6 +12,13 @@ from .analysis import TOO_FEW_PAIRS, significant_aus
 from .plan import StudyPlan
 from .records import describe_machine
 
+#: metric -> (its name in tables, number format, unit after a gain).
+METRIC_FORMATS = {'f1': ('F1', '.2f', ' F1'), 'icc': ('ICC(3,1)', '.3f', '')}
+
+
+def _metric(summary: dict) -> Tuple[str, str, str]:
+    return METRIC_FORMATS[summary['rule']['metric']]
+
 
 def table_marks(study: str) -> Tuple[str, str]:
     """The marks around a study's headline table in a page that shows it.
@@ -41,22 +48,27 @@ def _interval(iv: Sequence[float], fmt: str = '+.2f') -> str:
 def rule_lines(summary: dict, plan: StudyPlan) -> List[str]:
     """The verdict rule and the learnability criterion, in words."""
     rule = summary['rule']
+    name, _, unit = _metric(summary)
     level = f'{100 * rule["level"]:g}%'
     ref = plan.labels[plan.reference]
-    return [
+    lines = [
         f'Verdict on each arm against another, from the {level} interval of '
-        'the paired difference of mean F1 (t interval over training seeds '
-        'and test subjects, folds as strata): supported when it lies above '
-        '0; otherwise falsified at this scale when it lies below '
-        f'+{rule["min_useful_gain_f1"]:g} F1 (the smallest gain worth '
+        f'the paired difference of mean {name} (t interval over training '
+        'seeds and test subjects, folds as strata): supported when it lies '
+        'above 0; otherwise falsified at this scale when it lies below '
+        f'+{rule["min_useful_gain"]:g}{unit} (the smallest gain worth '
         f'having); otherwise inconclusive; {TOO_FEW_PAIRS} until every '
         'planned pair has run. Reference arm: ' + ref + '.',
-        '',
-        'AUs learned: AUs on which a run\'s F1 is at least '
-        f'{rule["learned_margin_f1"]:g} points above predicting the AU '
-        'present on every test frame (from the test labels); learnable at '
-        f'this scale means at least {rule["learnable_min_aus"]} AUs.',
     ]
+    if rule['metric'] == 'f1':
+        lines += [
+            '',
+            'AUs learned: AUs on which a run\'s F1 is at least '
+            f'{rule["learned_margin_f1"]:g} points above predicting the AU '
+            'present on every test frame (from the test labels); learnable '
+            f'at this scale means at least {rule["learnable_min_aus"]} AUs.',
+        ]
+    return lines
 
 
 def headline_table(summary: dict, plan: StudyPlan) -> List[str]:
@@ -64,11 +76,12 @@ def headline_table(summary: dict, plan: StudyPlan) -> List[str]:
     comparison of the plan with its interval and verdict, between the
     study's :func:`table_marks`."""
     begin, end = table_marks(plan.study)
+    name, fmt, _ = _metric(summary)
     lines = [
         begin,
         '',
-        '| variant | comparison | pairs | folds | mean F1, A ± sd | mean F1, '
-        'B ± sd | ΔF1 [95%] | verdict |',
+        f'| variant | comparison | pairs | folds | mean {name}, A ± sd | '
+        f'mean {name}, B ± sd | Δ{name} [95%] | verdict |',
         '|---|---|---|---|---|---|---|---|',
     ]
     for variant, v in summary['variants'].items():
@@ -81,16 +94,16 @@ def headline_table(summary: dict, plan: StudyPlan) -> List[str]:
                 pairs += f' of {c["planned_pairs"]}'
             lines.append(
                 f'| {variant} | {plan.labels[a]} − {plan.labels[b]} | {pairs} '
-                f'| {_folds(folds)} | {sa["mean"]:.2f} ± {_sd(sa)} | '
-                f'{sb["mean"]:.2f} ± {_sd(sb)} | {c["diff"]:+.2f} '
-                f'{_interval(c["interval"])} | {c["verdict"]} |'
+                f'| {_folds(folds)} | {sa["mean"]:{fmt}} ± {_sd(sa, fmt)} | '
+                f'{sb["mean"]:{fmt}} ± {_sd(sb, fmt)} | {c["diff"]:+{fmt}} '
+                f'{_interval(c["interval"], "+" + fmt)} | {c["verdict"]} |'
             )
     lines += ['', end, '']
     return lines + rule_lines(summary, plan) + ['']
 
 
-def _sd(s: dict) -> str:
-    return f'{s["sd"]:.2f}' if s['sd'] is not None else '-'
+def _sd(s: dict, fmt: str = '.2f') -> str:
+    return f'{s["sd"]:{fmt}}' if s['sd'] is not None else '-'
 
 
 def replace_marked(text: str, block: str, study: str, where: str) -> str:
@@ -163,73 +176,89 @@ def markdown(
         '',
     ]
     lines += headline_table(summary, plan)
+    metric = summary['rule']['metric']
+    mname, fmt, _ = _metric(summary)
+    # Per-AU cells: F1 in points to one decimal, ICC to two.
+    au_fmt = '.1f' if metric == 'f1' else '.2f'
     for variant, v in summary['variants'].items():
-        ap = np.mean(list(v['all_present'].values()))
+        f1 = metric == 'f1'
         lines += [
             f'## Variant `{variant}`',
             '',
-            '| arm | runs | folds | mean F1 ± sd | 95% interval | per-run F1 '
-            '| AUs learned per run | train time / run |',
-            '|---|---|---|---|---|---|---|---|',
+            f'| arm | runs | folds | mean {mname} ± sd | 95% interval | '
+            f'per-run {mname} '
+            + ('| AUs learned per run ' if f1 else '')
+            + '| train time / run |',
+            '|---|---|---|---|---|---|' + ('---|' if f1 else '') + '---|',
         ]
         for arm, s in v['arms'].items():
             lines.append(
                 f'| {labels.get(arm, arm)} | {s["n"]} | {_folds(s["folds"])} '
-                f'| {s["mean"]:.2f} ± {_sd(s)} | '
-                f'{_interval(s["interval"], ".2f")} | '
-                f'{", ".join(f"{x:.1f}" for x in s["f1"])} | '
-                f'{", ".join(str(n) for n in s["num_learned"])} | '
-                f'{s["train_time_s"] / 60:.1f} min |'
+                f'| {s["mean"]:{fmt}} ± {_sd(s, fmt)} | '
+                f'{_interval(s["interval"], fmt)} | '
+                f'{", ".join(f"{x:{au_fmt}}" for x in s["scores"])} | '
+                + (
+                    f'{", ".join(str(n) for n in s["num_learned"])} | '
+                    if f1
+                    else ''
+                )
+                + f'{s["train_time_s"] / 60:.1f} min |'
             )
-        lines += [
-            f'| predict all present | - | {_folds(v["folds"])} | {ap:.2f} '
-            '| - | - | - | - |',
-            '',
-        ]
+        if f1:
+            ap = np.mean(list(v['all_present'].values()))
+            lines.append(
+                f'| predict all present | - | {_folds(v["folds"])} | '
+                f'{ap:.2f} | - | - | - | - |'
+            )
+        lines.append('')
         if not v['comparisons']:
             continue
         lines += [
-            '| paired difference | pairs | ΔF1 | 95% interval | p | verdict '
-            '| AUs with Holm p ≤ 0.05 (sign-flip test) |',
+            f'| paired difference | pairs | Δ{mname} | 95% interval | p | '
+            'verdict | AUs with Holm p ≤ 0.05 (sign-flip test) |',
             '|---|---|---|---|---|---|---|',
         ]
         for name, c in v['comparisons'].items():
             a, b = name.split(' - ')
             shown = f'{labels.get(a, a)} − {labels.get(b, b)}'
             lines.append(
-                f'| {shown} | {c["n_pairs"]} | {c["diff"]:+.2f} | '
-                f'{_interval(c["interval"])} | {c["p"]:.3g} | '
+                f'| {shown} | {c["n_pairs"]} | {c["diff"]:+{fmt}} | '
+                f'{_interval(c["interval"], "+" + fmt)} | {c["p"]:.3g} | '
                 f'{c["verdict"]} | {_per_au_cell(c)} |'
             )
             lines += [
                 f'| {shown}, fold {f} alone | {d["n_pairs"]} | '
-                f'{d["diff"]:+.2f} | {_interval(d["interval"])} | - | - | - |'
+                f'{d["diff"]:+{fmt}} | {_interval(d["interval"], "+" + fmt)}'
+                ' | - | - | - |'
                 for f, d in c['by_fold'].items()
             ]
         lines.append('')
         names = v['au_names']
         cmps = list(v['comparisons'])
         lines += [
-            '| AU | all present | '
-            + ' | '.join(f'{labels.get(a, a)} F1' for a in v['arms'])
+            '| AU | '
+            + ('all present | ' if f1 else '')
+            + ' | '.join(f'{labels.get(a, a)} {mname}' for a in v['arms'])
             + ' | '
             + ' | '.join(f'Δ {c} [95%] (Holm p)' for c in cmps)
             + ' |',
-            '|---|---|' + '---|' * (len(v['arms']) + len(cmps)),
+            '|---|'
+            + ('---|' if f1 else '')
+            + '---|' * (len(v['arms']) + len(cmps)),
         ]
         for n in names:
-            cells = [f'{s["per_au_mean"][n]:.1f}' for s in v['arms'].values()]
+            cells = [
+                f'{s["per_au_mean"][n]:{au_fmt}}' for s in v['arms'].values()
+            ]
             for c in cmps:
                 d = v['comparisons'][c]['per_au'][n]
                 cells.append(
-                    f'{d["diff"]:+.1f} {_interval(d["interval"], "+.1f")} '
+                    f'{d["diff"]:+{au_fmt}} '
+                    f'{_interval(d["interval"], "+" + au_fmt)} '
                     f'({d["p_holm"]:.2f})'
                 )
-            lines.append(
-                f'| {n} | {v["all_present"][n]:.1f} | '
-                + ' | '.join(cells)
-                + ' |'
-            )
+            base = f'{v["all_present"][n]:.1f} | ' if f1 else ''
+            lines.append(f'| {n} | {base}' + ' | '.join(cells) + ' |')
         lines.append('')
     if failed:
         lines += ['## Failed runs', '']
@@ -243,7 +272,7 @@ def markdown(
 
 
 def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
-    """Per variant: each arm's mean F1 with its interval, and every
+    """Per variant: each arm's mean score with its interval, and every
     comparison's paired difference with its interval (PNG, atomically)."""
     import matplotlib
 
@@ -251,6 +280,7 @@ def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
     import matplotlib.pyplot as plt
 
     labels = plan.labels
+    mname = _metric(summary)[0]
     variants = list(summary['variants'])
     fig, axes = plt.subplots(
         2,
@@ -276,19 +306,24 @@ def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
                     color='tab:blue',
                 )
             ax.plot(
-                s['f1'], [i] * len(s['f1']), '.', color='tab:gray', alpha=0.6
+                s['scores'],
+                [i] * len(s['scores']),
+                '.',
+                color='tab:gray',
+                alpha=0.6,
             )
-        ap = np.mean(list(v['all_present'].values()))
-        ax.axvline(ap, color='tab:red', ls='--', lw=1, label='all present')
+        if summary['rule']['metric'] == 'f1':
+            ap = np.mean(list(v['all_present'].values()))
+            ax.axvline(ap, color='tab:red', ls='--', lw=1, label='all present')
+            ax.legend(fontsize=7, loc='best')
         ax.set_yticks(
             range(len(arms)),
             [f'{labels.get(a, a)} (n={v["arms"][a]["n"]})' for a in arms],
             fontsize=8,
         )
-        ax.set_xlabel('mean F1 over AUs (%)')
-        ax.set_title(f'{variant}: mean F1, {level} interval', fontsize=9)
+        ax.set_xlabel(f'mean {mname} over AUs')
+        ax.set_title(f'{variant}: mean {mname}, {level} interval', fontsize=9)
         ax.set_ylim(-0.6, len(arms) - 0.4)
-        ax.legend(fontsize=7, loc='best')
         ax = axes[1, j]
         cmps = list(v['comparisons'])
         for i, c in enumerate(cmps):
@@ -316,7 +351,7 @@ def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
             ],
             fontsize=7,
         )
-        ax.set_xlabel('paired ΔF1 (points)')
+        ax.set_xlabel(f'paired Δ{mname}')
         ax.set_title(f'{variant}: differences, {level} intervals', fontsize=9)
     fig.tight_layout()
     with atomic_path(path, '.tmp.png') as tmp:

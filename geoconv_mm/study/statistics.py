@@ -375,3 +375,62 @@ def correction_can_pass(
     ``num_pairs`` pairs can reject anything at ``alpha``: its smallest
     adjusted p-value is ``num_tests * smallest_p(num_pairs)``."""
     return num_tests * smallest_p(num_pairs) <= alpha
+
+
+#: Intensity code of an uncoded label (never a value).
+UNCODED = 9
+
+
+def _icc(pred: np.ndarray, codes: np.ndarray) -> float:
+    """ICC(3,1) of estimates against labels over the coded frames:
+    ``2 cov / (var x + var y)``; NaN without a spread or 2 frames."""
+    known = codes != UNCODED
+    x, y = pred[known], codes[known].astype(np.float64)
+    if x.size < 2:
+        return float('nan')
+    dx, dy = x - x.mean(), y - y.mean()
+    den = (dx * dx).sum() + (dy * dy).sum()
+    return float(2 * (dx * dy).sum() / den) if den > 0 else float('nan')
+
+
+def icc_run_scores(
+    pred: np.ndarray,
+    codes: np.ndarray,
+    subject_index: np.ndarray,
+    per_au: bool = False,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Each run's ICC(3,1) on the full test set and with each subject left
+    out, as :func:`run_scores` gives F1.
+
+    Args:
+        pred (np.ndarray): (R, N, A) intensity estimates of R runs on the
+            same N test frames.
+        codes (np.ndarray): (N, A) intensity labels 0-5, :data:`UNCODED`
+            where not coded (left out of that AU's ICC).
+        subject_index (np.ndarray): (N,) subject of each frame, 0..S-1.
+        per_au (bool): Per-AU ICC instead of the mean over AUs.
+
+    Returns:
+        tuple: ``full`` (R,) or (R, A) and ``left_out`` (R, S) or
+        (R, S, A), as fractions.
+    """
+    pred = np.asarray(pred, np.float64)
+    codes = np.asarray(codes)
+    subject_index = np.asarray(subject_index)
+    r, _, a = pred.shape
+    s = int(subject_index.max()) + 1
+    full = np.array(
+        [
+            [_icc(pred[i, :, k], codes[:, k]) for k in range(a)]
+            for i in range(r)
+        ]
+    )
+    left_out = np.empty((r, s, a))
+    for j in range(s):
+        keep = subject_index != j
+        for i in range(r):
+            for k in range(a):
+                left_out[i, j, k] = _icc(pred[i, keep, k], codes[keep, k])
+    if not per_au:
+        full, left_out = _mean_over_aus(full), _mean_over_aus(left_out)
+    return full, left_out

@@ -258,3 +258,31 @@ def test_95_percent_intervals_cover_the_truth_95_percent_of_the_time(
         iv = crossed_interval(paired_strata(model.draw(rng, seeds, folds)))
         covered += iv.low <= truth <= iv.high
     assert 0.93 <= covered / reps <= 0.97
+
+
+def test_icc_run_scores_against_the_metric_and_a_loop():
+    """ICC(3,1) of each run, and with each subject left out, against the
+    metric's own ICC on the same frames; uncoded labels (9) left out."""
+    from geoconv_mm.evaluation.metrics.au_intensity_metric import icc_3_1
+    from geoconv_mm.study.statistics import icc_run_scores
+
+    rng = np.random.default_rng(7)
+    subjects = np.repeat(np.arange(4), 10)
+    codes = rng.integers(0, 6, (40, 2))
+    codes[::7, 1] = 9
+    pred = codes[None] + rng.normal(0, 1.0, (3, 40, 2))
+    full, left_out = icc_run_scores(pred, codes, subjects, per_au=True)
+    for r in range(3):
+        for a in range(2):
+            known = codes[:, a] != 9
+            assert full[r, a] == pytest.approx(
+                icc_3_1(np.stack([pred[r, known, a], codes[known, a]], 1))
+            )
+            for j in range(4):
+                keep = known & (subjects != j)
+                assert left_out[r, j, a] == pytest.approx(
+                    icc_3_1(np.stack([pred[r, keep, a], codes[keep, a]], 1))
+                )
+    mean_full, mean_left = icc_run_scores(pred, codes, subjects)
+    np.testing.assert_allclose(mean_full, full.mean(1))
+    np.testing.assert_allclose(mean_left, left_out.mean(2))

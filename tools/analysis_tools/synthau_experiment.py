@@ -115,6 +115,12 @@ def run_config_text(
         dict(cfg.train_dataloader.dataset.generator), variant
     )
     data = dict(generator=generator, fold=fold)
+    # An intensity study also scores the intensity head.
+    intensity = (
+        "                 dict(type='AUIntensityMetric'),"
+        if plan.metric == 'icc'
+        else None
+    )
     return '\n'.join(
         [
             f'# {plan.study}: {arm} / {variant} / seed {seed} / fold {fold} '
@@ -125,6 +131,7 @@ def run_config_text(
             f'val_dataloader = dict(dataset={data!r})',
             'test_dataloader = val_dataloader',
             "val_evaluator = [dict(type='AUF1Metric', threshold=0.5),",
+            *([intensity] if intensity else []),
             "                 dict(type='AUPredictionDump', "
             f"out_file={dump!r})]",
             'test_evaluator = val_evaluator',
@@ -245,14 +252,26 @@ def run_one(
         from mmengine.config import Config
 
         cfg = Config.fromfile(config)
-        record = dict(
-            base,
+        scores = dict(
             f1=metrics['au/F1'],
             f1_per_au={
                 k.split('_', 1)[1]: v
                 for k, v in metrics.items()
                 if k.startswith('au/F1_')
             },
+        )
+        if 'au_int/ICC' in metrics:
+            scores.update(
+                icc=metrics['au_int/ICC'],
+                icc_per_au={
+                    k[len('au_int/ICC_') :]: v
+                    for k, v in metrics.items()
+                    if k.startswith('au_int/ICC_')
+                },
+            )
+        record = dict(
+            base,
+            **scores,
             train_time_s=round(wall, 1),
             config=dict(
                 arm_config=plan.arms[arm].config,
