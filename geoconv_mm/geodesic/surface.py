@@ -17,6 +17,16 @@ import numpy as np
 
 from geoconv_mm.utils.atomic_io import atomic_path
 
+#: Largest |coordinate| of a vertex, in pixels: float32 records resolve whole
+#: pixels up to 2^24, and a mesh beyond it is no face of any crop. The
+#: compiled kernel refuses the same (``_C.max_coordinate``).
+MAX_COORDINATE = 2.0**24
+#: Largest side of the image a surface lives in (``_C.max_image_side``).
+MAX_IMAGE_SIDE = 2**15
+#: Largest array of a record, uncompressed: a record declaring more is
+#: refused before it is inflated (a mesh of 5 million vertices fits).
+MAX_RECORD_ARRAY_BYTES = 64 << 20
+
 # The header np.save writes for a C-ordered array of a plain dtype.
 _NPY_HEADER = re.compile(
     r"\{'descr': '([<>|][a-z]\d+)', 'fortran_order': False, "
@@ -102,12 +112,24 @@ def _zip_members(buf: bytes) -> Optional[Dict[str, tuple]]:
     return members
 
 
+def _check_member_size(name: str, size: int) -> None:
+    if size > MAX_RECORD_ARRAY_BYTES:
+        raise ValueError(
+            f'{name} holds {size} bytes uncompressed, more than the '
+            f'{MAX_RECORD_ARRAY_BYTES} a FaceSurface record array may'
+        )
+
+
 def _member(buf: bytes, name: str, entry: tuple) -> bytes:
     """The bytes of one member, checked against its size and CRC-32."""
     method, crc, start, csize, size = entry
+    _check_member_size(name, size)
     raw = buf[start : start + csize]
     if method == zipfile.ZIP_DEFLATED:
-        raw = zlib.decompress(raw, -zlib.MAX_WBITS)
+        # Inflated to the declared size at most: a member that lies about
+        # its size cannot make more.
+        inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        raw = inflate.decompress(raw, size + 1)
     elif method != zipfile.ZIP_STORED:
         raise zipfile.BadZipFile(f'{name}: compression method {method}')
     if len(raw) != size or zlib.crc32(raw) != crc:
@@ -150,12 +172,14 @@ def read_npz(path: str, names: Sequence[str]) -> Dict[str, np.ndarray]:
 
 def _read_npz_zipfile(path: str, names: Sequence[str]) -> dict:
     with zipfile.ZipFile(path) as z:
-        members = set(z.namelist())
+        members = {info.filename: info for info in z.infolist()}
         out = {}
         for name in names:
-            if f'{name}.npy' not in members:
+            info = members.get(f'{name}.npy')
+            if info is None:
                 raise KeyError(f'{name} is not a file in the archive')
-            out[name] = _parse_npy(z.read(f'{name}.npy'))
+            _check_member_size(name, info.file_size)
+            out[name] = _parse_npy(z.read(info))
     return out
 
 
@@ -180,6 +204,25 @@ class DegenerateMeshError(ValueError):
     """A mesh that cannot carry geodesics: NaN/inf vertices, bad faces, zero
     area.
     """
+
+
+def _face_indices(faces, n_vertices: int) -> np.ndarray:
+    """``faces`` as int32, checked before the cast: a cast would wrap an
+    int64 index of 2^32 + k to k and truncate 1.6 to 1, making another
+    mesh."""
+    f = np.asarray(faces)
+    if f.size == 0:
+        return np.ascontiguousarray(f, dtype=np.int32)
+    if f.dtype.kind not in 'iu':
+        raise DegenerateMeshError(
+            f'mesh: face indices must be integers, got {f.dtype}'
+        )
+    if f.min() < 0 or f.max() >= n_vertices:
+        raise DegenerateMeshError(
+            f'mesh: face indices out of range [0, {n_vertices}): '
+            f'{f.min()}..{f.max()}'
+        )
+    return np.ascontiguousarray(f, dtype=np.int32)
 
 
 @dataclass
@@ -208,7 +251,7 @@ class FaceSurface:
 
     def __post_init__(self) -> None:
         self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32)
-        self.faces = np.ascontiguousarray(self.faces, dtype=np.int32)
+        self.faces = _face_indices(self.faces, len(self.vertices))
         self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
 
     def validate(self, name: str = 'mesh') -> 'FaceSurface':
@@ -229,16 +272,27 @@ class FaceSurface:
             raise DegenerateMeshError(
                 f'{name}: faces must be (F>=1, 3), got {f.shape}'
             )
+        if f.dtype.kind not in 'iu':
+            raise DegenerateMeshError(
+                f'{name}: face indices must be integers, got {f.dtype}'
+            )
         if not np.isfinite(v).all():
             raise DegenerateMeshError(f'{name}: vertices contain NaN or inf')
+        far = np.abs(v).max()
+        if far > MAX_COORDINATE:
+            raise DegenerateMeshError(
+                f'{name}: a vertex coordinate is {far:.6g} px from the '
+                f'origin, beyond the {MAX_COORDINATE:.0f} px any crop allows'
+            )
         if f.min() < 0 or f.max() >= len(v):
             raise DegenerateMeshError(
                 f'{name}: face indices out of range [0, {len(v)}): '
                 f'{f.min()}..{f.max()}'
             )
-        if min(self.image_size) < 1:
+        if min(self.image_size) < 1 or max(self.image_size) > MAX_IMAGE_SIDE:
             raise DegenerateMeshError(
-                f'{name}: bad image_size {self.image_size}'
+                f'{name}: bad image_size {self.image_size} (sides must lie '
+                f'in [1, {MAX_IMAGE_SIDE}])'
             )
         # A triangle's 3D area is at least its image area (|cross| >=
         # |cross_z|, also in rounded arithmetic), so the image area decides;
@@ -319,7 +373,8 @@ class FaceSurface:
         except FileNotFoundError:
             raise
         except Exception as exc:  # zip/pickle/key errors all mean a bad record
+            reason = f'{exc}' or type(exc).__name__
             raise ValueError(
-                f'{path}: not a valid FaceSurface record ({exc})'
+                f'{path}: not a valid FaceSurface record ({reason})'
             ) from exc
         return surface.validate(str(path))

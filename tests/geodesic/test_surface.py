@@ -310,3 +310,114 @@ def test_read_npz_never_returns_a_changed_array(writer, where, flip):
         for k, a in arrays.items():
             assert got[k].dtype == a.dtype
             np.testing.assert_array_equal(got[k], a)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n_vertices=st.integers(3, 40),
+    faces=st.lists(
+        st.tuples(*[st.integers(-(2**40), 2**40)] * 3), min_size=1, max_size=8
+    ),
+    in_range=st.booleans(),
+)
+def test_face_indices_are_checked_before_the_int32_cast(
+    n_vertices, faces, in_range
+):
+    # int64 indices, wrapped into range or not: a surface keeps exactly the
+    # given indices or refuses them; a cast never makes another mesh.
+    f = np.array(faces, np.int64)
+    if in_range:
+        f = f % n_vertices
+    v = np.random.RandomState(0).rand(n_vertices, 3) * 10
+    valid = f.min() >= 0 and f.max() < n_vertices
+    if valid:
+        s = FaceSurface(v, f, (8, 8))
+        assert s.faces.dtype == np.int32
+        assert np.array_equal(s.faces.astype(np.int64), f)
+    else:
+        with pytest.raises(DegenerateMeshError, match='out of range'):
+            FaceSurface(v, f, (8, 8))
+
+
+def test_an_index_past_int32_is_not_wrapped_and_a_fraction_not_cut():
+    v, f = grid_mesh(0, 4, 0, 4, 1.0)
+    wrapped = f.astype(np.int64)
+    wrapped[0, 0] += 2**32  # would become the original index as int32
+    with pytest.raises(DegenerateMeshError, match='out of range'):
+        FaceSurface(v, wrapped, (8, 8))
+    fractional = f.astype(np.float64)
+    fractional[0, 0] += 0.6  # would become the original index
+    with pytest.raises(DegenerateMeshError, match='must be integers'):
+        FaceSurface(v, fractional, (8, 8))
+    surface = FaceSurface(v, f, (8, 8)).validate()
+    surface.faces = fractional  # reassigned: checked by validate()
+    with pytest.raises(DegenerateMeshError, match='must be integers'):
+        surface.validate()
+
+
+def test_coordinates_are_bounded():
+    from geoconv_mm.geodesic.surface import MAX_COORDINATE, MAX_IMAGE_SIDE
+
+    v, f = grid_mesh(0, 4, 0, 4, 1.0)
+    at = v + (MAX_COORDINATE - 4)  # the largest coordinate is the bound
+    FaceSurface(at, f, (8, 8)).validate()
+    for axis in range(3):
+        far = v.copy()
+        far[5, axis] = 3e9
+        with pytest.raises(DegenerateMeshError, match=r'3e\+09 px'):
+            FaceSurface(far, f, (224, 224)).validate('rec.npz')
+    with pytest.raises(DegenerateMeshError, match='image_size'):
+        FaceSurface(v, f, (8, MAX_IMAGE_SIDE + 1)).validate()
+
+
+def test_an_oversized_record_is_refused_before_it_is_inflated(tmp_path):
+    from geoconv_mm.geodesic.surface import MAX_RECORD_ARRAY_BYTES
+
+    n = MAX_RECORD_ARRAY_BYTES // 12 + 1  # float32 (n, 3): one row too many
+    for writer in ('savez_compressed', 'comment'):  # fast reader, zipfile
+        path = str(tmp_path / f'{writer}.npz')
+        _write_archive(
+            path,
+            dict(
+                vertices=np.zeros((n, 3), np.float32),
+                faces=np.zeros((1, 3), np.int32),
+                image_size=np.array([8, 8], np.int32),
+            ),
+            writer,
+        )
+        with pytest.raises(
+            ValueError,
+            match=rf'{writer}\.npz: .*vertices holds \d+ bytes '
+            rf'uncompressed, more than the {MAX_RECORD_ARRAY_BYTES}',
+        ):
+            FaceSurface.load(path)
+
+
+def test_a_member_larger_than_it_declares_is_refused(tmp_path):
+    import zipfile
+
+    from geoconv_mm.geodesic.surface import read_npz
+
+    path = str(tmp_path / 'lying.npz')
+    np.savez_compressed(path, a=np.zeros(1000, np.float64))
+    with open(path, 'rb') as fh:
+        buf = bytearray(fh.read())
+    # Halve the declared size in the central directory entry.
+    entry = buf.rindex(b'PK\x01\x02')
+    size = int.from_bytes(buf[entry + 24 : entry + 28], 'little')
+    buf[entry + 24 : entry + 28] = (size // 2).to_bytes(4, 'little')
+    with open(path, 'wb') as fh:
+        fh.write(buf)
+    with pytest.raises(zipfile.BadZipFile, match='size'):
+        read_npz(path, ('a',))
+
+
+def test_a_failure_without_a_message_still_says_what(tmp_path, monkeypatch):
+    from geoconv_mm.geodesic import surface as surface_module
+
+    def out_of_memory(path, names):
+        raise MemoryError()
+
+    monkeypatch.setattr(surface_module, 'read_npz', out_of_memory)
+    with pytest.raises(ValueError, match=r'rec\.npz: .*\(MemoryError\)'):
+        FaceSurface.load(str(tmp_path / 'rec.npz'))

@@ -27,11 +27,18 @@
 #endif
 
 #include "fast_exp.h"
+#include "interrupt.h"
 #include "mesh.h"
 #include "raster.h"
 #include "simd.h"
 
 using namespace geoconv;
+
+void geoconv::poll_interrupt() {
+  // Only with the GIL (the bindings below hold it): signal handlers run in
+  // Python.
+  if (PyGILState_Check() && PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
 
 namespace {
 
@@ -107,6 +114,7 @@ class Grid {
     const Runs& runs = triangle_runs();
     const int32_t* across = m.topo->across.data();
     for (int row = 0; row + dr < h; ++row) {
+      poll_interrupt();
       const int64_t base = static_cast<int64_t>(row) * w;
       double* out = len.data() + base;
       int start, period;
@@ -262,6 +270,9 @@ Mesh make_mesh(const torch::Tensor& vertices, const torch::Tensor& faces) {
   TORCH_CHECK(faces.dim() == 2 && faces.size(1) == 3 && faces.scalar_type() == torch::kInt32 &&
                   faces.is_contiguous(),
               "faces must be a contiguous (F, 3) int32 tensor");
+  TORCH_CHECK(vertices.size(0) < std::numeric_limits<int32_t>::max() &&
+                  faces.size(0) < std::numeric_limits<int32_t>::max() / 3,
+              "mesh too large: ", vertices.size(0), " vertices, ", faces.size(0), " faces");
   Mesh m;
   m.nv = static_cast<int>(vertices.size(0));
   m.nf = static_cast<int>(faces.size(0));
@@ -269,7 +280,17 @@ Mesh make_mesh(const torch::Tensor& vertices, const torch::Tensor& faces) {
   m.f = faces.data_ptr<int32_t>();
   for (int64_t i = 0; i < 3 * static_cast<int64_t>(m.nf); ++i)
     TORCH_CHECK(m.f[i] >= 0 && m.f[i] < m.nv, "face index out of range");
+  // Whatever reaches the raster must be rasterisable: finite coordinates
+  // within kMaxCoordinate (the test is false for NaN).
+  for (int64_t i = 0; i < 3 * static_cast<int64_t>(m.nv); ++i)
+    TORCH_CHECK(std::abs(m.v[i]) <= kMaxCoordinate, "vertex coordinate ", m.v[i], " of vertex ", i / 3,
+                " is not finite or beyond +-", kMaxCoordinate, " px");
   return m;
+}
+
+void check_image_size(int64_t h, int64_t w) {
+  TORCH_CHECK(h >= 1 && w >= 1 && h <= kMaxImageSide && w <= kMaxImageSide, "image size (", h, ", ", w,
+              ") must lie in [1, ", kMaxImageSide, "]");
 }
 
 Layer make_layer(const int64_t* q, int64_t h, int64_t w, bool hierarchy_compensation) {
@@ -362,6 +383,7 @@ void lifted_distances(const Mesh& m, LinkCache& links, Grid& g, const Layer& L, 
     const bool avx2 = have_avx2();
     const int ax0 = std::max({gx0, cx_in0, 0}), ax1 = std::min(gx1, cx_in1);
     for (int y = 0; y < hout; ++y) {
+      poll_interrupt();
       const int gr = row_of[y] + dr;
       const bool row_in = gr >= 0 && gr < h;
       const bool row_mirror = unit_stride && y + dy >= 0 && y + dy < hout;
@@ -505,6 +527,7 @@ void around_distances(const Mesh& m, const std::vector<Layer>& layers, const std
     std::vector<double> found;
     for (int a = 0; a < nv; ++a) {
       if (slot[a] < 0) continue;
+      poll_interrupt();
       const int32_t* tg = targets.data() + start[a];
       found.resize(n_targets[a]);
       search.run(a, limit[a], tg, n_targets[a], found.data());
@@ -683,6 +706,7 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
   };
   int ahead = 0;  // rows whose direct terms are computed
   for (int y = 0; y < hout; ++y) {
+    poll_interrupt();
     for (; ahead < std::min(hout, y + lead + 1); ++ahead) direct_row(ahead);
     mirrored_row(y);
     // Cells whose centre has no surface point weigh every tap 1; they are
@@ -707,6 +731,9 @@ void eq4(const Layer& L, const double* D, double ratio_cap, float* W) {
 std::vector<torch::Tensor> rasterize_mesh(torch::Tensor vertices, torch::Tensor faces, int64_t h,
                                           int64_t w, double offset) {
   Mesh m = make_mesh(vertices, faces);
+  check_image_size(h, w);
+  TORCH_CHECK(std::abs(offset) <= kMaxCoordinate, "offset ", offset, " is not finite or beyond +-",
+              kMaxCoordinate);
   Raster r;
   rasterize(m, static_cast<int>(h), static_cast<int>(w), offset, r, false);
   auto tri = torch::from_blob(r.tri.data(), {h, w}, torch::kInt32).clone();
@@ -725,7 +752,7 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
                                             torch::Tensor vertex_geodesics, bool return_distances,
                                             torch::Tensor face_patch, torch::Tensor vertex_patch) {
   Mesh m = make_mesh(vertices, faces);
-  TORCH_CHECK(h >= 1 && w >= 1, "image size must be positive");
+  check_image_size(h, w);
   torch::Tensor fp, vp;
   if (face_patch.numel() > 0) {
     fp = face_patch.contiguous();
@@ -835,6 +862,8 @@ std::vector<torch::Tensor> geodesic_weights(torch::Tensor vertices, torch::Tenso
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "geoconv-mm geometry kernels: mesh rasterisation and geodesic weights";
+  m.attr("max_coordinate") = kMaxCoordinate;
+  m.attr("max_image_side") = kMaxImageSide;
   m.def("rasterize_mesh", &rasterize_mesh, "z-buffered triangle id and barycentrics",
         py::arg("vertices"), py::arg("faces"), py::arg("height"), py::arg("width"),
         py::arg("offset"));

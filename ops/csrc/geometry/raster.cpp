@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "interrupt.h"
+
 namespace geoconv {
 
 namespace {
@@ -18,6 +20,13 @@ inline int ceil_int(double v) {
 inline int floor_int(double v) {
   const int i = static_cast<int>(v);
   return i - (i > v);
+}
+
+// v as an int in [lo, hi] (NaN gives lo), converted only once in range: a
+// double outside int's range has no defined conversion.
+inline int clamp_to_int(double v, int lo, int hi) {
+  if (!(v >= lo)) return lo;
+  return v <= hi ? static_cast<int>(v) : hi;
 }
 
 // The triangle's edges, set up once for all its rows.
@@ -104,13 +113,16 @@ void rasterize(const Mesh& m, int h, int w, double offset, Raster& out, bool wit
     double xmax = std::max({x0, x1, x2}) - offset;
     double ymin = std::min({y0, y1, y2}) - offset;
     double ymax = std::max({y0, y1, y2}) - offset;
-    int bc0 = static_cast<int>(std::max(std::ceil(xmin), 0.0));
-    int bc1 = static_cast<int>(std::min(std::floor(xmax), static_cast<double>(w - 1)));
-    int r0 = static_cast<int>(std::max(std::ceil(ymin), 0.0));
-    int r1 = static_cast<int>(std::min(std::floor(ymax), static_cast<double>(h - 1)));
+    // The bounding box clipped to the grid; a triangle beyond it gives an
+    // empty range (first > last) whatever its coordinates.
+    int bc0 = clamp_to_int(std::ceil(xmin), 0, w);
+    int bc1 = clamp_to_int(std::floor(xmax), -1, w - 1);
+    int r0 = clamp_to_int(std::ceil(ymin), 0, h);
+    int r1 = clamp_to_int(std::floor(ymax), -1, h - 1);
     const double* p[3] = {p0, p1, p2};
     const Edges edges(p);
     for (int r = r0; r <= r1; ++r) {
+      poll_interrupt();
       double y = r + offset;
       int c0 = bc0, c1 = bc1;
       row_span(edges, y, offset, c0, c1);
