@@ -201,7 +201,7 @@ class WorkerPool:
         try:
             while remaining:
                 if time.monotonic() - checked > 1.0:
-                    remaining -= self._check_workers(recorder)
+                    remaining -= self._check_workers(recorder, todo)
                     checked = time.monotonic()
                 try:
                     msg = self.results.get(timeout=0.5)
@@ -270,9 +270,9 @@ class WorkerPool:
             recorder.write(index, [p for p, _ in group])
         pending.clear()
 
-    def _check_workers(self, recorder: RunRecorder) -> int:
-        """Fail the input of a worker that died, and replace the worker;
-        returns how many inputs that failed."""
+    def _check_workers(self, recorder: RunRecorder, todo: List[int]) -> int:
+        """Fail the input of a worker that died, and replace the worker
+        while inputs wait; returns how many inputs that failed."""
         failed = 0
         for slot, proc in list(self.procs.items()):
             if proc.exitcode is None:
@@ -292,15 +292,15 @@ class WorkerPool:
                 )
             index = self.holding[slot]
             del self.procs[slot]
-            if index is None:
-                continue
-            recorder.fail(
-                index,
-                'the worker process reading it ended unexpectedly (exit '
-                f'code {proc.exitcode})',
-            )
-            failed += 1
-            self._spawn(slot)
+            if index is not None:
+                recorder.fail(
+                    index,
+                    'the worker process reading it ended unexpectedly (exit '
+                    f'code {proc.exitcode})',
+                )
+                failed += 1
+            if todo:  # inputs wait: a new worker takes this one's place
+                self._spawn(slot)
         return failed
 
     def close(self) -> None:

@@ -1,0 +1,99 @@
+"""The worker pool: a worker that dies while reading an input fails that
+input, a new worker takes its place and the other inputs are done; the
+shared network fills the workers' rows."""
+
+import csv
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip('mediapipe')
+
+from geoconv_mm.apis.au_front_end import face_pipeline_config  # noqa: E402
+from geoconv_mm.apis.au_inferencer import load_config  # noqa: E402
+from geoconv_mm.apis.inference_inputs import InferenceInput  # noqa: E402
+from geoconv_mm.apis.inference_run import (  # noqa: E402
+    RunRecorder,
+    summary_path,
+)
+from geoconv_mm.apis.inference_workers import (  # noqa: E402
+    WorkerPool,
+    WorkerSpec,
+)
+
+
+@dataclass(frozen=True)
+class DyingInput(InferenceInput):
+    """An input whose reading kills the worker process."""
+
+    def open(self, fps=30.0, max_frames=None):
+        os._exit(3)
+
+
+class MeanNetwork:
+    """Stands in for the shared network: AU probabilities from each face
+    crop's mean intensity, the same in every process."""
+
+    threshold = 0.5
+
+    def predict(self, samples):
+        return np.stack(
+            [
+                np.full(6, float(s['inputs'].float().mean()) / 255)
+                for s in samples
+            ]
+        )
+
+
+def test_a_dying_worker_fails_its_input_only(
+    model_files, astronaut_bgr, tmp_path
+):
+    config, _ = model_files
+    video = tmp_path / 'clip.avi'
+    face = cv2.resize(astronaut_bgr, (256, 256))
+    writer = cv2.VideoWriter(
+        str(video), cv2.VideoWriter_fourcc(*'MJPG'), 25.0, (256, 256)
+    )
+    for i in range(3):
+        writer.write(np.roll(face, 3 * i, axis=1))
+    writer.release()
+    cfg = load_config(config)
+    face_cfg = face_pipeline_config(cfg)
+    from tests.fixtures.au_model import AU_IDS
+
+    spec = WorkerSpec(
+        'shared',
+        cfg,
+        dict(geo_specs=_specs(config), face_pipeline=face_cfg),
+    )
+    inputs = [
+        DyingInput('video', 'dies.avi', 'dies'),
+        InferenceInput('video', str(video), 'clip'),
+    ]
+    out = tmp_path / 'out'
+    names = [f'AU{a:02d}' for a in AU_IDS]
+    recorder = RunRecorder(inputs, str(out), names, progress=False)
+    WorkerPool(spec, 1, MeanNetwork(), batch_size=2).run(recorder)
+    recorder.close()
+    rows = {r['csv']: r for r in recorder.rows}
+    assert rows['dies.csv']['status'] == 'failed'
+    assert 'ended unexpectedly (exit code 3)' in rows['dies.csv']['reason']
+    assert rows['clip.csv']['status'] == 'done'
+    assert rows['clip.csv']['frames'] == 3 and rows['clip.csv']['faces'] == 3
+    with open(out / 'clip.csv', newline='') as f:
+        table = list(csv.DictReader(f))
+    assert [r['success'] for r in table] == ['1', '1', '1']
+    for r in table:  # the shared network's values, thresholded there
+        p = float(r['AU01_p'])
+        assert 0 < p < 1 and r['AU01_c'] == str(int(p >= 0.5))
+    assert os.path.isfile(summary_path(str(out)))
+
+
+def _specs(config):
+    from geoconv_mm.apis import AUInferencer
+
+    inf = AUInferencer(config, None, device='cpu', au_ids=[1, 2, 4, 6, 12, 25])
+    return inf.network.geo_specs(inf.face_cfg['crop_size'])
