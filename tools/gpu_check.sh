@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# One-command check of GeoConv on a CUDA GPU; finishes in under 8 minutes on one GPU.
+# One-command check of GeoConv on a CUDA GPU, the portable PyTorch backend as its
+# oracle.
 #
 #   tools/gpu_check.sh [OUT_DIR]        (default work_dirs/gpu_check)
 #
 # Writes OUT_DIR/gpu_check.log (every step's full output) and OUT_DIR/gpu_check.json:
-#   - the CUDA tests (tests/ops/test_geo_conv_cuda.py: CPU vs CUDA on large shapes,
-#     non-default stream, CUDA-graph capture, float16/bfloat16/float64 paths);
-#   - compute-sanitizer --tool memcheck over a small subset, where the tool exists;
-#   - the benchmark in float32 (TF32 off for cuDNN and the matmuls alike) and under
-#     float16 autocast, as ratios to cuDNN.
-# Builds the extension in place first if it was built without CUDA. Exit status 0
-# only when every step that ran passed.
+#   - build: setup.py build_ext --inplace, always (setup.py lists every header as a
+#     dependency, so a change in a source or a header alone recompiles), then a check
+#     that the extension is newer than every file of ops/csrc it is built from;
+#   - the CUDA tests (tests/ops/test_geo_conv_cuda.py): CPU vs CUDA; native vs the
+#     portable backend on the GeoCNN layers and on random shapes in float32,
+#     float16, bfloat16 and under autocast; five samples in chunks of 2, 2 and 1
+#     compared value by value; the reduced-precision weight gradient against
+#     float64 and under every cuBLAS flag; batched GEMMs for many groups;
+#     non-default streams, CUDA graphs;
+#   - compute-sanitizer memcheck and initcheck over a subset, with PyTorch's caching
+#     allocator off (PYTORCH_NO_CUDA_MEMORY_CACHING=1), so that an out-of-bounds
+#     access inside a pooled block is seen;
+#   - one GeoCNN training step with the native kernels and with the portable
+#     backend: loss and every gradient compared, then both step times;
+#   - the benchmark of native, portable and cuDNN in float32 (TF32 off for cuDNN and
+#     the matmuls alike) and under float16 autocast, as ratios to cuDNN.
+# Exit status 0 only when every step that ran passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -41,28 +52,54 @@ skip_step() {
   echo "=== $1: skipped ($2)" >> "$LOG"
 }
 
+step_ok() {
+  awk -F'\t' -v n="$1" '$1 == n { rc = $2 } END { exit rc == "0" ? 0 : 1 }' "$STEPS"
+}
+
 nvidia-smi >> "$LOG" 2>&1 || true
 if ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
   echo "gpu_check: torch sees no GPU" | tee -a "$LOG"
   skip_step all "no GPU"
 else
-  if ! "$PYTHON" -c "from geoconv_mm.ops import build_info; import sys; sys.exit(0 if build_info()['cuda'] else 1)" 2>/dev/null; then
-    run_step build 240 env MAX_JOBS="${MAX_JOBS:-16}" "$PYTHON" setup.py build_ext --inplace
+  run_step build 420 env MAX_JOBS="${MAX_JOBS:-16}" FORCE_CUDA=1 "$PYTHON" setup.py build_ext --inplace
+  # The extension must be newer than every source and header it is built from.
+  run_step fresh_build 30 "$PYTHON" - <<'PY'
+import glob, os, sys
+from geoconv_mm.ops import build_info
+so = glob.glob('geoconv_mm/ops/_C*.so')
+assert so, 'geoconv_mm/ops/_C is not built'
+sources = [p for p in glob.glob('ops/csrc/**/*', recursive=True)
+           if os.path.isfile(p) and '/geometry/' not in p]
+stale = [p for p in sources if os.path.getmtime(p) > os.path.getmtime(so[0])]
+assert not stale, f'the extension is older than {stale}'
+info = build_info()
+assert info['cuda'], f'built without CUDA: {info}'
+print('fresh build:', info)
+PY
+  if step_ok build && step_ok fresh_build; then
+    run_step cuda_tests 300 "$PYTHON" -m pytest tests/ops/test_geo_conv_cuda.py -q \
+      -p no:cacheprovider --junitxml="$OUT/cuda_tests.xml"
+    SANITIZER=$(command -v compute-sanitizer || ls "${CUDA_HOME:-/usr/local/cuda}"/bin/compute-sanitizer 2>/dev/null || true)
+    SUBSET="all_one_weights or batch_size_zero or five_samples or depthwise or (cuda_matches_cpu and not large)"
+    if [ -n "$SANITIZER" ]; then
+      for tool in memcheck initcheck; do
+        run_step "$tool" 240 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" \
+          --tool "$tool" --error-exitcode 99 \
+          "$PYTHON" -m pytest tests/ops/test_geo_conv_cuda.py -q -p no:cacheprovider -x \
+          -k "$SUBSET"
+      done
+    else
+      skip_step memcheck "compute-sanitizer not found"
+      skip_step initcheck "compute-sanitizer not found"
+    fi
+    run_step train_step_backends 240 "$PYTHON" tools/benchmarks/benchmark_train_step.py \
+      --compare backends --device cuda --batch-size 8 --iters 5 --warmup 2 \
+      --out "$OUT/train_step_backends.json"
+    run_step benchmark_fp32 150 "$PYTHON" tools/benchmarks/benchmark_geoconv.py --device cuda \
+      --portable --batch 8,32 --repeats 5 --out "$OUT/benchmark_fp32.json"
+    run_step benchmark_amp 150 "$PYTHON" tools/benchmarks/benchmark_geoconv.py --device cuda \
+      --portable --amp --batch 8,32 --repeats 5 --out "$OUT/benchmark_amp.json"
   fi
-  run_step cuda_tests 200 "$PYTHON" -m pytest tests/ops/test_geo_conv_cuda.py -q \
-    -p no:cacheprovider --junitxml="$OUT/cuda_tests.xml"
-  SANITIZER=$(command -v compute-sanitizer || ls "${CUDA_HOME:-/usr/local/cuda}"/bin/compute-sanitizer 2>/dev/null || true)
-  if [ -n "$SANITIZER" ]; then
-    run_step memcheck 150 "$SANITIZER" --tool memcheck --error-exitcode 99 \
-      "$PYTHON" -m pytest tests/ops/test_geo_conv_cuda.py -q -p no:cacheprovider \
-      -k "all_one_weights or batch_size_zero or cuda_matches_cpu and not large"
-  else
-    skip_step memcheck "compute-sanitizer not found"
-  fi
-  run_step benchmark_fp32 75 "$PYTHON" tools/benchmarks/benchmark_geoconv.py --device cuda \
-    --batch 32 --repeats 5 --out "$OUT/benchmark_fp32.json"
-  run_step benchmark_amp 75 "$PYTHON" tools/benchmarks/benchmark_geoconv.py --device cuda --amp \
-    --batch 32 --repeats 5 --out "$OUT/benchmark_amp.json"
 fi
 
 "$PYTHON" - "$OUT" <<'PY'
@@ -94,7 +131,12 @@ for name in ('benchmark_fp32', 'benchmark_amp'):
         with open(path) as f:
             bench = json.load(f)
         result[name] = dict(gpu=bench.get('gpu'), summary=bench['summary'],
+                            self_check_ms=bench.get('self_check_ms'),
                             rows=bench['rows'])
+path = os.path.join(out, 'train_step_backends.json')
+if os.path.exists(path):
+    with open(path) as f:
+        result['train_step_backends'] = json.load(f)
 try:
     import torch
     result['gpu'] = torch.cuda.get_device_name() if torch.cuda.is_available() else None

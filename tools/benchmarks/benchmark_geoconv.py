@@ -3,7 +3,11 @@
 Times forward alone (inference) and forward+backward with geo_weight not
 requiring a gradient (training: the geodesic weights come from data) at the
 GeoCNN layer shapes (3x3 kernels, VGG-19 widths at 224, 112, 56, 28 and 14
-pixels). Within every shape the methods run in turn, up to ``--repeats`` rounds
+pixels), at batch 1 (video inference), 8 and 32. ``geoconv`` is the native
+kernel; ``--portable`` adds the portable PyTorch backend (``portable``). The
+first call's self-check (``geoconv_mm.ops.backends``) is timed once and
+reported as ``self_check_ms``. Within every shape the methods run in turn, up
+to ``--repeats`` rounds
 (fewer where the rounds would not fit in ``--budget`` seconds, but at least
 ``--min-repeats``), and each method's best round is reported, as a ratio to
 conv2d's best in the same run: on a shared machine only such ratios mean
@@ -11,13 +15,15 @@ anything. ``os.getloadavg()`` is printed beside every row and recorded in the
 JSON; rows taken on a loaded machine are marked LOADED.
 
 Example:
-    # batch 8 and 32, all shapes
+    # batch 1, 8 and 32, all shapes
     python tools/benchmarks/benchmark_geoconv.py
     python tools/benchmarks/benchmark_geoconv.py --batch 8 \\
         --shapes 14:512:512 --repeats 3
     # geo_weight gets a gradient
     python tools/benchmarks/benchmark_geoconv.py --cases train_geo
     python tools/benchmarks/benchmark_geoconv.py --device cuda --amp
+    # native, portable and cuDNN on a GPU
+    python tools/benchmarks/benchmark_geoconv.py --device cuda --portable
     python tools/benchmarks/benchmark_geoconv.py \\
         --markdown work_dirs/benchmark_geoconv.json
 """
@@ -34,7 +40,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from geoconv_mm.ops import build_info, geo_conv2d
+from geoconv_mm.ops import backends, build_info, geo_conv2d, use_backend
 from geoconv_mm.ops.reference import geo_conv2d_unfold
 from geoconv_mm.utils.atomic_io import atomic_write_json
 
@@ -56,11 +62,11 @@ CASES = ('forward', 'train', 'train_geo')
 OTHER_LOAD_LIMIT = 0.5
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument(
-        '--batch', default='8,32', help='comma list of batch sizes'
+        '--batch', default='1,8,32', help='comma list of batch sizes'
     )
     parser.add_argument(
         '--shapes',
@@ -105,6 +111,11 @@ def parse_args():
         action='store_true',
         help='also time the F.unfold reference',
     )
+    parser.add_argument(
+        '--portable',
+        action='store_true',
+        help='also time the portable PyTorch backend (GEOCONV_BACKEND=torch)',
+    )
     parser.add_argument('--out', default='work_dirs/benchmark_geoconv.json')
     parser.add_argument(
         '--markdown',
@@ -112,7 +123,7 @@ def parse_args():
         default=None,
         help='print the README table of a result file and exit',
     )
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 class PeakMemory:
@@ -225,6 +236,7 @@ def bench_shape(methods, inputs, case, args, autocast):
 def markdown(path):
     with open(path) as f:
         result = json.load(f)
+    portable = any('portable_s' in r for r in result['rows'])
     lines = [
         f'Measured by `{result["command"]}` ({result["device"]}, '
         f'{result["threads"]} threads, torch {result["torch"]}, load average '
@@ -232,8 +244,12 @@ def markdown(path):
         'at end).',
         '',
         '| batch | shape (C->O @ HxW) | case | conv2d ms | GeoConv ms | '
-        'time GeoConv / conv2d | peak memory GeoConv / conv2d |',
-        '|---|---|---|---|---|---|---|',
+        'time GeoConv / conv2d | peak memory GeoConv / conv2d |'
+        + (' portable / conv2d |' if portable else '')
+        + ' load |',
+        '|---|---|---|---|---|---|---|'
+        + ('---|' if portable else '')
+        + '---|',
     ]
     for r in result['rows']:
         lines.append(
@@ -241,15 +257,44 @@ def markdown(path):
             f'{r["resolution"]}x{r["resolution"]} | {r["case"]} | '
             f'{r["conv2d_s"] * 1e3:.1f} | {r["geoconv_s"] * 1e3:.1f} | '
             f'{r["geo_over_conv"]:.2f} | {r["mem_geo_over_conv"]:.2f} |'
+            + (f' {r["portable_over_conv"]:.2f} |' if portable else '')
+            + f' {r["loadavg"][0]:.2f} |'
         )
     print('\n'.join(lines))
 
 
-def main():
-    args = parse_args()
+def with_backend(name, fn):
+    """``fn`` run under GEOCONV backend ``name``."""
+
+    def run(*args):
+        with use_backend(name):
+            return fn(*args)
+
+    return run
+
+
+def time_self_check(device, dtype=torch.float32, rounds=3):
+    """Best seconds of the native kernel's self-check, or None where the
+    device has no native kernel."""
+    if device not in backends.native_device_types():
+        return None
+    best = float('inf')
+    for _ in range(rounds):
+        start = time.perf_counter()
+        problem = backends.self_check(device, dtype)
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+        if problem is not None:
+            warnings.warn(f'self-check on {device}: {problem}')
+    return best
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if args.markdown:
         return markdown(args.markdown)
-    if os.environ.get('MALLOC_MMAP_THRESHOLD_') is None:
+    if argv is None and os.environ.get('MALLOC_MMAP_THRESHOLD_') is None:
         # glibc otherwise raises its mmap threshold after the first large free
         # and serves later tensors from a heap that never shrinks, which hides
         # their peak from RSS.
@@ -273,10 +318,13 @@ def main():
         ]
     )
     batches = [int(b) for b in args.batch.split(',')]
+    geo = lambda x, w, g: geo_conv2d(x, w, g, None, 1, 1)  # noqa: E731
     methods = {
         'conv2d': lambda x, w, g: F.conv2d(x, w, None, 1, 1),
-        'geoconv': lambda x, w, g: geo_conv2d(x, w, g, None, 1, 1),
+        'geoconv': with_backend('native', geo),
     }
+    if args.portable:
+        methods['portable'] = with_backend('torch', geo)
     if args.unfold:
         methods['unfold'] = lambda x, w, g: geo_conv2d_unfold(
             x, w, g, None, 1, 1
@@ -284,12 +332,15 @@ def main():
     autocast = torch.autocast('cuda', dtype=torch.float16, enabled=args.amp)
     # On a GPU one host thread is busy; on the CPU, torch's threads are.
     own_threads = 1 if args.device == 'cuda' else torch.get_num_threads()
+    self_check_s = time_self_check(args.device)
     load_start, loaded = load_note()
     print(
         f'device={args.device} threads={torch.get_num_threads()} '
         f'amp={args.amp} tf32={args.tf32} build={build_info()} '
         f'loadavg={load_start}'
     )
+    if self_check_s is not None:
+        print(f'self-check of the native kernel: {self_check_s * 1e3:.1f} ms')
     if loaded:
         warnings.warn(
             f'load average {load_start} on {os.cpu_count()} cores: the '
@@ -343,6 +394,10 @@ def main():
                 )
                 if args.unfold:
                     row['unfold_over_geo'] = best['unfold'] / best['geoconv']
+                if args.portable:
+                    row['portable_over_conv'] = (
+                        best['portable'] / best['conv2d']
+                    )
                 rows.append(row)
                 print(
                     f'{batch:5d} {f"{cin}->{cout}@{res}":>16} {case:>9} '
@@ -350,7 +405,12 @@ def main():
                     f'{best["geoconv"] * 1e3:10.1f} '
                     f'{row["geo_over_conv"]:8.2f} '
                     f'{row["mem_geo_over_conv"]:12.2f}  '
-                    f'{load[0]:.2f}{" LOADED" if busy else ""}  ({repeats} '
+                    + (
+                        f'portable/conv {row["portable_over_conv"]:.2f}  '
+                        if args.portable
+                        else ''
+                    )
+                    + f'{load[0]:.2f}{" LOADED" if busy else ""}  ({repeats} '
                     f'rounds, {elapsed:.0f} s)',
                     flush=True,
                 )
@@ -372,10 +432,15 @@ def main():
         )
         for case in cases
     }
+    if args.portable:
+        for case in cases:
+            summary[case]['max_portable_over_conv'] = max(
+                r['portable_over_conv'] for r in rows if r['case'] == case
+            )
     print('worst ratios: ' + json.dumps(summary))
     result = dict(
         command='python tools/benchmarks/benchmark_geoconv.py '
-        + ' '.join(sys.argv[1:]),
+        + ' '.join(sys.argv[1:] if argv is None else argv),
         device=args.device,
         amp=args.amp,
         tf32=args.tf32,
@@ -385,6 +450,7 @@ def main():
         load_start=load_start,
         load_end=load_end,
         loaded=loaded,
+        self_check_ms=None if self_check_s is None else self_check_s * 1e3,
         rows=rows,
         summary=summary,
     )
@@ -393,6 +459,7 @@ def main():
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     atomic_write_json(args.out, result, indent=2)
     print(f'written {args.out}')
+    return result
 
 
 if __name__ == '__main__':
