@@ -8,6 +8,10 @@ Example::
         work_dirs/geocnn_bp4d_fold1/epoch_14.pth
     # -> work_dirs/geocnn_bp4d_fold1/test_metrics.json
 
+A checkpoint whose weights do not fit the config's model (missing,
+unexpected or reshaped keys) is an error that lists them; ``--non-strict``
+loads the part that fits.
+
 F1 per head yaw on SynthAU (its annotations carry ``pose``: yaw, pitch, roll in
 degrees)::
 
@@ -28,7 +32,7 @@ from mmengine.runner import Runner
 
 import geoconv_mm  # noqa: F401  (registers every module)
 from geoconv_mm.datasets.transforms import add_meta_keys
-from geoconv_mm.engine import setup_cpu_distributed
+from geoconv_mm.engine import CheckpointMismatchError, setup_cpu_distributed
 from geoconv_mm.utils import (
     add_config_args,
     add_launcher_args,
@@ -56,6 +60,13 @@ def parse_args():
         '--out', help='dump every prediction to this pickle file'
     )
     parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a checkpoint that does not fit the model: the layers it '
+        'lacks keep their initialisation (by default such a checkpoint is '
+        'an error that lists the keys)',
+    )
+    parser.add_argument(
         '--meta-keys',
         nargs='+',
         default=None,
@@ -79,6 +90,9 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = default_work_dir(args.config, args.fold)
     cfg.load_from = args.checkpoint
+    cfg.default_hooks['checkpoint_match'] = dict(
+        type='CheckpointMatchHook', strict=not args.non_strict
+    )
     cfg.test_dataloader = runner_dataloader(cfg.test_dataloader)
     if args.out:
         cfg.test_evaluator = (
@@ -108,7 +122,10 @@ def main():
         if 'runner_type' not in cfg
         else RUNNERS.build(cfg)
     )
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except CheckpointMismatchError as err:
+        raise SystemExit(f'tools/test.py: {err}') from None
     if is_main_process():
         path = args.metrics_out or osp.join(cfg.work_dir, 'test_metrics.json')
         write_json(

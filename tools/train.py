@@ -4,7 +4,8 @@ plugin).
 Examples::
 
     python tools/train.py configs/geocnn_bp4d_fold1.py
-    # resume from the latest checkpoint
+    # resume from the latest checkpoint: the run ends bit-identical to one
+    # never interrupted (docs/en/user_guides/resume.md)
     python tools/train.py configs/geocnn_bp4d_fold1.py --resume
     # any fold
     python tools/train.py configs/ablations/vgg19_bp4d.py --fold 2
@@ -20,7 +21,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import geoconv_mm  # noqa: F401  (registers every module)
-from geoconv_mm.engine import setup_cpu_distributed
+from geoconv_mm.engine import CheckpointMismatchError, setup_cpu_distributed
 from geoconv_mm.engine.pretrained import offline_checkpoint_message
 from geoconv_mm.utils import (
     add_config_args,
@@ -45,6 +46,13 @@ def parse_args():
         const='auto',
         help='resume from this checkpoint, or (no value) from the latest '
         'checkpoint in the work directory',
+    )
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a load_from or --resume checkpoint that does not fit the '
+        'model: the layers it lacks keep their initialisation (by default '
+        'such a checkpoint is an error that lists the keys)',
     )
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision training'
@@ -99,6 +107,9 @@ def merge_args(cfg, args):
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    cfg.default_hooks['checkpoint_match'] = dict(
+        type='CheckpointMatchHook', strict=not args.non_strict
+    )
 
     for field in LOADERS:
         if cfg.get(field, None) is not None:
@@ -121,6 +132,8 @@ def main():
     )
     try:
         runner.train()
+    except CheckpointMismatchError as err:
+        raise SystemExit(f'tools/train.py: {err}') from None
     except URLError as exc:
         # The ImageNet initialisation is fetched when training starts; offline,
         # say which config key to set instead of a urllib traceback.

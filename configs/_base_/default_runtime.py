@@ -10,6 +10,13 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # A resumed run ends bit-identical to the uninterrupted one
+    # (docs/en/user_guides/resume.md); a checkpoint that does not fit the
+    # model is an error listing the keys (the tools' --non-strict relaxes
+    # it); data-loader workers end with the process that started them.
+    rng_state=dict(type='RNGStateHook'),
+    checkpoint_match=dict(type='CheckpointMatchHook'),
+    worker_lifetime=dict(type='WorkerLifetimeHook'),
 )
 # GeoSpecsHook fills GenerateGeodesicWeights(specs='auto') from the model's
 # GeoConv layers; AUStatisticsHook hands the training split's per-AU counts to

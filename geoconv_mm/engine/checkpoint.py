@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -117,6 +117,66 @@ def _listing(keys: Sequence[str], shown: int = 8) -> str:
     return ', '.join(keys[:shown]) + (f' and {more} more' if more > 0 else '')
 
 
+def state_dict_mismatch(
+    model: torch.nn.Module, state: dict
+) -> Tuple[List[str], List[str], List[str]]:
+    """How a checkpoint's weights differ from a model's.
+
+    Args:
+        model (nn.Module): The model (a DDP-style wrapper is looked through).
+        state (dict): The checkpoint's state dict; a ``module.`` prefix is
+            removed, as MMEngine's loader does.
+
+    Returns:
+        tuple[list[str], list[str], list[str]]: Sorted model keys the
+        checkpoint lacks, checkpoint keys the model lacks, and keys of both
+        with different shapes (as ``'key: checkpoint (shape) vs model
+        (shape)'``).
+    """
+    from mmengine.model import is_model_wrapper
+
+    if is_model_wrapper(model):
+        model = model.module
+    state = _strip_module(state)
+    own = model.state_dict()
+    missing = sorted(k for k in own if k not in state)
+    unexpected = sorted(k for k in state if k not in own)
+    mismatched = sorted(
+        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+        for k, v in state.items()
+        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
+    )
+    return missing, unexpected, mismatched
+
+
+def _strip_module(state: dict) -> dict:
+    return {
+        k[len('module.') :] if k.startswith('module.') else k: v
+        for k, v in state.items()
+    }
+
+
+def log_mismatch(
+    logger: logging.Logger,
+    path: str,
+    missing: List[str],
+    unexpected: List[str],
+    mismatched: List[str],
+) -> None:
+    """Warn what a non-strict load of ``path`` leaves out."""
+    logger.warning(
+        'non-strict load of %s: %d keys missing (%s), %d unexpected '
+        '(%s), %d of another shape (%s)',
+        path,
+        len(missing),
+        _listing(missing),
+        len(unexpected),
+        _listing(unexpected),
+        len(mismatched),
+        _listing(mismatched),
+    )
+
+
 def load_model_weights(
     model: torch.nn.Module,
     path: str,
@@ -155,21 +215,11 @@ def load_model_weights(
     if is_model_wrapper(model):
         model = model.module
     checkpoint = _load_checkpoint(path, map_location=map_location)
-    state = checkpoint.get('state_dict', checkpoint)
-    state = {
-        k[len('module.') :] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
-    own = model.state_dict()
-    missing = sorted(k for k in own if k not in state)
-    unexpected = sorted(k for k in state if k not in own)
-    mismatched = sorted(
-        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-        for k, v in state.items()
-        if k in own and hasattr(v, 'shape') and v.shape != own[k].shape
-    )
+    state = _strip_module(checkpoint.get('state_dict', checkpoint))
+    missing, unexpected, mismatched = state_dict_mismatch(model, state)
     if strict and (missing or unexpected or mismatched):
         raise CheckpointMismatchError(path, missing, unexpected, mismatched)
+    own = model.state_dict()
     fitting = {
         k: v
         for k, v in state.items()
@@ -177,15 +227,11 @@ def load_model_weights(
     }
     model.load_state_dict(fitting, strict=False)
     if missing or unexpected or mismatched:
-        (logger or logging.getLogger(__name__)).warning(
-            'non-strict load of %s: %d keys missing (%s), %d unexpected '
-            '(%s), %d of another shape (%s)',
+        log_mismatch(
+            logger or logging.getLogger(__name__),
             path,
-            len(missing),
-            _listing(missing),
-            len(unexpected),
-            _listing(unexpected),
-            len(mismatched),
-            _listing(mismatched),
+            missing,
+            unexpected,
+            mismatched,
         )
     return checkpoint if isinstance(checkpoint, dict) else {}

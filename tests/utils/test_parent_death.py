@@ -4,7 +4,13 @@ with SIGKILL, and at once when that process is already gone."""
 import os
 import signal
 
-from tests.fixtures.processes import alive, run_python, still_alive
+from tests.fixtures.processes import (
+    alive,
+    become_subreaper,
+    isolated,
+    run_python,
+    still_alive,
+)
 
 # A parent that starts one worker, prints its pid and kills itself. The worker
 # first waits for the parent's end when WAIT_FIRST (the request then comes
@@ -42,20 +48,24 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _orphan(ask: bool, wait_first: bool = False) -> int:
+    become_subreaper()  # the orphan is ours, not the sandbox's
     res = run_python(SCRIPT.format(ask=ask, wait_first=wait_first), 120)
     assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
     return int(res.stdout.split()[0])
 
 
+@isolated(180)
 def test_a_worker_ends_with_its_killed_parent():
     assert still_alive([_orphan(ask=True)], within=20) == []
 
 
+@isolated(180)
 def test_a_worker_whose_parent_is_already_gone_ends_at_once():
     pid = _orphan(ask=True, wait_first=True)
     assert still_alive([pid], within=20) == []
 
 
+@isolated(180)
 def test_without_it_the_orphan_lives_on():
     # The reference the two tests above differ from.
     pid = _orphan(ask=False)
