@@ -1,5 +1,6 @@
 """Frame I/O, config fold and work-dir functions, atomic file writes, the
-host fingerprint."""
+host fingerprint, output folders checked before work, and worker processes
+that fail fast and end with their parent."""
 
 from .atomic_io import (
     atomic_imwrite,
@@ -20,6 +21,9 @@ from .config import (
     set_fold,
 )
 from .host import describe_host, host_fingerprint
+from .output_dir import ensure_writable_dir
+from .parent_death import die_with_parent
+from .worker_pool import WorkerDiedError, WorkerPool, WorkerStartError
 
 __all__ = [
     'add_config_args',
@@ -38,4 +42,9 @@ __all__ = [
     'set_fold',
     'describe_host',
     'host_fingerprint',
+    'ensure_writable_dir',
+    'die_with_parent',
+    'WorkerDiedError',
+    'WorkerPool',
+    'WorkerStartError',
 ]
