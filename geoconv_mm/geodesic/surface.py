@@ -327,8 +327,9 @@ class FaceSurface:
     ) -> 'FaceSurface':
         """Apply a 2x3 image affine (crop, resize, rotate) to the mesh.
 
-        x, y follow the affine; z is multiplied by its mean scale sqrt(|det A|)
-        so the mesh keeps its shape under similarity transforms.
+        x, y follow the affine; z is multiplied by its mean scale
+        ``sqrt(|det A|)`` so the mesh keeps its shape under similarity
+        transforms.
 
         Args:
             affine (np.ndarray): (2, 3) matrix mapping old (x, y, 1) to new
