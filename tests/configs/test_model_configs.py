@@ -33,13 +33,15 @@ CONFIGS = sorted(
     for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p
 )
-# The BP4D/DISFA configs at fold 1: one config per model serves every fold
-# (--fold); the named GeoCNN configs also exist for folds 2 and 3. The SynthAU
-# demos have tests of their own.
+# The BP4D/DISFA occurrence configs at fold 1: one config per model serves
+# every fold (--fold); the named GeoCNN configs also exist for folds 2 and 3.
+# The SynthAU demos and the intensity configs
+# (tests/models/test_intensity_configs.py) have tests of their own.
 FOLD1 = [
     c
     for c in CONFIGS
     if not c.endswith(('_fold2.py', '_fold3.py', '_demo.py'))
+    and not c.startswith('configs/intensity/')
 ]
 SIZE = 32
 PAPER_VARIANTS = [

@@ -34,18 +34,24 @@ def load_predictions(path: str) -> Dict[str, np.ndarray]:
 
     Returns:
         dict: ``scores`` float32 (N, A), ``gt`` uint8 (N, A), ``mask`` bool
-        (N, A), ``subjects`` str (N,) and ``au_names`` str (A,).
+        (N, A), ``subjects`` str (N,) and ``au_names`` str (A,); for an
+        intensity model also ``intensity`` float32 (N, A), the estimates,
+        and ``intensity_codes`` uint8 (N, A), the labels (9 = not coded).
     """
     try:
         with np.load(path) as data:
             names = data['subject_names']
-            return dict(
+            out = dict(
                 scores=data['scores'],
                 gt=data['gt'],
                 mask=data['mask'],
                 subjects=names[data['subject_index']],
                 au_names=data['au_names'],
             )
+            if 'intensity' in data.files:
+                out['intensity'] = data['intensity']
+                out['intensity_codes'] = data['intensity_codes']
+            return out
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f'{path}: not an AU prediction dump ({exc})') from exc
 
@@ -57,7 +63,9 @@ class AUPredictionDump(BaseMetric):
     A second evaluator next to :class:`AUF1Metric`; it returns no metric. The
     file holds float32 scores, uint8 labels, the bool validity mask, and each
     frame's subject (an index into the sorted subject names): about 30 KB for
-    500 frames x 15 AUs, compressed.
+    500 frames x 15 AUs, compressed. For a model that estimates intensity
+    (``pred_intensity``) on data with intensity labels (``au_intensities``),
+    it also holds both, the uncoded labels as 9.
 
     Args:
         out_file (str): Where to write the .npz (atomically).
@@ -97,14 +105,29 @@ class AUPredictionDump(BaseMetric):
                 if mask is None
                 else torch.as_tensor(mask).detach().cpu().flatten().bool()
             )
-            self.results.append(
-                dict(
-                    score=score.float().numpy(),
-                    gt=gt.numpy(),
-                    mask=mask.numpy(),
-                    subject=_subject_of(sample),
-                )
+            result = dict(
+                score=score.float().numpy(),
+                gt=gt.numpy(),
+                mask=mask.numpy(),
+                subject=_subject_of(sample),
             )
+            if 'pred_intensity' in sample and 'au_intensities' in sample:
+                result['intensity'] = (
+                    torch.as_tensor(sample['pred_intensity'])
+                    .detach()
+                    .cpu()
+                    .flatten()
+                    .float()
+                    .numpy()
+                )
+                result['intensity_codes'] = (
+                    torch.as_tensor(sample['au_intensities'])
+                    .detach()
+                    .cpu()
+                    .flatten()
+                    .numpy()
+                )
+            self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         if not results:
@@ -119,6 +142,14 @@ class AUPredictionDump(BaseMetric):
             if au_names is not None
             else [f'AU{i}' for i in range(num_aus)]
         )
+        intensity = {}
+        if all('intensity' in r for r in results):
+            intensity = dict(
+                intensity=np.stack([r['intensity'] for r in results]),
+                intensity_codes=np.stack(
+                    [r['intensity_codes'] for r in results]
+                ).astype(np.uint8),
+            )
         atomic_savez(
             self.out_file,
             scores=np.stack([r['score'] for r in results]).astype(np.float32),
@@ -127,5 +158,6 @@ class AUPredictionDump(BaseMetric):
             subject_index=np.array([index[s] for s in subjects], np.int16),
             subject_names=np.array(names),
             au_names=np.array(au_names),
+            **intensity,
         )
         return {}
