@@ -90,9 +90,11 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = default_work_dir(args.config, args.fold)
     cfg.load_from = args.checkpoint
-    cfg.default_hooks['checkpoint_match'] = dict(
+    hooks = cfg.get('default_hooks', None) or {}
+    hooks['checkpoint_match'] = dict(
         type='CheckpointMatchHook', strict=not args.non_strict
     )
+    cfg.default_hooks = hooks
     cfg.test_dataloader = runner_dataloader(cfg.test_dataloader)
     if args.out:
         cfg.test_evaluator = (

@@ -107,9 +107,11 @@ def merge_args(cfg, args):
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    cfg.default_hooks['checkpoint_match'] = dict(
+    hooks = cfg.get('default_hooks', None) or {}
+    hooks['checkpoint_match'] = dict(
         type='CheckpointMatchHook', strict=not args.non_strict
     )
+    cfg.default_hooks = hooks
 
     for field in LOADERS:
         if cfg.get(field, None) is not None:

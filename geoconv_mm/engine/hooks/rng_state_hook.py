@@ -175,9 +175,9 @@ def _install_sample_streams(loader, logger) -> Optional[KeyedSampler]:
         except TypeError as exc:
             why = str(exc)
         else:
-            probe = SampleKey(0, 0, 0)
-            info = loader.dataset.get_data_info(probe)
-            if not isinstance(info.get('sample_idx'), SampleKey):
+            if len(loader.dataset) > 0 and not _hands_on_the_key(
+                loader.dataset
+            ):
                 why = (
                     f'{type(loader.dataset).__name__} does not hand the '
                     "sampler's index to its pipeline as sample_idx"
@@ -191,6 +191,13 @@ def _install_sample_streams(loader, logger) -> Optional[KeyedSampler]:
     holder.pipeline = SampleSeededPipeline(holder.pipeline)
     batches.sampler = keyed
     return keyed
+
+
+def _hands_on_the_key(dataset) -> bool:
+    """Whether ``dataset`` gives its pipeline the index it is asked for as
+    ``sample_idx`` (MMEngine's ``BaseDataset.get_data_info`` does)."""
+    info = dataset.get_data_info(SampleKey(0, 0, 0))
+    return isinstance(info.get('sample_idx'), SampleKey)
 
 
 def _pipeline_holder(dataset):

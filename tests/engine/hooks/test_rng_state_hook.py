@@ -149,3 +149,43 @@ def test_without_the_hook_a_resumed_run_differs(tmp_path):
 def test_another_seed_is_another_run(reference, tmp_path):
     _, final = reference
     assert not same(run(tmp_path, seed=1), final)
+
+
+class Logger:
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, message):
+        self.warnings.append(message)
+
+
+@pytest.mark.parametrize('case', ['concat', 'infinite', 'plain'])
+def test_what_cannot_be_keyed_is_said_not_silent(case):
+    from mmengine.dataset import ConcatDataset, DefaultSampler, InfiniteSampler
+    from torch.utils.data import DataLoader
+
+    from geoconv_mm.engine import KeyedSampler, SampleSeededPipeline
+    from geoconv_mm.engine.hooks.rng_state_hook import _install_sample_streams
+
+    dataset = (
+        ConcatDataset([Points(), Points()]) if case == 'concat' else Points()
+    )
+    sampler = (InfiniteSampler if case == 'infinite' else DefaultSampler)(
+        dataset, seed=0
+    )
+    loader = DataLoader(
+        dataset, batch_size=2, sampler=sampler, collate_fn=collate
+    )
+    logger = Logger()
+    keyed = _install_sample_streams(loader, logger)
+    if case == 'plain':
+        assert isinstance(keyed, KeyedSampler) and logger.warnings == []
+        assert isinstance(dataset.pipeline, SampleSeededPipeline)
+        assert _install_sample_streams(loader, logger) is keyed  # once
+        return
+    assert keyed is None
+    (warning,) = logger.warnings
+    assert 'per-sample augmentation streams are off' in warning
+    assert {'concat': 'ConcatDataset', 'infinite': "no 'epoch'"}[case] in (
+        warning
+    )
