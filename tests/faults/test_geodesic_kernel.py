@@ -1,7 +1,8 @@
 """The geodesic kernel on input it cannot rasterise, and on input that runs
 long: it refuses the first by itself, whoever calls it, and lets Ctrl-C (any
 Python signal handler that raises) end the second. Each case runs in a forked
-child with a deadline: a kernel that hangs, or crashes, fails its test."""
+child with a deadline (conftest.py): a kernel that hangs, or crashes, fails
+its test."""
 
 import signal
 
@@ -17,14 +18,14 @@ from geoconv_mm.geodesic import (
 from geoconv_mm.geodesic._ext import geometry_ext_available, load_geometry_ext
 from geoconv_mm.geodesic.surface import MAX_COORDINATE, MAX_IMAGE_SIDE
 from geoconv_mm.ops.geo_spec import GeoSpec
-from tests.fixtures.processes import isolated
 
-pytestmark = pytest.mark.skipif(
-    not geometry_ext_available(), reason='needs the compiled kernel'
-)
-
-#: A fault must end long before this; a hang is killed at it.
-BOUND = 60
+pytestmark = [
+    pytest.mark.skipif(
+        not geometry_ext_available(), reason='needs the compiled kernel'
+    ),
+    # A fault ends in milliseconds; a hang is killed at this deadline.
+    pytest.mark.deadline(60),
+]
 
 # The triangle of the report, at three to four and a half billion pixels.
 FAR = np.array([[3e9, 3e9, 0], [4.5e9, 3e9, 0], [3e9, 4.5e9, 0]])
@@ -64,7 +65,6 @@ def test_the_kernels_bounds_are_the_surfaces():
     assert ext.max_image_side == MAX_IMAGE_SIDE
 
 
-@isolated(BOUND)
 def test_the_reported_triangle_is_refused_by_every_backend():
     surface = FaceSurface(FAR, [[0, 1, 2]], (224, 224))
     for backend in ('fast', 'numpy'):
@@ -72,7 +72,6 @@ def test_the_reported_triangle_is_refused_by_every_backend():
             compute_geodesic_weights(surface, [GeoSpec(1)], backend=backend)
 
 
-@isolated(BOUND)
 @pytest.mark.parametrize('call', [_weights, _raster])
 def test_the_kernel_refuses_what_it_cannot_rasterise(call):
     tri = [[0, 1, 2]]
@@ -93,7 +92,6 @@ def test_the_kernel_refuses_what_it_cannot_rasterise(call):
         call(ok, [[0, 1, 3]])
 
 
-@isolated(BOUND)
 def test_a_raster_offset_that_is_not_finite_is_refused():
     ok = np.array([[1.0, 1, 0], [20, 2, 0], [3, 25, 1]])
     with pytest.raises(RuntimeError, match='offset nan'):
@@ -119,7 +117,6 @@ def _interrupt_after(seconds):
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
-@isolated(BOUND)
 @pytest.mark.parametrize('entry', ['weights', 'raster'])
 def test_a_long_kernel_call_ends_on_a_signal(entry):
     # Without the kernel's checks the handler would run only at the end of

@@ -19,7 +19,7 @@ from tests.fixtures.fake_faces import (
     pipeline_cfg,
 )
 from tests.fixtures.paths import REPO_ROOT
-from tests.fixtures.processes import isolated, read_only, run_bounded
+from tests.fixtures.processes import read_only, run_bounded
 from tests.fixtures.tools import load_tool
 
 #: Spawned workers import the package (seconds each on a loaded CPU); a
@@ -68,7 +68,6 @@ def test_a_face_pipeline_that_cannot_start_ends_the_run_in_one_line(
     )
 
 
-@isolated(BOUND)
 @pytest.mark.parametrize('workers', [0, 2])
 def test_process_frames_raises_the_start_error(tmp_path, workers):
     tasks = [FrameTask(_image(tmp_path / 'a.png'), 0, 'a')]
@@ -83,7 +82,6 @@ def test_process_frames_raises_the_start_error(tmp_path, workers):
         )
 
 
-@isolated(BOUND)
 def test_a_source_that_crashes_its_worker_is_an_error_entry(tmp_path):
     # A crash in native code (a decoder's, say) takes the worker down: that
     # source becomes error entries naming the signal, the rest is prepared.
