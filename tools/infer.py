@@ -3,9 +3,16 @@ lists of videos, and webcams.
 
 One input, one CSV (``--out``): one row per (frame, face) with OpenFace-style
 columns (frame, face_id, timestamp, confidence, success, status, reason,
-pose_Tx..pose_Rz, AUxx_c presence, AUxx_p probability), written row by row,
-so an interrupted run keeps its rows; optionally an annotated video / image
-folder (``--show-out``) and a probability plot (``--plot-out``).
+pose_Tx..pose_Rz, AUxx_r intensity for a model with an intensity head,
+AUxx_c presence, AUxx_p probability), written row by row, so an interrupted
+run keeps its rows; optionally an annotated video / image folder
+(``--show-out``) and a plot of the AUs over time (``--plot-out``).
+
+The network is the config's model in PyTorch (``--config``,
+``--checkpoint``), or a model exported by
+``tools/deployment/pytorch2onnx.py`` in onnxruntime (``--backend
+onnxruntime --model model.onnx``, no config or checkpoint: the file carries
+its metadata); faces, meshes and geodesic weights are the same for both.
 
 Many inputs (``--out-dir``): each video, and each folder's images, gets its
 own CSV in the output folder; ``summary.csv`` gives every input's status,
@@ -20,6 +27,8 @@ Examples:
         --show-out annotated.mp4 --plot-out aus.png
     python tools/infer.py videos/ --recursive --out-dir aus/ --workers 2 \
         --config configs/geocnn_bp4d_fold1.py --checkpoint epoch_14.pth
+    python tools/infer.py face.mp4 --backend onnxruntime --model geocnn.onnx \
+        --out preds.csv
 """
 
 import argparse
@@ -62,7 +71,17 @@ NON_NEGATIVE_INT = _number(int, 0, False)
 POSITIVE_FLOAT = _number(float, 0.0, True)
 
 
+#: Options of the pytorch backend only, as (attribute, option).
+TORCH_ONLY = (
+    ('config', '--config'),
+    ('checkpoint', '--checkpoint'),
+    ('non_strict', '--non-strict'),
+    ('compile', '--compile'),
+)
+
+
 def parse_args(argv=None):
+    from geoconv_mm.apis import NETWORK_BACKENDS
     from geoconv_mm.apis.inference_inputs import parse_shard
     from geoconv_mm.apis.inference_workers import NETWORK_MODES
     from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
@@ -76,10 +95,20 @@ def parse_args(argv=None):
         '(.txt, one path per line) or webcam index',
     )
     parser.add_argument(
-        '--config', required=True, help="the model's training config"
+        '--config', help="pytorch: the model's training config"
+    )
+    parser.add_argument('--checkpoint', help='pytorch: trained weights (.pth)')
+    parser.add_argument(
+        '--backend',
+        choices=sorted(NETWORK_BACKENDS.module_dict),
+        default='pytorch',
+        help='what runs the network: pytorch (--config, --checkpoint) or '
+        'onnxruntime (--model)',
     )
     parser.add_argument(
-        '--checkpoint', required=True, help='trained weights (.pth)'
+        '--model',
+        help='onnxruntime: the model exported by '
+        'tools/deployment/pytorch2onnx.py (.onnx; no config needed)',
     )
     out = parser.add_mutually_exclusive_group(required=True)
     out.add_argument('--out', help='output CSV (one input)')
@@ -164,8 +193,9 @@ def parse_args(argv=None):
         '--threads',
         type=POSITIVE_INT,
         default=None,
-        help="torch threads of the network (default: one per core, shared "
-        'out among replicated workers)',
+        help="threads of the network (torch's, or onnxruntime's intra-op "
+        'threads; default: one per core, shared out among replicated '
+        'workers)',
     )
     parser.add_argument(
         '--compile',
@@ -181,7 +211,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--plot-out',
         default=None,
-        help='--out: PNG of AU probabilities over time',
+        help='--out: PNG of AU probabilities (and intensities) over time',
     )
     parser.add_argument(
         '--verbose',
@@ -190,6 +220,24 @@ def parse_args(argv=None):
         'TensorFlow Lite, MMEngine)',
     )
     args = parser.parse_args(argv)
+    if args.backend == 'pytorch':
+        for name in ('config', 'checkpoint'):
+            if not getattr(args, name):
+                parser.error(f'the pytorch backend needs --{name}')
+        if args.model:
+            parser.error(
+                '--model is for --backend onnxruntime; the pytorch backend '
+                'reads --config and --checkpoint'
+            )
+    else:
+        if not args.model:
+            parser.error(f'--backend {args.backend} needs --model')
+        for name, option in TORCH_ONLY:
+            if getattr(args, name):
+                parser.error(
+                    f'{option} is for the pytorch backend; an exported '
+                    'model carries its own metadata'
+                )
     webcams = [p for p in args.inputs if p.isdigit()]
     if webcams and args.max_frames is None:
         parser.error('a webcam input needs --max-frames')
@@ -240,31 +288,57 @@ def _frames(args):
 
 
 def _network_options(args, threads=None):
-    return dict(
-        threads=threads if threads is not None else args.threads,
-        compile=args.compile,
-    )
+    """The backend's own options."""
+    options = dict(threads=threads if threads is not None else args.threads)
+    if args.backend == 'pytorch':
+        options['compile'] = args.compile
+    return options
+
+
+def _network_sources(args, cfg=None):
+    """Where the backend's network comes from: the config and checkpoint
+    (pytorch) or the exported model (onnxruntime)."""
+    if args.backend == 'pytorch':
+        return dict(
+            config=cfg if cfg is not None else args.config,
+            checkpoint=args.checkpoint,
+            strict=not args.non_strict,
+        )
+    return dict(model=args.model)
 
 
 def _inferencer(args, threads=None):
     from geoconv_mm.apis import AUInferencer
 
     return AUInferencer(
-        args.config,
-        args.checkpoint,
         device=args.device,
         batch_size=args.batch_size,
         max_faces=args.max_faces,
         detect_every=args.detect_every,
-        strict=not args.non_strict,
+        backend=args.backend,
         network=_network_options(args, threads),
+        **_network_sources(args),
     )
 
 
-def _model_line(args, au_names, device):
+def _model_line(args, inferencer):
+    source = (
+        f'{args.config} with {args.checkpoint}'
+        if args.backend == 'pytorch'
+        else f'{args.model} (onnxruntime)'
+    )
+    outputs = [
+        name
+        for name, given in (
+            ('occurrence', inferencer.predicts_occurrence),
+            ('intensity', inferencer.predicts_intensity),
+        )
+        if given
+    ]
+    names = inferencer.au_names
     return (
-        f'model: {args.config} with {args.checkpoint} '
-        f'({len(au_names)} AUs: {" ".join(au_names)}), device {device}'
+        f'model: {source} ({len(names)} AUs: {" ".join(names)}; '
+        f'{" and ".join(outputs)}), device {inferencer.device}'
     )
 
 
@@ -303,24 +377,18 @@ def _one_input(args, console):
     except (OSError, ValueError) as exc:
         raise SystemExit(f'error: {exc}')
 
-    import numpy as np
     from tqdm import tqdm
 
     from geoconv_mm.apis import AUCsvWriter
     from geoconv_mm.apis.inference_run import by_frame
-    from geoconv_mm.visualization import (
-        AnnotatedFrameWriter,
-        draw_au_faces,
-        plot_au_timeline,
-        plot_au_timeline_faces,
-    )
+    from geoconv_mm.visualization import AnnotatedFrameWriter, draw_au_faces
 
     try:
         with console.loading():
             inferencer = _inferencer(args)
     except (OSError, ValueError) as exc:
         raise SystemExit(f'error: {exc}')
-    print(_model_line(args, inferencer.au_names, inferencer.device))
+    print(_model_line(args, inferencer))
     writer = (
         AnnotatedFrameWriter(args.show_out, fps=args.fps)
         if args.show_out
@@ -337,14 +405,16 @@ def _one_input(args, console):
             yield frame
 
     # Per frame (for the plot only): its timestamp, its largest face, and
-    # every face's AUs.
+    # every face's prediction.
     timeline, face_aus = [], []
     counts = dict(frames=0, faces=0, empty=0, unreadable=0)
     stream = inferencer.iter_predictions(
         remember(frames), sequence=frames.kind in ('video', 'webcam')
     )
     try:
-        with AUCsvWriter(args.out, inferencer.au_names) as table:
+        with AUCsvWriter(
+            args.out, inferencer.au_names, inferencer.column_groups
+        ) as table:
             for group in by_frame(
                 tqdm(stream, unit='face', desc='AU inference')
             ):
@@ -357,13 +427,7 @@ def _one_input(args, console):
                 counts['unreadable'] += first.status == 'unreadable'
                 if args.plot_out:
                     timeline.append(first)
-                    face_aus.append(
-                        {
-                            p.face_id: p.probabilities
-                            for p in group
-                            if p.success
-                        }
-                    )
+                    face_aus.append({p.face_id: p for p in group if p.success})
                 image = images.pop(first.frame, None)
                 if writer is not None and image is not None:
                     writer.write(
@@ -389,33 +453,68 @@ def _one_input(args, console):
         f"({counts['unreadable']} unreadable) -> {args.out}"
     )
     if args.plot_out:
-        nan = np.full(len(inferencer.au_names), np.nan)
-        ids = sorted({i for aus in face_aus for i in aus})
-        if len(ids) > 1:
-            plot_au_timeline_faces(
-                args.plot_out,
-                [p.timestamp for p in timeline],
-                {
-                    i: np.stack([aus.get(i, nan) for aus in face_aus])
-                    for i in ids
-                },
-                inferencer.au_names,
-                inferencer.threshold,
-            )
-        else:
-            probs = np.stack(
-                [p.probabilities if p.success else nan for p in timeline]
-            )
-            plot_au_timeline(
-                args.plot_out,
-                [p.timestamp for p in timeline],
-                probs,
-                [p.success for p in timeline],
-                inferencer.au_names,
-                inferencer.threshold,
-            )
+        _plot(args.plot_out, inferencer, timeline, face_aus)
         print(f'plot -> {args.plot_out}')
     return 0
+
+
+def _plot(path, inferencer, timeline, face_aus):
+    """The AUs over time: one panel per face id when the input had several,
+    else the largest face of each frame, with its probabilities and, for a
+    model with an intensity head, its intensities."""
+    import numpy as np
+
+    from geoconv_mm.apis.au_prediction import OUTPUT_FIELDS
+    from geoconv_mm.visualization import (
+        plot_au_timeline,
+        plot_au_timeline_faces,
+    )
+
+    given = dict(
+        occurrence=inferencer.predicts_occurrence,
+        intensity=inferencer.predicts_intensity,
+    )
+    fields = {o: OUTPUT_FIELDS[o] for o in given if given[o]}
+    nan = np.full(len(inferencer.au_names), np.nan)
+    times = [p.timestamp for p in timeline]
+    ids = sorted({i for faces in face_aus for i in faces})
+    if len(ids) > 1:
+        curves = {
+            output: {
+                i: np.stack(
+                    [
+                        getattr(faces[i], field) if i in faces else nan
+                        for faces in face_aus
+                    ]
+                )
+                for i in ids
+            }
+            for output, field in fields.items()
+        }
+        plot_au_timeline_faces(
+            path,
+            times,
+            curves.get('occurrence'),
+            inferencer.au_names,
+            inferencer.threshold,
+            face_intensities=curves.get('intensity'),
+        )
+        return
+    curves = {
+        output: np.stack(
+            [getattr(p, field) if p.success else nan for p in timeline]
+        )
+        for output, field in fields.items()
+    }
+    plot_au_timeline(
+        path,
+        times,
+        curves.get('occurrence'),
+        [p.success for p in timeline],
+        inferencer.au_names,
+        inferencer.threshold,
+        intensities=curves.get('intensity'),
+    )
 
 
 def _many_inputs(args, console):
@@ -458,11 +557,12 @@ def _many_inputs(args, console):
                     inferencer = _inferencer(args)
             except (OSError, ValueError) as exc:
                 raise SystemExit(f'error: {exc}')
-            print(_model_line(args, inferencer.au_names, inferencer.device))
+            print(_model_line(args, inferencer))
             run_in_process(inferencer, recorder, args.fps, args.max_frames)
         else:
             with console.loading():
-                pool, recorder.au_names, what = _pool(args)
+                pool, names, groups, what = _pool(args)
+            recorder.au_names, recorder.column_groups = names, groups
             print(what)
             try:
                 pool.run(recorder)
@@ -482,15 +582,28 @@ def _many_inputs(args, console):
     return 1 if recorder.failed else 0
 
 
-def _pool(args):
-    """The worker pool of ``--workers``, the CSVs' AU names (None: the
-    workers tell) and a line that says what runs where: the network shared
-    in this process (front-ends in the workers), or replicated in every
-    worker."""
+def _device(args):
+    """The network's device: ``--device``, else the backend's default (CUDA
+    when it can run there)."""
+    if args.backend == 'onnxruntime':
+        from geoconv_mm.apis.au_onnx_network import onnx_providers
+
+        return str(onnx_providers(args.device)[0])
     import torch
 
+    return args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def _pool(args):
+    """The worker pool of ``--workers``, the CSVs' AU names and column
+    groups (None, None: the workers tell) and a line that says what runs
+    where: the network shared in this process (front-ends in the workers),
+    or replicated in every worker."""
+    import torch
+
+    from geoconv_mm.apis import au_column_groups
     from geoconv_mm.apis.au_front_end import face_pipeline_config
-    from geoconv_mm.apis.au_inferencer import config_au_ids, load_config
+    from geoconv_mm.apis.au_inferencer import load_config, network_au_ids
     from geoconv_mm.apis.au_network import NETWORK_BACKENDS
     from geoconv_mm.apis.inference_workers import (
         WorkerPool,
@@ -498,26 +611,25 @@ def _pool(args):
         default_threads,
     )
 
-    cfg = load_config(args.config)
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        cfg = load_config(args.config) if args.config else None
+        device = _device(args)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f'error: {exc}')
     mode = args.network or (
         'replicated' if device.startswith('cpu') else 'shared'
-    )
-    common = dict(
-        max_faces=args.max_faces,
-        detect_every=args.detect_every,
     )
     if mode == 'replicated':
         threads = args.threads or default_threads(args.workers)
         spec = WorkerSpec(
             'replicated',
-            cfg,
             dict(
-                common,
-                checkpoint=args.checkpoint,
+                _network_sources(args, cfg),
+                max_faces=args.max_faces,
+                detect_every=args.detect_every,
                 device=device,
                 batch_size=args.batch_size,
-                strict=not args.non_strict,
+                backend=args.backend,
                 network=_network_options(args, threads),
             ),
             threads,
@@ -530,25 +642,26 @@ def _pool(args):
             f'{threads} threads, device {device}'
         )
         pool = WorkerPool(spec, args.workers, batch_size=args.batch_size)
-        return pool, None, what
+        return pool, None, None, what
     try:
         network = NETWORK_BACKENDS.build(
             dict(
                 _network_options(args),
-                type='pytorch',
-                config=cfg,
-                checkpoint=args.checkpoint,
+                **_network_sources(args, cfg),
+                type=args.backend,
                 device=device,
-                strict=not args.non_strict,
             )
         )
+        au_ids = network_au_ids(network, cfg)
     except (OSError, ValueError) as exc:
         raise SystemExit(f'error: {exc}')
-    face_cfg = face_pipeline_config(cfg, max_faces=args.max_faces)
+    face_cfg = face_pipeline_config(
+        network.input_size, max_faces=args.max_faces
+    )
     spec = WorkerSpec(
         'shared',
-        cfg,
         dict(
+            pipeline=network.test_pipeline,
             geo_specs=network.geo_specs(face_cfg['crop_size']),
             face_pipeline=face_cfg,
             detect_every=args.detect_every,
@@ -558,18 +671,20 @@ def _pool(args):
         args.max_frames,
         args.verbose,
     )
+    threads = (
+        f'{torch.get_num_threads()} threads'
+        if args.backend == 'pytorch'
+        else f'{args.backend}, {args.threads or "default"} threads'
+    )
     what = (
         f'{args.workers} workers reading faces for one network on '
-        f'{device} ({torch.get_num_threads()} threads)'
+        f'{device} ({threads})'
     )
-    au_ids = network.au_ids or config_au_ids(cfg)
-    if not au_ids:
-        raise SystemExit(
-            'error: cannot tell which AUs the model predicts: the checkpoint '
-            'has no dataset_meta["au_ids"] and the config names none'
-        )
     pool = WorkerPool(spec, args.workers, network, args.batch_size)
-    return pool, [f'AU{a:02d}' for a in au_ids], what
+    groups = au_column_groups(
+        network.predicts_occurrence, network.predicts_intensity
+    )
+    return pool, [f'AU{a:02d}' for a in au_ids], groups, what
 
 
 if __name__ == '__main__':

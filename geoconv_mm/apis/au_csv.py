@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Callable, List, NamedTuple, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 from geoconv_mm.face.head_pose import POSE_KEYS
 
-from .au_prediction import AUPrediction
+from .au_prediction import OUTPUT_FIELDS, AUPrediction
 
 
 class AUColumnGroup(NamedTuple):
@@ -19,16 +19,27 @@ class AUColumnGroup(NamedTuple):
             presence).
         meaning (str): What a cell holds, for the documentation.
         cells (callable): The group's A cells of a successful prediction.
+        output (str): The network output the cells come from, a key of
+            :data:`~geoconv_mm.apis.au_prediction.OUTPUT_FIELDS`
+            (``occurrence`` or ``intensity``): a model without it has no
+            such columns.
     """
 
     suffix: str
     meaning: str
     cells: Callable[[AUPrediction], List[str]]
+    output: str = 'occurrence'
 
 
-#: The per-AU column groups, in the table's order (OpenFace's grouping of
-#: ``_r`` before ``_c``: a new group goes where its meaning puts it).
+#: The per-AU column groups, in the table's order (OpenFace's: intensity
+#: ``_r`` before presence ``_c``).
 AU_COLUMN_GROUPS = (
+    AUColumnGroup(
+        'r',
+        "intensity 0-5 (OpenFace's scale)",
+        lambda p: [f'{v:.4f}' for v in p.intensities],
+        'intensity',
+    ),
     AUColumnGroup(
         'c',
         "presence 0/1 at the model's threshold",
@@ -40,17 +51,32 @@ AU_COLUMN_GROUPS = (
 )
 
 
+def au_column_groups(
+    occurrence: bool = True, intensity: bool = False
+) -> Tuple[AUColumnGroup, ...]:
+    """The groups of :data:`AU_COLUMN_GROUPS` of a model's outputs, in the
+    table's order: ``_c`` and ``_p`` for occurrence, ``_r`` for
+    intensity."""
+    given = {'occurrence': occurrence, 'intensity': intensity}
+    return tuple(g for g in AU_COLUMN_GROUPS if given[g.output])
+
+
+#: The groups of a model with an occurrence output only.
+OCCURRENCE_GROUPS = au_column_groups()
+
+
 def au_csv_columns(
     au_names: Sequence[str],
-    groups: Sequence[AUColumnGroup] = AU_COLUMN_GROUPS,
+    groups: Sequence[AUColumnGroup] = OCCURRENCE_GROUPS,
 ) -> List[str]:
     """The table's columns.
 
     ``frame, face_id, timestamp, confidence, success`` as OpenFace writes
     them, then ``status`` and ``reason`` (why ``success`` is 0), the head
     pose ``pose_Tx`` ... ``pose_Rz`` (mm, radians), then one column per AU
-    of each group of ``groups``: ``AUxx_c`` (presence 0/1) for every AU,
-    then ``AUxx_p`` (probability).
+    of each group of ``groups``: for a model with both outputs
+    ``AUxx_r`` (intensity) for every AU, then ``AUxx_c`` (presence), then
+    ``AUxx_p`` (probability).
     """
     return (
         ['frame', 'face_id', 'timestamp', 'confidence', 'success']
@@ -75,14 +101,15 @@ class AUCsvWriter:
     Args:
         path (str): The CSV file (its folder is created).
         au_names (Sequence[str]): AU names of the model's outputs.
-        groups (Sequence[AUColumnGroup]): The per-AU column groups.
+        groups (Sequence[AUColumnGroup]): The per-AU column groups of the
+            model's outputs (:func:`au_column_groups`).
     """
 
     def __init__(
         self,
         path: str,
         au_names: Sequence[str],
-        groups: Sequence[AUColumnGroup] = AU_COLUMN_GROUPS,
+        groups: Sequence[AUColumnGroup] = OCCURRENCE_GROUPS,
     ) -> None:
         self.path = path
         self.num_aus = len(au_names)
@@ -111,7 +138,12 @@ class AUCsvWriter:
             else [''] * len(POSE_KEYS)
         )
         for group in self.groups:
-            if p.success and p.probabilities is not None:
+            if p.success:
+                if getattr(p, OUTPUT_FIELDS[group.output]) is None:
+                    raise ValueError(
+                        f'{self.path}: frame {p.frame} has no AU '
+                        f'{group.output} for the AUxx_{group.suffix} columns'
+                    )
                 cells = group.cells(p)
                 if len(cells) != self.num_aus:
                     raise ValueError(
@@ -136,9 +168,12 @@ class AUCsvWriter:
 
 
 def write_au_csv(
-    path: str, predictions: Sequence[AUPrediction], au_names: Sequence[str]
+    path: str,
+    predictions: Sequence[AUPrediction],
+    au_names: Sequence[str],
+    groups: Sequence[AUColumnGroup] = OCCURRENCE_GROUPS,
 ) -> None:
     """Write one row per prediction (see :class:`AUCsvWriter`)."""
-    with AUCsvWriter(path, au_names) as writer:
+    with AUCsvWriter(path, au_names, groups) as writer:
         for p in predictions:
             writer.write(p)

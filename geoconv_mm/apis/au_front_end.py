@@ -9,11 +9,10 @@ worker processes of a many-input run, which send its output to one network.
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
-from mmengine.config import Config
 from mmengine.dataset import Compose
 
 from geoconv_mm.face.detectors import default_detector_config
@@ -36,16 +35,19 @@ def _box_side(box) -> float:
 
 
 def face_pipeline_config(
-    cfg: Config,
+    crop_size: Union[int, Tuple[int, int]],
     face_pipeline: Optional[dict] = None,
     max_faces: Optional[int] = None,
 ) -> dict:
     """Keyword arguments of the :class:`~geoconv_mm.face.FacePipeline` of
-    inference: ``crop_size`` from the config's ``image_size`` (224), the
-    detector of :func:`~geoconv_mm.face.default_detector_config` (MediaPipe
-    with MTCNN behind it for profiles), and ``max_faces`` when given."""
+    inference: ``crop_size`` (the network's input size) unless
+    ``face_pipeline`` sets it, the detector of
+    :func:`~geoconv_mm.face.default_detector_config` (MediaPipe with MTCNN
+    behind it for profiles), and ``max_faces`` when given."""
     face_cfg = dict(face_pipeline or {})
-    face_cfg.setdefault('crop_size', int(cfg.get('image_size', 224)))
+    if isinstance(crop_size, int):
+        crop_size = (crop_size, crop_size)
+    face_cfg.setdefault('crop_size', tuple(int(v) for v in crop_size))
     face_cfg.setdefault('detector', default_detector_config())
     if max_faces is not None:
         face_cfg['max_faces'] = max_faces
@@ -56,8 +58,9 @@ class AUFrontEnd:
     """Faces, meshes and model inputs of frames, in order.
 
     Args:
-        cfg (Config): The model's training config (its test pipeline packs
-            the samples).
+        pipeline (Sequence[dict]): The network's test pipeline, as
+            transform configs (its ``test_pipeline``; loading steps are
+            dropped: the crop and mesh come from the face pipeline).
         geo_specs (Sequence[GeoSpec]): The geodesic weights the network
             reads (its ``geo_specs(crop_size)``).
         face_pipeline (dict): Keyword arguments of
@@ -72,7 +75,7 @@ class AUFrontEnd:
 
     def __init__(
         self,
-        cfg: Config,
+        pipeline: Sequence[dict],
         geo_specs: Sequence,
         face_pipeline: dict,
         tracker: Optional[dict] = None,
@@ -92,9 +95,16 @@ class AUFrontEnd:
         self.schedule = KeyFrameSchedule(detect_every)
         self.head_pose = HeadPoseEstimator()
         self.keep_crops = keep_crops
-        steps = cfg.test_dataloader.dataset.pipeline
+        from mmpretrain.registry import TRANSFORMS
+
+        # Built in mmpretrain's registry, whatever the default scope: a
+        # deployed model comes without a config to set one.
         self.pipeline = Compose(
-            [t for t in steps if t['type'] not in _LOADING_TRANSFORMS]
+            [
+                TRANSFORMS.build(t)
+                for t in pipeline
+                if t['type'] not in _LOADING_TRANSFORMS
+            ]
         )
         # specs='auto': the weights of exactly the network's GeoConv layers.
         fill_geo_specs(self.pipeline, geo_specs)

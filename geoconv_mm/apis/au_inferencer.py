@@ -1,23 +1,32 @@
-"""Per-frame AU predictions from a trained checkpoint, for images, folders,
-videos and webcams (the OpenFace / py-feat / LibreFace use case)."""
+"""Per-frame AU predictions from a trained checkpoint or a deployed ONNX
+model, for images, folders, videos and webcams (the OpenFace / py-feat /
+LibreFace use case)."""
 
 from __future__ import annotations
 
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from typing import (
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
-import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
 from geoconv_mm.utils.frame_io import Frame, FrameSource, Source
 
+from .au_csv import AUColumnGroup, au_column_groups
 from .au_front_end import AUFrontEnd, face_pipeline_config
 from .au_network import NETWORK_BACKENDS
-from .au_prediction import AUPrediction
+from .au_prediction import AUNetworkOutput, AUPrediction
 
 
 def config_au_ids(cfg: Config) -> Optional[List[int]]:
@@ -30,6 +39,23 @@ def config_au_ids(cfg: Config) -> Optional[List[int]]:
     dataset_cls = DATASETS.get(dataset.get('type', ''))
     default = getattr(dataset_cls, 'DEFAULT_AU_IDS', None)
     return [int(a) for a in default] if default else None
+
+
+def network_au_ids(network, cfg: Optional[Config] = None) -> List[int]:
+    """AU numbers of a network's outputs: its own (the checkpoint's
+    ``dataset_meta``, the ONNX file's metadata), else the config's.
+
+    Raises:
+        ValueError: Neither names them.
+    """
+    au_ids = network.au_ids or (config_au_ids(cfg) if cfg else None)
+    if not au_ids:
+        raise ValueError(
+            'cannot tell which AUs the model predicts: the checkpoint '
+            'has no dataset_meta["au_ids"] and the config names none; '
+            'pass au_ids='
+        )
+    return [int(a) for a in au_ids]
 
 
 def load_config(config: Union[str, os.PathLike, Config]) -> Config:
@@ -52,8 +78,13 @@ class AUInferencer:
     stages: the front-end of frame ``t + 1`` runs in a background thread
     while the network works on a batch.
 
+    Each prediction has the network's outputs: occurrence probabilities
+    and presence, and, for a model with an intensity head, intensities
+    (0-5).
+
     Args:
-        config (str | Config): The model's training config.
+        config (str | Config, optional): The model's training config (the
+            ``pytorch`` backend).
         checkpoint (str, optional): Trained weights (``None`` keeps the
             initialisation, useful only for testing the pipeline).
         device (str, optional): ``'cpu'``, ``'cuda'``, ...; default CUDA when
@@ -84,14 +115,18 @@ class AUInferencer:
             (:class:`geoconv_mm.engine.CheckpointMismatchError`, listing the
             keys); ``False`` loads the matching part and warns.
         backend (str): The network's runtime, a :data:`NETWORK_BACKENDS`
-            name (``'pytorch'``).
+            name: ``'pytorch'`` (config and checkpoint) or ``'onnxruntime'``
+            (``model``, an exported file, with no config or checkpoint).
         network (dict, optional): Further keyword arguments of the backend
-            (for PyTorch: ``channels_last``, ``compile``, ``threads``).
+            (PyTorch: ``channels_last``, ``compile``, ``threads``;
+            onnxruntime: ``threads``).
+        model (str, optional): The deployed model file of the
+            ``onnxruntime`` backend (``tools/deployment/pytorch2onnx.py``).
     """
 
     def __init__(
         self,
-        config: Union[str, Config],
+        config: Optional[Union[str, Config]] = None,
         checkpoint: Optional[str] = None,
         device: Optional[str] = None,
         batch_size: int = 16,
@@ -104,16 +139,18 @@ class AUInferencer:
         strict: bool = True,
         backend: str = 'pytorch',
         network: Optional[dict] = None,
+        model: Optional[str] = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-        self.cfg = load_config(config)
+        self.cfg = None if config is None else load_config(config)
         self.network = NETWORK_BACKENDS.build(
             dict(
                 network or {},
                 type=backend,
                 config=self.cfg,
                 checkpoint=checkpoint,
+                model=model,
                 device=device,
                 strict=strict,
             )
@@ -121,13 +158,7 @@ class AUInferencer:
         if au_ids is not None:
             self.au_ids = [int(a) for a in au_ids]
         else:
-            self.au_ids = self.network.au_ids or config_au_ids(self.cfg)
-        if not self.au_ids:
-            raise ValueError(
-                'cannot tell which AUs the model predicts: the checkpoint '
-                'has no dataset_meta["au_ids"] and the config names none; '
-                'pass au_ids='
-            )
+            self.au_ids = network_au_ids(self.network, self.cfg)
         num_aus = self.network.num_aus or len(self.au_ids)
         if num_aus != len(self.au_ids):
             raise ValueError(
@@ -137,10 +168,10 @@ class AUInferencer:
         self.threshold = self.network.threshold
         self.batch_size = batch_size
         self.face_cfg = face_pipeline_config(
-            self.cfg, face_pipeline, max_faces
+            self.network.input_size, face_pipeline, max_faces
         )
         self.front_end = AUFrontEnd(
-            self.cfg,
+            self.network.test_pipeline,
             self.network.geo_specs(self.face_cfg['crop_size']),
             self.face_cfg,
             tracker=tracker,
@@ -154,12 +185,31 @@ class AUInferencer:
         return [f'AU{a:02d}' for a in self.au_ids]
 
     @property
+    def predicts_occurrence(self) -> bool:
+        """Whether the predictions carry probabilities and presence."""
+        return self.network.predicts_occurrence
+
+    @property
+    def predicts_intensity(self) -> bool:
+        """Whether the predictions carry intensities (0-5)."""
+        return self.network.predicts_intensity
+
+    @property
+    def column_groups(self) -> Tuple[AUColumnGroup, ...]:
+        """The CSV's per-AU column groups for this model's outputs."""
+        return au_column_groups(
+            self.predicts_occurrence, self.predicts_intensity
+        )
+
+    @property
     def device(self):
         return self.network.device
 
     @property
     def model(self):
-        """The PyTorch model (the ``'pytorch'`` backend)."""
+        """The backend's model: the torch module (``'pytorch'``), or the
+        :class:`~geoconv_mm.ops.onnx_runtime.ONNXAUModel`
+        (``'onnxruntime'``)."""
         return self.network.model
 
     @property
@@ -179,8 +229,8 @@ class AUInferencer:
         (:meth:`AUFrontEnd.preprocess`)."""
         return self.front_end.preprocess(frame)
 
-    def predict_batch(self, samples: List[dict]) -> np.ndarray:
-        """AU probabilities (B, A) of packed samples."""
+    def predict_batch(self, samples: List[dict]) -> AUNetworkOutput:
+        """AU probabilities and intensities (B, A) of packed samples."""
         return self.network.predict(samples)
 
     def fill(self, pairs) -> None:
@@ -188,10 +238,8 @@ class AUInferencer:
         forward passes of at most ``batch_size`` faces."""
         for i in range(0, len(pairs), self.batch_size):
             chunk = pairs[i : i + self.batch_size]
-            probs = self.predict_batch([s for _, s in chunk])
-            for (pred, _), p in zip(chunk, probs):
-                pred.probabilities = p
-                pred.presence = (p >= self.threshold).astype(np.int64)
+            output = self.predict_batch([s for _, s in chunk])
+            output.set_on([p for p, _ in chunk], self.threshold)
 
     def _preprocessed(self, frames: Iterable[Frame]):
         """``preprocess`` run up to two batches ahead in a background thread,

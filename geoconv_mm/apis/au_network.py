@@ -1,15 +1,22 @@
 """The network stage of AU inference: packed face samples in, AU
-probabilities out, behind one interface so that runtimes can be swapped.
+probabilities and intensities out, behind one interface so that runtimes
+can be swapped.
 
 A backend is registered in :data:`NETWORK_BACKENDS` and built by
-:class:`~geoconv_mm.apis.AUInferencer` from its ``backend`` name. It gives
+:class:`~geoconv_mm.apis.AUInferencer` from its ``backend`` name, with the
+keywords ``config``, ``checkpoint``, ``model``, ``device`` and ``strict``
+(each backend reads the ones it needs and refuses the others) and its own
+options. It gives
 
-- ``au_ids`` (the checkpoint's ``dataset_meta['au_ids']``, or None),
-  ``num_aus`` and ``threshold``;
+- ``au_ids`` (the AU numbers of its outputs, or None when it cannot tell),
+  ``num_aus`` and ``threshold`` (None without an occurrence output);
+- ``predicts_occurrence`` and ``predicts_intensity``: which outputs it has;
+- ``input_size`` (H, W) of the face crop and ``test_pipeline``, the
+  transform configs that pack a face (loading steps are dropped);
 - ``geo_specs(crop_size)``: the geodesic weights its GeoConv layers read,
   so that the face front-end computes exactly those;
-- ``predict(samples)``: (B, A) float32 probabilities of the samples packed
-  by the config's test pipeline.
+- ``predict(samples)``: an :class:`~geoconv_mm.apis.au_prediction.
+  AUNetworkOutput` of the samples packed by that pipeline.
 
 Everything before it (faces, meshes, weights) and after it (thresholds,
 rows) is the same whatever the backend.
@@ -18,15 +25,16 @@ rows) is the same whatever the backend.
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
-import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import Registry
 
 from geoconv_mm.face.registries import build_from_own_registry
+
+from .au_prediction import AUNetworkOutput
 
 NETWORK_BACKENDS = Registry(
     'AU network backend',
@@ -39,11 +47,17 @@ NETWORK_BACKENDS = Registry(
 class TorchAUNetwork:
     """The config's model in PyTorch, eval mode.
 
+    Its outputs are its head's: occurrence probabilities (``pred_score``)
+    when the head's ``predicts_occurrence``, intensities
+    (``pred_intensity``) when its ``predicts_intensity``.
+
     Args:
         config (Config): The model's training config (its default scope
             already initialised).
         checkpoint (str, optional): Trained weights; None keeps the
             initialisation (for testing the pipeline only).
+        model (None): A deployed model file is for other backends
+            (``onnxruntime``); given here, it is an error.
         device (str, optional): ``'cpu'``, ``'cuda'``, ``'cuda:1'``...;
             default CUDA when available.
         strict (bool): Refuse a checkpoint whose weights do not fit the
@@ -62,8 +76,9 @@ class TorchAUNetwork:
 
     def __init__(
         self,
-        config: Config,
+        config: Optional[Config],
         checkpoint: Optional[str] = None,
+        model: Optional[str] = None,
         device: Optional[str] = None,
         strict: bool = True,
         channels_last: Optional[bool] = None,
@@ -74,6 +89,15 @@ class TorchAUNetwork:
 
         from geoconv_mm.engine import load_model_weights
 
+        if model is not None:
+            raise ValueError(
+                f'the pytorch backend builds its network from a config and '
+                f'a checkpoint; {model} is a deployed model: run it with '
+                "backend='onnxruntime'"
+            )
+        if config is None:
+            raise ValueError('the pytorch backend needs the model\'s config')
+        self.config = config
         if threads is not None:
             if threads < 1:
                 raise ValueError(f'threads must be >= 1, got {threads}')
@@ -99,9 +123,9 @@ class TorchAUNetwork:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self._forward = (
-            torch.compile(self._forward_scores, dynamic=True)
+            torch.compile(self._forward_outputs, dynamic=True)
             if compile
-            else self._forward_scores
+            else self._forward_outputs
         )
 
     @property
@@ -115,9 +139,33 @@ class TorchAUNetwork:
         return getattr(getattr(self.model, 'head', None), 'num_aus', None)
 
     @property
-    def threshold(self) -> float:
+    def predicts_occurrence(self) -> bool:
+        head = getattr(self.model, 'head', None)
+        return bool(getattr(head, 'predicts_occurrence', True))
+
+    @property
+    def predicts_intensity(self) -> bool:
+        head = getattr(self.model, 'head', None)
+        return bool(getattr(head, 'predicts_intensity', False))
+
+    @property
+    def threshold(self) -> Optional[float]:
+        """The head's probability threshold; None without occurrence."""
+        if not self.predicts_occurrence:
+            return None
         head = getattr(self.model, 'head', None)
         return float(getattr(head, 'threshold', 0.5))
+
+    @property
+    def input_size(self) -> Tuple[int, int]:
+        """(H, W) of the face crop: the config's ``image_size`` (224)."""
+        size = self.config.get('image_size', 224)
+        return (size, size) if isinstance(size, int) else tuple(size)
+
+    @property
+    def test_pipeline(self) -> list:
+        """The config's test pipeline."""
+        return list(self.config.test_dataloader.dataset.pipeline)
 
     def geo_specs(self, crop_size: Union[int, tuple]) -> list:
         """The GeoSpecs of the model's GeoConv layers at ``crop_size``."""
@@ -125,22 +173,36 @@ class TorchAUNetwork:
 
         return model_geo_specs(self.model, crop_size)
 
-    def _forward_scores(self, inputs, data_samples, geo_weights):
+    def _forward_outputs(self, inputs, data_samples, geo_weights):
         # The head's own 'predict' mode: its pred_score is the AU
-        # probability, whatever the head.
+        # probability and its pred_intensity the intensity, whatever the
+        # head.
         outputs = self.model(
             inputs, data_samples, mode='predict', geo_weights=geo_weights
         )
-        return torch.stack([o.pred_score for o in outputs])
+        probs = (
+            torch.stack([o.pred_score for o in outputs])
+            if self.predicts_occurrence
+            else None
+        )
+        intensities = (
+            torch.stack([o.pred_intensity for o in outputs])
+            if self.predicts_intensity
+            else None
+        )
+        return probs, intensities
 
     @torch.no_grad()
-    def predict(self, samples: List[dict]) -> np.ndarray:
-        """(B, A) float32 AU probabilities of packed samples."""
+    def predict(self, samples: List[dict]) -> AUNetworkOutput:
+        """(B, A) float32 AU probabilities and intensities of packed
+        samples (None for an output the head lacks)."""
         data = self.model.data_preprocessor(pseudo_collate(samples), False)
         inputs = data['inputs']
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
-        probs = self._forward(
+        outputs = self._forward(
             inputs, data['data_samples'], data['geo_weights']
         )
-        return probs.float().cpu().numpy()
+        return AUNetworkOutput(
+            *(None if t is None else t.float().cpu().numpy() for t in outputs)
+        )

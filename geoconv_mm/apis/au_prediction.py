@@ -1,9 +1,10 @@
-"""One row of AU inference: a face of a frame, or a frame without one."""
+"""One row of AU inference: a face of a frame, or a frame without one; and
+the network's output for a batch of faces."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -18,6 +19,11 @@ STATUSES = {
     'error': 'anything else that failed on this frame',
 }
 
+#: The AU outputs a network may give, and the :class:`AUPrediction` field
+#: that holds each: ``occurrence`` (probabilities, thresholded into
+#: ``presence``) and ``intensity`` (0-5).
+OUTPUT_FIELDS = dict(occurrence='probabilities', intensity='intensities')
+
 
 @dataclass
 class AUPrediction:
@@ -28,7 +34,8 @@ class AUPrediction:
         timestamp (float): Seconds from the start of the input.
         success (bool): A face was found and analysed (OpenFace's name).
         confidence (float): Face detector score (0 without a face).
-        probabilities (np.ndarray | None): (A,) AU occurrence probabilities.
+        probabilities (np.ndarray | None): (A,) AU occurrence probabilities;
+            None also for a model without an occurrence output.
         presence (np.ndarray | None): (A,) 0/1 decisions at the model's
             threshold.
         name (str): The frame's source, for messages.
@@ -43,6 +50,9 @@ class AUPrediction:
             gives them (also for a ``degenerate_mesh`` row whose mesh
             still fits the head-pose reference).
         status (str): One of :data:`STATUSES`.
+        intensities (np.ndarray | None): (A,) AU intensities on the 0-5
+            scale of OpenFace's ``AUxx_r``, for a model with an intensity
+            head; None otherwise.
     """
 
     frame: int
@@ -58,3 +68,38 @@ class AUPrediction:
     box: Optional[np.ndarray] = None
     pose: Optional[Dict[str, float]] = None
     status: str = 'ok'
+    intensities: Optional[np.ndarray] = None
+
+
+class AUNetworkOutput(NamedTuple):
+    """What a network backend's ``predict`` gives for B faces.
+
+    Args:
+        probabilities (np.ndarray | None): float32 (B, A) AU occurrence
+            probabilities; None for a model without an occurrence output.
+        intensities (np.ndarray | None): float32 (B, A) AU intensities,
+            0-5; None for a model without an intensity output.
+    """
+
+    probabilities: Optional[np.ndarray]
+    intensities: Optional[np.ndarray] = None
+
+    def set_on(
+        self, preds: Sequence[AUPrediction], threshold: Optional[float]
+    ) -> None:
+        """Give row ``b`` to ``preds[b]``: its probabilities and their
+        presence at ``threshold``, and its intensities."""
+        for name, values in self._asdict().items():
+            if values is not None and len(values) != len(preds):
+                raise ValueError(
+                    f'the network gave {len(values)} rows of {name} for '
+                    f'{len(preds)} faces'
+                )
+        for b, pred in enumerate(preds):
+            if self.probabilities is not None:
+                pred.probabilities = self.probabilities[b]
+                pred.presence = (self.probabilities[b] >= threshold).astype(
+                    np.int64
+                )
+            if self.intensities is not None:
+                pred.intensities = self.intensities[b]

@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence
 
 from geoconv_mm.utils.atomic_io import atomic_path
 
-from .au_csv import AUCsvWriter
+from .au_csv import AUColumnGroup, AUCsvWriter
 from .au_prediction import AUPrediction
 from .inference_inputs import InferenceInput
 
@@ -98,10 +98,10 @@ def by_frame(predictions):
 class _InputProgress:
     """One input being written: its partial CSV, counts and frame bar."""
 
-    def __init__(self, inp, out_dir, au_names, total, slot, progress):
+    def __init__(self, inp, out_dir, columns, total, slot, progress):
         self.final = inp.csv_path(out_dir)
         self.partial = self.final + PARTIAL_SUFFIX
-        self.writer = AUCsvWriter(self.partial, au_names)
+        self.writer = AUCsvWriter(self.partial, *columns)
         self.frames = self.faces = self.empty = 0
         self.last_frame = None
         self.start = time.perf_counter()
@@ -145,6 +145,10 @@ class RunRecorder:
         out_dir (str): The output folder.
         au_names (Sequence[str]): The CSVs' AU names (may be set later,
             before the first input starts).
+        column_groups (Sequence[AUColumnGroup]): The CSVs' per-AU column
+            groups, those of the model's outputs
+            (:func:`~geoconv_mm.apis.au_csv.au_column_groups`; may be set
+            later, like ``au_names``).
         shard (tuple, optional): (i, N) of a shard, for the summary's name.
         progress (bool): Show progress bars (inputs, and frames of each
             input being read).
@@ -155,12 +159,16 @@ class RunRecorder:
         inputs: Sequence[InferenceInput],
         out_dir: str,
         au_names: Optional[Sequence[str]] = None,
+        column_groups: Optional[Sequence[AUColumnGroup]] = None,
         shard: Optional[tuple] = None,
         progress: bool = True,
     ) -> None:
         self.inputs = list(inputs)
         self.out_dir = out_dir
         self.au_names = None if au_names is None else list(au_names)
+        self.column_groups = (
+            None if column_groups is None else tuple(column_groups)
+        )
         self.path = summary_path(out_dir, shard)
         self.progress = progress
         self.rows = [
@@ -207,12 +215,12 @@ class RunRecorder:
 
     def start(self, index: int, total_frames: int = 0, slot: int = 0):
         """Input ``index`` starts (its CSV is opened afresh)."""
-        if self.au_names is None:
-            raise RuntimeError('the AU names are not known yet')
+        if self.au_names is None or self.column_groups is None:
+            raise RuntimeError('the AU names and columns are not known yet')
         self._open[index] = _InputProgress(
             self.inputs[index],
             self.out_dir,
-            self.au_names,
+            (self.au_names, self.column_groups),
             total_frames,
             slot,
             self.progress,
@@ -283,6 +291,8 @@ def run_in_process(
     model and face models loaded once), one after the other."""
     if recorder.au_names is None:
         recorder.au_names = inferencer.au_names
+    if recorder.column_groups is None:
+        recorder.column_groups = inferencer.column_groups
     for index in recorder.todo:
         inp = recorder.inputs[index]
         try:

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .au_csv import au_column_groups
 from .inference_run import RunRecorder, input_error
 
 NETWORK_MODES = ('shared', 'replicated')
@@ -47,11 +48,11 @@ class WorkerSpec:
 
     Args:
         network (str): ``'shared'`` or ``'replicated'`` (module docstring).
-        cfg: The model's config (:class:`mmengine.Config`).
         inferencer (dict): Keyword arguments of
-            :class:`~geoconv_mm.apis.AUInferencer` (``replicated``), or of
-            :class:`~geoconv_mm.apis.AUFrontEnd` less the config
-            (``shared``).
+            :class:`~geoconv_mm.apis.AUInferencer` (``replicated``: the
+            config or the deployed model among them), or of
+            :class:`~geoconv_mm.apis.AUFrontEnd` (``shared``: the network's
+            test pipeline and geodesic-weight specs among them).
         threads (int): Torch threads of each worker.
         fps (float): Frame rate assumed for image sequences.
         max_frames (int, optional): Frames read per input at most.
@@ -60,7 +61,6 @@ class WorkerSpec:
     """
 
     network: str
-    cfg: object
     inferencer: dict = field(default_factory=dict)
     threads: int = 1
     fps: float = 30.0
@@ -75,17 +75,16 @@ def _build(spec: WorkerSpec):
     torch.set_num_threads(spec.threads)
     cv2.setNumThreads(1)
     if spec.network == 'shared':
-        from mmengine.registry import init_default_scope
-
         from .au_front_end import AUFrontEnd
 
-        init_default_scope(spec.cfg.get('default_scope', 'mmpretrain'))
-        return AUFrontEnd(spec.cfg, **spec.inferencer), {}
+        return AUFrontEnd(**spec.inferencer), {}
     from .au_inferencer import AUInferencer
 
-    inferencer = AUInferencer(spec.cfg, **spec.inferencer)
+    inferencer = AUInferencer(**spec.inferencer)
     return inferencer, dict(
-        au_ids=inferencer.au_ids, threshold=inferencer.threshold
+        au_ids=inferencer.au_ids,
+        occurrence=inferencer.predicts_occurrence,
+        intensity=inferencer.predicts_intensity,
     )
 
 
@@ -134,8 +133,8 @@ class WorkerPool:
         spec (WorkerSpec): What each worker builds.
         count (int): Workers.
         network: The main process's network in ``shared`` mode (a
-            :data:`~geoconv_mm.apis.NETWORK_BACKENDS` instance), with
-            ``threshold``; None in ``replicated`` mode.
+            :data:`~geoconv_mm.apis.NETWORK_BACKENDS` instance: ``predict``
+            and ``threshold``); None in ``replicated`` mode.
         batch_size (int): Faces per forward pass of the shared network.
     """
 
@@ -219,6 +218,9 @@ class WorkerPool:
                         recorder.au_names = [
                             f'AU{a:02d}' for a in msg[2]['au_ids']
                         ]
+                        recorder.column_groups = au_column_groups(
+                            msg[2]['occurrence'], msg[2]['intensity']
+                        )
                     self._assign(slot, todo)
                 elif kind == 'start':
                     recorder.start(msg[2], msg[3], slot)
@@ -260,12 +262,8 @@ class WorkerPool:
             pairs = [(p, s) for p, s in pairs if s is not None]
             for i in range(0, len(pairs), self.batch_size):
                 chunk = pairs[i : i + self.batch_size]
-                probs = self.network.predict([s for _, s in chunk])
-                for (pred, _), prob in zip(chunk, probs):
-                    pred.probabilities = prob
-                    pred.presence = (prob >= self.network.threshold).astype(
-                        'int64'
-                    )
+                output = self.network.predict([s for _, s in chunk])
+                output.set_on([p for p, _ in chunk], self.network.threshold)
         for index, group in pending:
             recorder.write(index, [p for p, _ in group])
         pending.clear()

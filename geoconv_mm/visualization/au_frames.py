@@ -1,5 +1,10 @@
 """Annotated inference frames: the input, the aligned face crop and a bar per
-AU; or every face of the frame boxed with its id and its AU bars."""
+AU; or every face of the frame boxed with its id and its AU bars.
+
+A bar's length is the AU's occurrence probability (green when detected),
+and, for a model with an intensity head, an orange bar gives its intensity
+on the 0-5 scale: under the probability's, or alone for a model with no
+occurrence output."""
 
 from __future__ import annotations
 
@@ -10,8 +15,15 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from geoconv_mm.datasets.au_info import MAX_INTENSITY
+
 PANEL_WIDTH = 260
 _ON, _OFF, _TEXT = (60, 180, 75), (150, 150, 150), (255, 255, 255)
+#: BGR of the intensity bars.
+INTENSITY_COLOUR = (40, 150, 250)
+# Share of a row's bar height that the probability bar keeps when an
+# intensity bar sits under it.
+_PROBABILITY_SHARE = 0.6
 
 
 def draw_au_frame(
@@ -19,12 +31,23 @@ def draw_au_frame(
     crop: Optional[np.ndarray],
     probabilities: Optional[np.ndarray],
     au_names: Sequence[str],
-    threshold: float = 0.5,
+    threshold: Optional[float] = 0.5,
     height: int = 480,
+    intensities: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """The frame (scaled to ``height``) with a side panel: the face crop on
     top, then one bar per AU whose length is its probability, green when
-    detected.
+    detected, and its intensity (0-5) in orange when given.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 BGR frame.
+        crop (np.ndarray | None): The aligned face crop.
+        probabilities (np.ndarray | None): (A,) probabilities; None for
+            a frame without a face or a model without occurrence.
+        au_names (Sequence[str]): AU names, in the values' order.
+        threshold (float | None): Presence threshold.
+        height (int): Output height.
+        intensities (np.ndarray, optional): (A,) intensities, 0-5.
 
     Returns:
         np.ndarray: (height, W, 3) uint8 BGR.
@@ -37,7 +60,7 @@ def draw_au_frame(
         side = min(PANEL_WIDTH - 16, height // 2)
         panel[y : y + side, 8 : 8 + side] = cv2.resize(crop, (side, side))
         y += side + 10
-    if probabilities is None:
+    if probabilities is None and intensities is None:
         cv2.putText(
             panel,
             'no face',
@@ -59,6 +82,7 @@ def draw_au_frame(
         threshold,
         margin=3,
         values=True,
+        intensities=intensities,
     )
     return np.concatenate([frame, panel], 1)
 
@@ -75,27 +99,38 @@ def _bars(
     panel: np.ndarray,
     y: int,
     row: int,
-    probabilities: Sequence[float],
+    probabilities: Optional[Sequence[float]],
     au_names: Sequence[str],
-    threshold: float,
+    threshold: Optional[float],
     margin: int = 1,
     values: bool = False,
+    intensities: Optional[Sequence[float]] = None,
 ) -> None:
-    """One labelled bar per AU from ``y`` down, ``row`` pixels each.
+    """One labelled row per AU from ``y`` down, ``row`` pixels each: the
+    probability's bar, and the intensity's under it (or alone).
 
     Args:
         panel (np.ndarray): (H, W, 3) uint8 BGR panel, drawn in place.
         y (int): Top of the first row.
         row (int): Row height in pixels.
-        probabilities (Sequence[float]): One per AU, in ``au_names`` order.
+        probabilities (Sequence[float] | None): One per AU, in
+            ``au_names`` order; None for a model without occurrence.
         au_names (Sequence[str]): The bars' labels.
-        threshold (float): Bars at or above it are drawn as detected.
-        margin (int): Gap between a bar and its row's top and bottom.
-        values (bool): Also write each probability on its bar.
+        threshold (float | None): Probability bars at or above it are
+            drawn as detected.
+        margin (int): Gap between the bars and their row's top and bottom.
+        values (bool): Also write each value on its bar.
+        intensities (Sequence[float], optional): One per AU, 0-5.
     """
     bar_x, bar_w = 62, PANEL_WIDTH - 70
-    for name, p in zip(au_names, probabilities):
-        colour = _ON if p >= threshold else _OFF
+    count = len(au_names)
+    probs = [None] * count if probabilities is None else probabilities
+    levels = [None] * count if intensities is None else intensities
+    for name, p, r in zip(au_names, probs, levels):
+        top, bottom = y + margin, y + row - margin
+        split = bottom
+        if p is not None and r is not None:
+            split = top + max(1, round((bottom - top) * _PROBABILITY_SHARE))
         baseline = y + row - 2 * margin
         cv2.putText(
             panel,
@@ -107,17 +142,30 @@ def _bars(
             1,
             cv2.LINE_AA,
         )
-        cv2.rectangle(
-            panel,
-            (bar_x, y + margin),
-            (bar_x + int(bar_w * float(p)), y + row - margin),
-            colour,
-            -1,
-        )
+        text = []
+        if p is not None:
+            on = threshold is not None and p >= threshold
+            cv2.rectangle(
+                panel,
+                (bar_x, top),
+                (bar_x + int(bar_w * float(p)), split),
+                _ON if on else _OFF,
+                -1,
+            )
+            text.append(f'{p:.2f}')
+        if r is not None:
+            cv2.rectangle(
+                panel,
+                (bar_x, split if p is not None else top),
+                (bar_x + int(bar_w * float(r) / MAX_INTENSITY), bottom),
+                INTENSITY_COLOUR,
+                -1,
+            )
+            text.append(f'{r:.1f}')
         if values:
             cv2.putText(
                 panel,
-                f'{p:.2f}',
+                ' | '.join(text),
                 (bar_x + 2, baseline),
                 cv2.FONT_HERSHEY_SIMPLEX,
                 row / 40,
@@ -132,12 +180,13 @@ def draw_au_faces(
     image: np.ndarray,
     faces: Sequence,
     au_names: Sequence[str],
-    threshold: float = 0.5,
+    threshold: Optional[float] = 0.5,
     height: int = 480,
 ) -> np.ndarray:
     """Every face of a frame: its box and ``id`` on the frame (scaled to
     ``height``) and, in a side panel of fixed width, one section per face
-    with its id and one bar per AU (green when detected).
+    with its id and one bar per AU (green when detected; the intensity in
+    orange for a model with an intensity head).
 
     The output width depends only on the frame's, so the frames of a video
     stay one size however many faces they hold. Faces that do not fit the
@@ -146,11 +195,11 @@ def draw_au_faces(
     Args:
         image (np.ndarray): (H, W, 3) uint8 BGR frame.
         faces (Sequence): Predictions with ``success``, ``face_id``,
-            ``box`` (xyxy, frame pixels) and ``probabilities``
-            (:class:`~geoconv_mm.apis.AUPrediction`); those without a face
-            are skipped.
-        au_names (Sequence[str]): AU names, in the probabilities' order.
-        threshold (float): Presence threshold.
+            ``box`` (xyxy, frame pixels), ``probabilities`` and
+            ``intensities`` (:class:`~geoconv_mm.apis.AUPrediction`);
+            those without a face are skipped.
+        au_names (Sequence[str]): AU names, in the values' order.
+        threshold (float | None): Presence threshold.
         height (int): Output height.
 
     Returns:
@@ -159,7 +208,12 @@ def draw_au_faces(
     scale = height / image.shape[0]
     frame = cv2.resize(image, (max(1, round(image.shape[1] * scale)), height))
     panel = np.full((height, PANEL_WIDTH, 3), 30, np.uint8)
-    faces = [f for f in faces if f.success and f.probabilities is not None]
+    faces = [
+        f
+        for f in faces
+        if f.success
+        and (f.probabilities is not None or f.intensities is not None)
+    ]
     font = cv2.FONT_HERSHEY_SIMPLEX
     if not faces:
         cv2.putText(
@@ -206,7 +260,15 @@ def draw_au_faces(
             1,
             cv2.LINE_AA,
         )
-        _bars(panel, y + header, row, f.probabilities, au_names, threshold)
+        _bars(
+            panel,
+            y + header,
+            row,
+            f.probabilities,
+            au_names,
+            threshold,
+            intensities=f.intensities,
+        )
         y += header + row * len(au_names) + 6
     if len(faces) > fits:
         cv2.putText(

@@ -15,7 +15,7 @@ from geoconv_mm.apis import (  # noqa: E402
     AUPrediction,
     au_csv_columns,
 )
-from geoconv_mm.apis.au_csv import AU_COLUMN_GROUPS, AUColumnGroup  # noqa
+from geoconv_mm.apis.au_csv import OCCURRENCE_GROUPS, AUColumnGroup  # noqa
 from geoconv_mm.face import FaceDetection, RawFace  # noqa: E402
 from geoconv_mm.utils.frame_io import Frame  # noqa: E402
 
@@ -86,7 +86,7 @@ def test_the_csv_writes_each_column_group(tmp_path):
         'twice the probability',
         lambda p: [f'{2 * v:.2f}' for v in p.probabilities],
     )
-    groups = AU_COLUMN_GROUPS + (doubled,)
+    groups = OCCURRENCE_GROUPS + (doubled,)
     assert au_csv_columns(names, groups)[-4:] == [
         'AU01_p',
         'AU12_p',

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from geoconv_mm.apis import AUPrediction, au_csv_columns
+from geoconv_mm.apis import AUPrediction, au_column_groups, au_csv_columns
 from geoconv_mm.apis.inference_inputs import find_inputs
 from geoconv_mm.apis.inference_run import (
     SUMMARY_COLUMNS,
@@ -28,6 +28,7 @@ class PixelInferencer:
     middle of that input."""
 
     au_names = NAMES
+    column_groups = au_column_groups()
 
     def __init__(self, fail_on=None):
         self.fail_on = fail_on
@@ -143,6 +144,7 @@ def test_an_interrupted_run_leaves_pending_rows(videos, tmp_path):
     inputs = find_inputs([str(videos)])
     recorder = RunRecorder(inputs, out, shard=(2, 3), progress=False)
     recorder.au_names = NAMES
+    recorder.column_groups = au_column_groups()
     recorder.start(0, 3)
     recorder.write(0, [AUPrediction(0, 0.0, False, status='no_face')])
     recorder.close()  # as on Ctrl-C

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip('mediapipe')
 
+from geoconv_mm.apis import AUNetworkOutput, au_column_groups  # noqa: E402
 from geoconv_mm.apis.au_front_end import face_pipeline_config  # noqa: E402
-from geoconv_mm.apis.au_inferencer import load_config  # noqa: E402
 from geoconv_mm.apis.inference_inputs import InferenceInput  # noqa: E402
 from geoconv_mm.apis.inference_run import (  # noqa: E402
     RunRecorder,
@@ -40,11 +40,13 @@ class MeanNetwork:
     threshold = 0.5
 
     def predict(self, samples):
-        return np.stack(
-            [
-                np.full(6, float(s['inputs'].float().mean()) / 255)
-                for s in samples
-            ]
+        return AUNetworkOutput(
+            np.stack(
+                [
+                    np.full(6, float(s['inputs'].float().mean()) / 255)
+                    for s in samples
+                ]
+            )
         )
 
 
@@ -60,14 +62,17 @@ def test_a_dying_worker_fails_its_input_only(
     for i in range(3):
         writer.write(np.roll(face, 3 * i, axis=1))
     writer.release()
-    cfg = load_config(config)
-    face_cfg = face_pipeline_config(cfg)
     from tests.fixtures.au_model import AU_IDS
 
+    network = _network(config)
+    face_cfg = face_pipeline_config(network.input_size)
     spec = WorkerSpec(
         'shared',
-        cfg,
-        dict(geo_specs=_specs(config), face_pipeline=face_cfg),
+        dict(
+            pipeline=network.test_pipeline,
+            geo_specs=network.geo_specs(face_cfg['crop_size']),
+            face_pipeline=face_cfg,
+        ),
     )
     inputs = [
         DyingInput('video', 'dies.avi', 'dies'),
@@ -75,7 +80,9 @@ def test_a_dying_worker_fails_its_input_only(
     ]
     out = tmp_path / 'out'
     names = [f'AU{a:02d}' for a in AU_IDS]
-    recorder = RunRecorder(inputs, str(out), names, progress=False)
+    recorder = RunRecorder(
+        inputs, str(out), names, au_column_groups(), progress=False
+    )
     WorkerPool(spec, 1, MeanNetwork(), batch_size=2).run(recorder)
     recorder.close()
     rows = {r['csv']: r for r in recorder.rows}
@@ -92,8 +99,8 @@ def test_a_dying_worker_fails_its_input_only(
     assert os.path.isfile(summary_path(str(out)))
 
 
-def _specs(config):
+def _network(config):
     from geoconv_mm.apis import AUInferencer
 
     inf = AUInferencer(config, None, device='cpu', au_ids=[1, 2, 4, 6, 12, 25])
-    return inf.network.geo_specs(inf.face_cfg['crop_size'])
+    return inf.network

@@ -5,7 +5,9 @@ becomes Pad, Slice, Mul, Concat and a 1 x 1 Conv
 (:mod:`geoconv_mm.ops.portable`), which onnxruntime, TensorRT and OpenVINO
 run as they are. The graph takes the face crop and one geodesic-weight
 tensor per GeoConv spec (named by the spec key), with a dynamic batch, and
-returns the AU probabilities; the colour conversion and normalisation of the
+returns the AU probabilities (and, for a model with a joint occurrence and
+intensity head, the AU intensities, 0-5, as a second output named
+``intensities``); the colour conversion and normalisation of the
 model's data preprocessor are part of the graph. Everything else inference
 needs (AU names, threshold, input size, normalisation, spec list and the
 pipeline that makes the weights) is stored in the file's metadata
@@ -41,8 +43,9 @@ from mmengine.runner import load_checkpoint
 import geoconv_mm
 from geoconv_mm.apis.au_front_end import _LOADING_TRANSFORMS
 from geoconv_mm.apis.au_inferencer import config_au_ids
+from geoconv_mm.apis.au_onnx_network import INTENSITY_OUTPUT
 from geoconv_mm.models.data_preprocessors import AUDataPreprocessor
-from geoconv_mm.models.heads import AUHead
+from geoconv_mm.models.heads import AUHead, AUOccurrenceIntensityHead
 from geoconv_mm.ops import model_geo_specs
 from geoconv_mm.ops.onnx_runtime import (
     CROP_INPUT,
@@ -60,7 +63,9 @@ STANDARD_DOMAINS = ('', 'ai.onnx')
 class ExportedAUModel(nn.Module):
     """crop (BGR, 0-255) and geodesic weights -> AU probabilities: the data
     preprocessor's colour conversion and normalisation, the classifier, and
-    the sigmoid of ``AUHead.predict``."""
+    the sigmoid of ``AUHead.predict``; with an
+    :class:`AUOccurrenceIntensityHead`, also its intensity head's 0-5
+    intensities."""
 
     def __init__(self, model: nn.Module, spec_keys: Sequence[str]) -> None:
         super().__init__()
@@ -73,11 +78,13 @@ class ExportedAUModel(nn.Module):
                 'export needs an AUDataPreprocessor with mean and std, got '
                 f'{type(pre).__name__}'
             )
-        if not isinstance(model.head, AUHead):
+        if not isinstance(model.head, (AUHead, AUOccurrenceIntensityHead)):
             raise ValueError(
-                'export writes AU occurrence probabilities (AUHead); this '
-                f'model has {type(model.head).__name__}'
+                'export writes AU occurrence probabilities (AUHead or '
+                'AUOccurrenceIntensityHead); this model has '
+                f'{type(model.head).__name__}'
             )
+        self.intensity = isinstance(model.head, AUOccurrenceIntensityHead)
         self.model = model
         self.spec_keys = list(spec_keys)
         channels = pre.mean.shape[0]
@@ -92,7 +99,16 @@ class ExportedAUModel(nn.Module):
         x = (crop[:, self.order] - self.mean) / self.std
         weights = dict(zip(self.spec_keys, geo_weights))
         logits = self.model(x, mode='tensor', geo_weights=weights)
+        if self.intensity:
+            logits, raw = logits
+            intensities = self.model.head.intensity.intensities(raw)
+            return torch.sigmoid(logits), intensities
         return torch.sigmoid(logits)
+
+    @property
+    def output_names(self) -> List[str]:
+        """The graph's outputs, in the order of :meth:`forward`'s."""
+        return [OUTPUT] + ([INTENSITY_OUTPUT] if self.intensity else [])
 
 
 def parse_args(argv=None):
@@ -192,7 +208,7 @@ def export(config: str, checkpoint: str, out: str, opset=DEFAULT_OPSET):
     wrapper = ExportedAUModel(model, keys).eval()
     crop, weights = example_inputs(meta, batch=2)
     names = meta.input_names
-    dynamic = {n: {0: 'batch'} for n in names + [OUTPUT]}
+    dynamic = {n: {0: 'batch'} for n in names + wrapper.output_names}
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp = out + '.tmp'
     with torch.no_grad(), warnings.catch_warnings():
@@ -206,7 +222,7 @@ def export(config: str, checkpoint: str, out: str, opset=DEFAULT_OPSET):
             tmp,
             dynamo=False,
             input_names=names,
-            output_names=[OUTPUT],
+            output_names=wrapper.output_names,
             dynamic_axes=dynamic,
             opset_version=opset,
             do_constant_folding=True,
@@ -226,14 +242,23 @@ def export(config: str, checkpoint: str, out: str, opset=DEFAULT_OPSET):
 
 
 def verify(wrapper, out: str, tolerance: float, batch: int = 3) -> float:
-    """Largest |onnxruntime - PyTorch| of the probabilities, on random inputs
-    of ``batch`` samples (another batch size than the traced one)."""
+    """Largest |onnxruntime - PyTorch| of the probabilities (and
+    intensities), on random inputs of ``batch`` samples (another batch size
+    than the traced one)."""
     runtime = ONNXAUModel(out)
     crop, weights = example_inputs(runtime.meta, batch, seed=1)
     with torch.no_grad():
-        want = wrapper(crop, *weights).numpy()
-    got = runtime(crop.numpy(), dict(zip(runtime.meta.geo_specs, weights)))
-    return float(np.abs(got - want).max())
+        want = wrapper(crop, *weights)
+    want = want if isinstance(want, tuple) else (want,)
+    geo = dict(zip(runtime.meta.geo_specs, weights))
+    got = runtime(crop.numpy(), geo)
+    diff = float(np.abs(got - want[0].numpy()).max())
+    if wrapper.intensity:
+        feeds = {k: v.numpy() for k, v in geo.items()}
+        feeds[CROP_INPUT] = crop.numpy()
+        (levels,) = runtime.session.run([INTENSITY_OUTPUT], feeds)
+        diff = max(diff, float(np.abs(levels - want[1].numpy()).max()))
+    return diff
 
 
 def main(argv=None) -> int:
@@ -248,7 +273,7 @@ def main(argv=None) -> int:
         diff = verify(wrapper, args.out, args.tolerance)
         ok = diff <= args.tolerance
         print(
-            f'onnxruntime vs PyTorch: max abs probability difference '
+            f'onnxruntime vs PyTorch: max abs output difference '
             f'{diff:.2e} ({"ok" if ok else "above"} {args.tolerance:g})'
         )
         return 0 if ok else 1

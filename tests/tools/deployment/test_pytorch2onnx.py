@@ -149,3 +149,79 @@ def test_onnxruntime_matches_pytorch_on_real_faces(exported, real_faces):
 def test_a_missing_checkpoint_is_named(tool, tmp_path):
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
         tool.main([CONFIG, str(tmp_path / 'nothing.pth'), '--out', 'x.onnx'])
+
+
+# Models with the joint occurrence + intensity head: regression and ordinal.
+INTENSITY_CONFIGS = (
+    'configs/geocnn-int_synthau_demo.py',
+    'configs/geocnn-int-ordinal_synthau_demo.py',
+)
+# Largest |onnxruntime - PyTorch| of an AU intensity (0-5) allowed.
+INTENSITY_TOLERANCE = 5e-5
+
+
+@pytest.fixture(scope='module', params=INTENSITY_CONFIGS)
+def exported_joint(request, tool, tmp_path_factory):
+    """A joint demo model whose outputs spread over their scales (both
+    heads re-drawn at a larger scale), saved and exported."""
+    cfg = Config.fromfile(request.param)
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        model.head.occurrence.fc.weight.normal_(0, 1)
+        model.head.intensity.fc.weight.normal_(0, 3)
+        model.head.intensity.fc.bias.fill_(2.5)
+    root = tmp_path_factory.mktemp('export_joint')
+    ckpt = root / 'joint.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    out = root / 'joint.onnx'
+    argv = [request.param, str(ckpt), '--out', str(out), '--verify']
+    assert tool.main(argv) == 0
+    return model, out
+
+
+def test_a_joint_model_exports_its_intensities(exported_joint, real_faces):
+    """A second graph output, ``intensities``, matches the intensity head's
+    pred_intensity on real faces; the probabilities stay the first."""
+    model, out = exported_joint
+    proto = onnx.load(str(out))
+    assert [o.name for o in proto.graph.output] == [
+        'probabilities',
+        'intensities',
+    ]
+    runtime = ONNXAUModel(str(out))
+    init_default_scope('mmpretrain')
+    pipeline = Compose(runtime.meta.pipeline)
+    samples = []
+    for face in real_faces:
+        h, w = face.crop.shape[:2]
+        samples.append(
+            pipeline(
+                dict(
+                    img=face.crop,
+                    face_surface=face.surface,
+                    img_shape=(h, w),
+                    ori_shape=(h, w),
+                )
+            )
+        )
+    crops = np.stack([s['inputs'].numpy() for s in samples]).astype('f4')
+    feeds = {'crop': crops}
+    for key in runtime.meta.geo_specs:
+        feeds[key] = np.stack(
+            [np.asarray(s['data_samples'].geo_weights[key]) for s in samples]
+        ).astype('f4')
+    probs, levels = runtime.session.run(None, feeds)
+    with torch.no_grad():
+        data = model.data_preprocessor(pseudo_collate(samples), False)
+        outputs = model(**data, mode='predict')
+    want = torch.stack([o.pred_intensity for o in outputs]).numpy()
+    assert levels.shape == want.shape == (3, 15)
+    assert want.max() - want.min() > 1  # spread out: a test that can fail
+    assert 0 <= levels.min() and levels.max() <= 5
+    difference = np.abs(levels - want).max()
+    print(f'max |onnxruntime - PyTorch| of intensities: {difference:.2e}')
+    assert difference <= INTENSITY_TOLERANCE, difference
+    scores = torch.stack([o.pred_score for o in outputs]).numpy()
+    np.testing.assert_allclose(probs, scores, atol=TOLERANCE)
