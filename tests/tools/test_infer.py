@@ -1,6 +1,7 @@
 """tools/infer.py as a user runs it (in a subprocess): many inputs into an
 output folder, resume, shards, workers, strict checkpoints, bad numbers,
-and a console that shows our lines only."""
+a console that shows our lines only, and the demo models exported to ONNX
+in onnxruntime writing the CSVs of PyTorch (intensities included)."""
 
 import csv
 import os
@@ -261,3 +262,202 @@ def test_the_console_shows_our_lines_only(model, astronaut_bgr, tmp_path):
     # The registries are found from MMEngine's default scope: no fallback
     # warning even when verbose.
     assert 'Failed to search registry' not in loud.stdout + loud.stderr
+
+
+# One unit of the CSV's last digit (4 decimals): the backends' outputs
+# differ by float rounding (1e-5 at most, tests/apis/test_au_onnx_network.py)
+# and may round to neighbouring 4-decimal values.
+CSV_TOLERANCE = 1e-4 + 1e-9
+
+
+@pytest.fixture(scope='module')
+def backends(tmp_path_factory):
+    """``backends(kind)``: the demo model (``occurrence`` only, or the
+    ``joint`` occurrence + intensity one) with spread random weights: its
+    PyTorch arguments, and those of the same network exported to ONNX
+    (made once per kind)."""
+    pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnx')
+    from tests.fixtures.demo_models import (
+        DEMO,
+        JOINT_DEMO,
+        export_demo_model,
+        save_demo_model,
+    )
+
+    made = {}
+
+    def get(kind):
+        if kind not in made:
+            config = {'occurrence': DEMO, 'joint': JOINT_DEMO}[kind]
+            root = tmp_path_factory.mktemp(kind)
+            config, checkpoint = save_demo_model(config, root)
+            onnx = str(root / 'demo.onnx')
+            export_demo_model(config, checkpoint, onnx)
+            made[kind] = (
+                ['--config', config, '--checkpoint', checkpoint],
+                ['--backend', 'onnxruntime', '--model', onnx],
+            )
+        return made[kind]
+
+    return get
+
+
+@pytest.fixture(scope='module')
+def mixed_inputs(tmp_path_factory, astronaut_bgr):
+    """A short video of a moving face with a frame without one, and a
+    folder of images (a face, a blank, the mirrored face)."""
+    root = tmp_path_factory.mktemp('mixed')
+    face = cv2.resize(astronaut_bgr, (320, 320))
+    writer = cv2.VideoWriter(
+        str(root / 'clip.avi'),
+        cv2.VideoWriter_fourcc(*'MJPG'),
+        25.0,
+        (320, 320),
+    )
+    for i in range(4):
+        writer.write(
+            np.full_like(face, 90) if i == 2 else np.roll(face, 5 * i)
+        )
+    writer.release()
+    folder = root / 'stills'
+    folder.mkdir()
+    for i, img in enumerate(
+        (face, np.full_like(face, 90), np.ascontiguousarray(face[:, ::-1]))
+    ):
+        cv2.imwrite(str(folder / f'{i}.png'), img)
+    return root
+
+
+def assert_same_rows(a, b):
+    """The rows of two CSVs agree: every cell equal, AU probabilities and
+    intensities within CSV_TOLERANCE (a presence may differ only where
+    the probability sits at the threshold)."""
+    assert list(a[0]) == list(b[0]) and len(a) == len(b)
+    for ra, rb in zip(a, b):
+        for key, value in ra.items():
+            if value and key.endswith(('_p', '_r')):
+                assert abs(float(value) - float(rb[key])) <= CSV_TOLERANCE
+            elif value and key.endswith('_c') and value != rb[key]:
+                p = float(ra[key[:-2] + '_p'])
+                assert abs(p - 0.5) <= CSV_TOLERANCE, key
+            else:
+                assert value == rb[key], key
+
+
+@pytest.mark.parametrize('kind', ['occurrence', 'joint'])
+def test_onnxruntime_writes_the_csvs_of_pytorch(
+    backends, kind, mixed_inputs, tmp_path
+):
+    from mmengine.config import Config
+
+    from geoconv_mm.apis import au_column_groups, au_csv_columns
+
+    torch_args, onnx_args = backends(kind)
+    outs = {}
+    for name, args in (('pytorch', torch_args), ('onnxruntime', onnx_args)):
+        outs[name] = tmp_path / name
+        res = run(
+            [
+                mixed_inputs / 'clip.avi',
+                mixed_inputs / 'stills',
+                *args,
+                '--device',
+                'cpu',
+                '--out-dir',
+                outs[name],
+            ]
+        )
+        assert res.returncode == 0, res.stderr
+    au_ids = Config.fromfile(str(DEMO)).test_dataloader.dataset.au_ids
+    names = [f'AU{a:02d}' for a in au_ids]
+    groups = au_column_groups(True, kind == 'joint')
+    for csv_name, statuses in (
+        ('clip.csv', ['ok', 'ok', 'no_face', 'ok']),
+        ('stills.csv', ['ok', 'no_face', 'ok']),
+    ):
+        want = read(outs['pytorch'] / csv_name)
+        got = read(outs['onnxruntime'] / csv_name)
+        assert [r['status'] for r in got] == statuses
+        assert list(got[0]) == au_csv_columns(names, groups)
+        assert_same_rows(want, got)
+        if kind == 'joint':
+            levels = [
+                float(r[f'{n}_r'])
+                for r in got
+                if r['success'] == '1'
+                for n in names
+            ]
+            assert min(levels) >= 0 and max(levels) <= 5
+            assert max(levels) - min(levels) > 1
+        else:
+            assert not [c for c in got[0] if c.endswith('_r')]
+
+
+def test_onnxruntime_workers_and_pictures(backends, mixed_inputs, tmp_path):
+    """The exported joint model in shared and replicated workers gives the
+    rows of one process; one input's plot and annotated frames."""
+    _, onnx_args = backends('joint')
+    ref = tmp_path / 'ref'
+    clip = mixed_inputs / 'clip.avi'
+    assert run([clip, *onnx_args, '--out-dir', ref]).returncode == 0
+    for network in ('shared', 'replicated'):
+        out = tmp_path / network
+        res = run(
+            [clip, *onnx_args, '--out-dir', out, '--workers', 1]
+            + ['--network', network]
+        )
+        assert res.returncode == 0, res.stderr
+        assert_same_rows(read(ref / 'clip.csv'), read(out / 'clip.csv'))
+    plot, shown = tmp_path / 'aus.png', tmp_path / 'shown'
+    res = run(
+        [clip, *onnx_args, '--out', tmp_path / 'one.csv']
+        + ['--plot-out', plot, '--show-out', shown]
+    )
+    assert res.returncode == 0, res.stderr
+    assert 'occurrence and intensity' in res.stdout.splitlines()[0]
+    image = cv2.imread(str(plot))
+    assert image is not None and image.shape[1] > image.shape[0]
+    assert len(list(shown.glob('*.jpg'))) == 4
+
+
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['--backend', 'onnxruntime'], 'needs --model'),
+        (['--model', 'm.onnx'], 'needs --config'),
+        (['--config', 'c.py', '--model', 'm.onnx'], 'needs --checkpoint'),
+        (
+            ['--config', 'c.py', '--checkpoint', 'w.pth', '--model', 'm'],
+            '--model is for --backend onnxruntime',
+        ),
+        (
+            ['--backend', 'onnxruntime', '--model', 'm', '--config', 'c.py'],
+            '--config is for the pytorch backend',
+        ),
+        (
+            ['--backend', 'onnxruntime', '--model', 'm', '--compile'],
+            '--compile is for the pytorch backend',
+        ),
+        (
+            ['--backend', 'onnxruntime', '--model', 'm', '--non-strict'],
+            '--non-strict is for the pytorch backend',
+        ),
+    ],
+)
+def test_each_backend_takes_its_own_sources(argv, message, capsys):
+    from tools.infer import parse_args
+
+    with pytest.raises(SystemExit) as exc:
+        parse_args(['a.mp4', '--out', 'x.csv', *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    args = parse_args(
+        ['a.mp4', '--out', 'x.csv', '--backend', 'onnxruntime']
+        + ['--model', 'm.onnx', '--threads', '2']
+    )
+    assert (args.backend, args.model, args.config) == (
+        'onnxruntime',
+        'm.onnx',
+        None,
+    )
