@@ -1,5 +1,6 @@
 """Throughput of AU inference: frames/s and faces/s of the whole pipeline, the
-model's forward alone, the cost per face, and the one-face detection paths.
+model's forward alone, the cost per face, the detection paths, and
+onnxruntime against PyTorch.
 
 The whole pipeline is face detection and mesh (FacePipeline), alignment,
 geodesic weights for every GeoConv layer, packing and the batched forward pass;
@@ -13,28 +14,38 @@ fixed 720 x 1280 canvas, so the detector's share is the same for every count),
 alternated over ``--rounds``, and fits seconds per frame = fixed + per-face
 x faces: a cost that grows linearly leaves small residuals.
 
-``--compare-previous`` alternates, over ``--rounds``, on the same frames of a
+``--compare-paths`` alternates, over ``--rounds``, on the same frames of a
 one-face video, the default video path (the default detector, MediaPipe's
 full-range detector tiled with MTCNN behind it, on key frames; each face
-tracked from its previous mesh between them) with the
-one-face path it replaced (``WholeImageDetector``: the face mesh's own
-short-range detector on the whole frame, one face), and prints their frames/s
-ratios in wall and CPU time; the full detection on every frame (as for still
-images), tiled and in one pass, runs alongside to show what key frames and
-tiles cost. Every figure is printed with the load average at the time it was
-taken: on a busy machine compare only figures from the same run.
+tracked from its previous mesh between them) with the one-face path
+(``WholeImageDetector``: the face mesh's own short-range detector on the
+whole frame, one face), and prints their frames/s ratios in wall and CPU
+time; the full detection on every frame (as for still images), tiled and in
+one pass, runs alongside to show what key frames and tiles cost.
+
+``--compare-backends`` exports the model to ONNX
+(``tools/deployment/pytorch2onnx.py``, run as a user runs it) and alternates,
+over ``--rounds``, the onnxruntime backend with the PyTorch one on the CPU:
+the network alone on the same packed faces, and the whole pipeline on the
+one-face frames; it prints their frames/s ratios and the largest difference
+of their outputs.
+
+Every figure is printed with the load average at the time it was taken: on
+a busy machine compare only figures from the same run.
 
 Example:
     python tools/benchmarks/benchmark_inference.py \\
         configs/geocnn_synthau_demo.py --frames 32 --faces 1 2 4 8 \\
-        --compare-previous --rounds 3
+        --compare-paths --compare-backends --rounds 3
 """
 
 import argparse
 import json
 import os
 import os.path as osp
+import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Sequence
 
@@ -43,15 +54,15 @@ import numpy as np
 from geoconv_mm.face.detectors import default_detector_config
 from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
 
-#: One-face paths of ``--compare-previous``: (FacePipeline keywords, whether
+#: Detection paths of ``--compare-paths``: (FacePipeline keywords, whether
 #: the frames are fed as a video). First the default path on a video (the
 #: default detector on key frames; each face tracked from its previous mesh
 #: between them), then the same detector on every frame (how still images
 #: are treated), MediaPipe's full-range detector in one pass (no tiles, no
 #: MTCNN: faces under about a tenth of the frame's side are missed) to show
-#: the share of the tiles and of MTCNN, and last the one-face path it
-#: replaced (the face mesh's own short-range detector on the whole frame,
-#: one face).
+#: the share of the tiles and of MTCNN, and last the one-face path, the
+#: baseline of the ratios (the face mesh's own short-range detector on the
+#: whole frame, one face).
 PATHS = {
     'every face, video (key frames)': (
         dict(detector=default_detector_config()),
@@ -72,6 +83,11 @@ PATHS = {
 }
 CANVAS = (720, 1280)
 FACE_SIDE = 200
+EXPORT_TOOL = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))),
+    'deployment',
+    'pytorch2onnx.py',
+)
 
 
 def parse_args(argv=None):
@@ -93,9 +109,16 @@ def parse_args(argv=None):
         help='faces per frame of the multi-face runs (1-8), e.g. 1 2 4 8',
     )
     parser.add_argument(
-        '--compare-previous',
+        '--compare-paths',
         action='store_true',
-        help='alternate the default and the one-face path on one-face frames',
+        help='alternate the default video path with the one-face path '
+        '(and full detection on every frame) on one-face video frames',
+    )
+    parser.add_argument(
+        '--compare-backends',
+        action='store_true',
+        help='export the model to ONNX and alternate onnxruntime with '
+        'PyTorch on the CPU (network alone and whole pipeline)',
     )
     parser.add_argument(
         '--detect-every',
@@ -323,7 +346,7 @@ def multi_face(args, inferencer, sync) -> dict:
     return result
 
 
-def compare_previous(args, frames, sync, default) -> dict:
+def compare_paths(args, frames, sync, default) -> dict:
     """Alternated runs of every path in :data:`PATHS` on the same one-face
     video frames."""
     names = list(PATHS)
@@ -358,10 +381,10 @@ def compare_previous(args, frames, sync, default) -> dict:
             )
     ratios = {}
     for field, unit in (('fps', 'wall'), ('cpu_fps', 'CPU')):
-        previous = [x[field] for x in runs if x['path'] == names[-1]]
+        baseline = [x[field] for x in runs if x['path'] == names[-1]]
         for name in names[:-1]:
             mine = [x[field] for x in runs if x['path'] == name]
-            paired = [a / b for a, b in zip(mine, previous)]
+            paired = [a / b for a, b in zip(mine, baseline)]
             ratios.setdefault(name, {})[field] = dict(
                 ratio=float(np.median(paired)), rounds=paired
             )
@@ -380,6 +403,128 @@ def compare_previous(args, frames, sync, default) -> dict:
         cpu_ratio=ratios[names[0]]['cpu_fps']['ratio'],
         ratios=ratios,
     )
+
+
+def export_onnx(args, inferencer, folder: str) -> str:
+    """The PyTorch network's weights exported to ``folder/model.onnx`` by
+    ``tools/deployment/pytorch2onnx.py``."""
+    import torch
+
+    checkpoint = osp.join(folder, 'weights.pth')
+    torch.save(
+        dict(
+            state_dict=inferencer.model.state_dict(),
+            meta=dict(dataset_meta=dict(au_ids=inferencer.au_ids)),
+        ),
+        checkpoint,
+    )
+    out = osp.join(folder, 'model.onnx')
+    done = subprocess.run(
+        [sys.executable, EXPORT_TOOL, args.config, checkpoint, '--out', out],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        tail = done.stderr.strip().splitlines()[-1:] or ['(no message)']
+        sys.exit(f'the ONNX export failed: {tail[0]}')
+    return out
+
+
+def _largest_difference(a, b) -> float:
+    """Largest |a - b| over the outputs both have."""
+    return max(
+        float(np.abs(x - y).max())
+        for x, y in zip(a, b)
+        if x is not None and y is not None
+    )
+
+
+def compare_backends(args, torch_inferencer, frames) -> dict:
+    """onnxruntime against PyTorch on the CPU, alternated: the network alone
+    on the same packed faces, then the whole pipeline."""
+    from geoconv_mm.apis import AUInferencer
+
+    if torch_inferencer.device.type != 'cpu':
+        sys.exit('--compare-backends compares on the CPU: add --device cpu')
+    with tempfile.TemporaryDirectory() as folder:
+        path = export_onnx(args, torch_inferencer, folder)
+        onnx_inferencer = AUInferencer(
+            backend='onnxruntime',
+            model=path,
+            device='cpu',
+            batch_size=args.batch_size,
+            detect_every=args.detect_every,
+        )
+    inferencers = {'pytorch': torch_inferencer, 'onnxruntime': onnx_inferencer}
+    samples = [s for f in frames for _, s in torch_inferencer.preprocess(f)]
+
+    def network(inf):
+        outputs = [
+            inf.predict_batch(samples[i : i + args.batch_size])
+            for i in range(0, len(samples), args.batch_size)
+        ]
+        return [
+            None
+            if outputs[0][k] is None
+            else np.concatenate([o[k] for o in outputs])
+            for k in range(len(outputs[0]))
+        ]
+
+    # Also the warm-up.
+    outputs = {name: network(inf) for name, inf in inferencers.items()}
+    difference = _largest_difference(*outputs.values())
+    for inf in inferencers.values():
+        list(inf.iter_predictions(frames[: args.batch_size]))
+    runs = []
+    for r in range(args.rounds):
+        names = list(inferencers) if r % 2 == 0 else list(inferencers)[::-1]
+        for stage in ('network', 'pipeline'):
+            for name in names:
+                inf, avg = inferencers[name], load()
+                start, cpu = time.perf_counter(), time.process_time()
+                if stage == 'network':
+                    network(inf)
+                    count = len(samples)
+                else:
+                    count = len(list(inf.iter_predictions(frames)))
+                seconds = time.perf_counter() - start
+                cpu = time.process_time() - cpu
+                run = dict(
+                    backend=name,
+                    stage=stage,
+                    round=r,
+                    fps=count / seconds,
+                    cpu_fps=count / cpu,
+                    load=avg,
+                )
+                runs.append(run)
+                print(
+                    f'{stage:8s} {name:11s} round {r}: {run["fps"]:8.2f} '
+                    f'faces/s {run["cpu_fps"]:8.2f} faces/CPU-s (load {avg})'
+                )
+    result = dict(max_abs_output_difference=difference, runs=runs)
+    for stage in ('network', 'pipeline'):
+        by = {
+            name: [
+                x['fps']
+                for x in runs
+                if x['backend'] == name and x['stage'] == stage
+            ]
+            for name in inferencers
+        }
+        paired = [a / b for a, b in zip(by['onnxruntime'], by['pytorch'])]
+        result[stage] = dict(
+            median_fps={n: float(np.median(v)) for n, v in by.items()},
+            ratio=float(np.median(paired)),
+            rounds=paired,
+        )
+        print(
+            f'{stage} onnxruntime / pytorch: {np.median(paired):.3f} '
+            f'(median of {len(paired)} same-round ratios '
+            f'{", ".join(f"{p:.3f}" for p in paired)})'
+        )
+    print(f'largest |onnxruntime - pytorch| of the outputs: {difference:.1e}')
+    return result
 
 
 def main(argv=None):
@@ -408,13 +553,15 @@ def main(argv=None):
     result.update(base_figures(args, inferencer, frames, sync))
     if args.faces:
         result['multi_face'] = multi_face(args, inferencer, sync)
-    if args.compare_previous:
-        result['compare_previous'] = compare_previous(
+    if args.compare_paths:
+        result['compare_paths'] = compare_paths(
             args, make_video_frames(args.frames), sync, inferencer
         )
-        result['compare_previous']['detect_every'] = (
+        result['compare_paths']['detect_every'] = (
             inferencer.schedule.detect_every
         )
+    if args.compare_backends:
+        result['compare_backends'] = compare_backends(args, inferencer, frames)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = args.out + '.tmp'
     with open(tmp, 'w') as f:

@@ -1,6 +1,8 @@
 """Where the AU network's CPU time goes, and what keeps its outputs and runs
 faster: frames/s of each config's network alone and of the whole pipeline,
-for the forward variants of :class:`geoconv_mm.apis.TorchAUNetwork`.
+for the forward variants of :class:`geoconv_mm.apis.TorchAUNetwork` and,
+with ``--onnxruntime``, the same network exported to ONNX and run by
+:class:`geoconv_mm.apis.ONNXAUNetwork`.
 
 For every config (by default the paper's BP4D GeoCNN, VGG-19 with a GeoConv
 branch at 224 px, and the quick-start demo at 112 px) it
@@ -13,11 +15,15 @@ branch at 224 px, and the quick-start demo at 112 px) it
    ``nchw, 1 thread`` and ``channels_last, 1 thread`` (the share of a
    replicated worker on two cores), and ``compiled`` with ``--compile``
    (channels_last under :func:`torch.compile`; its compilation is not
-   timed). Each variant's largest probability difference from ``nchw`` is
-   printed: a variant that changes the outputs beyond float rounding is
-   flagged;
+   timed), and ``onnxruntime`` and ``onnxruntime, 1 thread`` with
+   ``--onnxruntime`` (the network exported by
+   ``tools/deployment/pytorch2onnx.py``, run as a user runs it; the export
+   is not timed). Each variant's largest probability difference from
+   ``nchw`` is printed: a variant that changes the outputs beyond float
+   rounding is flagged;
 3. times the whole pipeline (faces, meshes, weights, network) with the
-   default network and with ``nchw``, alternated likewise.
+   default network, with ``nchw`` and, with ``--onnxruntime``, with
+   onnxruntime, alternated likewise.
 
 Every figure is printed with the load average when it was taken; compare
 only figures of one run.
@@ -30,7 +36,10 @@ Example:
 import argparse
 import copy
 import os
+import os.path as osp
+import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List
 
@@ -49,8 +58,16 @@ VARIANTS = {
     'channels_last, 1 thread': (True, 1, False),
     'compiled': (True, None, True),
 }
+#: onnxruntime variants of ``--onnxruntime``: intra-op threads, or None for
+#: onnxruntime's default of one per core.
+ONNX_VARIANTS = {'onnxruntime': None, 'onnxruntime, 1 thread': 1}
 #: Probabilities may move by float rounding only.
 TOLERANCE = 1e-4
+EXPORT_TOOL = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))),
+    'deployment',
+    'pytorch2onnx.py',
+)
 
 
 def parse_args(argv=None):
@@ -63,6 +80,11 @@ def parse_args(argv=None):
         '--compile',
         action='store_true',
         help='add the torch.compile variant (compiles for minutes)',
+    )
+    parser.add_argument(
+        '--onnxruntime',
+        action='store_true',
+        help='add the network exported to ONNX, run by onnxruntime',
     )
     parser.add_argument(
         '--no-pipeline',
@@ -118,9 +140,9 @@ class Variant:
             else torch.contiguous_format
         )
         self.net._forward = (
-            torch.compile(self.net._forward_scores, dynamic=True)
+            torch.compile(self.net._forward_outputs, dynamic=True)
             if compiled
-            else self.net._forward_scores
+            else self.net._forward_outputs
         )
         self.threads = threads
         assert isinstance(self.net, TorchAUNetwork)
@@ -134,12 +156,55 @@ class Variant:
         try:
             return np.concatenate(
                 [
-                    self.net.predict(samples[i : i + batch_size])
+                    self.net.predict(samples[i : i + batch_size]).probabilities
                     for i in range(0, len(samples), batch_size)
                 ]
             )
         finally:
             torch.set_num_threads(default)
+
+
+class ONNXVariant:
+    """The network exported to ONNX, in onnxruntime on the CPU with
+    ``threads`` intra-op threads (None: one per core)."""
+
+    def __init__(self, path, threads):
+        from geoconv_mm.apis import ONNXAUNetwork
+
+        self.net = ONNXAUNetwork(path, device='cpu', threads=threads)
+
+    def predict(self, samples, batch_size) -> np.ndarray:
+        return np.concatenate(
+            [
+                self.net.predict(samples[i : i + batch_size]).probabilities
+                for i in range(0, len(samples), batch_size)
+            ]
+        )
+
+
+def export_onnx(config, inferencer, folder) -> str:
+    """The PyTorch network's weights exported to ``folder/model.onnx`` by
+    ``tools/deployment/pytorch2onnx.py``."""
+    import torch
+
+    checkpoint = osp.join(folder, 'weights.pth')
+    torch.save(
+        dict(
+            state_dict=inferencer.model.state_dict(),
+            meta=dict(dataset_meta=dict(au_ids=inferencer.au_ids)),
+        ),
+        checkpoint,
+    )
+    out = osp.join(folder, 'model.onnx')
+    done = subprocess.run(
+        [sys.executable, EXPORT_TOOL, config, checkpoint, '--out', out],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        tail = done.stderr.strip().splitlines()[-1:] or ['(no message)']
+        sys.exit(f'{config}: the ONNX export failed: {tail[0]}')
+    return out
 
 
 def profile_ops(variant, samples, top=8) -> List[dict]:
@@ -183,6 +248,12 @@ def bench_config(config, args) -> Dict:
     base = inferencer.network
     names = [n for n in VARIANTS if args.compile or not VARIANTS[n][2]]
     variants = {n: Variant(base, *VARIANTS[n]) for n in names}
+    if args.onnxruntime:
+        with tempfile.TemporaryDirectory() as folder:
+            path = export_onnx(config, inferencer, folder)
+            for name, threads in ONNX_VARIANTS.items():
+                variants[name] = ONNXVariant(path, threads)
+        names += list(ONNX_VARIANTS)
     print(
         f'\n{config}: {len(samples)} faces, batch {args.batch_size}, '
         f'{torch.get_num_threads()} threads, front-end '
@@ -259,10 +330,12 @@ def bench_config(config, args) -> Dict:
 
 
 def pipeline_figures(inferencer, variants, frames, args) -> Dict:
-    """Whole-pipeline frames/s with the default network and with nchw,
-    alternated."""
+    """Whole-pipeline frames/s with the default network, with nchw and
+    with onnxruntime (when measured), alternated."""
     default = inferencer.network
     nets = {'default': default, 'nchw': variants['nchw'].net}
+    if 'onnxruntime' in variants:
+        nets['onnxruntime'] = variants['onnxruntime'].net
     runs = []
     for r in range(args.rounds):
         for name in nets if r % 2 == 0 else list(nets)[::-1]:
@@ -282,8 +355,8 @@ def pipeline_figures(inferencer, variants, frames, args) -> Dict:
         for n in nets
     }
     print(
-        f'pipeline median: default {out["default"]:.2f} frames/s, '
-        f'nchw {out["nchw"]:.2f} frames/s'
+        'pipeline median: '
+        + ', '.join(f'{n} {fps:.2f} frames/s' for n, fps in out.items())
     )
     return dict(median_fps=out, runs=runs)
 

@@ -1,5 +1,6 @@
 """A tiny run of the inference benchmark: frames/s and faces/s, the per-face
-fit, and the alternated comparison of the detection paths."""
+fit, the alternated comparison of the detection paths, and onnxruntime
+against PyTorch."""
 
 import json
 import os.path as osp
@@ -47,7 +48,8 @@ def test_group_frames_hold_the_asked_number_of_faces(tool):
 def test_tiny_run_reports_rates_fit_and_ratio(tool, tmp_path, capsys):
     out = tmp_path / 'bench.json'
     argv = [CONFIG, '--frames', '2', '--batch-size', '2', '--faces', '1', '2']
-    argv += ['--compare-previous', '--rounds', '2', '--out', str(out)]
+    argv += ['--compare-paths', '--compare-backends', '--device', 'cpu']
+    argv += ['--rounds', '2', '--out', str(out)]
     assert tool.main(argv) == 0
     result = json.loads(out.read_text())
     # One-face frames: as many faces per second as frames per second.
@@ -71,7 +73,7 @@ def test_tiny_run_reports_rates_fit_and_ratio(tool, tmp_path, capsys):
             'per_face_ms',
             'max_relative_residual',
         }
-    cmp = result['compare_previous']
+    cmp = result['compare_paths']
     assert len(cmp['runs']) == 2 * len(tool.PATHS)
     by = {}
     for r in cmp['runs']:
@@ -87,7 +89,18 @@ def test_tiny_run_reports_rates_fit_and_ratio(tool, tmp_path, capsys):
     assert cmp['cpu_ratio'] == pytest.approx(
         np.median([cpu[list(tool.PATHS)[0]][k] / cpu[last][k] for k in (0, 1)])
     )
+    backends = result['compare_backends']
+    assert backends['max_abs_output_difference'] < 1e-4
+    for stage in ('network', 'pipeline'):
+        fps = {}
+        for r in backends['runs']:
+            if r['stage'] == stage:
+                fps.setdefault(r['backend'], {})[r['round']] = r['fps']
+        assert sorted(fps) == ['onnxruntime', 'pytorch']
+        paired = [fps['onnxruntime'][k] / fps['pytorch'][k] for k in (0, 1)]
+        assert backends[stage]['ratio'] == pytest.approx(np.median(paired))
     printed = capsys.readouterr().out
+    assert 'onnxruntime / pytorch' in printed
     assert 'faces/s' in printed and 'load' in printed
     assert 'ms/face' in printed and f'/ {last}:' in printed
     assert 'frames/CPU-s' in printed and 'CPU ms/frame' in printed

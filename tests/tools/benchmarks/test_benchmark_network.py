@@ -1,5 +1,6 @@
-"""A tiny run of the network benchmark: every variant timed and checked
-against the contiguous layout, the operator profile, the pipeline."""
+"""A tiny run of the network benchmark: every variant (onnxruntime's
+included) timed and checked against the contiguous layout, the operator
+profile, the pipeline."""
 
 import json
 import os.path as osp
@@ -18,12 +19,16 @@ CONFIG = osp.join(ROOT, 'configs', 'geocnn_synthau_demo.py')
 def test_tiny_run_reports_variants_profile_and_pipeline(tmp_path, capsys):
     tool = load_tool(TOOL)
     out = tmp_path / 'net.json'
+    pytest.importorskip('onnxruntime')
     argv = [CONFIG, '--frames', '2', '--batch-size', '2', '--rounds', '2']
+    argv += ['--onnxruntime']
     assert tool.main(argv + ['--out', str(out)]) == 0
     (result,) = json.loads(out.read_text())['results']
     assert result['faces'] == 2
     net = result['network']
-    assert set(net) == {n for n, v in tool.VARIANTS.items() if not v[2]}
+    assert set(net) == {n for n, v in tool.VARIANTS.items() if not v[2]} | set(
+        tool.ONNX_VARIANTS
+    )
     assert net['nchw']['ratio_to_nchw'] == pytest.approx(1.0)
     assert net['nchw']['max_abs_diff'] == 0.0
     for name, fig in net.items():
@@ -36,6 +41,10 @@ def test_tiny_run_reports_variants_profile_and_pipeline(tmp_path, capsys):
     shares = [o['share'] for o in result['ops']]
     assert 0 < sum(shares) <= 1 + 1e-9 and shares == sorted(shares)[::-1]
     assert any('conv' in o['op'] for o in result['ops'])
-    assert set(result['pipeline']['median_fps']) == {'default', 'nchw'}
+    assert set(result['pipeline']['median_fps']) == {
+        'default',
+        'nchw',
+        'onnxruntime',
+    }
     printed = capsys.readouterr().out
     assert 'load' in printed and 'frames/CPU-s' in printed
