@@ -177,3 +177,21 @@ def test_intensity_annotation_and_dataset(tmp_path):
         ds.get_data_info(t)['au_intensities'][0] for t in range(len(ds))
     ] == [0, 1, 2, 3, 4, 5]
     assert all(ds.get_data_info(t)['au_mask'].all() for t in range(len(ds)))
+
+
+def test_an_undecodable_video_is_a_problem_not_the_end(tmp_path):
+    """One subject's video cannot be decoded: the others are prepared, the
+    report names the video, and its labelled frames count as without a
+    video."""
+    root, out = tmp_path / 'DISFA', tmp_path / 'out'
+    make_disfa_tree(root)
+    with open(disfa_video_path(str(root), 'SN003'), 'wb') as fh:
+        fh.write(b'not a video')
+    assert disfa.main([str(root), '--out', str(out), '--no-geometry']) == 0
+    report = json.loads((out / 'prepare_report.json').read_text())
+    (bad,) = report['problems']['unreadable_video']
+    assert bad['file'] == 'Videos_LeftCamera/LeftVideoSN003_comp.avi'
+    assert 'LeftVideoSN003_comp.avi' in bad['reason']
+    assert report['problem_counts']['labels_without_video'] == 4
+    ann = json.loads((out / 'annotations/disfa.json').read_text())
+    assert {e['subject'] for e in ann['data_list']} == {'SN001', 'SN013'}

@@ -19,6 +19,7 @@ Examples::
 import argparse
 import json
 import os.path as osp
+import sys
 
 from geoconv_mm.datasets.synthau import (  # noqa: E501
     SYNTHAU_AU_IDS,
@@ -26,6 +27,7 @@ from geoconv_mm.datasets.synthau import (  # noqa: E501
     generate_synthau,
 )
 from geoconv_mm.datasets.synthau.generator import ANNOTATION, GEOMETRIES
+from geoconv_mm.utils import WorkerStartError
 
 
 def parse_args():
@@ -47,7 +49,17 @@ def parse_args():
     parser.add_argument('--max-yaw', type=float, default=d.max_yaw)
     parser.add_argument('--max-pitch', type=float, default=d.max_pitch)
     parser.add_argument('--max-roll', type=float, default=d.max_roll)
-    return parser.parse_args()
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=None,
+        help='processes that render subjects (default: the cores this '
+        'process may use for a large build, else 1)',
+    )
+    args = parser.parse_args()
+    if args.workers is not None and args.workers < 1:
+        parser.error(f'--workers must be >= 1, got {args.workers}')
+    return args
 
 
 def main():
@@ -63,7 +75,10 @@ def main():
         max_pitch=args.max_pitch,
         max_roll=args.max_roll,
     )
-    build = generate_synthau(args.root, spec)
+    try:
+        build = generate_synthau(args.root, spec, num_workers=args.workers)
+    except WorkerStartError as err:
+        sys.exit(f'generate_synthau.py: {err}')
     with open(osp.join(build, ANNOTATION)) as fh:
         ann = json.load(fh)
     data = ann['data_list']

@@ -99,19 +99,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report = Report('DISFA')
     found = scan_subjects(root, subjects)
     entries, no_label, no_video, short, per_subject = [], [], [], [], {}
+    unreadable = []
     bases = {}
     for subject, item in tqdm(
         found.items(), desc='DISFA: scanning videos and labels', unit='subject'
     ):
-        n_video = (
-            count_video_frames(item['video']) if 'video' in item else None
-        )
         video_rel = (
             osp.relpath(item['video'], root) if 'video' in item else None
         )
+        n_video = None
+        if video_rel is not None:
+            try:
+                n_video = count_video_frames(item['video'])
+            except (OSError, ValueError) as exc:
+                # One video that cannot be decoded is a problem of the
+                # report; its labelled frames count as without a video.
+                unreadable.append(dict(file=video_rel, reason=str(exc)))
         if not item.get('labels'):
             no_label.extend(
-                dict(file=video_rel, frame=t) for t in range(n_video)
+                dict(file=video_rel, frame=t) for t in range(n_video or 0)
             )
             per_subject[subject] = dict(video_frames=n_video, label_frames=0)
             continue
@@ -156,6 +162,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     out_name=f'{subject}/{t:05d}',
                 )
             )
+    report.problem(
+        'unreadable_video', 'videos that cannot be decoded', unreadable
+    )
     report.problem(
         'video_without_labels', 'video frames without labels', no_label
     )

@@ -26,7 +26,10 @@ and labels of a seed are the same in every variant.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
+import glob
 import json
 import os
 import os.path as osp
@@ -536,6 +539,7 @@ def _build_subject(
     """Render one subject's frames, then write its manifest (which marks the
     subject done)."""
     subject = spec.subjects()[index]
+    _remove_partial_files(osp.join(out, 'images', subject))
     renderer = SubjectRenderer(base, spec, index)
     entries, summary = [], []
     for frame in range(spec.images_per_subject):
@@ -549,6 +553,15 @@ def _build_subject(
     atomic_write_json(
         _manifest_path(out, subject), dict(entries=entries, summary=summary)
     )
+
+
+def _remove_partial_files(folder: str) -> None:
+    """A build killed mid-write leaves the temporary files of its atomic
+    writes (``tmp*.tmp.png``, ``tmp*.tmp.npz``); the subject is rebuilt from
+    scratch, so they go."""
+    for path in glob.glob(osp.join(folder, 'tmp*.tmp.*')):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 _WORKER_BASE: Optional[BaseFace] = None
@@ -575,24 +588,15 @@ def _build_in_parallel(
     bar,
 ) -> None:
     """Subjects are independent random streams, so any order of building
-    them gives the same files. Spawned, not forked: a fork copies the
-    caller's thread pools (torch, OpenCV) in whatever state they are, which
-    can deadlock the child."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    them gives the same files. The workers are spawned (``WorkerPool``); a
+    worker that cannot start ends the build with one line."""
+    from geoconv_mm.utils import WorkerPool
 
-    with ProcessPoolExecutor(
-        num_workers,
-        mp_context=multiprocessing.get_context('spawn'),
-        initializer=_init_worker,
-        initargs=(base_path,),
+    task = functools.partial(_build_subject_in_worker, out, spec)
+    with WorkerPool(
+        num_workers, _init_worker, (base_path,), name='SynthAU render'
     ) as pool:
-        futures = [
-            pool.submit(_build_subject_in_worker, out, spec, index)
-            for index in todo
-        ]
-        for future in as_completed(futures):
-            future.result()
+        for _ in pool.imap_unordered(task, todo):
             bar.update(spec.images_per_subject)
 
 

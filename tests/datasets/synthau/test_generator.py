@@ -390,3 +390,58 @@ def test_load_synthau_face_surface_picks_the_mesh(tmp_path):
         LoadSynthAUFaceSurface('fitted')
     with pytest.raises(ValueError, match='differs from the image'):
         LoadSynthAUFaceSurface('recon')(dict(img=img[:50], geo_path=geo))
+
+
+def test_a_rerun_removes_what_a_killed_build_left(tmp_path):
+    """The temporary files of atomic writes interrupted by a kill are gone
+    after the rerun that finishes the build."""
+    spec = SynthAUSpec(seed=4, num_subjects=3, images_per_subject=2)
+    folder = tmp_path / spec.key / 'images' / 'S002'
+    folder.mkdir(parents=True)
+    for name in ('tmpab12cd.tmp.npz', 'tmpxy.tmp.png'):
+        (folder / name).write_bytes(b'partial')
+    build = generate_synthau(str(tmp_path), spec, False, num_workers=1)
+    left = sorted(os.listdir(osp.join(build, 'images', 'S002')))
+    assert left and not [n for n in left if '.tmp.' in n], left
+
+
+def test_render_workers_that_cannot_start_end_the_build_in_one_line(
+    tmp_path,
+):
+    """A base face the workers cannot load: the tool stops with one line
+    naming the cause, instead of hanging or a pool traceback."""
+    import subprocess
+    import sys
+
+    from tests.fixtures.paths import REPO_ROOT
+
+    spec = SynthAUSpec(seed=4, num_subjects=3, images_per_subject=2)
+    build = tmp_path / spec.key
+    build.mkdir()
+    (build / 'base_face.npz').write_bytes(b'not an npz')
+    proc = subprocess.run(
+        [
+            sys.executable,
+            osp.join(
+                REPO_ROOT, 'tools', 'dataset_converters', 'generate_synthau.py'
+            ),
+            '--root',
+            str(tmp_path),
+            '--seed',
+            '4',
+            '--num-subjects',
+            '3',
+            '--images-per-subject',
+            '2',
+            '--workers',
+            '2',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('generate_synthau.py: ') and 'Traceback' not in (
+        proc.stderr
+    ), proc.stderr[-1500:]
