@@ -92,13 +92,14 @@ class AUInferencer:
         batch_size (int): Faces per forward pass.
         face_pipeline (dict, optional): Keyword arguments of
             :class:`geoconv_mm.face.FacePipeline`; ``crop_size`` defaults to
-            the config's ``image_size`` (224) and ``detector`` to MediaPipe's
+            the network's input size (the config's ``image_size``, or the
+            ONNX file's) and ``detector`` to MediaPipe's
             tiled detector with MTCNN behind it for profiles
             (:func:`geoconv_mm.face.default_detector_config`: every face
             of the frame, at full resolution, turned up to 90 degrees).
         au_ids (Sequence[int], optional): AU numbers of the model's outputs;
-            read from the checkpoint's ``dataset_meta`` or the config by
-            default.
+            read from the checkpoint's ``dataset_meta`` (or the ONNX file's
+            metadata), else the config, by default.
         keep_crops (bool): Attach each face's aligned crop to its prediction.
         max_faces (int, optional): Faces per frame, largest first; None
             keeps all (overrides ``face_pipeline['max_faces']``).

@@ -15,8 +15,9 @@ options. It gives
   transform configs that pack a face (loading steps are dropped);
 - ``geo_specs(crop_size)``: the geodesic weights its GeoConv layers read,
   so that the face front-end computes exactly those;
-- ``predict(samples)``: an :class:`~geoconv_mm.apis.au_prediction.
-  AUNetworkOutput` of the samples packed by that pipeline.
+- ``predict(samples)``: the
+  :class:`~geoconv_mm.apis.AUNetworkOutput` of samples packed by that
+  pipeline.
 
 Everything before it (faces, meshes, weights) and after it (thresholds,
 rows) is the same whatever the backend.

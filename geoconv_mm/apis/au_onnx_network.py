@@ -83,6 +83,10 @@ class ONNXAUNetwork:
             default onnxruntime's (one per core).
     """
 
+    #: Every exported model has the probabilities' output (a graph without
+    #: it is refused).
+    predicts_occurrence = True
+
     def __init__(
         self,
         model: Optional[str] = None,
@@ -153,8 +157,6 @@ class ONNXAUNetwork:
     @property
     def threshold(self) -> float:
         return self.model.threshold
-
-    predicts_occurrence = True
 
     @property
     def predicts_intensity(self) -> bool:
