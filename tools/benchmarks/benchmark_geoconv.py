@@ -53,6 +53,7 @@ LAYER_SHAPES = [
     (28, 512, 512),
     (14, 512, 512),
 ]
+CLOCKS = dict(wall=time.perf_counter, thread=time.thread_time)
 # forward: inference; train: fwd+bwd, geo_weight without gradient; train_geo:
 # with.
 CASES = ('forward', 'train', 'train_geo')
@@ -115,6 +116,20 @@ def parse_args(argv=None):
         '--portable',
         action='store_true',
         help='also time the portable PyTorch backend (GEOCONV_BACKEND=torch)',
+    )
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch\'s, one per core)',
+    )
+    parser.add_argument(
+        '--clock',
+        default='wall',
+        choices=['wall', 'thread'],
+        help='wall: elapsed time; thread: CPU time of the calling thread, '
+        'which other load on a shared machine barely changes (needs '
+        '--threads 1 on the CPU)',
     )
     parser.add_argument('--out', default='work_dirs/benchmark_geoconv.json')
     parser.add_argument(
@@ -185,13 +200,13 @@ def make_step(fn, inputs, case):
     return step
 
 
-def time_once(step, device):
+def time_once(step, device, clock=time.perf_counter):
     sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
     sync()
-    start = time.perf_counter()
+    start = clock()
     step()
     sync()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def rounds_for(warmup_s, args):
@@ -228,7 +243,8 @@ def bench_shape(methods, inputs, case, args, autocast):
             # same one.
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 best[name] = min(
-                    best[name], time_once(steps[name], args.device)
+                    best[name],
+                    time_once(steps[name], args.device, CLOCKS[args.clock]),
                 )
     return best, peaks, repeats
 
@@ -239,7 +255,8 @@ def markdown(path):
     portable = any('portable_s' in r for r in result['rows'])
     lines = [
         f'Measured by `{result["command"]}` ({result["device"]}, '
-        f'{result["threads"]} threads, torch {result["torch"]}, load average '
+        f'{result["threads"]} threads, {result["clock"]} clock, '
+        f'torch {result["torch"]}, load average '
         f'{result["load_start"][0]:.2f} at start, {result["load_end"][0]:.2f} '
         'at end).',
         '',
@@ -300,6 +317,12 @@ def main(argv=None):
         # their peak from RSS.
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072')
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.clock == 'thread' and (
+        args.device != 'cpu' or torch.get_num_threads() != 1
+    ):
+        sys.exit('--clock thread measures one CPU thread: add --threads 1')
     if args.device == 'cuda':
         if not torch.cuda.is_available():
             sys.exit('--device cuda: torch sees no GPU')
@@ -442,6 +465,7 @@ def main(argv=None):
         command='python tools/benchmarks/benchmark_geoconv.py '
         + ' '.join(sys.argv[1:] if argv is None else argv),
         device=args.device,
+        clock=args.clock,
         amp=args.amp,
         tf32=args.tf32,
         threads=torch.get_num_threads(),

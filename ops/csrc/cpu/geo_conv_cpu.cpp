@@ -163,12 +163,17 @@ struct TilePlan {
   }
 };
 
-// Column budget of one tile. Every tile streams the group's weight through the GEMM,
-// so a tile needs enough columns (kMinTileColumns) for the GEMM to outweigh that;
-// beyond it, tiles stay small so that the column buffer of each thread stays in
-// cache and the peak memory near plain convolution's.
-constexpr int64_t kTileBytes = int64_t(1) << 20;
-constexpr int64_t kMinTileColumns = 256;
+// Column budget of one tile. Every tile streams the weight through its GEMM (which
+// packs it anew), so a tile needs enough columns for the GEMM to outweigh that;
+// beyond it, tiles stay small so that the column buffer of each thread stays near the
+// cache and the peak memory near plain convolution's. The forward's GEMMs multiply the
+// whole (Og, C/G*K) weight and want wider tiles than the backward's blocked ones
+// (measured single-threaded on the GeoCNN layers, in tools/benchmarks).
+struct TileBudget {
+  int64_t bytes, min_columns;
+};
+constexpr TileBudget kForwardTiles{int64_t(2) << 20, 512};
+constexpr TileBudget kBackwardTiles{int64_t(1) << 20, 256};
 // Below this many tiles per thread, the tile count is rounded up to a multiple of the
 // thread count.
 constexpr int64_t kBalancedTilesPerThread = 8;
@@ -176,9 +181,9 @@ constexpr int64_t kBalancedTilesPerThread = 8;
 // Tiles for columns of `rows` rows. Small maps put whole samples side by side, but
 // keep at least `min_units` units so that each thread gets one.
 TilePlan make_plan(const ConvGeometry& g, int64_t rows, int64_t elem_size,
-                   int64_t min_units) {
-  int64_t t = kTileBytes / std::max<int64_t>(1, rows * elem_size);
-  t = std::max<int64_t>(kMinTileColumns, t);
+                   int64_t min_units, TileBudget budget) {
+  int64_t t = budget.bytes / std::max<int64_t>(1, rows * elem_size);
+  t = std::max<int64_t>(budget.min_columns, t);
   const int64_t P = g.out_pixels();
   if (P >= t) {
     // Equal tiles, a multiple of 16 columns, rather than a ragged last one. When the
@@ -199,16 +204,18 @@ TilePlan make_plan(const ConvGeometry& g, int64_t rows, int64_t elem_size,
   return {per * P, per, 1};
 }
 
-TilePlan make_plan(const ConvGeometry& g, int64_t elem_size) {
-  return make_plan(g, g.col_rows(), elem_size, at::get_num_threads());
+TilePlan make_plan(const ConvGeometry& g, int64_t elem_size, TileBudget budget) {
+  return make_plan(g, g.col_rows(), elem_size, at::get_num_threads(), budget);
 }
 
 // Channels per block of the backward's channel-blocked pass. A block's share of the
-// columns must be tall enough for efficient GEMMs (kMinBlockRows), and there should be
-// several blocks per thread so that a thread slowed by other load does not hold up
-// the rest. The choice depends on the shape only, never on the thread count, so that
-// the weight gradient's summation order is fixed.
-constexpr int64_t kMinBlockRows = 64, kMaxBlockRows = 288, kBlocksWanted = 8;
+// columns must be tall enough for efficient GEMMs (kMinBlockRows), and a group wants
+// kBlocksWanted blocks, enough for two threads to share dynamically: more, smaller
+// blocks would spread over more threads but make the 64-channel layer's GEMMs
+// (64 x 72 weight-gradient blocks) about a fifth slower. The choice depends on the
+// shape only, never on the thread count, so that the weight gradient's summation
+// order is fixed.
+constexpr int64_t kMinBlockRows = 64, kMaxBlockRows = 288, kBlocksWanted = 4;
 
 int64_t block_channels(const ConvGeometry& g) {
   const int64_t K = std::max<int64_t>(1, g.taps()), Cg = g.channels_per_group();
@@ -348,7 +355,7 @@ at::Tensor geo_conv2d_forward_cpu(const at::Tensor& input_, const at::Tensor& we
   const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
   const int64_t Cg = g.channels_per_group(), G = g.groups;
   const int64_t rows = g.col_rows(), HW = g.height * g.width;
-  const TilePlan plan = make_plan(g, input.element_size());
+  const TilePlan plan = make_plan(g, input.element_size(), kForwardTiles);
   // Large maps: work items are (sample, tile); small maps: groups of samples.
   const int64_t work = plan.samples_per_tile == 1 ? g.batch * plan.tiles_per_sample
                                                   : plan.units(g.batch);
@@ -473,7 +480,7 @@ BackwardResult geo_conv2d_backward_cpu(
 
   const int64_t P = g.out_pixels(), K = g.taps(), Og = g.out_channels_per_group();
   const int64_t Cg = g.channels_per_group(), rows = g.col_rows(), HW = g.height * g.width;
-  const TilePlan plan = make_plan(g, input.element_size());
+  const TilePlan plan = make_plan(g, input.element_size(), kBackwardTiles);
   const int64_t units = plan.units(g.batch);
 
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "geo_conv2d_backward_cpu", [&] {
@@ -537,7 +544,7 @@ BackwardResult geo_conv2d_backward_cpu(
     // every element of grad_weight is summed over the tiles in one fixed order, so two
     // runs give bit-identical gradients. Blocks are handed out dynamically.
     const int64_t Cb = block_channels(g), blocks = (Cg + Cb - 1) / Cb;
-    const TilePlan bplan = make_plan(g, Cb * K, input.element_size(), 1);
+    const TilePlan bplan = make_plan(g, Cb * K, input.element_size(), 1, kBackwardTiles);
     std::vector<std::vector<Piece>> tiles;
     for (int64_t u = 0; u < bplan.units(g.batch); ++u)
       for (auto& t : unit_tiles(g, bplan, u)) tiles.push_back(std::move(t));

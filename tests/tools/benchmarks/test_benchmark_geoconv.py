@@ -4,6 +4,7 @@ and case, ratios to conv2d, the self-check's cost and the README table."""
 import json
 
 import pytest
+import torch
 
 from tests.fixtures.tools import load_tool
 
@@ -62,3 +63,20 @@ def test_unknown_case_is_refused(tool, monkeypatch):
     monkeypatch.setenv('MALLOC_MMAP_THRESHOLD_', '131072')
     with pytest.raises(SystemExit, match='unknown'):
         tool.main(['--cases', 'backward', '--shapes', '8:4:4'])
+
+
+def test_thread_clock_needs_one_thread(tool, tmp_path, monkeypatch):
+    monkeypatch.setenv('MALLOC_MMAP_THRESHOLD_', '131072')
+    threads = torch.get_num_threads()
+    try:
+        if threads > 1:
+            with pytest.raises(SystemExit, match='--threads 1'):
+                tool.main(['--clock', 'thread', '--shapes', '8:4:4'])
+        argv = ['--threads', '1', '--clock', 'thread', '--batch', '1']
+        argv += ['--shapes', '8:4:4', '--cases', 'forward', '--repeats', '1']
+        argv += ['--min-repeats', '1', '--out', str(tmp_path / 'b.json')]
+        result = tool.main(argv)
+    finally:
+        torch.set_num_threads(threads)
+    assert result['clock'] == 'thread' and result['threads'] == 1
+    assert result['rows'][0]['geoconv_s'] > 0
