@@ -86,7 +86,7 @@ def check_yaw_edges(edges: Sequence[float]) -> List[float]:
 
 
 def yaw_bin_labels(edges: Sequence[float]) -> List[str]:
-    """Names of the |yaw| bins cut at ``edges`` (degrees): ``0-10``,
+    """Names of the ``|yaw|`` bins cut at ``edges`` (degrees): ``0-10``,
     ``10-25``, ``25+`` for edges (10, 25)."""
     e = [0.0] + check_yaw_edges(edges)
     return [f'{a:g}-{b:g}' for a, b in zip(e[:-1], e[1:])] + [f'{e[-1]:g}+']
@@ -176,7 +176,7 @@ class AUF1Metric(BaseMetric):
             ``AU<index>``.
         collect_device (str): Where results are gathered in distributed runs.
         prefix (str, optional): Key prefix; defaults to ``'au'``.
-        yaw_bins (Sequence[float], optional): |yaw| bin edges in degrees;
+        yaw_bins (Sequence[float], optional): ``|yaw|`` bin edges in degrees;
             ``None`` turns the per-pose report off.
         yaw_key (str): Data sample field holding the yaw: OpenFace's
             ``pose_Ry`` (see :mod:`geoconv_mm.face.head_pose`) by default;
@@ -369,7 +369,7 @@ class AUF1Metric(BaseMetric):
 def format_yaw_table(
     names: Sequence[str], bins: List[Dict[str, object]]
 ) -> str:
-    """Text table: one row per AU, one column per |yaw| bin (F1 in %), a
+    """Text table: one row per AU, one column per ``|yaw|`` bin (F1 in %), a
     mean row and the bins' frame counts."""
     width = max(9, *(len(b['label']) + 2 for b in bins))
     header = f'{"AU":<8}' + ''.join(f'{b["label"]:>{width}}' for b in bins)
