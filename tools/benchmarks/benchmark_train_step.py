@@ -21,6 +21,11 @@ MMEngine's ``compile=True`` does, from the same weights over ``--iters``
 steps, each on a different batch: the losses of every step are compared (the
 run fails beyond ``--loss-rtol``), the step times after the warm-up steps, and
 dynamo's compiled-graph count is reported (it must not grow with the batches).
+The samples carry a dataset pipeline's metainfo (``--metainfo pipeline``): the
+data preprocessor runs inside the compiled ``train_step`` and deep-copies it,
+so dynamo guards on the identity of every sample's frame number and flip
+flag, and recompiles for each new batch; ``--metainfo none`` measures the
+compiled step without them.
 Inductor's random numbers follow eager's (``fallback_random``), so that
 dropout masks agree.
 
@@ -88,22 +93,28 @@ def twin(model, config: str):
 
 
 def make_batch(
-    model, batch_size: int, size: int, device: str, seed: int = 0
+    model,
+    batch_size: int,
+    size: int,
+    device: str,
+    seed: int = 0,
+    metainfo: bool = True,
 ) -> dict:
+    """A ready batch: uint8 images, AU labels, geodesic weights of every spec
+    the model asks for and (``metainfo``) the per-sample metainfo a dataset's
+    pipeline packs: a frame number (a new int object per sample), a flip flag
+    and a path."""
     g = torch.Generator().manual_seed(seed)
     specs = collect_geo_specs(model, (size, size))
     num_aus = model.head.num_aus
     samples = []
     for i in range(batch_size):
-        # The metainfo a dataset's pipeline packs: a frame number (a new int
-        # object per sample), a flip flag and a path.
-        s = DataSample(
-            metainfo=dict(
-                frame=1000 + seed * batch_size + i,
-                flip=bool((seed + i) % 2),
-                img_path=f'frame_{seed}_{i}.png',
-            )
+        meta = dict(
+            frame=1000 + seed * batch_size + i,
+            flip=bool((seed + i) % 2),
+            img_path=f'frame_{seed}_{i}.png',
         )
+        s = DataSample(metainfo=meta if metainfo else None)
         s.set_field(
             torch.randint(0, 2, (num_aus,), generator=g).float(), 'gt_au'
         )
@@ -270,7 +281,12 @@ def compare_compile(args) -> dict:
     steps = args.warmup + args.iters
     for step in range(steps):
         batch = make_batch(
-            model, args.batch_size, args.image_size, args.device, seed=step
+            model,
+            args.batch_size,
+            args.image_size,
+            args.device,
+            seed=step,
+            metainfo=args.metainfo == 'pipeline',
         )
         for name, m, o in (
             ('eager', model, optim),
@@ -354,6 +370,13 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--compile-backend', default='inductor', help='torch.compile backend'
+    )
+    parser.add_argument(
+        '--metainfo',
+        default='pipeline',
+        choices=['pipeline', 'none'],
+        help='--compare compile: samples carry the metainfo a dataset '
+        'pipeline packs (frame, flip, path), or none',
     )
     parser.add_argument('--out', help='write the figures as JSON here')
     return parser.parse_args(argv)

@@ -27,6 +27,8 @@ def test_batches_carry_the_metainfo_of_a_pipeline(tool):
     assert set(a['data_samples'][0].geo_weights) == {
         s.key for s in tool.collect_geo_specs(model, (32, 32))
     }
+    bare = tool.make_batch(model, 2, 32, 'cpu', seed=0, metainfo=False)
+    assert 'frame' not in bare['data_samples'][0]
 
 
 def test_native_and_portable_steps_agree(tool, tmp_path):
@@ -56,3 +58,19 @@ def test_compiled_steps_are_compared_with_eager(tool):
     assert len(result['losses']['eager']) == 3
     assert result['max_loss_rel_diff'] < 1e-4
     assert result['ok'] == (graphs[-1] == graphs[1])
+
+
+def test_the_network_compiles_once_for_all_batches(tool):
+    # Without per-sample metainfo, nothing the guards see changes between
+    # batches: GeoConv's bound context, specs and shapes included.
+    torch._dynamo.reset()
+    result = tool.main(
+        TINY
+        + ['--compare', 'compile', '--iters', '3', '--warmup', '1']
+        + ['--compile-backend', 'aot_eager', '--metainfo', 'none']
+    )
+    graphs = result['graphs_after_step']
+    # The second step adds the optimizer's update with its state, then
+    # nothing changes.
+    assert graphs[2:] == [graphs[1]] * 2, graphs
+    assert result['ok'], result
