@@ -19,6 +19,7 @@ import torch
 from geoconv_mm.ops.onnx_runtime import (
     CROP_INPUT,
     INSTALL_HINT,
+    INTENSITY_OUTPUT,
     OUTPUT,
     ONNXAUModel,
 )
@@ -26,9 +27,6 @@ from geoconv_mm.ops.onnx_runtime import (
 from .au_network import NETWORK_BACKENDS
 from .au_prediction import AUNetworkOutput
 
-#: The graph output of the AU intensities (0-5) of a model with an
-#: intensity head, beside the probabilities' output.
-INTENSITY_OUTPUT = 'intensities'
 _CUDA = 'CUDAExecutionProvider'
 
 

@@ -88,11 +88,17 @@ def _build(spec: WorkerSpec):
     )
 
 
-def _worker(slot: int, spec: WorkerSpec, tasks, results) -> None:
+def _worker(
+    slot: int, spec: WorkerSpec, tasks, results, parent_pid: int
+) -> None:
     """A worker's life: build, report ready, read the inputs it is given.
-    Its stderr is the main process's (filtered there)."""
+    Its stderr is the main process's (filtered there). It ends with the
+    main process, even one killed by SIGKILL."""
+    from geoconv_mm.utils import die_with_parent
+
     from .console import QuietConsole
 
+    die_with_parent(parent_pid)
     try:
         # The filter itself runs in the main process: only the loaders'
         # stdout and MMEngine's logger are quietened here.
@@ -171,7 +177,13 @@ class WorkerPool:
         self.tasks[slot] = self._ctx.Queue()
         proc = self._ctx.Process(
             target=_worker,
-            args=(slot, self.spec, self.tasks[slot], self.results),
+            args=(
+                slot,
+                self.spec,
+                self.tasks[slot],
+                self.results,
+                os.getpid(),
+            ),
             name=f'au-worker-{slot}',
             daemon=True,
         )

@@ -261,10 +261,11 @@ class GeoConv2d(nn.Conv2d):
     depth.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation,
-            groups, bias: As in ``nn.Conv2d``. ``padding`` may be an int, a
-            pair or ``'valid'``/``'same'`` (``'same'`` only where it is
-            symmetric).
+        in_channels (int): As in ``nn.Conv2d``, as are ``out_channels``,
+            ``kernel_size``, ``stride``, ``dilation``, ``groups``, ``bias``,
+            ``device`` and ``dtype``.
+        padding (int | tuple | str): An int, a pair or
+            ``'valid'``/``'same'`` (``'same'`` only where it is symmetric).
         padding_mode (str): Only ``'zeros'``: Eq. 3 treats padding as off the
             surface.
         fallback (str): What to do when no geodesic weights are bound:

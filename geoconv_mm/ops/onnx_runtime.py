@@ -33,6 +33,9 @@ from .geo_spec import GeoSpec
 META_FORMAT = 1
 CROP_INPUT = 'crop'
 OUTPUT = 'probabilities'
+#: The graph output of the AU intensities (0-5) of a model with an
+#: intensity head, beside the probabilities' output.
+INTENSITY_OUTPUT = 'intensities'
 INSTALL_HINT = (
     'onnxruntime is needed to run exported models: '
     'pip install -r requirements/deploy.txt'

@@ -1,7 +1,7 @@
 """Property tests of GeoConv over the whole shape space, against float64
 references.
 
-Every example runs in a forked child (tests/ops/isolation.py): a crash in the
+Every example runs in a forked child (``run_forked``): a crash in the
 kernels fails the test with the example's parameters instead of killing the
 test run. ``GEOCONV_PROPERTY_EXAMPLES`` raises the number of examples (default:
 the CI budget).
@@ -9,6 +9,7 @@ the CI budget).
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import Tuple, Union
 
 import pytest
@@ -18,9 +19,10 @@ from hypothesis import strategies as st
 
 from geoconv_mm.ops import GeoConv2d, geo_conv2d, geo_weight_shape
 from geoconv_mm.ops.reference import geo_conv2d_taps, geo_conv2d_unfold
+from tests.fixtures.processes import run_forked
 
-from .isolation import run_isolated
-
+# Seconds a forked example may run before it counts as hung.
+TIMEOUT = 300.0
 EXAMPLES = int(os.environ.get('GEOCONV_PROPERTY_EXAMPLES', '60'))
 LAYOUTS = ('contiguous', 'channels_last', 'transposed', 'sliced')
 
@@ -189,7 +191,7 @@ PROPERTY = settings(
 @PROPERTY
 @given(cases())
 def test_small_shapes_match_reference(case):
-    run_isolated(check_case, case, label=repr(case))
+    run_forked(partial(check_case, case), TIMEOUT, repr(case))
 
 
 @settings(
@@ -199,7 +201,7 @@ def test_small_shapes_match_reference(case):
 )
 @given(cases(wide=True))
 def test_wide_shapes_match_reference(case):
-    run_isolated(check_case, case, label=repr(case))
+    run_forked(partial(check_case, case), TIMEOUT, repr(case))
 
 
 # Shapes that once crashed the CPU kernels: a cache tile ending partway through
@@ -252,7 +254,7 @@ CRASHED = [
 
 @pytest.mark.parametrize('case', CRASHED, ids=lambda c: f'{c.kernel}-{c.size}')
 def test_shapes_that_crashed(case):
-    run_isolated(check_case, case, label=repr(case))
+    run_forked(partial(check_case, case), TIMEOUT, repr(case))
 
 
 def _check_float32_tiles(case: Case) -> None:
@@ -272,7 +274,7 @@ def _check_float32_tiles(case: Case) -> None:
 def test_shapes_that_crashed_float32(case):
     # float32 halves the element size, so the same shapes split tiles
     # elsewhere.
-    run_isolated(_check_float32_tiles, case, label=repr(case))
+    run_forked(partial(_check_float32_tiles, case), TIMEOUT, repr(case))
 
 
 @pytest.mark.parametrize('geo_grad', [True, False], ids=['geo_grad', 'train'])

@@ -2,6 +2,7 @@
 operator and the float64 loop and tap references, with bounded memory."""
 
 import itertools
+from functools import partial
 
 import pytest
 import torch
@@ -18,8 +19,8 @@ from geoconv_mm.ops.portable import (
     geo_conv2d_portable,
 )
 from geoconv_mm.ops.reference import geo_conv2d_loop, geo_conv2d_taps
+from tests.fixtures.processes import run_forked
 
-from .isolation import run_isolated
 from .precision import (
     chunk_partials,
     emulate,
@@ -27,7 +28,13 @@ from .precision import (
     within_bound,
 )
 from .test_geo_conv import CASES, make
-from .test_geo_conv_properties import EXAMPLES, Case, cases, make_inputs
+from .test_geo_conv_properties import (
+    EXAMPLES,
+    TIMEOUT,
+    Case,
+    cases,
+    make_inputs,
+)
 
 OPS = torch.ops.geoconv_mm
 NAMES = ('output', 'grad input', 'grad weight', 'grad geo_weight', 'grad bias')
@@ -78,11 +85,10 @@ PROPERTY = settings(
 @PROPERTY
 @given(cases())
 def test_float64_matches_native_and_taps_reference(case):
-    run_isolated(
-        check_against_native_and_reference,
-        case,
-        torch.float64,
-        label=repr(case),
+    run_forked(
+        partial(check_against_native_and_reference, case, torch.float64),
+        TIMEOUT,
+        repr(case),
     )
 
 
@@ -93,11 +99,10 @@ def test_float64_matches_native_and_taps_reference(case):
 )
 @given(cases(wide=True))
 def test_float32_matches_native_on_wide_shapes(case):
-    run_isolated(
-        check_against_native_and_reference,
-        case,
-        torch.float32,
-        label=repr(case),
+    run_forked(
+        partial(check_against_native_and_reference, case, torch.float32),
+        TIMEOUT,
+        repr(case),
     )
 
 

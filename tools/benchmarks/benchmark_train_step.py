@@ -21,11 +21,9 @@ MMEngine's ``compile=True`` does, from the same weights over ``--iters``
 steps, each on a different batch: the losses of every step are compared (the
 run fails beyond ``--loss-rtol``), the step times after the warm-up steps, and
 dynamo's compiled-graph count is reported (it must not grow with the batches).
-The samples carry a dataset pipeline's metainfo (``--metainfo pipeline``): the
-data preprocessor runs inside the compiled ``train_step`` and deep-copies it,
-so dynamo guards on the identity of every sample's frame number and flip
-flag, and recompiles for each new batch; ``--metainfo none`` measures the
-compiled step without them.
+The samples carry a dataset pipeline's metainfo (``--metainfo pipeline``,
+as in training) or none (``--metainfo none``); the data preprocessor runs
+eagerly either way, so the metainfo it copies never reaches dynamo's guards.
 Inductor's random numbers follow eager's (``fallback_random``), so that
 dropout masks agree.
 

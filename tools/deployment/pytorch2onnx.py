@@ -43,12 +43,12 @@ from mmengine.runner import load_checkpoint
 import geoconv_mm
 from geoconv_mm.apis.au_front_end import _LOADING_TRANSFORMS
 from geoconv_mm.apis.au_inferencer import config_au_ids
-from geoconv_mm.apis.au_onnx_network import INTENSITY_OUTPUT
 from geoconv_mm.models.data_preprocessors import AUDataPreprocessor
 from geoconv_mm.models.heads import AUHead, AUOccurrenceIntensityHead
 from geoconv_mm.ops import model_geo_specs
 from geoconv_mm.ops.onnx_runtime import (
     CROP_INPUT,
+    INTENSITY_OUTPUT,
     OUTPUT,
     ONNXAUModel,
     ONNXModelMeta,

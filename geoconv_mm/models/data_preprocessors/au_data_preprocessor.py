@@ -139,6 +139,11 @@ class AUDataPreprocessor(BaseDataPreprocessor):
             out[key] = torch.stack(maps).float()
         return out
 
+    # Eager even inside a compiled train_step (MMEngine's compile=True):
+    # cast_data deep-copies every sample's metainfo, and dynamo would guard
+    # on the identity of each frame number and flip flag and recompile for
+    # every batch. The network after it compiles once.
+    @torch.compiler.disable
     def forward(self, data: dict, training: bool = False) -> dict:
         """Preprocess one batch from the dataloader.
 
