@@ -1,9 +1,11 @@
 """The worker pool: a worker that dies while reading an input fails that
 input, a new worker takes its place and the other inputs are done; the
-shared network fills the workers' rows."""
+shared network fills the workers' rows; workers end with a main process
+killed by SIGKILL."""
 
 import csv
 import os
+import signal
 from dataclasses import dataclass
 
 import cv2
@@ -22,6 +24,13 @@ from geoconv_mm.apis.inference_run import (  # noqa: E402
 from geoconv_mm.apis.inference_workers import (  # noqa: E402
     WorkerPool,
     WorkerSpec,
+)
+from tests.fixtures.processes import (  # noqa: E402
+    become_subreaper,
+    isolated,
+    kill_group,
+    run_python,
+    still_alive,
 )
 
 
@@ -104,3 +113,35 @@ def _network(config):
 
     inf = AUInferencer(config, None, device='cpu', au_ids=[1, 2, 4, 6, 12, 25])
     return inf.network
+
+
+# A main process that starts one replicated worker, waits until the worker
+# has built its model, prints the worker's pid and its own process group, and
+# kills itself.
+KILLED_MAIN = """
+import os, signal
+from geoconv_mm.apis.inference_workers import WorkerPool, WorkerSpec
+spec = WorkerSpec(
+    'replicated',
+    dict(config={config!r}, device='cpu', au_ids=[1, 2, 4, 6, 12, 25]),
+)
+pool = WorkerPool(spec, 1)
+pool._spawn(0)
+message = pool.results.get(timeout=180)
+assert message[0] == 'ready', message
+print(pool.procs[0].pid, os.getpgid(0), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@isolated(300)
+def test_workers_end_with_a_main_process_killed_by_sigkill(model_files):
+    become_subreaper()  # the orphaned worker is ours, not the sandbox's
+    config, _ = model_files
+    res = run_python(KILLED_MAIN.format(config=config), 240, leave_group=True)
+    assert res.returncode == -signal.SIGKILL, res.stderr[-3000:]
+    worker, group = map(int, res.stdout.split())
+    try:
+        assert still_alive([worker], within=20) == []
+    finally:
+        kill_group(group)
