@@ -100,7 +100,7 @@ def _worker_main(conn, parent_pid: int, initializer, initargs) -> None:
     while True:
         try:
             task = conn.recv()
-        except EOFError:  # the parent closed its end
+        except (EOFError, OSError):  # the parent closed its end, or died
             return
         if task is None:
             return
@@ -265,7 +265,9 @@ class WorkerPool:
                 ):
                     try:
                         message = w.conn.recv()
-                    except EOFError:
+                    except (EOFError, OSError):
+                        # A worker killed mid-write: EOF, or a reset
+                        # connection. Its end is told below.
                         message = None
                     if message is not None:
                         yield from self._handle(w, message)

@@ -92,7 +92,9 @@ def run(work_dir, *, hook=True, resume=None, workers=0, seed=0):
         randomness=dict(seed=seed),
         resume=resume is not None,
         load_from=resume,
-        default_scope='mmengine',
+        # The configs' scope: the current scope outlives the runner, and the
+        # tests after this one build from mmpretrain's registries.
+        default_scope='mmpretrain',
     )
     runner.train()
     return {k: v.clone() for k, v in runner.model.state_dict().items()}
