@@ -9,6 +9,7 @@ from .checkpoint import (
     CheckpointMismatchError,
     load_model_weights,
     register_mmengine_safe_globals,
+    save_model_weights,
     state_dict_mismatch,
 )
 from .dist import setup_cpu_distributed
@@ -30,6 +31,7 @@ register_mmengine_safe_globals()
 __all__ = [
     'CheckpointMismatchError',
     'load_model_weights',
+    'save_model_weights',
     'state_dict_mismatch',
     'AUF1ChartHook',
     'AUStatisticsHook',

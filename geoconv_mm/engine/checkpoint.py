@@ -235,3 +235,24 @@ def load_model_weights(
             mismatched,
         )
     return checkpoint if isinstance(checkpoint, dict) else {}
+
+
+def save_model_weights(
+    model: torch.nn.Module, path: str, au_ids: Sequence[int]
+) -> str:
+    """Write ``model``'s weights as a checkpoint that the inference tools
+    read: the state dict, and the AU numbers of its outputs in
+    ``meta['dataset_meta']['au_ids']``, where MMEngine's checkpoints of a
+    training run keep them.
+
+    Args:
+        model (nn.Module): The model.
+        path (str): The checkpoint file to write.
+        au_ids (Sequence[int]): The AU number of each output, in order.
+
+    Returns:
+        str: ``path``.
+    """
+    meta = dict(dataset_meta=dict(au_ids=[int(a) for a in au_ids]))
+    torch.save(dict(state_dict=model.state_dict(), meta=meta), path)
+    return path

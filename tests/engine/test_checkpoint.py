@@ -159,3 +159,18 @@ def test_the_error_names_shapes_and_shortens_long_lists(tmp_path):
     assert 'and 2 more' in text
     with pytest.raises(FileNotFoundError, match='checkpoint not found'):
         load_model_weights(Small(), str(tmp_path / 'missing.pth'))
+
+
+def test_saved_weights_load_strictly_with_their_au_ids(tmp_path):
+    from geoconv_mm.engine import load_model_weights, save_model_weights
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    path = save_model_weights(
+        model, str(tmp_path / 'w.pth'), np.array([6, 12])
+    )
+    other = torch.nn.Linear(3, 2)
+    checkpoint = load_model_weights(other, path)
+    assert torch.equal(other.weight, model.weight)
+    ids = checkpoint['meta']['dataset_meta']['au_ids']
+    assert ids == [6, 12] and all(type(a) is int for a in ids)

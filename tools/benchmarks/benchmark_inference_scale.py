@@ -108,25 +108,19 @@ def write_video(path: str, frames: int, seed: int = 0) -> None:
 
 def save_initial_checkpoint(config: str, path: str) -> str:
     """The config's model with its initial weights and its AU ids."""
-    import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
     import geoconv_mm.models  # noqa: F401
+    from geoconv_mm.engine import save_model_weights
 
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
-    au_ids = list(range(1, cfg.model.head.num_aus + 1))
-    torch.save(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(au_ids=au_ids)),
-        ),
-        path,
+    return save_model_weights(
+        model, path, range(1, cfg.model.head.num_aus + 1)
     )
-    return path
 
 
 def tree_rss_mb(pid: int) -> float:

@@ -185,15 +185,10 @@ class ONNXVariant:
 def export_onnx(config, inferencer, folder) -> str:
     """The PyTorch network's weights exported to ``folder/model.onnx`` by
     ``tools/deployment/pytorch2onnx.py``."""
-    import torch
+    from geoconv_mm.engine import save_model_weights
 
-    checkpoint = osp.join(folder, 'weights.pth')
-    torch.save(
-        dict(
-            state_dict=inferencer.model.state_dict(),
-            meta=dict(dataset_meta=dict(au_ids=inferencer.au_ids)),
-        ),
-        checkpoint,
+    checkpoint = save_model_weights(
+        inferencer.model, osp.join(folder, 'weights.pth'), inferencer.au_ids
     )
     out = osp.join(folder, 'model.onnx')
     done = subprocess.run(

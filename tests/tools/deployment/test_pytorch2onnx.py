@@ -11,6 +11,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
+from geoconv_mm.engine import save_model_weights
 from geoconv_mm.ops import model_geo_specs
 from geoconv_mm.ops.onnx_runtime import ONNXAUModel
 from tests.fixtures.tools import load_tool
@@ -45,14 +46,8 @@ def exported(tool, tmp_path_factory):
                 m.running_mean.uniform_(-0.2, 0.2)
                 m.running_var.uniform_(0.5, 2.0)
     root = tmp_path_factory.mktemp('export')
-    ckpt = root / 'demo.pth'
-    au_ids = [int(a) for a in cfg.test_dataloader.dataset.au_ids]
-    torch.save(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(au_ids=au_ids)),
-        ),
-        ckpt,
+    ckpt = save_model_weights(
+        model, str(root / 'demo.pth'), cfg.test_dataloader.dataset.au_ids
     )
     out = root / 'demo.onnx'
     assert tool.main([CONFIG, str(ckpt), '--out', str(out), '--verify']) == 0
