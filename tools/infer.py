@@ -658,18 +658,14 @@ def _pool(args):
     face_cfg = face_pipeline_config(
         network.input_size, max_faces=args.max_faces
     )
-    spec = WorkerSpec(
-        'shared',
-        dict(
-            pipeline=network.test_pipeline,
-            geo_specs=network.geo_specs(face_cfg['crop_size']),
-            face_pipeline=face_cfg,
-            detect_every=args.detect_every,
-        ),
-        1,
-        args.fps,
-        args.max_frames,
-        args.verbose,
+    spec = WorkerSpec.shared(
+        network,
+        face_cfg,
+        dict(detect_every=args.detect_every),
+        threads=1,
+        fps=args.fps,
+        max_frames=args.max_frames,
+        verbose=args.verbose,
     )
     threads = (
         f'{torch.get_num_threads()} threads'

@@ -67,6 +67,37 @@ class WorkerSpec:
     max_frames: Optional[int] = None
     verbose: bool = False
 
+    @classmethod
+    def shared(
+        cls,
+        network,
+        face_pipeline: dict,
+        front_end: Optional[dict] = None,
+        **fields,
+    ) -> 'WorkerSpec':
+        """The spec of workers that prepare faces for ``network``, which
+        runs in the main process: its test pipeline and the geodesic-weight
+        specs of its GeoConv layers at the crop size of ``face_pipeline``.
+
+        Args:
+            network: A :data:`~geoconv_mm.apis.NETWORK_BACKENDS` instance.
+            face_pipeline (dict): The face pipeline's options
+                (:func:`~geoconv_mm.apis.au_front_end.face_pipeline_config`).
+            front_end (dict, optional): More keyword arguments of
+                :class:`~geoconv_mm.apis.AUFrontEnd`.
+            **fields: The other fields (``threads``, ``fps``...).
+        """
+        return cls(
+            'shared',
+            dict(
+                pipeline=network.test_pipeline,
+                geo_specs=network.geo_specs(face_pipeline['crop_size']),
+                face_pipeline=face_pipeline,
+                **(front_end or {}),
+            ),
+            **fields,
+        )
+
 
 def _build(spec: WorkerSpec):
     import cv2

@@ -75,14 +75,7 @@ def test_a_dying_worker_fails_its_input_only(
 
     network = _network(config)
     face_cfg = face_pipeline_config(network.input_size)
-    spec = WorkerSpec(
-        'shared',
-        dict(
-            pipeline=network.test_pipeline,
-            geo_specs=network.geo_specs(face_cfg['crop_size']),
-            face_pipeline=face_cfg,
-        ),
-    )
+    spec = WorkerSpec.shared(network, face_cfg)
     inputs = [
         DyingInput('video', 'dies.avi', 'dies'),
         InferenceInput('video', str(video), 'clip'),
