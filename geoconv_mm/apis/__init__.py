@@ -1,4 +1,5 @@
-"""High-level APIs: AU inference on images, folders, videos and webcams."""
+"""High-level APIs: AU inference on images, folders, videos and webcams, and
+the export of a trained model to ONNX."""
 
 from geoconv_mm.utils.frame_io import Frame, FrameSource
 
@@ -13,6 +14,12 @@ from .au_inferencer import AUInferencer
 from .au_network import NETWORK_BACKENDS, TorchAUNetwork
 from .au_onnx_network import ONNXAUNetwork
 from .au_prediction import STATUSES, AUNetworkOutput, AUPrediction
+from .onnx_export import (
+    ExportedAUModel,
+    export_model_onnx,
+    export_onnx,
+    verify_onnx,
+)
 
 __all__ = [
     'AUCsvWriter',
@@ -20,6 +27,7 @@ __all__ = [
     'AUInferencer',
     'AUNetworkOutput',
     'AUPrediction',
+    'ExportedAUModel',
     'Frame',
     'FrameSource',
     'NETWORK_BACKENDS',
@@ -28,5 +36,8 @@ __all__ = [
     'TorchAUNetwork',
     'au_column_groups',
     'au_csv_columns',
+    'export_model_onnx',
+    'export_onnx',
+    'verify_onnx',
     'write_au_csv',
 ]

@@ -43,7 +43,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 import tempfile
 import time
@@ -83,11 +82,6 @@ PATHS = {
 }
 CANVAS = (720, 1280)
 FACE_SIDE = 200
-EXPORT_TOOL = osp.join(
-    osp.dirname(osp.dirname(osp.abspath(__file__))),
-    'deployment',
-    'pytorch2onnx.py',
-)
 
 
 def parse_args(argv=None):
@@ -405,26 +399,6 @@ def compare_paths(args, frames, sync, default) -> dict:
     )
 
 
-def export_onnx(args, inferencer, folder: str) -> str:
-    """The PyTorch network's weights exported to ``folder/model.onnx`` by
-    ``tools/deployment/pytorch2onnx.py``."""
-    from geoconv_mm.engine import save_model_weights
-
-    checkpoint = save_model_weights(
-        inferencer.model, osp.join(folder, 'weights.pth'), inferencer.au_ids
-    )
-    out = osp.join(folder, 'model.onnx')
-    done = subprocess.run(
-        [sys.executable, EXPORT_TOOL, args.config, checkpoint, '--out', out],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        tail = done.stderr.strip().splitlines()[-1:] or ['(no message)']
-        sys.exit(f'the ONNX export failed: {tail[0]}')
-    return out
-
-
 def _largest_difference(a, b) -> float:
     """Largest |a - b| over the outputs both have."""
     return max(
@@ -437,12 +411,18 @@ def _largest_difference(a, b) -> float:
 def compare_backends(args, torch_inferencer, frames) -> dict:
     """onnxruntime against PyTorch on the CPU, alternated: the network alone
     on the same packed faces, then the whole pipeline."""
-    from geoconv_mm.apis import AUInferencer
+    from geoconv_mm.apis import AUInferencer, export_model_onnx
 
     if torch_inferencer.device.type != 'cpu':
         sys.exit('--compare-backends compares on the CPU: add --device cpu')
     with tempfile.TemporaryDirectory() as folder:
-        path = export_onnx(args, torch_inferencer, folder)
+        path = osp.join(folder, 'model.onnx')
+        export_model_onnx(
+            torch_inferencer.model,
+            torch_inferencer.cfg,
+            torch_inferencer.au_ids,
+            path,
+        )
         onnx_inferencer = AUInferencer(
             backend='onnxruntime',
             model=path,

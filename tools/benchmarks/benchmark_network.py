@@ -37,7 +37,6 @@ import argparse
 import copy
 import os
 import os.path as osp
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,11 +62,6 @@ VARIANTS = {
 ONNX_VARIANTS = {'onnxruntime': None, 'onnxruntime, 1 thread': 1}
 #: Probabilities may move by float rounding only.
 TOLERANCE = 1e-4
-EXPORT_TOOL = osp.join(
-    osp.dirname(osp.dirname(osp.abspath(__file__))),
-    'deployment',
-    'pytorch2onnx.py',
-)
 
 
 def parse_args(argv=None):
@@ -182,26 +176,6 @@ class ONNXVariant:
         )
 
 
-def export_onnx(config, inferencer, folder) -> str:
-    """The PyTorch network's weights exported to ``folder/model.onnx`` by
-    ``tools/deployment/pytorch2onnx.py``."""
-    from geoconv_mm.engine import save_model_weights
-
-    checkpoint = save_model_weights(
-        inferencer.model, osp.join(folder, 'weights.pth'), inferencer.au_ids
-    )
-    out = osp.join(folder, 'model.onnx')
-    done = subprocess.run(
-        [sys.executable, EXPORT_TOOL, config, checkpoint, '--out', out],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        tail = done.stderr.strip().splitlines()[-1:] or ['(no message)']
-        sys.exit(f'{config}: the ONNX export failed: {tail[0]}')
-    return out
-
-
 def profile_ops(variant, samples, top=8) -> List[dict]:
     """Share of each operator in one batch's CPU time (self time)."""
     from torch.profiler import ProfilerActivity, profile
@@ -226,7 +200,7 @@ def bench_config(config, args) -> Dict:
     import torch
     from mmengine.config import Config
 
-    from geoconv_mm.apis import AUInferencer
+    from geoconv_mm.apis import AUInferencer, export_model_onnx
 
     num_aus = Config.fromfile(config).model.head.num_aus
     inferencer = AUInferencer(
@@ -245,7 +219,10 @@ def bench_config(config, args) -> Dict:
     variants = {n: Variant(base, *VARIANTS[n]) for n in names}
     if args.onnxruntime:
         with tempfile.TemporaryDirectory() as folder:
-            path = export_onnx(config, inferencer, folder)
+            path = osp.join(folder, 'model.onnx')
+            export_model_onnx(
+                inferencer.model, inferencer.cfg, inferencer.au_ids, path
+            )
             for name, threads in ONNX_VARIANTS.items():
                 variants[name] = ONNXVariant(path, threads)
         names += list(ONNX_VARIANTS)

@@ -1,114 +1,25 @@
 """Export a GeoConv AU model to ONNX, GeoConv written in standard operators.
 
-GeoConv's tap offsets are fixed, so it needs no custom operator: each layer
-becomes Pad, Slice, Mul, Concat and a 1 x 1 Conv
-(:mod:`geoconv_mm.ops.portable`), which onnxruntime, TensorRT and OpenVINO
-run as they are. The graph takes the face crop and one geodesic-weight
-tensor per GeoConv spec (named by the spec key), with a dynamic batch, and
-returns the AU probabilities (and, for a model with a joint occurrence and
-intensity head, the AU intensities, 0-5, as a second output named
-``intensities``); the colour conversion and normalisation of the
-model's data preprocessor are part of the graph. Everything else inference
-needs (AU names, threshold, input size, normalisation, spec list and the
-pipeline that makes the weights) is stored in the file's metadata
-(:class:`geoconv_mm.ops.onnx_runtime.ONNXModelMeta`), so that a deployed
-model needs no config.
+The graph takes the face crop and one geodesic-weight tensor per GeoConv
+spec, with a dynamic batch, and returns the AU probabilities (and a joint
+model's intensities); everything inference needs is in the file's metadata,
+so a deployed model needs no config. What the graph holds is described in
+:mod:`geoconv_mm.apis.onnx_export`, which this tool runs.
 
 Example::
 
     python tools/deployment/pytorch2onnx.py configs/geocnn_synthau_demo.py \\
         work_dirs/geocnn_synthau_demo/epoch_9.pth --out geocnn.onnx --verify
 
-The export uses torch's TorchScript-based exporter (``dynamo=False``), which
-needs no package beyond ``onnx``; ``onnx.checker`` validates the result, and
 ``--verify`` compares onnxruntime with PyTorch on random inputs of a batch
 size other than the traced one.
 """
 
-from __future__ import annotations
-
 import argparse
-import os
 import sys
-import warnings
-from typing import List, Sequence
 
-import numpy as np
-import torch
-import torch.nn as nn
-from mmengine.config import Config, ConfigDict
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
-
-import geoconv_mm
-from geoconv_mm.apis.au_front_end import _LOADING_TRANSFORMS
-from geoconv_mm.apis.au_inferencer import config_au_ids
-from geoconv_mm.models.data_preprocessors import AUDataPreprocessor
-from geoconv_mm.models.heads import AUHead, AUOccurrenceIntensityHead
-from geoconv_mm.ops import model_geo_specs
-from geoconv_mm.ops.onnx_runtime import (
-    CROP_INPUT,
-    INTENSITY_OUTPUT,
-    OUTPUT,
-    ONNXAUModel,
-    ONNXModelMeta,
-    write_metadata,
-)
-
-DEFAULT_OPSET = 17
-# The ONNX operator sets a lowered graph may use: the standard ones only.
-STANDARD_DOMAINS = ('', 'ai.onnx')
-
-
-class ExportedAUModel(nn.Module):
-    """crop (BGR, 0-255) and geodesic weights -> AU probabilities: the data
-    preprocessor's colour conversion and normalisation, the classifier, and
-    the sigmoid of ``AUHead.predict``; with an
-    :class:`AUOccurrenceIntensityHead`, also its intensity head's 0-5
-    intensities."""
-
-    def __init__(self, model: nn.Module, spec_keys: Sequence[str]) -> None:
-        super().__init__()
-        pre = model.data_preprocessor
-        if (
-            not isinstance(pre, AUDataPreprocessor)
-            or not pre._enable_normalize
-        ):
-            raise ValueError(
-                'export needs an AUDataPreprocessor with mean and std, got '
-                f'{type(pre).__name__}'
-            )
-        if not isinstance(model.head, (AUHead, AUOccurrenceIntensityHead)):
-            raise ValueError(
-                'export writes AU occurrence probabilities (AUHead or '
-                'AUOccurrenceIntensityHead); this model has '
-                f'{type(model.head).__name__}'
-            )
-        self.intensity = isinstance(model.head, AUOccurrenceIntensityHead)
-        self.model = model
-        self.spec_keys = list(spec_keys)
-        channels = pre.mean.shape[0]
-        order = list(range(channels))
-        if pre.to_rgb:
-            order[:3] = [2, 1, 0]
-        self.order = order
-        self.register_buffer('mean', pre.mean.clone(), False)
-        self.register_buffer('std', pre.std.clone(), False)
-
-    def forward(self, crop: torch.Tensor, *geo_weights: torch.Tensor):
-        x = (crop[:, self.order] - self.mean) / self.std
-        weights = dict(zip(self.spec_keys, geo_weights))
-        logits = self.model(x, mode='tensor', geo_weights=weights)
-        if self.intensity:
-            logits, raw = logits
-            intensities = self.model.head.intensity.intensities(raw)
-            return torch.sigmoid(logits), intensities
-        return torch.sigmoid(logits)
-
-    @property
-    def output_names(self) -> List[str]:
-        """The graph's outputs, in the order of :meth:`forward`'s."""
-        return [OUTPUT] + ([INTENSITY_OUTPUT] if self.intensity else [])
+from geoconv_mm.apis.onnx_export import DEFAULT_OPSET, export_onnx, verify_onnx
+from geoconv_mm.ops.onnx_runtime import CROP_INPUT
 
 
 def parse_args(argv=None):
@@ -131,146 +42,18 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def export_pipeline(cfg: Config, spec_keys: List[str]) -> List[dict]:
-    """The test pipeline without loading steps, specs filled in, as plain
-    JSON-able dicts."""
-    steps = []
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] in _LOADING_TRANSFORMS:
-            continue
-        step = step.to_dict() if isinstance(step, ConfigDict) else dict(step)
-        if step['type'] == 'GenerateGeodesicWeights':
-            step['specs'] = list(spec_keys)
-        steps.append(step)
-    return steps
-
-
-def build_model(cfg: Config, checkpoint: str):
-    from mmpretrain.registry import MODELS
-
-    if not os.path.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    model = MODELS.build(cfg.model)
-    meta = load_checkpoint(model, checkpoint, map_location='cpu').get(
-        'meta', {}
-    )
-    return model.eval(), meta
-
-
-def example_inputs(meta: ONNXModelMeta, batch: int, seed: int = 0):
-    gen = torch.Generator().manual_seed(seed)
-    h, w = meta.input_size
-    crop = torch.randint(
-        0, 256, (batch, len(meta.mean), h, w), generator=gen
-    ).float()
-    weights = [
-        0.25 + 1.5 * torch.rand(meta.geo_weight_shape(k, batch), generator=gen)
-        for k in meta.geo_specs
-    ]
-    return crop, weights
-
-
-def export(config: str, checkpoint: str, out: str, opset=DEFAULT_OPSET):
-    """Writes the ONNX file; returns (wrapper module, metadata)."""
-    import onnx
-
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model, ckpt_meta = build_model(cfg, checkpoint)
-    size = int(cfg.get('image_size', 224))
-    keys = [s.key for s in model_geo_specs(model, size)]
-    pre = model.data_preprocessor
-    au_ids = (ckpt_meta.get('dataset_meta') or {}).get(
-        'au_ids'
-    ) or config_au_ids(cfg)
-    if not au_ids:
-        raise ValueError(
-            f'cannot tell which AUs {config} predicts: the checkpoint has no '
-            'dataset_meta["au_ids"] and the config names none'
-        )
-    meta = ONNXModelMeta(
-        au_ids=[int(a) for a in au_ids],
-        threshold=float(model.head.threshold),
-        input_size=(size, size),
-        mean=pre.mean.flatten().tolist(),
-        std=pre.std.flatten().tolist(),
-        to_rgb=bool(pre.to_rgb),
-        geo_specs=keys,
-        pipeline=export_pipeline(cfg, keys),
-        producer=f'geoconv-mm {geoconv_mm.__version__}, torch '
-        f'{torch.__version__}',
-    )
-    if len(meta.au_ids) != model.head.num_aus:
-        raise ValueError(
-            f'the model predicts {model.head.num_aus} AUs but the config '
-            f'and checkpoint name {len(meta.au_ids)} ({meta.au_ids})'
-        )
-    wrapper = ExportedAUModel(model, keys).eval()
-    crop, weights = example_inputs(meta, batch=2)
-    names = meta.input_names
-    dynamic = {n: {0: 'batch'} for n in names + wrapper.output_names}
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out + '.tmp'
-    with torch.no_grad(), warnings.catch_warnings():
-        # The TorchScript-based exporter announces its deprecation, and that
-        # it folds no strided Slice (GeoConv's taps stay Slices).
-        warnings.simplefilter('ignore', DeprecationWarning)
-        warnings.filterwarnings('ignore', message='Constant folding')
-        torch.onnx.export(
-            wrapper,
-            (crop, *weights),
-            tmp,
-            dynamo=False,
-            input_names=names,
-            output_names=wrapper.output_names,
-            dynamic_axes=dynamic,
-            opset_version=opset,
-            do_constant_folding=True,
-        )
-    proto = onnx.load(tmp)
-    write_metadata(proto, meta)
-    custom = sorted(
-        {n.domain for n in proto.graph.node} - set(STANDARD_DOMAINS)
-    )
-    if custom:
-        os.remove(tmp)
-        raise RuntimeError(f'the graph uses custom operator domains {custom}')
-    onnx.checker.check_model(proto, full_check=True)
-    onnx.save(proto, tmp)
-    os.replace(tmp, out)
-    return wrapper, meta
-
-
-def verify(wrapper, out: str, tolerance: float, batch: int = 3) -> float:
-    """Largest |onnxruntime - PyTorch| of the probabilities (and
-    intensities), on random inputs of ``batch`` samples (another batch size
-    than the traced one)."""
-    runtime = ONNXAUModel(out)
-    crop, weights = example_inputs(runtime.meta, batch, seed=1)
-    with torch.no_grad():
-        want = wrapper(crop, *weights)
-    want = want if isinstance(want, tuple) else (want,)
-    geo = dict(zip(runtime.meta.geo_specs, weights))
-    got = runtime(crop.numpy(), geo)
-    diff = float(np.abs(got - want[0].numpy()).max())
-    if wrapper.intensity:
-        feeds = {k: v.numpy() for k, v in geo.items()}
-        feeds[CROP_INPUT] = crop.numpy()
-        (levels,) = runtime.session.run([INTENSITY_OUTPUT], feeds)
-        diff = max(diff, float(np.abs(levels - want[1].numpy()).max()))
-    return diff
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    wrapper, meta = export(args.config, args.checkpoint, args.out, args.opset)
+    wrapper, meta = export_onnx(
+        args.config, args.checkpoint, args.out, args.opset
+    )
     aus = ', '.join(meta.au_names)
     print(
         f'wrote {args.out}: inputs {CROP_INPUT} + {len(meta.geo_specs)} '
         f'geodesic weights, {len(meta.au_ids)} AUs ({aus})'
     )
     if args.verify:
-        diff = verify(wrapper, args.out, args.tolerance)
+        diff = verify_onnx(wrapper, args.out)
         ok = diff <= args.tolerance
         print(
             f'onnxruntime vs PyTorch: max abs output difference '
