@@ -579,7 +579,10 @@ def format_yaw_report(
     columns yaws; each cell is found/faces over the sizes, and under it
     the sizes from ``min(sizes)`` up."""
     lines = []
-    head = f'{"":<40}' + ''.join(f'{int(y):>9}' for y in yaws) + f'{"FP":>6}'
+    name_w = 2 + max(len(name) for name in report)
+    cell_w = 14  # '16/16 (12/12)' and a space
+    head = f'{"":<{name_w}}' + ''.join(f'{int(y):>{cell_w}}' for y in yaws)
+    head += f'{"FP":>6}'
     for what in ('found', 'meshed'):
         lines += [
             f'{what} (faces of every size / of >= 100 px) by |yaw| (degrees):',
@@ -593,23 +596,26 @@ def format_yaw_report(
             for y in yaws:
                 cnt = [r[what].get(f'{int(y)}/{s}', [0, 0]) for s in sizes]
                 big = [c for c, s in zip(cnt, sizes) if s >= 100]
-                cells += (
-                    f'{sum(c[0] for c in cnt):>3}/{sum(c[1] for c in cnt):<2}'
-                    f'{sum(c[0] for c in big):>2}'
-                    f'/{sum(c[1] for c in big):<1}'
+                cell = (
+                    f'{sum(c[0] for c in cnt)}/{sum(c[1] for c in cnt)} '
+                    f'({sum(c[0] for c in big)}/{sum(c[1] for c in big)})'
                 )
+                cells += f'{cell:>{cell_w}}'
             fp = r[
                 'false_positives'
                 if what == 'found'
                 else 'meshed_false_positives'
             ]
-            lines.append(f'{name:<40}{cells}{fp:>6}')
+            lines.append(f'{name:<{name_w}}{cells}{fp:>6}')
     lines += ['median |yaw error| of the meshed faces (degrees):', head]
     for name, r in report.items():
         err = r['median_yaw_error']
         if err:
             cells = [err.get(str(int(y)), float('nan')) for y in yaws]
-            lines.append(f'{name:<40}' + ''.join(f'{e:>9.1f}' for e in cells))
+            lines.append(
+                f'{name:<{name_w}}'
+                + ''.join(f'{e:>{cell_w}.1f}' for e in cells)
+            )
     return '\n'.join(lines)
 
 

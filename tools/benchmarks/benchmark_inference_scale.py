@@ -17,7 +17,9 @@ the network all run as on a lab's recording.
    frames through one process; the tree's resident memory is sampled
    twice a second beside the number of frames written, and the growth over
    the second half of the video is fitted (MB per 1,000 frames): flat
-   memory fits near zero.
+   memory fits near zero. Samples taken after the last row (the tool
+   closing its files and models) are reported apart and left out of the
+   fit.
 
 Without ``--checkpoint`` the config's model is saved with its initial
 weights (speed does not depend on them). Every figure is printed with the
@@ -195,7 +197,9 @@ def run_infer(
         if rows and first_row is None:
             first_row = time.perf_counter() - start
         mb = tree_rss_mb(proc.pid)
-        if proc.poll() is None:  # not a sample of a process that just ended
+        # Not a sample of a process that has ended, or is ending: an exiting
+        # process has released its memory before it can be reaped.
+        if proc.poll() is None and mb > 0:
             samples.append((rows, mb))
     seconds = time.perf_counter() - start
     err = proc.stderr.read().decode(errors='replace')
@@ -263,40 +267,69 @@ def throughput(args, work: str) -> Dict:
     )
 
 
+def memory_growth(samples: List[tuple], frames: int) -> Dict:
+    """Memory while frames stream against after the last row.
+
+    Args:
+        samples (list): (frames written, MB) pairs, in time order.
+        frames (int): The video's frames.
+
+    Returns:
+        dict: ``streaming`` (the pairs with some frames written, not all),
+        ``closing_peak_mb`` (the largest sample after the last row, when
+        the tool closes its files and models; None without one) and, with
+        two or more frame counts in the second half of the video,
+        ``mb_per_1000_frames``: the slope of a line fitted to the streaming
+        samples there.
+    """
+    streaming = [(n, mb) for n, mb in samples if 0 < n < frames]
+    closing = [mb for n, mb in samples if n >= frames]
+    out = dict(streaming=streaming, closing_peak_mb=max(closing, default=None))
+    half = [(n, mb) for n, mb in streaming if n >= frames / 2]
+    if len({n for n, _ in half}) >= 2:
+        n, mb = np.array(half, np.float64).T
+        out['mb_per_1000_frames'] = float(1000 * np.polyfit(n, mb, 1)[0])
+    return out
+
+
 def memory(args, work: str) -> Dict:
     folder = osp.join(work, 'long')
     os.makedirs(folder, exist_ok=True)
     write_video(osp.join(folder, 'long.avi'), args.long_frames)
     res = run_infer(args, folder, osp.join(work, 'out-long'), 0, None)
-    samples = [(n, mb) for n, mb in res['samples'] if n > 0]
-    fit = {}
-    half = [(n, mb) for n, mb in samples if n >= args.long_frames / 2]
-    if len(half) >= 2 and len({n for n, _ in half}) >= 2:
-        n, mb = np.array(half, np.float64).T
-        slope = np.polyfit(n, mb, 1)[0]
-        fit = dict(mb_per_1000_frames=float(1000 * slope))
+    # Only the streaming phase can grow with the video's length.
+    growth = memory_growth(res['samples'], args.long_frames)
+    streaming = growth.pop('streaming')
     print(
         f'long video, {args.long_frames} frames: peak {res["peak_mb"]:.0f} '
         f'MB in {res["seconds"]:.1f} s (load {res["load"]})'
     )
-    for q in (0.1, 0.25, 0.5, 0.75, 1.0):
-        near = [mb for n, mb in samples if n <= q * args.long_frames]
+    for q in (0.1, 0.25, 0.5, 0.75):
+        near = [mb for n, mb in streaming if n <= q * args.long_frames]
         if near:
             print(
                 f'  after {int(q * 100):3d}% of the frames: {near[-1]:.0f} MB'
             )
-    if fit:
+    if streaming:
+        low, high = min(m for _, m in streaming), max(m for _, m in streaming)
+        print(f'  while frames stream: {low:.0f}-{high:.0f} MB')
+    if growth['closing_peak_mb'] is not None:
+        print(
+            '  after the last row (closing): up to '
+            f'{growth["closing_peak_mb"]:.0f} MB'
+        )
+    if 'mb_per_1000_frames' in growth:
         print(
             '  growth over the second half: '
-            f'{fit["mb_per_1000_frames"]:+.2f} MB per 1,000 frames'
+            f'{growth["mb_per_1000_frames"]:+.2f} MB per 1,000 frames'
         )
     return dict(
         frames=args.long_frames,
         seconds=res['seconds'],
         peak_mb=res['peak_mb'],
-        samples=samples,
+        samples=res['samples'],
         load=res['load'],
-        **fit,
+        **growth,
     )
 
 

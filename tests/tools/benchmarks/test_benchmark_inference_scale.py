@@ -63,6 +63,21 @@ def test_frames_written_and_the_video(tool, tmp_path):
     assert (frames[0] != frames[4]).any()  # the face moves
 
 
+def test_memory_growth_leaves_the_closing_out_of_the_fit(tool):
+    # 1 MB per 1,000 frames while streaming, then a spike after the last
+    # row; samples before the first row carry no frame count.
+    samples = [(0, 500.0)] + [(n, 100 + n / 1000) for n in range(0, 1001, 100)]
+    samples += [(1000, 100.5), (1000, 300.0)]
+    growth = tool.memory_growth(samples, 1000)
+    assert growth['mb_per_1000_frames'] == pytest.approx(1.0)
+    assert growth['closing_peak_mb'] == 300.0
+    assert [n for n, _ in growth['streaming']] == list(range(100, 1000, 100))
+    flat = tool.memory_growth([(10, 5.0), (60, 5.0), (80, 5.0)], 100)
+    assert flat['mb_per_1000_frames'] == pytest.approx(0.0, abs=1e-9)
+    assert flat['closing_peak_mb'] is None
+    assert 'mb_per_1000_frames' not in tool.memory_growth([(60, 5.0)], 100)
+
+
 def test_tiny_run(tool, tmp_path, capsys):
     pytest.importorskip('mediapipe')
     out = tmp_path / 'scale.json'
