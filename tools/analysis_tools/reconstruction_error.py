@@ -60,8 +60,23 @@ from geoconv_mm.utils.atomic_io import (
     atomic_write_json,
 )
 
-#: The study's noise sizes (configs/_base_/geocnn-mesh_synthau_demo.py).
-NOISE_MM = (0.5, 1.0, 2.0, 4.0)
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: The config whose pipelines give every mesh of the study's arms.
+MESH_CONFIG = osp.join(
+    ROOT, 'configs', '_base_', 'geocnn-mesh_synthau_demo.py'
+)
+
+
+def noise_sizes(config: str = MESH_CONFIG) -> List[float]:
+    """The sizes (mm RMS) of the study's smooth noise, as the noise arms'
+    ``PerturbFaceSurface`` steps in ``config`` set them, ascending."""
+    pipelines = Config.fromfile(config)['_mesh_pipelines']
+    return sorted(
+        float(step['rms_mm'])
+        for p in pipelines.values()
+        for step in p['test']
+        if step['type'] == 'PerturbFaceSurface'
+    )
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,14 +93,17 @@ def _quartiles(x) -> List[float]:
     return [float(v) for v in np.nanpercentile(x, [25, 50, 75])]
 
 
-def measure(build: str, entries: List[dict], specs) -> dict:
-    """Every measure of the module docstring over ``entries``."""
+def measure(
+    build: str, entries: List[dict], specs, noise_mm: List[float]
+) -> dict:
+    """Every measure of the module docstring over ``entries``, with the
+    ground truth plus smooth noise of each of ``noise_mm``."""
     keys = [s.key for s in specs]
     vertex = defaultdict(list)
     per_au = defaultdict(lambda: defaultdict(list))
     # Per layer and AU ('all' too): the weight maps of each comparison.
     pairs = defaultdict(lambda: defaultdict(lambda: ([], [])))
-    noise = {mm: PerturbFaceSurface(rms_mm=mm) for mm in NOISE_MM}
+    noise = {mm: PerturbFaceSurface(rms_mm=mm) for mm in noise_mm}
     for d in tqdm(entries, desc='frames', unit='frame'):
         geo = osp.join(build, d['geo_path'])
         m = {k: FaceSurface.load(mesh_path(geo, k)) for k in _MESHES}
@@ -124,7 +142,7 @@ def measure(build: str, entries: List[dict], specs) -> dict:
                     'recon_error': (w['recon'][k], w['gt'][k]),
                     **{
                         f'noise{mm:g}mm_error': (noisy[mm][k], w['gt'][k])
-                        for mm in NOISE_MM
+                        for mm in noise_mm
                     },
                 }.items():
                     pairs[(group, k)][what][0].append(a)
@@ -140,6 +158,7 @@ def measure(build: str, entries: List[dict], specs) -> dict:
     }
     return dict(
         frames=len(entries),
+        noise_mm=list(noise_mm),
         vertex_error_mm={k: _quartiles(v) for k, v in vertex.items()},
         displacement={
             str(g): {
@@ -158,6 +177,7 @@ _MESHES = ('gt', 'neutral', 'recon', 'recon_neutral')
 
 def markdown(q: dict) -> str:
     ve = q['vertex_error_mm']
+    noise_mm = q['noise_mm']
     lines = [
         f'# MediaPipe against the ground truth, {q["frames"]} frames',
         '',
@@ -195,9 +215,9 @@ def markdown(q: dict) -> str:
         'study\'s noise against the truth.',
         '',
         '| frames | layer | AU in truth | AU in recon | recon error | '
-        + ' | '.join(f'noise {mm:g} mm' for mm in NOISE_MM)
+        + ' | '.join(f'noise {mm:g} mm' for mm in noise_mm)
         + ' |',
-        '|---|---|---|---|---|' + '---|' * len(NOISE_MM),
+        '|---|---|---|---|---|' + '---|' * len(noise_mm),
     ]
     for key, w in q['weights'].items():
         group, layer = key.split('|')
@@ -205,7 +225,7 @@ def markdown(q: dict) -> str:
         lines.append(
             f'| {name} | {layer.split("_")[0]} | {w["au_in_truth"]:.2e} | '
             f'{w["au_in_recon"]:.2e} | {w["recon_error"]:.2e} | '
-            + ' | '.join(f'{w[f"noise{mm:g}mm_error"]:.2e}' for mm in NOISE_MM)
+            + ' | '.join(f'{w[f"noise{mm:g}mm_error"]:.2e}' for mm in noise_mm)
             + ' |'
         )
     return '\n'.join(lines) + '\n'
@@ -229,7 +249,7 @@ def plot_dose_response(q: dict, study_dir: str, path: str) -> dict:
     if gt is not None:
         fold1 = gt['by_fold'].get('1', gt)
         points.append(('ground truth', 0.0, fold1))
-    for mm in NOISE_MM:
+    for mm in q['noise_mm']:
         c = cmp.get(f'geo_noise{mm:g}mm - plain')
         if c is not None:
             points.append((f'+{mm:g} mm noise', ve[f'noise{mm:g}mm'][1], c))
@@ -309,7 +329,7 @@ def main() -> None:
         entries = [entries[int(i)] for i in np.unique(idx)]
     size = spec.image_size
     specs = collect_geo_specs(MODELS.build(cfg.model), (size, size))
-    q = measure(build, entries, specs)
+    q = measure(build, entries, specs, noise_sizes())
     q['build'] = osp.basename(build)
     os.makedirs(args.out, exist_ok=True)
     if args.study:
