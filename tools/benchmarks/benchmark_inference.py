@@ -24,7 +24,8 @@ time; the full detection on every frame (as for still images), tiled and in
 one pass, runs alongside to show what key frames and tiles cost.
 
 ``--compare-backends`` exports the model to ONNX
-(``tools/deployment/pytorch2onnx.py``, run as a user runs it) and alternates,
+(:func:`geoconv_mm.apis.export_model_onnx`, the export of
+``tools/deployment/pytorch2onnx.py``) and alternates,
 over ``--rounds``, the onnxruntime backend with the PyTorch one on the CPU:
 the network alone on the same packed faces, and the whole pipeline on the
 one-face frames; it prints their frames/s ratios and the largest difference

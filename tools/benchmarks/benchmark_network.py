@@ -17,8 +17,8 @@ branch at 224 px, and the quick-start demo at 112 px) it
    (channels_last under :func:`torch.compile`; its compilation is not
    timed), and ``onnxruntime`` and ``onnxruntime, 1 thread`` with
    ``--onnxruntime`` (the network exported by
-   ``tools/deployment/pytorch2onnx.py``, run as a user runs it; the export
-   is not timed). Each variant's largest probability difference from
+   :func:`geoconv_mm.apis.export_model_onnx`, the export of
+   ``tools/deployment/pytorch2onnx.py``; the export is not timed). Each variant's largest probability difference from
    ``nchw`` is printed: a variant that changes the outputs beyond float
    rounding is flagged;
 3. times the whole pipeline (faces, meshes, weights, network) with the
