@@ -82,9 +82,9 @@ TORCH_ONLY = (
 
 def parse_args(argv=None):
     from geoconv_mm.apis import NETWORK_BACKENDS
-    from geoconv_mm.apis.inference_inputs import parse_shard
     from geoconv_mm.apis.inference_workers import NETWORK_MODES
     from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
+    from geoconv_mm.utils.shards import parse_shard
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
@@ -169,6 +169,7 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--shard',
+        type=parse_shard,
         default=None,
         metavar='i/N',
         help='--out-dir: run shard i of N (1 <= i <= N): every N-th input '
@@ -260,11 +261,6 @@ def parse_args(argv=None):
                 )
     if args.network and not args.workers:
         parser.error('--network needs --workers')
-    if args.shard is not None:
-        try:
-            args.shard = parse_shard(args.shard)
-        except ValueError as exc:
-            parser.error(str(exc))
     return args
 
 

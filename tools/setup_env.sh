@@ -13,7 +13,8 @@ if .venv/bin/python -m pip show -q opencv-python-headless 2>/dev/null; then
   .venv/bin/python -m pip install -q --force-reinstall --no-deps opencv-python
 fi
 if [ -f requirements/mediapipe.txt ]; then
-  # mediapipe's declared dependencies pull jax and a second OpenCV; see the README.
+  # mediapipe's declared dependencies pull jax and a second OpenCV; see
+  # docs/en/get_started.md and requirements/mediapipe.txt.
   .venv/bin/python -m pip install -q --no-deps -r requirements/mediapipe.txt
 fi
 # torch must be importable while the extension compiles, hence no build isolation.

@@ -26,6 +26,7 @@ from geoconv_mm.utils.frame_io import (
     open_video,
     read_list_file,
 )
+from geoconv_mm.utils.shards import take_shard
 
 KINDS = ('video', 'images', 'webcam', 'missing')
 
@@ -208,23 +209,6 @@ def find_inputs(
     return found
 
 
-def parse_shard(text: str) -> Tuple[int, int]:
-    """``'i/N'`` -> (i, N) with 1 <= i <= N (a cluster array's task i of N).
-
-    Raises:
-        ValueError: Anything else.
-    """
-    try:
-        index, count = (int(v) for v in text.split('/'))
-    except ValueError:
-        raise ValueError(
-            f'--shard must be i/N (e.g. 2/8), got {text!r}'
-        ) from None
-    if not 1 <= index <= count:
-        raise ValueError(f'--shard i/N needs 1 <= i <= N, got {index}/{count}')
-    return index, count
-
-
 def shard_inputs(
     inputs: Sequence[InferenceInput], index: int, count: int
 ) -> List[InferenceInput]:
@@ -233,4 +217,4 @@ def shard_inputs(
     each folder and the split does not depend on the order of the paths."""
     # The name itself breaks ties of the natural key ('0' and '00').
     ordered = sorted(inputs, key=lambda i: (natural_key(i.name), i.name))
-    return ordered[index - 1 :: count]
+    return take_shard(ordered, index, count)

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from geoconv_mm.apis.inference_inputs import (
     InferenceInput,
     find_inputs,
-    parse_shard,
     shard_inputs,
 )
 
@@ -100,14 +99,6 @@ def test_two_inputs_for_one_csv_is_an_error(tmp_path):
     two = touch(tmp_path / 'y' / 'clip.mp4')
     with pytest.raises(ValueError, match='both write clip.csv'):
         find_inputs([one, two])
-
-
-def test_parse_shard():
-    assert parse_shard('1/1') == (1, 1)
-    assert parse_shard('3/8') == (3, 8)
-    for bad in ('0/4', '5/4', '2', 'a/b', '1/0', '-1/3', ''):
-        with pytest.raises(ValueError, match='--shard'):
-            parse_shard(bad)
 
 
 @given(

@@ -18,9 +18,9 @@ branch at 224 px, and the quick-start demo at 112 px) it
    timed), and ``onnxruntime`` and ``onnxruntime, 1 thread`` with
    ``--onnxruntime`` (the network exported by
    :func:`geoconv_mm.apis.export_model_onnx`, the export of
-   ``tools/deployment/pytorch2onnx.py``; the export is not timed). Each variant's largest probability difference from
-   ``nchw`` is printed: a variant that changes the outputs beyond float
-   rounding is flagged;
+   ``tools/deployment/pytorch2onnx.py``; the export is not timed). Each
+   variant's largest probability difference from ``nchw`` is printed: a
+   variant that changes the outputs beyond float rounding is flagged;
 3. times the whole pipeline (faces, meshes, weights, network) with the
    default network, with ``nchw`` and, with ``--onnxruntime``, with
    onnxruntime, alternated likewise.

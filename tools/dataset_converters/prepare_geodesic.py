@@ -37,7 +37,6 @@ from geoconv_mm.datasets.converters.jobs import (
     FrameTask,
     ShardBusyError,
     image_tasks,
-    parse_shard,
     process_frames,
     video_tasks,
 )
@@ -48,6 +47,7 @@ from geoconv_mm.utils.frame_io import (
     list_files,
     read_list_file,
 )
+from geoconv_mm.utils.shards import parse_shard
 from geoconv_mm.utils.worker_pool import WorkerStartError
 
 
@@ -95,7 +95,10 @@ def main(argv=None):
         '--workers', type=int, default=1, help='worker processes'
     )
     parser.add_argument(
-        '--shard', type=parse_shard, default=(0, 1), help='i/N'
+        '--shard',
+        type=parse_shard,
+        default=(1, 1),
+        help='process only shard i of N (i/N, 1 <= i <= N)',
     )
     parser.add_argument(
         '--every',

@@ -29,8 +29,9 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 from geoconv_mm.utils.atomic_io import atomic_write_json
 from geoconv_mm.utils.output_dir import ensure_writable_dir
+from geoconv_mm.utils.shards import parse_shard
 
-from .jobs import parse_shard, read_summaries
+from .jobs import read_summaries
 
 LOGGER_NAME = 'geoconv_mm.prepare'
 FRAMES_DIR = 'frames'
@@ -120,7 +121,8 @@ def add_common_args(parser: argparse.ArgumentParser, default_aus: str) -> None:
         '--shard',
         type=parse_shard,
         default=None,
-        help='process only shard i of N (i/N, 0-based); the run that '
+        help='process only shard i of N (i/N, 1 <= i <= N: a cluster '
+        'array\'s task id); the run that '
         'leaves no frame without a result writes the annotation',
     )
     parser.add_argument(

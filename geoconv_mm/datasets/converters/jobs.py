@@ -21,7 +21,6 @@ the job goes on.
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import glob
 import json
@@ -42,6 +41,7 @@ from geoconv_mm.utils.frame_io import (
     read_video_frames,
 )
 from geoconv_mm.utils.output_dir import ensure_writable_dir
+from geoconv_mm.utils.shards import take_shard
 from geoconv_mm.utils.worker_pool import (
     WorkerDiedError,
     WorkerPool,
@@ -98,23 +98,6 @@ def _faces_done(out_dir: str, entry: Optional[dict]) -> bool:
         if name and not _is_done(out_dir, FrameTask('', 0, name)):
             return False
     return True
-
-
-def parse_shard(text: str) -> Tuple[int, int]:
-    """``'i/N'`` (0-based i) -> (i, N), for ``--shard`` options.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not ``i/N`` with 0 <= i < N.
-    """
-    try:
-        i, n = (int(v) for v in text.split('/'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'--shard must look like i/N, got {text!r}'
-        ) from None
-    if n < 1 or not 0 <= i < n:
-        raise argparse.ArgumentTypeError(f'--shard {text}: need 0 <= i < N')
-    return i, n
 
 
 def read_summaries(out_dir: str) -> Dict[Tuple[str, int], dict]:
@@ -350,7 +333,7 @@ def process_frames(
     *,
     pipeline_cfg: Optional[dict] = None,
     workers: int = 1,
-    shard: Tuple[int, int] = (0, 1),
+    shard: Tuple[int, int] = (1, 1),
     resume: bool = True,
     progress: bool = True,
     faces: str = 'all',
@@ -360,13 +343,14 @@ def process_frames(
 
     Args:
         tasks (Sequence[FrameTask]): All frames of the job (every shard sees
-            the same list; shard i of N takes tasks i, i+N, i+2N, ...).
+            the same list; shard i of N takes its tasks i, i+N, i+2N, ...,
+            counting from 1: :func:`geoconv_mm.utils.shards.take_shard`).
         out_dir (str): Output folder; created, and checked to be writable,
             before any frame is processed.
         pipeline_cfg (dict, optional): Keyword arguments of
             :class:`FacePipeline`.
         workers (int): Worker processes (0 or 1: in this process).
-        shard (tuple[int, int]): (i, N), 0 <= i < N.
+        shard (tuple[int, int]): (i, N), 1 <= i <= N.
         resume (bool): Skip frames an earlier run finished (their summary or
             journal entry says ok and their crops and records exist), and
             frames an earlier run found no face in.
@@ -395,9 +379,7 @@ def process_frames(
     """
     from tqdm import tqdm
 
-    i, n = shard
-    if not (n >= 1 and 0 <= i < n):
-        raise ValueError(f'shard must be (i, N) with 0 <= i < N, got {shard}')
+    mine = take_shard(tasks, *shard)
     names = [t.out_name for t in tasks]
     if len(set(names)) != len(names):
         dup = next(x for x in names if names.count(x) > 1)
@@ -413,7 +395,6 @@ def process_frames(
                     f'the output name {name!r} is also the name of face {k} '
                     f'of the frame {base!r}'
                 )
-    mine = list(tasks)[i::n]
     ensure_writable_dir(out_dir)
     with _open_journal(out_dir, shard) as journal:
         previous = read_summaries(out_dir) if resume else {}
@@ -438,7 +419,7 @@ def process_frames(
                 todo.append(t)
         bar = tqdm(
             total=len(todo),
-            desc=f'faces {i}/{n}',
+            desc='faces {}/{}'.format(*shard),
             disable=not progress,
             unit='frame',
             dynamic_ncols=True,

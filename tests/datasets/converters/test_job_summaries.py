@@ -1,13 +1,12 @@
-"""The job summaries' one reading rule, and the one --shard parser."""
+"""The job summaries' one reading rule."""
 
-import argparse
 import json
 import os
 
 import pytest
 
 from geoconv_mm.datasets.converters.common import read_geometry_status
-from geoconv_mm.datasets.converters.jobs import parse_shard, read_summaries
+from geoconv_mm.datasets.converters.jobs import read_summaries
 
 
 def write(path, frames, mtime):
@@ -28,7 +27,7 @@ def entry(source, status, out_name='x'):
 def test_newer_summaries_win_and_damaged_ones_are_skipped(tmp_path):
     # Named against time order: the rule is modification time, then name.
     write(
-        tmp_path / 'summary.shard-0-of-2.json',
+        tmp_path / 'summary.shard-1-of-2.json',
         [entry('a.jpg', 'ok', 'a')],
         mtime=2000,
     )
@@ -37,8 +36,8 @@ def test_newer_summaries_win_and_damaged_ones_are_skipped(tmp_path):
         [entry('a.jpg', 'error', 'a'), entry('b.jpg', 'no_face', 'b')],
         mtime=1000,
     )
-    (tmp_path / 'summary.shard-1-of-2.json').write_text('{"frames": [')
-    with pytest.warns(UserWarning, match=r'summary\.shard-1-of-2\.json'):
+    (tmp_path / 'summary.shard-2-of-2.json').write_text('{"frames": [')
+    with pytest.warns(UserWarning, match=r'summary\.shard-2-of-2\.json'):
         entries = read_summaries(str(tmp_path))
     assert {k: e['status'] for k, e in entries.items()} == {
         ('a.jpg', 0): 'ok',
@@ -49,14 +48,3 @@ def test_newer_summaries_win_and_damaged_ones_are_skipped(tmp_path):
     assert {k: e['status'] for k, e in status.items()} == dict(
         a='ok', b='no_face'
     )
-
-
-@pytest.mark.parametrize('text,expected', [('0/1', (0, 1)), ('2/3', (2, 3))])
-def test_parse_shard(text, expected):
-    assert parse_shard(text) == expected
-
-
-@pytest.mark.parametrize('text', ['1', 'a/b', '3/3', '-1/2', '0/0'])
-def test_parse_shard_rejects(text):
-    with pytest.raises(argparse.ArgumentTypeError, match='--shard'):
-        parse_shard(text)

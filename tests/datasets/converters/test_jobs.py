@@ -84,17 +84,19 @@ def test_process_frames_statuses_records_and_resume(inputs, tmp_path):
 def test_shards_split_the_work_and_a_final_run_merges(inputs, tmp_path):
     out = str(tmp_path / 'out')
     tasks = _tasks(inputs)
-    s0 = process_frames(tasks, out, workers=0, shard=(0, 2), progress=False)
-    s1 = process_frames(tasks, out, workers=0, shard=(1, 2), progress=False)
+    s0 = process_frames(tasks, out, workers=0, shard=(1, 2), progress=False)
+    s1 = process_frames(tasks, out, workers=0, shard=(2, 2), progress=False)
     names0 = {e['out_name'] for e in s0['frames']}
     names1 = {e['out_name'] for e in s1['frames']}
     assert not names0 & names1 and len(names0 | names1) == len(tasks)
-    assert os.path.exists(os.path.join(out, 'summary.shard-0-of-2.json'))
+    # Shards count from 1: shard 1 takes the first task, then every other.
+    assert names0 == {t.out_name for t in tasks[::2]}
+    assert os.path.exists(os.path.join(out, 'summary.shard-1-of-2.json'))
     merged = process_frames(tasks, out, workers=0, progress=False)
     assert len(merged['frames']) == len(tasks)
     assert merged['counts'] == dict(ok=3, no_face=2, error=1)
     with pytest.raises(ValueError, match='shard'):
-        process_frames(tasks, out, shard=(2, 2))
+        process_frames(tasks, out, shard=(0, 2))
 
 
 def test_prepare_geodesic_cli_with_workers(inputs, tmp_path):

@@ -168,13 +168,13 @@ def test_a_journal_newer_than_the_summary_wins(tmp_path):
 def test_a_second_run_of_the_same_shard_stops_at_once(images, tmp_path):
     out = tmp_path / 'out'
     out.mkdir()
-    with open(out / journal_name((0, 2)), 'a') as held:
+    with open(out / journal_name((1, 2)), 'a') as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(ShardBusyError, match=r'shard 0/2 of this folder'):
+        with pytest.raises(ShardBusyError, match=r'shard 1/2 of this folder'):
             process_frames(
                 tasks(images),
                 str(out),
-                shard=(0, 2),
+                shard=(1, 2),
                 # Were the pipeline started, this would be the error.
                 pipeline_cfg=dict(
                     reconstructor=dict(type=ReconstructorThatCannotStart)
@@ -185,7 +185,7 @@ def test_a_second_run_of_the_same_shard_stops_at_once(images, tmp_path):
         other = process_frames(
             tasks(images),
             str(out),
-            shard=(1, 2),
+            shard=(2, 2),
             pipeline_cfg=pipeline_cfg(),
             progress=False,
         )

@@ -75,9 +75,9 @@ def test_bp4d_geometry_resume_and_shards(tmp_path, pipeline_cfg):
     root, out = str(tmp_path / 'BP4D'), tmp_path / 'out'
     make_bp4d(root)
     args = [root, '--out', str(out), '--pipeline-config', pipeline_cfg]
-    # shard 1/2 alone cannot write the annotation: the other shard's frames are
+    # shard 2/2 alone cannot write the annotation: the other shard's frames are
     # pending
-    assert bp4d.main(args + ['--shard', '1/2']) == 0
+    assert bp4d.main(args + ['--shard', '2/2']) == 0
     assert not (out / 'annotations/bp4d.json').exists()
     assert (
         json.loads((out / 'prepare_report.json').read_text())[
@@ -85,7 +85,7 @@ def test_bp4d_geometry_resume_and_shards(tmp_path, pipeline_cfg):
         ]
         == 2
     )
-    assert bp4d.main(args + ['--shard', '0/2']) == 0  # completes the job
+    assert bp4d.main(args + ['--shard', '1/2']) == 0  # completes the job
     sharded = json.loads((out / 'annotations/bp4d.json').read_text())
     assert bp4d.main(args) == 0
     report = json.loads((out / 'prepare_report.json').read_text())
