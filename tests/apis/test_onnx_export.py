@@ -109,14 +109,13 @@ def real_faces():
     ]
 
 
-def test_onnxruntime_matches_pytorch_on_real_faces(exported, real_faces):
-    cfg, model, out = exported
-    runtime = ONNXAUModel(str(out))
-    # The weights come from the pipeline stored in the file, not the config.
+def _samples(runtime, faces):
+    """The faces through the pipeline stored in the file (not the
+    config's): crop and geodesic weights, packed."""
     init_default_scope('mmpretrain')
     pipeline = Compose(runtime.meta.pipeline)
     samples = []
-    for face in real_faces:
+    for face in faces:
         h, w = face.crop.shape[:2]
         results = dict(
             img=face.crop,
@@ -125,6 +124,13 @@ def test_onnxruntime_matches_pytorch_on_real_faces(exported, real_faces):
             ori_shape=(h, w),
         )
         samples.append(pipeline(results))
+    return samples
+
+
+def test_onnxruntime_matches_pytorch_on_real_faces(exported, real_faces):
+    cfg, model, out = exported
+    runtime = ONNXAUModel(str(out))
+    samples = _samples(runtime, real_faces)
     got = runtime.predict(samples)
     with torch.no_grad():
         data = model.data_preprocessor(pseudo_collate(samples), False)
@@ -204,21 +210,7 @@ def test_a_joint_model_exports_its_intensities(exported_joint, real_faces):
         'intensities',
     ]
     runtime = ONNXAUModel(str(out))
-    init_default_scope('mmpretrain')
-    pipeline = Compose(runtime.meta.pipeline)
-    samples = []
-    for face in real_faces:
-        h, w = face.crop.shape[:2]
-        samples.append(
-            pipeline(
-                dict(
-                    img=face.crop,
-                    face_surface=face.surface,
-                    img_shape=(h, w),
-                    ori_shape=(h, w),
-                )
-            )
-        )
+    samples = _samples(runtime, real_faces)
     crops = np.stack([s['inputs'].numpy() for s in samples]).astype('f4')
     feeds = {'crop': crops}
     for key in runtime.meta.geo_specs:
