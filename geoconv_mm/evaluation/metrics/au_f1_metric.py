@@ -11,6 +11,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmpretrain.registry import METRICS
 
+from .au_names import metric_au_names
+
 
 def au_f1_scores(
     pred_scores: np.ndarray,
@@ -247,21 +249,6 @@ class AUF1Metric(BaseMetric):
                 )
             )
 
-    def _names(self, num_aus: int) -> List[str]:
-        names = self.au_names
-        if names is None and self.dataset_meta:
-            names = self.dataset_meta.get('classes')
-        names = (
-            list(names)
-            if names is not None
-            else [f'AU{i}' for i in range(num_aus)]
-        )
-        if len(names) != num_aus:
-            raise ValueError(
-                f'{len(names)} AU names {names} for {num_aus} predicted AUs'
-            )
-        return names
-
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         if not results:
             raise ValueError('AUF1Metric got no samples')
@@ -272,7 +259,9 @@ class AUF1Metric(BaseMetric):
             np.stack([r['mask'] for r in results]),
             self.threshold,
         )
-        names = self._names(scores.shape[1])
+        names = metric_au_names(
+            self.au_names, self.dataset_meta, scores.shape[1]
+        )
         unknown = [n for n, k in zip(names, stats['num_known']) if k == 0]
         if unknown:
             print_log(

@@ -15,6 +15,8 @@ from mmpretrain.registry import METRICS
 
 from geoconv_mm.datasets.au_info import split_intensities
 
+from .au_names import metric_au_names
+
 
 def icc_3_1(ratings: np.ndarray) -> float:
     """ICC(3,1) of Shrout and Fleiss (1979): two-way mixed model,
@@ -153,21 +155,6 @@ class AUIntensityMetric(BaseMetric):
                 )
             )
 
-    def _names(self, num_aus: int) -> List[str]:
-        names = self.au_names
-        if names is None and self.dataset_meta:
-            names = self.dataset_meta.get('classes')
-        names = (
-            list(names)
-            if names is not None
-            else [f'AU{i}' for i in range(num_aus)]
-        )
-        if len(names) != num_aus:
-            raise ValueError(
-                f'{len(names)} AU names {names} for {num_aus} estimated AUs'
-            )
-        return names
-
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         if not results:
             raise ValueError(
@@ -177,7 +164,9 @@ class AUIntensityMetric(BaseMetric):
         stats = au_intensity_scores(
             pred, np.stack([r['codes'] for r in results])
         )
-        names = self._names(pred.shape[1])
+        names = metric_au_names(
+            self.au_names, self.dataset_meta, pred.shape[1]
+        )
         metrics: Dict[str, float] = {}
         for field, key in self.MEASURES:
             values = stats[field]
