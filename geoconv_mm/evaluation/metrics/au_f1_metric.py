@@ -11,7 +11,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmpretrain.registry import METRICS
 
-from .au_names import metric_au_names
+from .au_metric_inputs import au_sample_arrays, metric_au_names
 
 
 def au_f1_scores(
@@ -220,19 +220,7 @@ class AUF1Metric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for i, sample in enumerate(data_samples):
-            missing = [k for k in ('pred_score', 'gt_au') if k not in sample]
-            if missing:
-                raise KeyError(f'AUF1Metric: data sample {i} has no {missing}')
-            score = (
-                torch.as_tensor(sample['pred_score']).detach().cpu().flatten()
-            )
-            gt = torch.as_tensor(sample['gt_au']).detach().cpu().flatten()
-            mask = sample.get('au_mask')
-            mask = (
-                torch.ones_like(gt, dtype=torch.bool)
-                if mask is None
-                else torch.as_tensor(mask).detach().cpu().flatten().bool()
-            )
+            score, gt, mask = au_sample_arrays(sample, i, 'AUF1Metric')
             yaw = (
                 None
                 if self.yaw_bins is None
@@ -240,14 +228,7 @@ class AUF1Metric(BaseMetric):
                     sample, self.yaw_key, self.yaw_index, self.yaw_unit
                 )
             )
-            self.results.append(
-                dict(
-                    score=score.numpy(),
-                    gt=gt.numpy(),
-                    mask=mask.numpy(),
-                    yaw=yaw,
-                )
-            )
+            self.results.append(dict(score=score, gt=gt, mask=mask, yaw=yaw))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         if not results:

@@ -15,7 +15,7 @@ from mmpretrain.registry import METRICS
 
 from geoconv_mm.datasets.au_info import split_intensities
 
-from .au_names import metric_au_names
+from .au_metric_inputs import metric_au_names
 
 
 def icc_3_1(ratings: np.ndarray) -> float:

@@ -14,6 +14,8 @@ from mmpretrain.registry import METRICS
 
 from geoconv_mm.utils.atomic_io import atomic_savez
 
+from .au_metric_inputs import au_sample_arrays
+
 
 def _subject_of(sample: dict) -> str:
     subject = sample.get('subject')
@@ -90,25 +92,11 @@ class AUPredictionDump(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for i, sample in enumerate(data_samples):
-            missing = [k for k in ('pred_score', 'gt_au') if k not in sample]
-            if missing:
-                raise KeyError(
-                    f'AUPredictionDump: data sample {i} has no {missing}'
-                )
-            score = (
-                torch.as_tensor(sample['pred_score']).detach().cpu().flatten()
-            )
-            gt = torch.as_tensor(sample['gt_au']).detach().cpu().flatten()
-            mask = sample.get('au_mask')
-            mask = (
-                torch.ones_like(gt, dtype=torch.bool)
-                if mask is None
-                else torch.as_tensor(mask).detach().cpu().flatten().bool()
-            )
+            score, gt, mask = au_sample_arrays(sample, i, 'AUPredictionDump')
             result = dict(
-                score=score.float().numpy(),
-                gt=gt.numpy(),
-                mask=mask.numpy(),
+                score=score.astype(np.float32),
+                gt=gt,
+                mask=mask,
                 subject=_subject_of(sample),
             )
             if 'pred_intensity' in sample and 'au_intensities' in sample:
