@@ -30,6 +30,9 @@ Examples::
     # run the study (resumable; start it twice to use two cores)
     OMP_NUM_THREADS=1 python tools/analysis_tools/synthau_experiment.py \\
         --plan docs/en/study/preregistration.md
+    # how far it is, without its results
+    python tools/analysis_tools/synthau_experiment.py --status \\
+        --plan docs/en/study/preregistration.md
     # analysis only, from the records
     python tools/analysis_tools/synthau_experiment.py --analyse-only \\
         --plan docs/en/study/preregistration.md \\
@@ -49,6 +52,8 @@ import time
 from geoconv_mm.study.plan import StudyPlan, check_can_run, read_plan
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: Runs whose wall time --status projects forward.
+RECENT_RUNS = 10
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,10 +70,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--work-dir', default=osp.join(ROOT, 'work_dirs', 'studies')
     )
-    parser.add_argument(
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
         '--analyse-only',
         action='store_true',
         help='only analyse the records there are',
+    )
+    what.add_argument(
+        '--status',
+        action='store_true',
+        help='say how far the study is (runs recorded, training, failed, '
+        'left, and the time left), without its results',
     )
     parser.add_argument(
         '--keep-checkpoints',
@@ -322,6 +334,25 @@ def check_study(plan: StudyPlan, study_dir: str) -> None:
         raise SystemExit(f'error: {err}') from None
 
 
+def claim_holder(path: str):
+    """The live process that holds a run's claim: its pid, or None when
+    there is no claim or its process has gone."""
+    try:
+        with open(path) as fh:
+            holder = int(fh.read())
+    except (OSError, ValueError):  # none, or not written yet
+        return None
+    if holder <= 0:
+        return None
+    try:
+        os.kill(holder, 0)
+    except PermissionError:  # alive, another user's
+        return holder
+    except OSError:
+        return None
+    return holder
+
+
 def take_claim(path: str) -> bool:
     """Claim a run for this process, so that invocations started side by
     side (one per core) share the job list instead of training a run twice.
@@ -337,24 +368,69 @@ def take_claim(path: str) -> bool:
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            try:
-                with open(path) as fh:
-                    holder = int(fh.read())
-                if holder <= 0:
-                    raise ValueError(holder)
-                os.kill(holder, 0)
+            if claim_holder(path) is not None:
                 return False
-            except PermissionError:  # alive, another user's
-                return False
-            except (OSError, ValueError):  # gone, or never written
-                # Another invocation may have cleared it first.
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(path)
-                continue
+            # Gone, or never written; another invocation may have cleared it
+            # first.
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+            continue
         with os.fdopen(fd, 'w') as fh:
             fh.write(str(os.getpid()))
         return True
     return False
+
+
+def print_status(plan: StudyPlan, study_dir: str, work_root: str) -> dict:
+    """Print and return how far the study is, from its record and claim
+    files only (no result is read): per arm the runs recorded of those
+    planned; the runs training now (a live claim), failed (to be retried)
+    and left; and the hours left at the mean wall time of the last
+    :data:`RECENT_RUNS` runs recorded (the machine's present conditions),
+    as many at a time as are training now (one if none is)."""
+    from geoconv_mm.study.records import run_name
+
+    jobs = plan.jobs()
+    recorded, training, failed, times = set(), set(), set(), []
+    for job in jobs:
+        name = run_name(*job)
+        path = osp.join(study_dir, name + '.json')
+        if osp.isfile(path):
+            recorded.add(job)
+            with open(path) as fh:
+                rec = json.load(fh)
+            times.append((rec.get('finished', ''), rec['train_time_s']))
+        elif claim_holder(osp.join(work_root, name + '.claim')) is not None:
+            training.add(job)
+        elif osp.isfile(osp.join(study_dir, 'failed', name + '.json')):
+            failed.add(job)
+    left = len(jobs) - len(recorded)
+    print(
+        f'{plan.study}: {len(recorded)} of {len(jobs)} runs recorded, '
+        f'{len(training)} training, {len(failed)} failed (retried by the '
+        f'next run of the study), {left} left'
+    )
+    for arm in plan.arms:
+        mine = [j for j in jobs if j[0] == arm]
+        done = sum(j in recorded for j in mine)
+        print(f'  {arm:<24} {done:>4} / {len(mine)}')
+    out = dict(
+        planned=len(jobs),
+        recorded=len(recorded),
+        training=len(training),
+        failed=len(failed),
+        left=left,
+    )
+    if times and left:
+        recent = [t for _, t in sorted(times)[-RECENT_RUNS:]]
+        minutes = sum(recent) / len(recent) / 60
+        at_once = max(1, len(training))
+        out['hours_left'] = left * minutes / at_once / 60
+        print(
+            f'about {out["hours_left"]:.1f} h left at {minutes:.1f} min per '
+            f'run, {at_once} at a time'
+        )
+    return out
 
 
 def report(plan: StudyPlan, study_dir: str, page=None) -> None:
@@ -406,11 +482,14 @@ def main(argv=None) -> None:
     except (FileNotFoundError, ValueError) as err:
         raise SystemExit(f'error: {err}') from None
     study_dir = osp.join(osp.abspath(args.results_dir), plan.study)
+    work_root = osp.join(osp.abspath(args.work_dir), plan.study)
+    if args.status:
+        print_status(plan, study_dir, work_root)
+        return
     os.makedirs(study_dir, exist_ok=True)
     if not args.analyse_only:
         check_study(plan, study_dir)
         jobs = plan.jobs()
-        work_root = osp.join(osp.abspath(args.work_dir), plan.study)
         for i, (arm, variant, seed, fold) in enumerate(jobs):
             t = time.time()
             status = run_one(

@@ -141,6 +141,47 @@ def test_a_claimed_run_is_left_to_its_holder(tmp_path):
     assert not (work_root / name).exists()
 
 
+def test_status_counts_the_runs_without_their_results(tmp_path, capsys):
+    """Recorded, training (a live claim), failed and left runs per arm, and
+    the time left at the recorded runs' wall time; a stale claim is not a
+    run in training."""
+    tool = load_tool(TOOL)
+    plan = tmp_path / 'plan.md'
+    write_plan(plan, ['plain', 'geo'], ('geo', 'plain'), (), seeds=(0, 1, 2))
+    study = tmp_path / 'results' / 'toy'
+    study.mkdir(parents=True)
+    write_run(str(study), 'plain', 0, balanced(50, 50))  # 60 s each
+    write_run(str(study), 'geo', 0, balanced(50, 50))
+    (study / 'failed').mkdir()
+    (study / 'failed' / 'geo__default__seed1__fold1.json').write_text('{}')
+    work = tmp_path / 'work' / 'toy'
+    work.mkdir(parents=True)
+    live = work / 'plain__default__seed1__fold1.claim'
+    live.write_text(str(os.getpid()))
+    child = subprocess.run(
+        [sys.executable, '-c', 'import os; print(os.getpid())'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = work / 'plain__default__seed2__fold1.claim'
+    stale.write_text(child.stdout.strip())
+    argv = ['--plan', str(plan), '--status']
+    argv += ['--results-dir', str(tmp_path / 'results')]
+    argv += ['--work-dir', str(tmp_path / 'work')]
+    tool.main(argv)
+    out = capsys.readouterr().out
+    assert (
+        'toy: 2 of 6 runs recorded, 1 training, 1 failed (retried by the '
+        'next run of the study), 4 left'
+    ) in out
+    lines = [line.split() for line in out.splitlines()[1:3]]
+    assert lines == [['plain', '1', '/', '3'], ['geo', '1', '/', '3']]
+    # 4 runs of 1 min, 1 at a time.
+    assert 'about 0.1 h left at 1.0 min per run, 1 at a time' in out
+    assert not (study / 'summary.json').exists()  # nothing analysed
+
+
 def test_runs_of_another_machine_stop_the_study_before_any_training(
     tmp_path,
 ):
