@@ -21,7 +21,6 @@ needs no package beyond ``onnx``; ``onnx.checker`` validates the result.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import List, Sequence, Tuple
 
@@ -30,9 +29,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 import geoconv_mm
+from geoconv_mm.engine import load_model_weights
 from geoconv_mm.models.data_preprocessors import AUDataPreprocessor
 from geoconv_mm.models.heads import AUHead, AUOccurrenceIntensityHead
 from geoconv_mm.ops import model_geo_specs
@@ -44,6 +43,7 @@ from geoconv_mm.ops.onnx_runtime import (
     ONNXModelMeta,
     write_metadata,
 )
+from geoconv_mm.utils.atomic_io import atomic_path
 
 from .au_front_end import _LOADING_TRANSFORMS
 from .au_inferencer import config_au_ids
@@ -121,17 +121,21 @@ def _export_pipeline(cfg: Config, spec_keys: List[str]) -> List[dict]:
 def _build_model(cfg: Config, checkpoint: str) -> Tuple[nn.Module, dict]:
     from mmpretrain.registry import MODELS
 
-    if not os.path.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     model = MODELS.build(cfg.model)
-    meta = load_checkpoint(model, checkpoint, map_location='cpu').get(
-        'meta', {}
-    )
+    # Strict: a checkpoint of another model must not export random layers.
+    meta = load_model_weights(model, checkpoint).get('meta') or {}
     return model.eval(), meta
 
 
-def _example_inputs(meta: ONNXModelMeta, batch: int, seed: int = 0):
-    """A random crop and geodesic weights of the graph's input shapes."""
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _example_inputs(
+    meta: ONNXModelMeta, batch: int, seed: int = 0, device='cpu'
+):
+    """A random crop and geodesic weights of the graph's input shapes, drawn
+    on the CPU (the same numbers on any device) and moved to ``device``."""
     gen = torch.Generator().manual_seed(seed)
     h, w = meta.input_size
     crop = torch.randint(
@@ -141,7 +145,7 @@ def _example_inputs(meta: ONNXModelMeta, batch: int, seed: int = 0):
         0.25 + 1.5 * torch.rand(meta.geo_weight_shape(k, batch), generator=gen)
         for k in meta.geo_specs
     ]
-    return crop, weights
+    return crop.to(device), [w.to(device) for w in weights]
 
 
 def export_onnx(
@@ -163,6 +167,8 @@ def export_onnx(
 
     Raises:
         FileNotFoundError: The checkpoint does not exist.
+        CheckpointMismatchError: Its weights do not fit the config's model
+            (:func:`geoconv_mm.engine.load_model_weights`).
         ValueError: Neither the checkpoint nor the config names the AUs,
             or see :func:`export_model_onnx`.
     """
@@ -190,7 +196,8 @@ def export_model_onnx(
     """Write a built AU model as an ONNX file with its metadata.
 
     The file is written next to ``out`` and renamed into place once
-    ``onnx.checker`` has passed it, so ``out`` is never half-written.
+    ``onnx.checker`` has passed it, so ``out`` is never half-written. The
+    model may be on any device; the graph is the same.
 
     Args:
         model (nn.Module): An AU classifier built from ``cfg``, with an
@@ -214,6 +221,13 @@ def export_model_onnx(
 
     size = int(cfg.get('image_size', 224))
     keys = [s.key for s in model_geo_specs(model, size)]
+    # Checks the preprocessor and the head before the metadata reads them.
+    wrapper = ExportedAUModel(model, keys).eval()
+    if len(au_ids) != model.head.num_aus:
+        raise ValueError(
+            f'the model predicts {model.head.num_aus} AUs but '
+            f'{len(au_ids)} AU ids were given ({list(au_ids)})'
+        )
     pre = model.data_preprocessor
     meta = ONNXModelMeta(
         au_ids=[int(a) for a in au_ids],
@@ -227,44 +241,37 @@ def export_model_onnx(
         producer=f'geoconv-mm {geoconv_mm.__version__}, torch '
         f'{torch.__version__}',
     )
-    if len(meta.au_ids) != model.head.num_aus:
-        raise ValueError(
-            f'the model predicts {model.head.num_aus} AUs but '
-            f'{len(meta.au_ids)} AU ids were given ({meta.au_ids})'
-        )
-    wrapper = ExportedAUModel(model, keys).eval()
-    crop, weights = _example_inputs(meta, batch=2)
+    crop, weights = _example_inputs(meta, batch=2, device=_device(model))
     names = meta.input_names
     dynamic = {n: {0: 'batch'} for n in names + wrapper.output_names}
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    tmp = out + '.tmp'
-    with torch.no_grad(), warnings.catch_warnings():
-        # The TorchScript-based exporter announces its deprecation, and that
-        # it folds no strided Slice (GeoConv's taps stay Slices).
-        warnings.simplefilter('ignore', DeprecationWarning)
-        warnings.filterwarnings('ignore', message='Constant folding')
-        torch.onnx.export(
-            wrapper,
-            (crop, *weights),
-            tmp,
-            dynamo=False,
-            input_names=names,
-            output_names=wrapper.output_names,
-            dynamic_axes=dynamic,
-            opset_version=opset,
-            do_constant_folding=True,
+    with atomic_path(out, '.tmp.onnx') as tmp:
+        with torch.no_grad(), warnings.catch_warnings():
+            # The TorchScript-based exporter announces its deprecation, and
+            # that it folds no strided Slice (GeoConv's taps stay Slices).
+            warnings.simplefilter('ignore', DeprecationWarning)
+            warnings.filterwarnings('ignore', message='Constant folding')
+            torch.onnx.export(
+                wrapper,
+                (crop, *weights),
+                tmp,
+                dynamo=False,
+                input_names=names,
+                output_names=wrapper.output_names,
+                dynamic_axes=dynamic,
+                opset_version=opset,
+                do_constant_folding=True,
+            )
+        proto = onnx.load(tmp)
+        write_metadata(proto, meta)
+        custom = sorted(
+            {n.domain for n in proto.graph.node} - set(STANDARD_DOMAINS)
         )
-    proto = onnx.load(tmp)
-    write_metadata(proto, meta)
-    custom = sorted(
-        {n.domain for n in proto.graph.node} - set(STANDARD_DOMAINS)
-    )
-    if custom:
-        os.remove(tmp)
-        raise RuntimeError(f'the graph uses custom operator domains {custom}')
-    onnx.checker.check_model(proto, full_check=True)
-    onnx.save(proto, tmp)
-    os.replace(tmp, out)
+        if custom:
+            raise RuntimeError(
+                f'the graph uses custom operator domains {custom}'
+            )
+        onnx.checker.check_model(proto, full_check=True)
+        onnx.save(proto, tmp)
     return wrapper, meta
 
 
@@ -283,9 +290,12 @@ def verify_onnx(wrapper: ExportedAUModel, out: str, batch: int = 3) -> float:
     """
     runtime = ONNXAUModel(out)
     crop, weights = _example_inputs(runtime.meta, batch, seed=1)
+    device = _device(wrapper)
     with torch.no_grad():
-        want = wrapper(crop, *weights)
-    want = want if isinstance(want, tuple) else (want,)
+        want = wrapper(crop.to(device), *(w.to(device) for w in weights))
+    want = tuple(
+        w.cpu() for w in (want if isinstance(want, tuple) else (want,))
+    )
     geo = dict(zip(runtime.meta.geo_specs, weights))
     got = runtime(crop.numpy(), geo)
     diff = float(np.abs(got - want[0].numpy()).max())

@@ -1,6 +1,6 @@
 """Frame I/O, config fold and work-dir functions, atomic file writes, the
-host fingerprint, output folders checked before work, and worker processes
-that fail fast and end with their parent."""
+host fingerprint, output folders checked before work, worker processes that
+fail fast and end with their parent, and the shards of cluster array jobs."""
 
 from .atomic_io import (
     atomic_imwrite,

@@ -23,24 +23,36 @@ def parse_shard(text: str) -> Tuple[int, int]:
 
     Raises:
         argparse.ArgumentTypeError: ``text`` is not ``i/N`` with
-            1 <= i <= N (an ``argparse`` ``type=`` reports its message).
+            1 <= i <= N; as an option's ``type=``, argparse prefixes the
+            option's name to the message.
     """
     try:
         index, count = (int(v) for v in text.split('/'))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f'--shard must be i/N (e.g. 3/8), got {text!r}'
+            f'must be i/N (e.g. 3/8), got {text!r}'
         ) from None
     if not 1 <= index <= count:
         raise argparse.ArgumentTypeError(
-            f'--shard i/N needs 1 <= i <= N (shards count from 1), got {text}'
+            f'i/N needs 1 <= i <= N (shards count from 1), got {text}'
         )
     return index, count
 
 
 def take_shard(items: Sequence[T], index: int, count: int) -> List[T]:
-    """Shard ``index`` of ``count``: items index, index + N, index + 2N, ...
-    (1-based), so that every shard gets its share of each part of a list.
+    """The items of shard ``index`` of ``count``.
+
+    Shard i takes items i, i + count, i + 2 count, ... (counting from 1), so
+    that every shard gets its share of each part of the list.
+
+    Args:
+        items (Sequence): The whole job's items, in the same order for every
+            shard.
+        index (int): The shard, 1 <= index <= count.
+        count (int): How many shards.
+
+    Returns:
+        list: This shard's items.
 
     Raises:
         ValueError: Not 1 <= index <= count.

@@ -158,6 +158,36 @@ def test_au_ids_that_do_not_match_the_head_are_refused(exported, tmp_path):
     assert not out.exists()
 
 
+def test_a_checkpoint_of_another_model_is_refused(exported, tmp_path):
+    """Strict loading: a checkpoint without the head's weights would export
+    a random head."""
+    from geoconv_mm.engine import CheckpointMismatchError
+
+    _, model, _ = exported
+    state = {
+        k: v for k, v in model.state_dict().items() if not k.startswith('head')
+    }
+    ckpt = tmp_path / 'headless.pth'
+    torch.save(dict(state_dict=state), ckpt)
+    out = tmp_path / 'x.onnx'
+    with pytest.raises(CheckpointMismatchError, match='head'):
+        export_onnx(CONFIG, str(ckpt), str(out))
+    assert not out.exists()
+
+
+def test_a_preprocessor_without_normalisation_is_named(exported, tmp_path):
+    cfg, model, _ = exported
+    plain = MODELS.build(
+        dict(cfg.model, data_preprocessor=dict(type='AUDataPreprocessor'))
+    )
+    plain.load_state_dict(model.state_dict())
+    out = tmp_path / 'x.onnx'
+    au_ids = cfg.test_dataloader.dataset.au_ids
+    with pytest.raises(ValueError, match='AUDataPreprocessor with mean'):
+        export_model_onnx(plain, cfg, au_ids, str(out))
+    assert not list(tmp_path.iterdir())  # no file, no temporary left
+
+
 def test_a_built_model_exports_as_its_checkpoint_does(exported, tmp_path):
     """export_model_onnx on the model in memory and export_onnx on its
     checkpoint write graphs that agree, with the same metadata."""

@@ -20,7 +20,7 @@ def test_parse_shard(text, expected):
     'text', ['0/4', '5/4', '2', 'a/b', '1/0', '-1/3', '', '1/2/3']
 )
 def test_parse_shard_rejects(text):
-    with pytest.raises(argparse.ArgumentTypeError, match='--shard'):
+    with pytest.raises(argparse.ArgumentTypeError, match='i/N'):
         parse_shard(text)
 
 
@@ -30,7 +30,10 @@ def test_an_argparse_option_reports_the_message(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(['--shard', '0/8'])
     err = capsys.readouterr().err
-    assert 'needs 1 <= i <= N (shards count from 1), got 0/8' in err
+    assert (
+        'argument --shard: i/N needs 1 <= i <= N (shards count from 1), '
+        'got 0/8'
+    ) in err
 
 
 def test_take_shard_by_hand():

@@ -68,8 +68,17 @@ MESH_CONFIG = osp.join(
 
 
 def noise_sizes(config: str = MESH_CONFIG) -> List[float]:
-    """The sizes (mm RMS) of the study's smooth noise, as the noise arms'
-    ``PerturbFaceSurface`` steps in ``config`` set them, ascending."""
+    """The sizes of the study's smooth noise.
+
+    Args:
+        config (str): The config whose ``_mesh_pipelines`` every mesh arm's
+            config (``geocnn-meshnoise-<s>mm_synthau_demo.py`` among them)
+            takes its pipelines from.
+
+    Returns:
+        list[float]: The ``rms_mm`` of its ``PerturbFaceSurface`` steps (mm),
+        ascending.
+    """
     pipelines = Config.fromfile(config)['_mesh_pipelines']
     return sorted(
         float(step['rms_mm'])

@@ -425,10 +425,11 @@ def print_status(plan: StudyPlan, study_dir: str, work_root: str) -> dict:
         recent = [t for _, t in sorted(times)[-RECENT_RUNS:]]
         minutes = sum(recent) / len(recent) / 60
         at_once = max(1, len(training))
-        out['hours_left'] = left * minutes / at_once / 60
+        out['hours_left'] = hours = left * minutes / at_once / 60
+        when = f'{hours:.1f} h' if hours >= 1 else f'{60 * hours:.0f} min'
         print(
-            f'about {out["hours_left"]:.1f} h left at {minutes:.1f} min per '
-            f'run, {at_once} at a time'
+            f'about {when} left at {minutes:.1f} min per run, {at_once} at '
+            'a time'
         )
     return out
 

@@ -44,9 +44,13 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    wrapper, meta = export_onnx(
-        args.config, args.checkpoint, args.out, args.opset
-    )
+    try:
+        wrapper, meta = export_onnx(
+            args.config, args.checkpoint, args.out, args.opset
+        )
+    except (FileNotFoundError, ValueError) as err:
+        # A bad checkpoint or config is one line, not a traceback.
+        raise SystemExit(f'error: {err}') from None
     aus = ', '.join(meta.au_names)
     print(
         f'wrote {args.out}: inputs {CROP_INPUT} + {len(meta.geo_specs)} '

@@ -419,7 +419,7 @@ def process_frames(
                 todo.append(t)
         bar = tqdm(
             total=len(todo),
-            desc='faces {}/{}'.format(*shard),
+            desc=f'faces {shard[0]}/{shard[1]}',
             disable=not progress,
             unit='frame',
             dynamic_ncols=True,

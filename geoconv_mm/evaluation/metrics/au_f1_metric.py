@@ -241,7 +241,7 @@ class AUF1Metric(BaseMetric):
             self.threshold,
         )
         names = metric_au_names(
-            self.au_names, self.dataset_meta, scores.shape[1]
+            self.au_names, self.dataset_meta, scores.shape[1], 'AUF1Metric'
         )
         unknown = [n for n, k in zip(names, stats['num_known']) if k == 0]
         if unknown:

@@ -165,7 +165,10 @@ class AUIntensityMetric(BaseMetric):
             pred, np.stack([r['codes'] for r in results])
         )
         names = metric_au_names(
-            self.au_names, self.dataset_meta, pred.shape[1]
+            self.au_names,
+            self.dataset_meta,
+            pred.shape[1],
+            'AUIntensityMetric',
         )
         metrics: Dict[str, float] = {}
         for field, key in self.MEASURES:

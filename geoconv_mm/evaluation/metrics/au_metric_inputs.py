@@ -8,7 +8,9 @@ import torch
 
 
 def _flat(value) -> torch.Tensor:
-    return torch.as_tensor(value).detach().cpu().flatten()
+    flat = torch.as_tensor(value).detach().cpu().flatten()
+    # NumPy has no bfloat16 (the scores of a test loop under CPU autocast).
+    return flat.float() if flat.dtype == torch.bfloat16 else flat
 
 
 def au_sample_arrays(
@@ -46,6 +48,7 @@ def metric_au_names(
     au_names: Optional[Sequence[str]],
     dataset_meta: Optional[dict],
     num_aus: int,
+    metric: str,
 ) -> List[str]:
     """The metric's own ``au_names``, else the data set's ``classes``, else
     ``AU0``, ``AU1``, ...
@@ -54,6 +57,7 @@ def metric_au_names(
         au_names (Sequence[str], optional): Names the metric was built with.
         dataset_meta (dict, optional): The evaluator's data set metainfo.
         num_aus (int): Columns of the predictions.
+        metric (str): The metric's name, for the error.
 
     Returns:
         list[str]: One name per column.
@@ -61,15 +65,17 @@ def metric_au_names(
     Raises:
         ValueError: The names found do not match the columns.
     """
+    source = 'its au_names'
     names = au_names
     if names is None and dataset_meta:
+        source = "the data set's classes"
         names = dataset_meta.get('classes')
     if names is None:
-        names = [f'AU{i}' for i in range(num_aus)]
+        return [f'AU{i}' for i in range(num_aus)]
     names = list(names)
     if len(names) != num_aus:
         raise ValueError(
-            f'{len(names)} AU names {names} for {num_aus} AU columns of the '
-            'predictions'
+            f'{metric}: {len(names)} AU names from {source} ({names}) for '
+            f'{num_aus} AU columns of the predictions'
         )
     return names

@@ -178,8 +178,14 @@ def test_status_counts_the_runs_without_their_results(tmp_path, capsys):
     lines = [line.split() for line in out.splitlines()[1:3]]
     assert lines == [['plain', '1', '/', '3'], ['geo', '1', '/', '3']]
     # 4 runs of 1 min, 1 at a time.
-    assert 'about 0.1 h left at 1.0 min per run, 1 at a time' in out
+    assert 'about 4 min left at 1.0 min per run, 1 at a time' in out
     assert not (study / 'summary.json').exists()  # nothing analysed
+    # Two runs training: twice as fast.
+    stale.write_text(str(os.getppid()))
+    tool.main(argv)
+    out = capsys.readouterr().out
+    assert '2 training, 1 failed' in out and ', 4 left' in out
+    assert 'about 2 min left at 1.0 min per run, 2 at a time' in out
 
 
 def test_runs_of_another_machine_stop_the_study_before_any_training(
