@@ -48,6 +48,7 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Optional
 
 from geoconv_mm.study.plan import StudyPlan, check_can_run, read_plan
 
@@ -334,7 +335,7 @@ def check_study(plan: StudyPlan, study_dir: str) -> None:
         raise SystemExit(f'error: {err}') from None
 
 
-def claim_holder(path: str):
+def claim_holder(path: str) -> Optional[int]:
     """The live process that holds a run's claim: its pid, or None when
     there is no claim or its process has gone."""
     try:
