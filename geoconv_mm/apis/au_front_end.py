@@ -34,6 +34,29 @@ def _box_side(box) -> float:
     return float((b[2] - b[0] + b[3] - b[1]) / 2)
 
 
+def face_inputs(face, name: str, index: int) -> dict:
+    """The data pipeline's input for one face of the face pipeline: its
+    aligned crop and mesh, in place of the loading steps'.
+
+    Args:
+        face (FaceResult): A face of :class:`~geoconv_mm.face.FacePipeline`.
+        name (str): Its frame's name (``img_path``).
+        index (int): Its frame's index (``sample_idx``).
+
+    Returns:
+        dict: The results dict the pipeline's first step after loading takes.
+    """
+    h, w = face.crop.shape[:2]
+    return dict(
+        img=face.crop,
+        face_surface=face.surface,
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        img_path=name,
+        sample_idx=index,
+    )
+
+
 def face_pipeline_config(
     crop_size: Union[int, Tuple[int, int]],
     face_pipeline: Optional[dict] = None,
@@ -217,16 +240,8 @@ class AUFrontEnd:
             )
             if self.keep_crops:
                 pred.crop = face.crop
-            h, w = face.crop.shape[:2]
-            results = dict(
-                img=face.crop,
-                face_surface=face.surface,
-                img_shape=(h, w),
-                ori_shape=(h, w),
-                img_path=frame.name,
-                sample_idx=frame.index,
-            )
-            out.append((pred, self.pipeline(results)))
+            inputs = face_inputs(face, frame.name, frame.index)
+            out.append((pred, self.pipeline(inputs)))
         return out
 
     def _tracked(self, frame: Frame) -> Optional[list]:

@@ -13,6 +13,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 from geoconv_mm.apis import export_model_onnx, export_onnx, verify_onnx
+from geoconv_mm.apis.au_front_end import face_inputs
 from geoconv_mm.engine import save_model_weights
 from geoconv_mm.ops import model_geo_specs
 from geoconv_mm.ops.onnx_runtime import ONNXAUModel
@@ -114,17 +115,10 @@ def _samples(runtime, faces):
     config's): crop and geodesic weights, packed."""
     init_default_scope('mmpretrain')
     pipeline = Compose(runtime.meta.pipeline)
-    samples = []
-    for face in faces:
-        h, w = face.crop.shape[:2]
-        results = dict(
-            img=face.crop,
-            face_surface=face.surface,
-            img_shape=(h, w),
-            ori_shape=(h, w),
-        )
-        samples.append(pipeline(results))
-    return samples
+    return [
+        pipeline(face_inputs(face, f'face{i}', i))
+        for i, face in enumerate(faces)
+    ]
 
 
 def test_onnxruntime_matches_pytorch_on_real_faces(exported, real_faces):
