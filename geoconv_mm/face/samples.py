@@ -2,7 +2,8 @@
 
 ``skimage.data.astronaut()`` ships with scikit-image, so these faces exist on
 every machine without a download: the geodesic benchmarks time the kernel on
-them, and the build comparison compares two builds' weights on them.
+them, the build comparison compares two builds' weights on them, and the
+inference benchmarks feed them to the inference tool as frames.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
+from ..utils.frame_io import Frame
 from .pipeline import FacePipeline
 
 
@@ -34,6 +36,24 @@ def sample_images() -> Dict[str, np.ndarray]:
             image, rot, (w, h), borderMode=cv2.BORDER_REFLECT
         ),
     }
+
+
+def sample_frames(n: int) -> List[Frame]:
+    """``n`` one-face frames at 30 frames/s: the astronaut photograph as it
+    is, mirrored, and resized to 384 and 640 pixels, in turn."""
+    from skimage import data
+
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    variants = [
+        image,
+        np.ascontiguousarray(image[:, ::-1]),
+        cv2.resize(image, (384, 384)),
+        cv2.resize(image, (640, 640)),
+    ]
+    return [
+        Frame(i, i / 30.0, variants[i % len(variants)], f'astronaut:{i}')
+        for i in range(n)
+    ]
 
 
 def sample_surfaces() -> List:

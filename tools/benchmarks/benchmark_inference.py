@@ -140,25 +140,6 @@ def astronaut_bgr():
     return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
 
 
-def make_frames(n):
-    """``n`` one-face frames: the astronaut photo, mirrored and rescaled."""
-    import cv2
-
-    from geoconv_mm.apis import Frame
-
-    face = astronaut_bgr()
-    variants = [
-        face,
-        face[:, ::-1].copy(),
-        cv2.resize(face, (384, 384)),
-        cv2.resize(face, (640, 640)),
-    ]
-    return [
-        Frame(i, i / 30.0, variants[i % len(variants)], f'astronaut:{i}')
-        for i in range(n)
-    ]
-
-
 def make_video_frames(n):
     """``n`` frames of a one-face video: the astronaut photo drifting by a
     few pixels and a slight zoom per frame (consecutive frames show the same
@@ -507,8 +488,10 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
+    from geoconv_mm.face.samples import sample_frames
+
     inferencer = build(args)
-    frames = make_frames(args.frames)
+    frames = sample_frames(args.frames)
     sync = (
         torch.cuda.synchronize
         if inferencer.device.type == 'cuda'

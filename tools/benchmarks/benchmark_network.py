@@ -96,26 +96,6 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def one_face_frames(n):
-    """``n`` one-face frames: the astronaut photo, mirrored and rescaled."""
-    import cv2
-    from skimage import data
-
-    from geoconv_mm.apis import Frame
-
-    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    variants = [
-        face,
-        face[:, ::-1].copy(),
-        cv2.resize(face, (384, 384)),
-        cv2.resize(face, (640, 640)),
-    ]
-    return [
-        Frame(i, i / 30.0, variants[i % len(variants)], f'astronaut:{i}')
-        for i in range(n)
-    ]
-
-
 class Variant:
     """One way of running a network: its layout, threads and compilation,
     applied to a copy of the baseline model."""
@@ -201,6 +181,7 @@ def bench_config(config, args) -> Dict:
     from mmengine.config import Config
 
     from geoconv_mm.apis import AUInferencer, export_model_onnx
+    from geoconv_mm.face.samples import sample_frames
 
     num_aus = Config.fromfile(config).model.head.num_aus
     inferencer = AUInferencer(
@@ -210,7 +191,7 @@ def bench_config(config, args) -> Dict:
         batch_size=args.batch_size,
         au_ids=list(range(1, num_aus + 1)),
     )
-    frames = one_face_frames(args.frames)
+    frames = sample_frames(args.frames)
     start = time.perf_counter()
     samples = [s for f in frames for _, s in inferencer.preprocess(f)]
     front_ms = 1e3 * (time.perf_counter() - start) / len(frames)
