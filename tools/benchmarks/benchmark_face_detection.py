@@ -825,7 +825,7 @@ def main_yaw(args) -> int:
         atomic_write_json(
             args.out,
             dict(
-                args=vars(args),
+                args={k: v for k, v in vars(args).items() if k != 'out'},
                 yaws=list(YAWS),
                 sizes=list(YAW_SIZES),
                 load_average=[load[0], load_after[0]],
@@ -883,7 +883,7 @@ def main(argv=None) -> int:
         atomic_write_json(
             args.out,
             dict(
-                args=vars(args),
+                args={k: v for k, v in vars(args).items() if k != 'out'},
                 load_average=[load[0], load_after[0]],
                 report=report,
             ),

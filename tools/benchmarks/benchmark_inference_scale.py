@@ -335,6 +335,10 @@ def memory(args, work: str) -> Dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # The command as given: what a reader reruns (no temporary paths).
+    given = {
+        k: v for k, v in vars(args).items() if k not in ('out', 'work_dir')
+    }
     work = args.work_dir or tempfile.mkdtemp(prefix='au_scale_')
     os.makedirs(work, exist_ok=True)
     if args.checkpoint is None:
@@ -353,7 +357,7 @@ def main(argv=None) -> int:
     if args.out:
         from geoconv_mm.utils.atomic_io import atomic_write_json
 
-        result['args'] = {k: v for k, v in vars(args).items()}
+        result['args'] = given
         atomic_write_json(args.out, result, indent=2)
     return 0
 

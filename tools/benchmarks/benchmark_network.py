@@ -329,7 +329,7 @@ def main(argv=None) -> int:
         atomic_write_json(
             args.out,
             dict(
-                args=vars(args),
+                args={k: v for k, v in vars(args).items() if k != 'out'},
                 torch=torch.__version__,
                 threads=torch.get_num_threads(),
                 results=results,

@@ -92,5 +92,8 @@ def test_tiny_run(tool, tmp_path, capsys):
     assert run['videos_per_hour'] == pytest.approx(3600 * 2 / run['seconds'])
     memory = result['memory']
     assert memory['frames'] == 6 and memory['peak_mb'] > 100
+    # The command as given, without the paths this run made up for itself.
+    assert result['args']['checkpoint'] is None
+    assert not {'out', 'work_dir'} & set(result['args'])
     printed = capsys.readouterr().out
     assert 'videos/h' in printed and 'load' in printed

@@ -23,7 +23,9 @@ def test_tiny_run_reports_variants_profile_and_pipeline(tmp_path, capsys):
     argv = [CONFIG, '--frames', '2', '--batch-size', '2', '--rounds', '2']
     argv += ['--onnxruntime']
     assert tool.main(argv + ['--out', str(out)]) == 0
-    (result,) = json.loads(out.read_text())['results']
+    recorded = json.loads(out.read_text())
+    assert 'out' not in recorded['args']
+    (result,) = recorded['results']
     assert result['faces'] == 2
     net = result['network']
     assert set(net) == {n for n, v in tool.VARIANTS.items() if not v[2]} | set(
