@@ -17,12 +17,16 @@ from ..utils.frame_io import Frame
 from .pipeline import FacePipeline
 
 
+def _astronaut_bgr() -> np.ndarray:
+    from skimage import data
+
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
 def sample_images() -> Dict[str, np.ndarray]:
     """The astronaut photograph as it is, mirrored, scaled by 0.6 and 1.5 and
     rotated by 10 degrees, as BGR images by name."""
-    from skimage import data
-
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    image = _astronaut_bgr()
     h, w = image.shape[:2]
     rot = cv2.getRotationMatrix2D((w / 2, h / 2), 10, 1.0)
     return {
@@ -41,9 +45,7 @@ def sample_images() -> Dict[str, np.ndarray]:
 def sample_frames(n: int) -> List[Frame]:
     """``n`` one-face frames at 30 frames/s: the astronaut photograph as it
     is, mirrored, and resized to 384 and 640 pixels, in turn."""
-    from skimage import data
-
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    image = _astronaut_bgr()
     variants = [
         image,
         np.ascontiguousarray(image[:, ::-1]),
