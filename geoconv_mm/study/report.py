@@ -323,7 +323,8 @@ def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
         )
         ax.set_xlabel(f'mean {mname} over AUs')
         ax.set_title(f'{variant}: mean {mname}, {level} interval', fontsize=9)
-        ax.set_ylim(-0.6, len(arms) - 0.4)
+        # Top to bottom in the tables' order.
+        ax.set_ylim(len(arms) - 0.4, -0.6)
         ax = axes[1, j]
         cmps = list(v['comparisons'])
         for i, c in enumerate(cmps):
@@ -340,7 +341,7 @@ def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
                 color='tab:green',
             )
         ax.axvline(0, color='k', lw=1)
-        ax.set_ylim(-0.6, len(cmps) - 0.4)
+        ax.set_ylim(len(cmps) - 0.4, -0.6)
         ax.set_yticks(
             range(len(cmps)),
             [
@@ -355,5 +356,6 @@ def plot_intervals(summary: dict, plan: StudyPlan, path: str) -> None:
         ax.set_title(f'{variant}: differences, {level} intervals', fontsize=9)
     fig.tight_layout()
     with atomic_path(path, '.tmp.png') as tmp:
-        fig.savefig(tmp, dpi=110, format='png')
+        # 'tight' keeps the long comparison labels inside the picture.
+        fig.savefig(tmp, dpi=110, format='png', bbox_inches='tight')
     plt.close(fig)
