@@ -81,7 +81,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--status',
         action='store_true',
         help='say how far the study is (runs recorded, training, failed, '
-        'left, and the time left), without its results',
+        'left, the time left, and whether this machine may add runs), '
+        'without its results',
     )
     parser.add_argument(
         '--keep-checkpoints',
@@ -388,11 +389,18 @@ def print_status(plan: StudyPlan, study_dir: str, work_root: str) -> dict:
     planned; the runs training now (a live claim), failed (to be retried)
     and left; and the hours left at the mean wall time of the last
     :data:`RECENT_RUNS` runs recorded (the machine's present conditions),
-    as many at a time as are training now (one if none is)."""
-    from geoconv_mm.study.records import run_name
+    as many at a time as are training now (one if none is); and whether
+    this machine may add the runs left (those recorded are all of one
+    machine, :func:`geoconv_mm.study.records.check_one_machine`)."""
+    from geoconv_mm.study.records import (
+        describe_machine,
+        machine_of,
+        run_name,
+    )
 
     jobs = plan.jobs()
     recorded, training, failed, times = set(), set(), set(), []
+    machines = set()
     for job in jobs:
         name = run_name(*job)
         path = osp.join(study_dir, name + '.json')
@@ -401,6 +409,7 @@ def print_status(plan: StudyPlan, study_dir: str, work_root: str) -> dict:
             with open(path) as fh:
                 rec = json.load(fh)
             times.append((rec.get('finished', ''), rec['train_time_s']))
+            machines.add(json.dumps(machine_of(rec), sort_keys=True))
         elif claim_holder(osp.join(work_root, name + '.claim')) is not None:
             training.add(job)
         elif osp.isfile(osp.join(study_dir, 'failed', name + '.json')):
@@ -432,6 +441,18 @@ def print_status(plan: StudyPlan, study_dir: str, work_root: str) -> dict:
             f'about {when} left at {minutes:.1f} min per run, {at_once} at '
             'a time'
         )
+    if len(machines) == 1 and left:
+        study_machine = json.loads(machines.pop())
+        here = this_machine()
+        out['this_machine_may_add'] = study_machine == here
+        if out['this_machine_may_add']:
+            print(f'this machine may add them ({describe_machine(here)})')
+        else:
+            print(
+                'only the study\'s machine may add them: '
+                f'{describe_machine(study_machine)}; this one is '
+                f'{describe_machine(here)}'
+            )
     return out
 
 

@@ -188,6 +188,43 @@ def test_status_counts_the_runs_without_their_results(tmp_path, capsys):
     assert 'about 2 min left at 1.0 min per run, 2 at a time' in out
 
 
+def test_status_says_whether_this_machine_may_add_the_runs_left(
+    tmp_path, capsys, monkeypatch
+):
+    """Only the machine of the recorded runs may add runs: --status names
+    it, and this machine when it is another."""
+    from geoconv_mm.utils.host import host_fingerprint
+
+    tool = load_tool(TOOL)
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    plan = tmp_path / 'plan.md'
+    write_plan(plan, ['plain', 'geo'], ('geo', 'plain'), (), seeds=(0, 1))
+    study = tmp_path / 'results' / 'toy'
+    study.mkdir(parents=True)
+    argv = ['--plan', str(plan), '--status']
+    argv += ['--results-dir', str(tmp_path / 'results')]
+    argv += ['--work-dir', str(tmp_path / 'work')]
+    here = host_fingerprint()
+    write_run(str(study), 'plain', 0, balanced(50, 50), 3, here, '1')
+    tool.main(argv)
+    assert 'this machine may add them (' in capsys.readouterr().out
+    other = dict(here, cpu='Another CPU', cpu_capability='AVX2')
+    for arm in ('plain', 'geo'):
+        write_run(str(study), arm, 0, balanced(50, 50), 3, other, '1')
+    tool.main(argv)
+    out = capsys.readouterr().out
+    assert (
+        "only the study's machine may add them: Another CPU, AVX2, torch "
+        f'{here["torch"]}, OMP_NUM_THREADS=1; this one is '
+        f'{here["cpu"]}, {here["cpu_capability"]}'
+    ) in out
+    for arm in ('plain', 'geo'):
+        for seed in (0, 1):
+            write_run(str(study), arm, seed, balanced(50, 50), 3, other, '1')
+    tool.main(argv)
+    assert 'may add' not in capsys.readouterr().out  # nothing left
+
+
 def test_runs_of_another_machine_stop_the_study_before_any_training(
     tmp_path,
 ):
