@@ -223,10 +223,12 @@ def test_synthau_renders_with_identity_and_expression(base_face):
 
 def test_the_reference_asset_is_what_its_script_computes():
     """The stored reference equals a fresh computation from the SynthAU base
-    face, bit for bit."""
+    face, up to the last bit of float64 (numpy's reductions round
+    differently on another instruction set, AVX-512 against AVX2; a change
+    of MediaPipe's mesh or of the script moves it by far more)."""
     from geoconv_mm.face.head_pose import mediapipe_reference
 
     tool = load_tool('tools/misc/make_head_pose_reference.py')
-    np.testing.assert_array_equal(
-        mediapipe_reference(), tool.compute_reference()
+    np.testing.assert_allclose(
+        mediapipe_reference(), tool.compute_reference(), rtol=1e-13, atol=0
     )
