@@ -1,15 +1,14 @@
 """Fixtures shared across test packages: a real photo, the face pipeline, the
 five GeoCNN scales."""
 
-import cv2
 import pytest
 
 
 @pytest.fixture(scope='session')
 def astronaut_bgr():
-    from skimage import data
+    from geoconv_mm.face.samples import astronaut_bgr
 
-    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return astronaut_bgr()
 
 
 @pytest.fixture(scope='session')

@@ -17,7 +17,8 @@ from ..utils.frame_io import Frame
 from .pipeline import FacePipeline
 
 
-def _astronaut_bgr() -> np.ndarray:
+def astronaut_bgr() -> np.ndarray:
+    """``skimage.data.astronaut()`` as a BGR image, as OpenCV reads one."""
     from skimage import data
 
     return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
@@ -26,7 +27,7 @@ def _astronaut_bgr() -> np.ndarray:
 def sample_images() -> Dict[str, np.ndarray]:
     """The astronaut photograph as it is, mirrored, scaled by 0.6 and 1.5 and
     rotated by 10 degrees, as BGR images by name."""
-    image = _astronaut_bgr()
+    image = astronaut_bgr()
     h, w = image.shape[:2]
     rot = cv2.getRotationMatrix2D((w / 2, h / 2), 10, 1.0)
     return {
@@ -45,7 +46,7 @@ def sample_images() -> Dict[str, np.ndarray]:
 def sample_frames(n: int) -> List[Frame]:
     """``n`` one-face frames at 30 frames/s: the astronaut photograph as it
     is, mirrored, and resized to 384 and 640 pixels, in turn."""
-    image = _astronaut_bgr()
+    image = astronaut_bgr()
     variants = [
         image,
         np.ascontiguousarray(image[:, ::-1]),

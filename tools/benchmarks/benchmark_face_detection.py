@@ -96,7 +96,6 @@ def face_sources(
     num_synthau: int = 6, seed: int = 0
 ) -> List[Tuple[np.ndarray, np.ndarray]]:
     """(BGR image, (V, 2) face mesh points) of each source face."""
-    import skimage.data
     from mediapipe.python.solutions import face_mesh
 
     from geoconv_mm.datasets.synthau.face_model import reconstruct_base_face
@@ -104,8 +103,9 @@ def face_sources(
         SubjectRenderer,
         SynthAUSpec,
     )
+    from geoconv_mm.face.samples import astronaut_bgr
 
-    astronaut = _rgb_to_bgr(skimage.data.astronaut())
+    astronaut = astronaut_bgr()
     with face_mesh.FaceMesh(static_image_mode=True) as fm:
         lm = fm.process(astronaut[..., ::-1].copy()).multi_face_landmarks[0]
     h, w = astronaut.shape[:2]

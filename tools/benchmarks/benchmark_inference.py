@@ -52,6 +52,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from geoconv_mm.face.detectors import default_detector_config
+from geoconv_mm.face.samples import astronaut_bgr, sample_frames
 from geoconv_mm.face.schedule import DEFAULT_DETECT_EVERY
 
 #: Detection paths of ``--compare-paths``: (FacePipeline keywords, whether
@@ -131,13 +132,6 @@ def parse_args(argv=None):
     if args.rounds < 1 or args.frames < 1 or args.detect_every < 1:
         parser.error('--rounds, --frames and --detect-every must be >= 1')
     return args
-
-
-def astronaut_bgr():
-    import cv2
-    from skimage import data
-
-    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
 
 
 def make_video_frames(n):
@@ -487,8 +481,6 @@ def compare_backends(args, torch_inferencer, frames) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     import torch
-
-    from geoconv_mm.face.samples import sample_frames
 
     inferencer = build(args)
     frames = sample_frames(args.frames)

@@ -86,10 +86,12 @@ def write_video(path: str, frames: int, seed: int = 0) -> None:
     """A one-face video: the astronaut drifting and zooming on a grey
     frame (MJPG, 30 frames/s)."""
     import cv2
-    from skimage import data
 
-    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    face = cv2.resize(face, (300, 300), interpolation=cv2.INTER_AREA)
+    from geoconv_mm.face.samples import astronaut_bgr
+
+    face = cv2.resize(
+        astronaut_bgr(), (300, 300), interpolation=cv2.INTER_AREA
+    )
     h, w = FRAME_SIZE
     writer = cv2.VideoWriter(
         path, cv2.VideoWriter_fourcc(*'MJPG'), 30.0, (w, h)

@@ -44,9 +44,9 @@ def face_frames(n: int, size=(1040, 1392)) -> list:
     """``n`` BP4D-sized BGR frames showing the astronaut's face in varied
     poses.
     """
-    from skimage import data
+    from geoconv_mm.face.samples import astronaut_bgr
 
-    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)[:300, 90:390]
+    face = astronaut_bgr()[:300, 90:390]
     rng = np.random.RandomState(0)
     h, w = size
     frames = []

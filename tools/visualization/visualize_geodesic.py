@@ -21,7 +21,6 @@ import argparse
 import os
 import sys
 
-import cv2
 import numpy as np
 
 
@@ -31,9 +30,9 @@ def load_input(args):
     from geoconv_mm.utils.frame_io import read_image as load_image
 
     if args.astronaut or args.input is None:
-        from skimage import data
+        from geoconv_mm.face.samples import astronaut_bgr
 
-        image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+        image = astronaut_bgr()
     elif args.input.endswith('.npz'):
         surface = FaceSurface.load(args.input)
         crop_path = args.input[:-4] + '.jpg'

@@ -83,11 +83,10 @@ def reconstruct_base_face() -> BaseFace:
         ImportError: without mediapipe (requirements/mediapipe.txt).
         RuntimeError: if MediaPipe finds no face in the photograph.
     """
-    import skimage.data
-
     from geoconv_mm.face import FacePipeline, NoFaceError
+    from geoconv_mm.face.samples import astronaut_bgr
 
-    image_bgr = np.ascontiguousarray(skimage.data.astronaut()[..., ::-1])
+    image_bgr = astronaut_bgr()
     pipeline = FacePipeline(
         dict(type='MediaPipeFaceMesh'), crop_size=TEXTURE_SIZE
     )
