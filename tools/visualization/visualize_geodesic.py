@@ -172,9 +172,10 @@ def main(argv=None):
         x=0.78,
         y=0.99,
     )
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    fig.savefig(args.out, dpi=110, bbox_inches='tight')
-    print(f'wrote {args.out}')
+    out = args.out if os.path.splitext(args.out)[1] else args.out + '.png'
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=110, bbox_inches='tight')
+    print(f'wrote {out}')
     return 0
 
 
