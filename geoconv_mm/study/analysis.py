@@ -23,6 +23,12 @@ The verdict on "A helps" (:func:`verdict`), from the interval of A - B:
 *supported* when it lies above 0; otherwise *falsified at this scale* when
 it lies below the plan's smallest useful gain; otherwise *inconclusive*.
 A comparison whose planned pairs are not all there yet gets no verdict.
+
+A completion (:mod:`~.plan`) is analysed as the study it completes, with
+each planned pair taken from one machine: from the study's records when they
+hold both runs, otherwise from the completion's. An arm's summary takes each
+run from the study's records where it is there. Runs that both machines have
+are listed side by side, as a description of what the machine alone changes.
 """
 
 from __future__ import annotations
@@ -88,6 +94,55 @@ def _by_key(records: Sequence[dict]) -> Dict[Tuple[str, str], Runs]:
     out: Dict[Tuple[str, str], Runs] = defaultdict(dict)
     for r in records:
         out[(r['arm'], r['variant'])][(r['seed'], r['fold'])] = r
+    return out
+
+
+def _first_held(sources: Sequence[Dict], arm: str, variant: str) -> Runs:
+    """An arm's runs, each from the first source that has it."""
+    out: Runs = {}
+    for grouped in sources:
+        for k, r in grouped.get((arm, variant), {}).items():
+            out.setdefault(k, r)
+    return out
+
+
+def _pairs(
+    sources: Sequence[Dict], a: str, b: str, variant: str
+) -> Tuple[Runs, Runs, List[Tuple[int, int]]]:
+    """Runs of A and B paired by (seed, fold), each pair from the first
+    source that holds both of its runs, and the pairs of the later
+    sources."""
+    runs_a: Runs = {}
+    runs_b: Runs = {}
+    later = []
+    for i, grouped in enumerate(sources):
+        ga = grouped.get((a, variant), {})
+        gb = grouped.get((b, variant), {})
+        for k in sorted(set(ga) & set(gb) - set(runs_a)):
+            runs_a[k], runs_b[k] = ga[k], gb[k]
+            if i:
+                later.append(k)
+    return runs_a, runs_b, sorted(later)
+
+
+def _same_runs(sources: Sequence[Dict], metric: str) -> List[dict]:
+    """The runs the study and its completion both have, side by side."""
+    study, completion = sources
+    out = []
+    for (arm, variant), runs in study.items():
+        for (seed, fold), r in sorted(runs.items()):
+            other = completion.get((arm, variant), {}).get((seed, fold))
+            if other is not None:
+                out.append(
+                    dict(
+                        arm=arm,
+                        variant=variant,
+                        seed=seed,
+                        fold=fold,
+                        study=float(r[metric]),
+                        completion=float(other[metric]),
+                    )
+                )
     return out
 
 
@@ -283,30 +338,50 @@ def significant_aus(comparison: dict) -> List[Tuple[str, float]]:
     ]
 
 
-def analyse(records: Sequence[dict], plan: StudyPlan) -> dict:
+def analyse(
+    records: Sequence[dict],
+    plan: StudyPlan,
+    completed: Optional[Sequence[dict]] = None,
+) -> dict:
     """Every arm summary and every comparison of the plan, per variant.
 
     Args:
         records (Sequence[dict]): From :func:`~.records.load_records`.
         plan (StudyPlan): The study's plan.
+        completed (Sequence[dict], optional): For a completion's plan, the
+            records of the study it completes; the comparisons are that
+            study's, each pair from one machine.
 
     Returns:
         dict: ``variants`` -> {``folds``, ``arms``: {arm: summary},
         ``comparisons``: {"A - B": comparison}, ``all_present``: {AU: F1},
         ``au_names``}, with the machine, the plan's page and hash and the
-        rule.
+        rule. A completion's adds ``completion`` (its page, hash, machine
+        and runs, and ``same_runs``: the runs both machines have) and, per
+        comparison, ``pairs_from_completion``.
     """
-    grouped = _by_key(records)
+    if (completed is None) != (plan.completes is None):
+        raise ValueError(
+            f'{plan.path}: a completion is analysed with the records of the '
+            'study it completes, and only a completion is'
+        )
+    sources = [_by_key(records)]
+    full = plan
+    if plan.completes is not None:
+        full = plan.completes
+        sources.insert(0, _by_key(completed))
+    everything = [*(completed or ()), *records]
     out: Dict[str, dict] = {}
-    for variant in sorted({r['variant'] for r in records}):
+    for variant in sorted({r['variant'] for r in everything}):
+        held = {a for g in sources for a, v in g if v == variant}
         arms = {
-            arm: arm_summary(list(grouped[(arm, variant)].values()), plan)
-            for arm in dict.fromkeys(
-                [*plan.arms, *sorted(a for a, _ in grouped)]
+            arm: arm_summary(
+                list(_first_held(sources, arm, variant).values()), full
             )
-            if (arm, variant) in grouped
+            for arm in dict.fromkeys([*full.arms, *sorted(held)])
+            if arm in held
         }
-        runs = [r for r in records if r['variant'] == variant]
+        runs = [r for r in everything if r['variant'] == variant]
         names = runs[0]['au_names']
         # Each fold has its own test subjects, so its own baseline.
         one_per_fold = {r['fold']: r for r in runs}.values()
@@ -315,16 +390,15 @@ def analyse(records: Sequence[dict], plan: StudyPlan) -> dict:
             axis=0,
         )
         cmp = {}
-        for a, b in plan.comparisons:
-            if (a, variant) in grouped and (b, variant) in grouped:
-                c = compare(
-                    grouped[(a, variant)],
-                    grouped[(b, variant)],
-                    plan,
-                    len(plan.planned_pairs(a, b, variant)),
-                )
-                if c is not None:
-                    cmp[f'{a} - {b}'] = c
+        for a, b in full.comparisons:
+            runs_a, runs_b, later = _pairs(sources, a, b, variant)
+            c = compare(
+                runs_a, runs_b, full, len(full.planned_pairs(a, b, variant))
+            )
+            if c is not None:
+                if plan.completes is not None:
+                    c['pairs_from_completion'] = [list(k) for k in later]
+                cmp[f'{a} - {b}'] = c
         out[variant] = dict(
             folds=sorted({r['fold'] for r in runs}),
             arms=arms,
@@ -332,21 +406,32 @@ def analyse(records: Sequence[dict], plan: StudyPlan) -> dict:
             au_names=names,
             all_present=dict(zip(names, all_present.tolist())),
         )
-    return dict(
+    first = completed if plan.completes is not None else records
+    summary = dict(
         variants=out,
-        machine=machine_of(records[0]) if records else None,
+        machine=machine_of(first[0]) if first else None,
         plan=dict(
-            path=plan.path,
-            sha256=plan.sha256,
-            preregistered=plan.preregistered,
-            primary=list(plan.primary),
+            path=full.path,
+            sha256=full.sha256,
+            preregistered=full.preregistered,
+            primary=list(full.primary),
         ),
         rule=dict(
-            metric=plan.metric,
-            level=plan.level,
-            min_useful_gain=plan.min_useful_gain,
-            per_au_alpha=plan.per_au_alpha,
-            learned_margin_f1=plan.learned_margin_f1,
-            learnable_min_aus=plan.learnable_min_aus,
+            metric=full.metric,
+            level=full.level,
+            min_useful_gain=full.min_useful_gain,
+            per_au_alpha=full.per_au_alpha,
+            learned_margin_f1=full.learned_margin_f1,
+            learnable_min_aus=full.learnable_min_aus,
         ),
     )
+    if plan.completes is not None:
+        summary['completion'] = dict(
+            study=plan.study,
+            path=plan.path,
+            sha256=plan.sha256,
+            machine=machine_of(records[0]) if records else None,
+            num_runs=len(records),
+            same_runs=_same_runs(sources, full.metric),
+        )
+    return summary

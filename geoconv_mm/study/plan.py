@@ -120,8 +120,10 @@ class StudyPlan:
 
     @property
     def labels(self) -> Dict[str, str]:
-        """Arm name -> the label tables show."""
-        return {n: a.label for n, a in self.arms.items()}
+        """Arm name -> the label tables show (a completion's: every arm of
+        the plan it completes)."""
+        arms = (self.completes or self).arms
+        return {n: a.label for n, a in arms.items()}
 
     @property
     def comparisons(self) -> List[Tuple[str, str]]:
@@ -237,10 +239,12 @@ def _completion(spec: dict, path: str, sha256: str) -> StudyPlan:
             for f in fs
             if (s, f) not in planned.runs(v)
         )
-        if extra or not seeds or not any(folds.values()):
+        if not seeds or not any(folds.values()):
+            raise ValueError(f'arm {name!r} has no seeds or no folds')
+        if extra:
             raise ValueError(
-                f'arm {name!r}: runs (seed, fold) {extra or "none"} that '
-                f'{base.path} does not plan'
+                f'arm {name!r}: runs (seed, fold) {extra} that {base.path} '
+                'does not plan'
             )
         arms[name] = replace(planned, seeds=seeds, folds=folds)
     return replace(

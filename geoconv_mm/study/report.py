@@ -92,6 +92,10 @@ def headline_table(summary: dict, plan: StudyPlan) -> List[str]:
             pairs = f'{c["n_pairs"]}'
             if c['n_pairs'] < c['planned_pairs']:
                 pairs += f' of {c["planned_pairs"]}'
+            if c.get('pairs_from_completion'):
+                pairs += (
+                    f' ({len(c["pairs_from_completion"])} from the completion)'
+                )
             lines.append(
                 f'| {variant} | {plan.labels[a]} − {plan.labels[b]} | {pairs} '
                 f'| {_folds(folds)} | {sa["mean"]:{fmt}} ± {_sd(sa, fmt)} | '
@@ -146,6 +150,30 @@ def _per_au_cell(c: dict) -> str:
     return ', '.join(f'{au} ({d:+.1f})' for au, d in sig) or 'none'
 
 
+def _same_runs_table(
+    same: Sequence[dict], summary: dict, plan: StudyPlan
+) -> List[str]:
+    """The runs both machines have: what the machine alone changes."""
+    name, fmt, _ = _metric(summary)
+    lines = [
+        '## The same run on two machines',
+        '',
+        'Same config, seed and fold; no comparison uses the completion\'s '
+        'copy.',
+        '',
+        f'| arm | variant | seed | fold | {name}, study\'s machine | '
+        f'{name}, completion\'s machine | difference |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    lines += [
+        f'| {plan.labels.get(r["arm"], r["arm"])} | {r["variant"]} | '
+        f'{r["seed"]} | {r["fold"]} | {r["study"]:{fmt}} | '
+        f'{r["completion"]:{fmt}} | {r["completion"] - r["study"]:+{fmt}} |'
+        for r in same
+    ]
+    return lines + ['']
+
+
 def markdown(
     summary: dict, plan: StudyPlan, failed: Sequence[dict], num_runs: int
 ) -> str:
@@ -167,15 +195,34 @@ def markdown(
         if plan.preregistered
         else 'described after the runs, not pre-registered'
     )
-    lines = [
-        f'# Study `{plan.study}`',
-        '',
-        f'{num_runs} finished runs, {len(failed)} failed. Plan: '
-        f'`{plan.path}` ({kind}; SHA-256 {plan.sha256[:12]}). Machine: '
-        f'{describe_machine(summary["machine"])}.',
-        '',
-    ]
+    completion = summary.get('completion')
+    if completion is None:
+        lines = [
+            f'# Study `{plan.study}`',
+            '',
+            f'{num_runs} finished runs, {len(failed)} failed. Plan: '
+            f'`{plan.path}` ({kind}; SHA-256 {plan.sha256[:12]}). Machine: '
+            f'{describe_machine(summary["machine"])}.',
+            '',
+        ]
+    else:
+        done = plan.completes
+        lines = [
+            f'# Study `{done.study}`, completed by `{plan.study}`',
+            '',
+            f'{num_runs} finished runs, {len(failed)} failed. Plan: '
+            f'`{done.path}` (SHA-256 {done.sha256[:12]}), on '
+            f'{describe_machine(summary["machine"])}; completed under '
+            f'`{plan.path}` (SHA-256 {plan.sha256[:12]}) with '
+            f'{completion["num_runs"]} runs on '
+            f'{describe_machine(completion["machine"])}. Each pair is of '
+            'one machine: the study\'s when it has both runs, otherwise '
+            'the completion\'s.',
+            '',
+        ]
     lines += headline_table(summary, plan)
+    if completion is not None and completion['same_runs']:
+        lines += _same_runs_table(completion['same_runs'], summary, plan)
     metric = summary['rule']['metric']
     mname, fmt, _ = _metric(summary)
     # Per-AU cells: F1 in points to one decimal, ICC to two.

@@ -6,6 +6,8 @@ positive count (2tp / (2tp + 2(100 - tp))), and predicting every frame present
 scores 200 * (1/3) / (4/3) = 50.
 """
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,6 +23,7 @@ from geoconv_mm.study.analysis import (
     compare,
     verdict,
 )
+from geoconv_mm.study.plan import read_plan
 from geoconv_mm.study.records import (
     check_one_machine,
     learned_aus,
@@ -384,3 +387,77 @@ def test_an_intensity_study_compares_icc(tmp_path):
     assert 'num_learned' not in v['arms']['close']
     text = markdown(summary, plan, [], 6)
     assert 'mean ICC(3,1), A ± sd' in text and 'AUs learned' not in text
+
+
+def _completion(tmp_path, base_plan_name='plan.md'):
+    """A completion page that adds geo's seed 1 and plain's seed 1."""
+    path = tmp_path / 'completion.md'
+    spec = dict(
+        study='toy_completion',
+        preregistered=True,
+        completes=base_plan_name,
+        runs=dict(
+            geo=dict(seeds=[1], folds=[1]), plain=dict(seeds=[1], folds=[1])
+        ),
+    )
+    path.write_text(f'```json study-plan\n{json.dumps(spec)}\n```\n')
+    return read_plan(str(path))
+
+
+def test_a_completion_takes_each_pair_from_one_machine(tmp_path):
+    """The study's machine has plain seeds 0, 1 and geo seed 0; the
+    completion's machine has geo and plain seed 1. The seed-1 pair is the
+    completion's, its plain seed 1 being 10 points below the study's."""
+    study, completion = tmp_path / 'toy', tmp_path / 'toy_completion'
+    study.mkdir()
+    completion.mkdir()
+    write_run(str(study), 'plain', 0, balanced(50, 60), host=HOSTS[1])
+    write_run(str(study), 'geo', 0, balanced(53, 63), host=HOSTS[1])
+    write_run(str(study), 'plain', 1, balanced(55, 65), host=HOSTS[1])
+    write_run(str(completion), 'plain', 1, balanced(45, 55), host=HOSTS[2])
+    write_run(str(completion), 'geo', 1, balanced(46, 56), host=HOSTS[2])
+    base = write_plan(
+        tmp_path / 'plan.md',
+        ['plain', 'geo'],
+        ('geo', 'plain'),
+        (),
+        [0, 1],
+        preregistered=True,
+    )
+    plan = _completion(tmp_path)
+    records, _ = load_records(str(completion))
+    completed, _ = load_records(str(study))
+    summary = analyse(records, plan, completed)
+    v = summary['variants']['default']
+    c = v['comparisons']['geo - plain']
+    # Seed 0 +3 (study's machine), seed 1 +1 (the completion's): never
+    # geo's 46 against the study's plain 55.
+    assert c['pairs'] == [[0, 1], [1, 1]]
+    assert c['pairs_from_completion'] == [[1, 1]]
+    assert c['diff'] == pytest.approx(2.0)
+    assert c['n_pairs'] == c['planned_pairs'] == 2
+    assert c['verdict'] != TOO_FEW_PAIRS
+    # plain's summary keeps the study's own seed 1.
+    assert v['arms']['plain']['scores'] == pytest.approx([55.0, 60.0])
+    assert v['arms']['geo']['scores'] == pytest.approx([58.0, 51.0])
+    assert summary['machine']['host'] == HOSTS[1]
+    assert summary['completion']['machine']['host'] == HOSTS[2]
+    assert summary['plan']['path'] == base.path
+    assert summary['completion']['same_runs'] == [
+        dict(
+            arm='plain',
+            variant='default',
+            seed=1,
+            fold=1,
+            study=60.0,
+            completion=50.0,
+        )
+    ]
+    text = markdown(summary, plan, [], 5)
+    assert text.startswith('# Study `toy`, completed by `toy_completion`')
+    assert '| default | geo − plain | 2 (1 from the completion) |' in text
+    assert '| plain | default | 1 | 1 | 60.00 | 50.00 | -10.00 |' in text
+    with pytest.raises(ValueError, match='only a completion is'):
+        analyse(records, plan)
+    with pytest.raises(ValueError, match='only a completion is'):
+        analyse(completed, base, records)

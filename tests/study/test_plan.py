@@ -44,6 +44,8 @@ def test_the_repository_pre_registrations_read():
         plan = read_plan(f'{REPO_ROOT}/docs/en/study/{page}')
         assert plan.reference in plan.arms
         assert all(a in plan.arms for c in plan.comparisons for a in c)
+    completion = read_plan(f'{REPO_ROOT}/docs/en/study/completion.md')
+    assert completion.completes.study == 'synthau_recon'
 
 
 def test_plan_fields_pairs_and_jobs(tmp_path):
@@ -162,3 +164,97 @@ def test_a_study_runs_only_under_its_committed_unchanged_plan(tmp_path):
     with pytest.raises(ValueError, match='cannot change after the first run'):
         check_can_run(edited, [record])
     check_can_run(edited, [])
+
+
+def _completion_page(tmp_path, runs, **spec):
+    path = tmp_path / 'completion.md'
+    spec = dict(
+        dict(study='s2', preregistered=True, completes='plan.md', runs=runs),
+        **spec,
+    )
+    path.write_text(
+        f'# Completion\n\n```{PLAN_FENCE}\n{json.dumps(spec)}\n```\n'
+    )
+    return str(path)
+
+
+def test_a_completion_runs_its_runs_under_the_plan_it_completes(tmp_path):
+    _page(tmp_path, SPEC)
+    plan = read_plan(
+        _completion_page(
+            tmp_path,
+            dict(
+                geo=dict(seeds=[2], folds=[1]),
+                plain=dict(seeds=[1], folds=[2]),
+            ),
+        )
+    )
+    base = read_plan(str(tmp_path / 'plan.md'))
+    assert plan.completes == base
+    assert plan.study == 's2' and plan.path.endswith('completion.md')
+    assert plan.comparisons == base.comparisons
+    assert plan.labels == base.labels
+    assert plan.arms['geo'].config == 'g.py'
+    # geo's seed 2 on fold 1 of both variants; plain's seed 1 on fold 2 of
+    # the one variant that plans fold 2 for it.
+    assert sorted(plan.jobs()) == [
+        ('geo', 'default', 2, 1),
+        ('geo', 'other', 2, 1),
+        ('plain', 'default', 1, 2),
+        ('plain', 'other', 1, 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    'runs, spec, message',
+    [
+        (dict(geo=dict(seeds=[3], folds=[1])), {}, r'\(3, 1\)'),
+        (dict(plain=dict(seeds=[0], folds=[3])), {}, r'\(0, 3\)'),
+        (dict(nobody=dict(seeds=[0], folds=[1])), {}, "no arm 'nobody'"),
+        (dict(geo=dict(seeds=[], folds=[1])), {}, 'no seeds'),
+        (dict(geo=dict(seeds=[0], folds=[1])), dict(study='s'), 'own'),
+        (
+            dict(geo=dict(seeds=[0], folds=[1])),
+            dict(level=0.9),
+            "unknown fields \\['level'\\]",
+        ),
+    ],
+)
+def test_a_completion_that_does_not_fit_its_plan_is_named(
+    tmp_path, runs, spec, message
+):
+    _page(tmp_path, SPEC)
+    with pytest.raises(ValueError, match=message) as err:
+        read_plan(_completion_page(tmp_path, runs, **spec))
+    assert 'completion.md' in str(err.value)
+
+
+def test_only_a_pre_registered_study_is_completed_once(tmp_path):
+    _page(tmp_path, dict(SPEC, preregistered=False))
+    runs = dict(geo=dict(seeds=[0], folds=[1]))
+    with pytest.raises(ValueError, match='was not pre-registered'):
+        read_plan(_completion_page(tmp_path, runs))
+    _page(tmp_path, SPEC)
+    first = _completion_page(tmp_path, runs)
+    (tmp_path / 'again.md').write_text(
+        open(first).read().replace('plan.md', 'completion.md')
+    )
+    with pytest.raises(ValueError, match='is itself a completion'):
+        read_plan(str(tmp_path / 'again.md'))
+    with pytest.raises(FileNotFoundError, match='nowhere.md'):
+        read_plan(_completion_page(tmp_path, runs, completes='nowhere.md'))
+
+
+def test_a_completion_runs_only_while_both_pages_stand(tmp_path):
+    _git(tmp_path, 'init', '-q')
+    base = _page(tmp_path, SPEC)
+    plan = read_plan(
+        _completion_page(tmp_path, dict(geo=dict(seeds=[0], folds=[1])))
+    )
+    _git(tmp_path, 'add', 'plan.md', 'completion.md')
+    _git(tmp_path, 'commit', '-q', '-m', 'plans')
+    check_can_run(plan, [])
+    with open(base, 'a') as fh:
+        fh.write('\nAnother arm, after all.\n')
+    with pytest.raises(ValueError, match='plan.md differs from its committed'):
+        check_can_run(plan, [])

@@ -16,13 +16,15 @@ ground truth of the same frame:
   smooth noise (``PerturbFaceSurface``) at each of its sizes, so that the
   reconstruction can be placed on the noise axis.
 
-With ``--study`` (the study's folder, analysed) it also draws the dose
-response: GeoCNN's gain over plain convolutions against the geometry's
-error, the noise arms and the reconstruction on one chart. Writes
+With ``--study`` (the folder of the study's analysis; for a completed study,
+its completion's) it also draws the dose response: GeoCNN's gain over plain
+convolutions against the geometry's error, the noise arms and the
+reconstruction on one chart. Writes
 ``quality.json``, ``quality.md`` and ``dose_response.png`` under ``--out``::
 
     python tools/analysis_tools/reconstruction_error.py \\
-        --data-root data/synthau --study docs/results/synthau_recon \\
+        --data-root data/synthau \\
+        --study docs/results/synthau_recon_completion \\
         --out docs/results/synthau_recon_quality
 """
 

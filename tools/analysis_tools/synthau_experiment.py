@@ -20,6 +20,10 @@ study has about as many seeds in every arm. Invocations started side by side
 share the job list: each run is claimed by one of them (``<run>.claim``
 under the work folder). A study folder takes the runs of one machine and
 thread count only (:func:`geoconv_mm.study.records.check_one_machine`).
+A study whose machine is gone before its last run is finished on another by
+a completion, a page of its own that names the page it completes and lists
+the runs it adds: its runs go to its own folder, and its analysis is the
+completed study's, each pair from one machine (:mod:`geoconv_mm.study.plan`).
 
 The analysis (:mod:`geoconv_mm.study.analysis`) writes ``summary.md``,
 ``summary.json`` and ``intervals.png`` into the study's folder, and with
@@ -33,9 +37,10 @@ Examples::
     # how far it is, without its results
     python tools/analysis_tools/synthau_experiment.py --status \\
         --plan docs/en/study/preregistration.md
-    # analysis only, from the records
+    # analysis only, from the records (a completion's page analyses the
+    # study it completes with the runs it adds)
     python tools/analysis_tools/synthau_experiment.py --analyse-only \\
-        --plan docs/en/study/preregistration.md \\
+        --plan docs/en/study/completion.md \\
         --page docs/en/study/does_geoconv_help.md
 """
 
@@ -470,16 +475,22 @@ def report(plan: StudyPlan, study_dir: str, page=None) -> None:
     from geoconv_mm.utils.atomic_io import atomic_path, atomic_write_json
 
     records, failed = load_records(study_dir)
-    if not records:
+    completed = None
+    if plan.completes is not None:
+        completed, failed_before = load_records(
+            osp.join(osp.dirname(study_dir), plan.completes.study)
+        )
+        failed = failed_before + failed
+    if not records and not completed:
         print(f'{study_dir}: no finished runs yet ({len(failed)} failed)')
         return
-    summary = analyse(records, plan)
+    summary = analyse(records, plan, completed)
     summary['failed'] = [
         {k: f[k] for k in ('arm', 'variant', 'seed', 'fold', 'error')}
         for f in failed
     ]
-    summary['num_runs'] = len(records)
-    text = markdown(summary, plan, failed, len(records))
+    summary['num_runs'] = len(records) + len(completed or ())
+    text = markdown(summary, plan, failed, summary['num_runs'])
     atomic_write_json(osp.join(study_dir, 'summary.json'), summary, indent=1)
     with atomic_path(osp.join(study_dir, 'summary.md'), '.tmp.md') as tmp:
         with open(tmp, 'w') as fh:
