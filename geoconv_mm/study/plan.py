@@ -12,6 +12,15 @@ committed and unchanged since the study's first record
 (:func:`check_can_run`): every record carries the page's SHA-256. A plan
 with ``"preregistered": false`` describes, after the fact, a study that was
 run without one; it can be analysed, never extended.
+
+A study folder holds the runs of one machine
+(:func:`~geoconv_mm.study.records.check_one_machine`). When that machine is
+gone before a study is complete, a *completion* finishes it on another: its
+plan block names the page it completes (``"completes"``) and lists, per arm,
+the seeds and folds it runs (``"runs"``); the arms' configs, the comparisons
+and the analysis are the completed plan's. The analysis takes each of the
+completed plan's pairs from one machine
+(:func:`geoconv_mm.study.analysis.analyse`).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import json
 import os.path as osp
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 #: The info string of the fenced block that holds a plan.
@@ -82,6 +91,8 @@ class StudyPlan:
             for an AU to count as learned.
         learnable_min_aus (int): Learned AUs that make a run's data set
             learnable at this scale.
+        completes (StudyPlan, optional): For a completion, the plan it
+            completes; its comparisons and analysis are that plan's.
     """
 
     path: str
@@ -98,6 +109,7 @@ class StudyPlan:
     per_au_alpha: float = 0.05
     learned_margin_f1: float = 10.0
     learnable_min_aus: int = 10
+    completes: Optional['StudyPlan'] = None
 
     @property
     def labels(self) -> Dict[str, str]:
@@ -179,7 +191,63 @@ def _pair(value: Sequence[str], arms: Dict[str, ArmPlan]) -> Tuple[str, str]:
     return a, b
 
 
+def _completion(spec: dict, path: str, sha256: str) -> StudyPlan:
+    """The plan of a completion: the completed plan's, with the study name,
+    the page and the runs of the completion."""
+    unknown = set(spec) - {'study', 'preregistered', 'completes', 'runs'}
+    if unknown:
+        raise ValueError(f'unknown fields {sorted(unknown)} in a completion')
+    base = read_plan(osp.join(osp.dirname(path), spec['completes']))
+    if base.completes is not None:
+        raise ValueError(f'{base.path} is itself a completion')
+    if not base.preregistered:
+        raise ValueError(
+            f'{base.path} was not pre-registered: only a pre-registered '
+            'study can be completed'
+        )
+    study = str(spec['study'])
+    if study == base.study:
+        raise ValueError(
+            f'a completion needs a study name of its own, not {study!r}'
+        )
+    arms = {}
+    for name, r in spec['runs'].items():
+        if name not in base.arms:
+            raise ValueError(f'{base.path} has no arm {name!r}')
+        planned = base.arms[name]
+        seeds = tuple(int(s) for s in r['seeds'])
+        folds = {
+            v: tuple(int(f) for f in r['folds'])
+            for v in base.variants
+            if planned.folds.get(v)
+        }
+        extra = sorted(
+            (s, f)
+            for v, fs in folds.items()
+            for s in seeds
+            for f in fs
+            if (s, f) not in planned.runs(v)
+        )
+        if extra or not seeds or not any(folds.values()):
+            raise ValueError(
+                f'arm {name!r}: runs (seed, fold) {extra or "none"} that '
+                f'{base.path} does not plan'
+            )
+        arms[name] = replace(planned, seeds=seeds, folds=folds)
+    return replace(
+        base,
+        path=path,
+        sha256=sha256,
+        study=study,
+        preregistered=bool(spec['preregistered']),
+        arms=arms,
+        completes=base,
+    )
+
+
 def _plan(spec: dict, path: str, sha256: str) -> StudyPlan:
+    if 'completes' in spec:
+        return _completion(spec, path, sha256)
     unknown = set(spec) - {
         'study',
         'preregistered',
@@ -269,6 +337,8 @@ def check_can_run(plan: StudyPlan, records: Sequence[dict]) -> None:
             f'{plan.path} describes a study after the fact '
             '("preregistered": false): it can be analysed, not run'
         )
+    if plan.completes is not None:  # its page must stand as committed too
+        check_can_run(plan.completes, ())
     root = osp.dirname(osp.abspath(plan.path))
     inside = _git(root, 'rev-parse', '--is-inside-work-tree')
     if inside is not None and inside.returncode == 0:
