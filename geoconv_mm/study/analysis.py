@@ -126,7 +126,8 @@ def _pairs(
 
 
 def _same_runs(sources: Sequence[Dict], metric: str) -> List[dict]:
-    """The runs the study and its completion both have, side by side."""
+    """The runs the study and its completion both have, side by side: the
+    same config and seed, trained on two machines."""
     study, completion = sources
     out = []
     for (arm, variant), runs in study.items():

@@ -158,8 +158,8 @@ def _same_runs_table(
     lines = [
         '## The same run on two machines',
         '',
-        'Same config, seed and fold; no comparison uses the completion\'s '
-        'copy.',
+        'Same config, seed and fold. A comparison takes the completion\'s '
+        'copy only into a pair whose other run the study lacks.',
         '',
         f'| arm | variant | seed | fold | {name}, study\'s machine | '
         f'{name}, completion\'s machine | difference |',
