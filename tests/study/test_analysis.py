@@ -23,7 +23,7 @@ from geoconv_mm.study.analysis import (
     compare,
     verdict,
 )
-from geoconv_mm.study.plan import read_plan
+from geoconv_mm.study.plan import PLAN_FENCE, read_plan
 from geoconv_mm.study.records import (
     check_one_machine,
     learned_aus,
@@ -389,18 +389,18 @@ def test_an_intensity_study_compares_icc(tmp_path):
     assert 'mean ICC(3,1), A ± sd' in text and 'AUs learned' not in text
 
 
-def _completion(tmp_path, base_plan_name='plan.md'):
+def _completion(tmp_path):
     """A completion page that adds geo's seed 1 and plain's seed 1."""
     path = tmp_path / 'completion.md'
     spec = dict(
         study='toy_completion',
         preregistered=True,
-        completes=base_plan_name,
+        completes='plan.md',
         runs=dict(
             geo=dict(seeds=[1], folds=[1]), plain=dict(seeds=[1], folds=[1])
         ),
     )
-    path.write_text(f'```json study-plan\n{json.dumps(spec)}\n```\n')
+    path.write_text(f'```{PLAN_FENCE}\n{json.dumps(spec)}\n```\n')
     return read_plan(str(path))
 
 
