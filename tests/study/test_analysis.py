@@ -6,8 +6,6 @@ positive count (2tp / (2tp + 2(100 - tp))), and predicting every frame present
 scores 200 * (1/3) / (4/3) = 50.
 """
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -23,7 +21,7 @@ from geoconv_mm.study.analysis import (
     compare,
     verdict,
 )
-from geoconv_mm.study.plan import PLAN_FENCE, read_plan
+from geoconv_mm.study.plan import read_plan
 from geoconv_mm.study.records import (
     check_one_machine,
     learned_aus,
@@ -34,6 +32,7 @@ from tests.fixtures.study_records import (
     AUS,
     POSITIVES,
     balanced,
+    write_completion_page,
     write_plan,
     write_run,
 )
@@ -389,21 +388,6 @@ def test_an_intensity_study_compares_icc(tmp_path):
     assert 'mean ICC(3,1), A ± sd' in text and 'AUs learned' not in text
 
 
-def _completion(tmp_path):
-    """A completion page that adds geo's seed 1 and plain's seed 1."""
-    path = tmp_path / 'completion.md'
-    spec = dict(
-        study='toy_completion',
-        preregistered=True,
-        completes='plan.md',
-        runs=dict(
-            geo=dict(seeds=[1], folds=[1]), plain=dict(seeds=[1], folds=[1])
-        ),
-    )
-    path.write_text(f'```{PLAN_FENCE}\n{json.dumps(spec)}\n```\n')
-    return read_plan(str(path))
-
-
 def test_a_completion_takes_each_pair_from_one_machine(tmp_path):
     """The study's machine has plain seeds 0, 1 and geo seed 0; the
     completion's machine has geo and plain seed 1. The seed-1 pair is the
@@ -424,7 +408,17 @@ def test_a_completion_takes_each_pair_from_one_machine(tmp_path):
         [0, 1],
         preregistered=True,
     )
-    plan = _completion(tmp_path)
+    # The completion adds geo's seed 1 and plain's seed 1.
+    plan = read_plan(
+        write_completion_page(
+            tmp_path,
+            dict(
+                geo=dict(seeds=[1], folds=[1]),
+                plain=dict(seeds=[1], folds=[1]),
+            ),
+            study='toy_completion',
+        )
+    )
     records, _ = load_records(str(completion))
     completed, _ = load_records(str(study))
     summary = analyse(records, plan, completed)

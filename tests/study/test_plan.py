@@ -8,7 +8,7 @@ import pytest
 
 from geoconv_mm.study.plan import PLAN_FENCE, check_can_run, read_plan
 from tests.fixtures.paths import REPO_ROOT
-from tests.fixtures.study_records import write_plan
+from tests.fixtures.study_records import write_completion_page, write_plan
 
 
 def _page(tmp_path, spec, extra=''):
@@ -166,22 +166,10 @@ def test_a_study_runs_only_under_its_committed_unchanged_plan(tmp_path):
     check_can_run(edited, [])
 
 
-def _completion_page(tmp_path, runs, **spec):
-    path = tmp_path / 'completion.md'
-    spec = dict(
-        dict(study='s2', preregistered=True, completes='plan.md', runs=runs),
-        **spec,
-    )
-    path.write_text(
-        f'# Completion\n\n```{PLAN_FENCE}\n{json.dumps(spec)}\n```\n'
-    )
-    return str(path)
-
-
 def test_a_completion_runs_its_runs_under_the_plan_it_completes(tmp_path):
     _page(tmp_path, SPEC)
     plan = read_plan(
-        _completion_page(
+        write_completion_page(
             tmp_path,
             dict(
                 geo=dict(seeds=[2], folds=[1]),
@@ -225,7 +213,7 @@ def test_a_completion_that_does_not_fit_its_plan_is_named(
 ):
     _page(tmp_path, SPEC)
     with pytest.raises(ValueError, match=message) as err:
-        read_plan(_completion_page(tmp_path, runs, **spec))
+        read_plan(write_completion_page(tmp_path, runs, **spec))
     assert 'completion.md' in str(err.value)
 
 
@@ -233,23 +221,25 @@ def test_only_a_pre_registered_study_is_completed_once(tmp_path):
     _page(tmp_path, dict(SPEC, preregistered=False))
     runs = dict(geo=dict(seeds=[0], folds=[1]))
     with pytest.raises(ValueError, match='was not pre-registered'):
-        read_plan(_completion_page(tmp_path, runs))
+        read_plan(write_completion_page(tmp_path, runs))
     _page(tmp_path, SPEC)
-    first = _completion_page(tmp_path, runs)
+    first = write_completion_page(tmp_path, runs)
     (tmp_path / 'again.md').write_text(
         open(first).read().replace('plan.md', 'completion.md')
     )
     with pytest.raises(ValueError, match='is itself a completion'):
         read_plan(str(tmp_path / 'again.md'))
     with pytest.raises(FileNotFoundError, match='nowhere.md'):
-        read_plan(_completion_page(tmp_path, runs, completes='nowhere.md'))
+        read_plan(
+            write_completion_page(tmp_path, runs, completes='nowhere.md')
+        )
 
 
 def test_a_completion_runs_only_while_both_pages_stand(tmp_path):
     _git(tmp_path, 'init', '-q')
     base = _page(tmp_path, SPEC)
     plan = read_plan(
-        _completion_page(tmp_path, dict(geo=dict(seeds=[0], folds=[1])))
+        write_completion_page(tmp_path, dict(geo=dict(seeds=[0], folds=[1])))
     )
     _git(tmp_path, 'add', 'plan.md', 'completion.md')
     _git(tmp_path, 'commit', '-q', '-m', 'plans')
